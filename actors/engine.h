@@ -1,0 +1,135 @@
+// The control plane as one object: the event log, the actor system (session, fleet, admission,
+// reaper actors), the read model and a backend. The HTTP layer and the tests talk only to this.
+//
+// Threading: every method may be called from any thread. Commands are asynchronous: the callback
+// runs exactly once, on an engine thread (a CAF worker or the log's commit thread), after the
+// events are durably stored — post back to your own executor and never block in it. Reads are
+// synchronous and cheap: they are answered from the committed projection of the log.
+//
+// Tenancy: every call takes the caller's Principal. Another org's id is kNotFound (exactly like an
+// id that does not exist); a missing scope on one's own resource is kPermissionDenied.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "backends/backend.h"
+#include "events/api.pb.h"
+#include "events/clock.h"
+#include "events/error.h"
+#include "events/session.h"
+
+namespace enclave {
+
+// Who is calling. Stamped from the API key, never from a request body.
+struct Principal {
+  std::string user_id;  // e.g. "key:3f2a…" (the key id)
+  std::string org_id;
+  std::string role;  // owner | member | viewer
+  std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin
+  bool has(const std::string& scope) const { return scopes.count(scope) > 0; }
+};
+
+// The scopes of a role: owner = all four; member = sessions:read/write + audit:read;
+// viewer = sessions:read + audit:read.
+std::set<std::string> scopes_for_role(const std::string& role);
+
+// The principal used when auth is disabled: org "default", role owner.
+Principal default_principal();
+
+struct EngineConfig {
+  std::string data_dir = "./data";
+  uint32_t max_concurrency = 8;  // admission ceiling: sandboxes starting or running at once
+  session::Policy policy;
+  Clock clock = system_clock();
+  // The reaper checks time bounds every `reaper_tick_ms` of real time. 0: never on its own (tests
+  // then call Engine::reap_now after moving their manual clock).
+  int64_t reaper_tick_ms = 100;
+  int scheduler_threads = 2;
+};
+
+struct ListQuery {
+  std::string fleet_id;  // hex id, or empty
+  std::string phase;     // "running", … or empty
+  uint32_t limit = 100;  // 1..1000
+  std::string cursor;    // opaque, from a previous nextCursor
+};
+
+// One item of a session's live stream (SSE).
+struct StreamItem {
+  enum class Kind { kAudit, kOutput, kEnd } kind = Kind::kAudit;
+  api::AuditEvent audit;  // kAudit
+  std::string stream;     // kOutput: "stdout" | "stderr"
+  std::string data;       // kOutput
+  uint32_t turn = 0;      // kOutput: 0 for batch output
+};
+
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
+
+class Engine {
+ public:
+  // Opens (or creates) the data dir, replays the log, re-attaches or ends what was live, rebuilds
+  // the admission queue, and starts the actors. The backend is owned by the engine.
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(
+      EngineConfig config, std::unique_ptr<backends::Backend> backend);
+  // Stops the actors and the backend's threads, then closes the log. Live sandboxes are left
+  // to the backend (a restarted engine re-attaches or ends them).
+  ~Engine();
+
+  // ---- commands --------------------------------------------------------------------------------
+  void create_session(const Principal& p, const api::CreateSessionRequest& req,
+                      Callback<api::Session> done);
+  void exec(const Principal& p, const std::string& id, const api::ExecRequest& req,
+            Callback<api::ExecTurnResult> done);
+  // Idempotent: an ended session answers its current view.
+  void teardown_session(const Principal& p, const std::string& id, Callback<api::Session> done);
+  void create_fleet(const Principal& p, const api::CreateFleetRequest& req,
+                    Callback<api::Fleet> done);
+  void teardown_fleet(const Principal& p, const std::string& id, Callback<api::Fleet> done);
+
+  // ---- reads -----------------------------------------------------------------------------------
+  [[nodiscard]] Result<api::Session> get_session(const Principal& p, const std::string& id) const;
+  [[nodiscard]] Result<api::SessionList> list_sessions(const Principal& p,
+                                                       const ListQuery& q) const;
+  [[nodiscard]] Result<api::SessionResult> get_result(const Principal& p,
+                                                      const std::string& id) const;
+  [[nodiscard]] Result<api::AuditTrail> get_audit(const Principal& p,
+                                                  const std::string& id) const;
+  [[nodiscard]] Result<api::Fleet> get_fleet(const Principal& p, const std::string& id) const;
+  [[nodiscard]] Result<api::FleetList> list_fleets(const Principal& p) const;
+
+  // ---- live stream -----------------------------------------------------------------------------
+  // Calls `on_item` for every audit event already recorded, then for each new audit event and
+  // output chunk as it happens, and finally once with kEnd when the session is torn down. Runs
+  // on engine threads: the callback must be quick and must not call back into the engine.
+  // Returns a subscription id for unsubscribe.
+  [[nodiscard]] Result<uint64_t> subscribe(const Principal& p, const std::string& id,
+                                           std::function<void(const StreamItem&)> on_item);
+  void unsubscribe(uint64_t subscription);
+
+  // ---- auth ------------------------------------------------------------------------------------
+  // The principal of a presented API key secret, or nullopt (unknown or revoked).
+  [[nodiscard]] std::optional<Principal> authenticate(std::string_view api_key) const;
+
+  // ---- operations ------------------------------------------------------------------------------
+  // Prometheus text exposition of the engine's counters and gauges.
+  [[nodiscard]] std::string metrics_text() const;
+  // Asks the reaper to check every session's time bounds against the clock now (tests).
+  void reap_now();
+  const EngineConfig& config() const;
+  const std::string& backend_name() const;
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace enclave

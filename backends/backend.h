@@ -1,0 +1,96 @@
+// The one interface every sandbox backend implements (simulator, gvisor, kubernetes). Nothing
+// outside backends/ knows how a sandbox is made. Calls return at once; what happens later comes
+// back through the Sink, from any thread, in order per session.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/events.pb.h"
+
+namespace enclave::backends {
+
+// What a backend needs to start one sandbox.
+struct LaunchSpec {
+  std::string session_id;  // 32-char lowercase hex; also the container id
+  events::SessionSpec spec;
+};
+
+// ---- what comes back --------------------------------------------------------------------------
+// The sandbox is up (batch: the workload started; interactive: the kernel is ready for turn 1,
+// setup code has run).
+struct Started {};
+// A chunk of live output, for streaming to watchers only (the final output arrives in Exited /
+// TurnDone). `stream` is "stdout" or "stderr".
+struct Output {
+  std::string stream;
+  std::string data;
+  uint32_t turn = 0;  // 0 for batch output
+};
+// An interactive turn finished (or timed out: timed_out=true, has_exit_code=false).
+struct TurnDone {
+  events::ExecTurn turn;
+};
+// A connection attempt that policy refused.
+struct EgressDenied {
+  std::string host;
+  uint32_t port = 0;
+};
+// The workload is gone. `exit.observed` names a quota the backend saw hit (memory, pids) or
+// NONE; a sandbox that could not start reports exit_code -1 with `exit.detail` saying why (the
+// session then fails). Usage as metered on the host comes with it.
+struct Exited {
+  events::WorkloadExited exit;
+  events::UsageMetered usage;
+};
+// Every trace of the sandbox (container, cgroups, sockets, files) is removed. Always follows
+// Exited, and is the last event of a session.
+struct Removed {
+  std::string detail;
+};
+
+using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed>;
+
+// Receives backend events. Called from backend threads; must not block for long.
+using Sink = std::function<void(const std::string& session_id, Event event)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Short name: "simulator", "gvisor", "kubernetes".
+  virtual std::string name() const = 0;
+
+  // Starts a sandbox. Reports Started, then (eventually) Exited and Removed — or, if it cannot
+  // start, Exited (exit_code -1, detail) and Removed.
+  virtual void launch(const LaunchSpec& spec) = 0;
+
+  // Runs one turn in an interactive session's kernel; reports TurnDone(turn). A turn that runs
+  // past timeout_ms is reported with timed_out=true (the caller then kills the session). Turns are
+  // issued one at a time per session.
+  virtual void exec_turn(const std::string& session_id, uint32_t turn, const std::string& code,
+                         int64_t timeout_ms) = 0;
+
+  // Ends the sandbox (any state); reports Exited (if not yet) and Removed. Idempotent; unknown
+  // ids report Removed so the caller is never left waiting.
+  virtual void kill(const std::string& session_id, const std::string& reason) = 0;
+
+  // Whether the backend still runs this session's sandbox (used after a control-plane restart to
+  // re-attach). Re-attached sessions then report as usual.
+  virtual bool adopt(const std::string& session_id) = 0;
+
+  // Removes every sandbox and leftover resource this backend owns whose id is not in `keep`.
+  // Returns a human-readable line per thing removed (for the log).
+  virtual std::vector<std::string> cleanup_orphans(const std::set<std::string>& keep) = 0;
+
+  // Stops internal threads. After it returns no more events are delivered.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace enclave::backends

@@ -1,0 +1,51 @@
+#include "events/ids.h"
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace enclave {
+
+std::string new_stream_id() {
+  std::string id(16, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), 16) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  // Never collide with the well-known keys stream (all zero but the last byte).
+  id[0] = static_cast<char>(id[0] | 0x01);
+  return id;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex_id(std::string_view hex) {
+  if (hex.size() != 32) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out(16, '\0');
+  for (size_t i = 0; i < 16; ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::string keys_stream_id() {
+  std::string id(16, '\0');
+  id[15] = 1;
+  return id;
+}
+
+}  // namespace enclave

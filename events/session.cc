@@ -1,0 +1,335 @@
+#include "events/session.h"
+
+#include <algorithm>
+
+namespace enclave::session {
+
+using events::Envelope;
+using events::KillReason;
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::kQueued: return "queued";
+    case Phase::kStarting: return "starting";
+    case Phase::kRunning: return "running";
+    case Phase::kSucceeded: return "succeeded";
+    case Phase::kFailed: return "failed";
+    case Phase::kKilled: return "killed";
+  }
+  return "unknown";
+}
+
+const char* kill_reason_name(KillReason r) {
+  switch (r) {
+    case events::KILL_REASON_WALL_CLOCK_EXCEEDED: return "wall_clock_exceeded";
+    case events::KILL_REASON_IDLE_TIMEOUT: return "idle_timeout";
+    case events::KILL_REASON_LIFETIME_EXCEEDED: return "lifetime_exceeded";
+    case events::KILL_REASON_TURN_BUDGET_EXCEEDED: return "turn_budget_exceeded";
+    case events::KILL_REASON_MEMORY_EXCEEDED: return "memory_exceeded";
+    case events::KILL_REASON_PIDS_EXCEEDED: return "pids_exceeded";
+    case events::KILL_REASON_EGRESS_DENIED: return "egress_denied";
+    case events::KILL_REASON_TORN_DOWN: return "torn_down";
+    case events::KILL_REASON_SANDBOX_ERROR: return "sandbox_error";
+    default: return "";
+  }
+}
+
+bool is_terminal(Phase p) {
+  return p == Phase::kSucceeded || p == Phase::kFailed || p == Phase::kKilled;
+}
+
+const char* event_type(const Envelope& e) {
+  switch (e.payload_case()) {
+    case Envelope::kSessionCreated: return "session_created";
+    case Envelope::kSessionQueued: return "session_queued";
+    case Envelope::kSessionAdmitted: return "session_admitted";
+    case Envelope::kSandboxStarted: return "sandbox_started";
+    case Envelope::kExecTurn: return "exec_turn";
+    case Envelope::kEgressDenied: return "egress_denied";
+    case Envelope::kQuotaKilled: return "quota_killed";
+    case Envelope::kWorkloadExited: return "workload_exited";
+    case Envelope::kUsageMetered: return "usage_metered";
+    case Envelope::kSessionTornDown: return "session_torn_down";
+    case Envelope::kFleetCreated: return "fleet_created";
+    case Envelope::kFleetTornDown: return "fleet_torn_down";
+    case Envelope::kApiKeyCreated: return "api_key_created";
+    case Envelope::kApiKeyRevoked: return "api_key_revoked";
+    case Envelope::PAYLOAD_NOT_SET: break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Builds the envelopes of one decision: consecutive seqs after the state's head.
+class Batch {
+ public:
+  Batch(const State& s, TimeMs now) : s_(s), now_(now) {}
+  Envelope& add() {
+    Envelope& e = out_.emplace_back();
+    e.set_stream(s_.id);
+    e.set_seq(s_.last_seq + out_.size());
+    e.set_at_ms(now_);
+    e.set_org_id(s_.org_id);
+    return e;
+  }
+  std::vector<Envelope> take() { return std::move(out_); }
+
+ private:
+  const State& s_;
+  TimeMs now_;
+  std::vector<Envelope> out_;
+};
+
+Error not_found() { return make_error(ErrorCode::kNotFound, "not_found", "no such session"); }
+
+Error not_running(const State& s) {
+  return make_error(ErrorCode::kConflict, "session_not_running",
+                    std::string("session is ") + phase_name(s.phase) +
+                        (s.ended() ? "; it has ended" : "; it is not running yet"));
+}
+
+}  // namespace
+
+Result<uint32_t> check_exec(const State& s) {
+  if (!s.exists) return not_found();
+  if (!s.interactive())
+    return make_error(ErrorCode::kConflict, "session_not_interactive",
+                      "exec needs a session created with execMode \"interactive\"");
+  if (s.phase != Phase::kRunning) return not_running(s);
+  return s.turns + 1;
+}
+
+std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) {
+  if (!s.exists || s.ended()) return std::nullopt;
+  if (s.phase == Phase::kStarting && s.admitted_at_ms + p.start_timeout_ms <= now)
+    return events::KILL_REASON_SANDBOX_ERROR;
+  if (s.phase != Phase::kRunning) return std::nullopt;
+  if (!s.interactive()) {
+    if (s.started_at_ms + TimeMs{s.spec.limits().wall_clock_seconds()} * 1000 <= now)
+      return events::KILL_REASON_WALL_CLOCK_EXCEEDED;
+    return std::nullopt;
+  }
+  if (s.started_at_ms + p.max_lifetime_ms <= now) return events::KILL_REASON_LIFETIME_EXCEEDED;
+  if (s.last_activity_ms + p.idle_ttl_ms <= now) return events::KILL_REASON_IDLE_TIMEOUT;
+  return std::nullopt;
+}
+
+std::optional<TimeMs> next_deadline(const State& s, const Policy& p) {
+  if (!s.exists || s.ended()) return std::nullopt;
+  if (s.phase == Phase::kStarting) return s.admitted_at_ms + p.start_timeout_ms;
+  if (s.phase != Phase::kRunning) return std::nullopt;
+  if (!s.interactive())
+    return s.started_at_ms + TimeMs{s.spec.limits().wall_clock_seconds()} * 1000;
+  return std::min(s.started_at_ms + p.max_lifetime_ms, s.last_activity_ms + p.idle_ttl_ms);
+}
+
+namespace {
+
+void add_kill(Batch& b, KillReason reason, const std::string& detail) {
+  auto* k = b.add().mutable_quota_killed();
+  k->set_reason(reason);
+  k->set_detail(detail);
+}
+
+Result<std::vector<Envelope>> decide_kill(const State& s, const Kill& k, TimeMs now) {
+  Batch b(s, now);
+  if (s.ended() || s.torn_down) return b.take();  // idempotent: already over
+  add_kill(b, k.reason, k.detail);
+  // Nothing was ever launched: there is no sandbox to wait for, so it is gone at once.
+  if (s.phase == Phase::kQueued) b.add().mutable_session_torn_down()->set_detail("never started");
+  return b.take();
+}
+
+}  // namespace
+
+Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs now,
+                                     const Policy& policy) {
+  Batch b(s, now);
+  if (auto* cr = std::get_if<Create>(&c)) {
+    if (s.exists)
+      return make_error(ErrorCode::kConflict, "already_exists", "session exists already");
+    State fresh;
+    fresh.id = cr->id;
+    fresh.org_id = cr->org_id;
+    Batch fb(fresh, now);
+    auto* ev = fb.add().mutable_session_created();
+    ev->set_org_id(cr->org_id);
+    ev->set_created_by(cr->created_by);
+    *ev->mutable_spec() = cr->spec;
+    return fb.take();
+  }
+  if (!s.exists) return not_found();
+
+  return std::visit(
+      [&](const auto& cmd) -> Result<std::vector<Envelope>> {
+        using T = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<T, Create>) {
+          return b.take();  // handled above
+        } else if constexpr (std::is_same_v<T, RecordQueued>) {
+          if (s.phase != Phase::kQueued || s.admitted || s.queue_recorded) return b.take();
+          auto* q = b.add().mutable_session_queued();
+          q->set_queued(cmd.queued);
+          q->set_max_concurrency(cmd.max_concurrency);
+          q->set_ticket(cmd.ticket);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, Admit>) {
+          if (s.phase != Phase::kQueued || s.admitted)
+            return make_error(ErrorCode::kConflict, "not_queued",
+                              std::string("cannot admit a session that is ") + phase_name(s.phase));
+          auto* a = b.add().mutable_session_admitted();
+          a->set_active(cmd.active);
+          a->set_max_concurrency(cmd.max_concurrency);
+          a->set_ticket(cmd.ticket);
+          a->set_grant(cmd.grant);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, SandboxUp>) {
+          bool fresh_start = s.phase == Phase::kStarting;
+          bool reattach = cmd.reattached && s.phase == Phase::kRunning;
+          if (!fresh_start && !reattach) return b.take();
+          auto* st = b.add().mutable_sandbox_started();
+          st->set_backend(cmd.backend);
+          st->set_reattached(cmd.reattached);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, CompleteTurn>) {
+          if (s.phase != Phase::kRunning || !s.interactive()) return b.take();
+          if (cmd.turn.turn() != s.turns + 1)
+            return make_error(ErrorCode::kConflict, "turn_out_of_order",
+                              "turn " + std::to_string(cmd.turn.turn()) + " completed, expected " +
+                                  std::to_string(s.turns + 1));
+          auto& t = *b.add().mutable_exec_turn() = cmd.turn;
+          t.set_metered_ms(std::max<uint64_t>(t.duration_ms(), 1));
+          if (t.timed_out())
+            add_kill(b, events::KILL_REASON_WALL_CLOCK_EXCEEDED,
+                     "turn " + std::to_string(t.turn()) + " exceeded its timeout");
+          else if (s.turn_ms_total + t.metered_ms() > policy.max_cumulative_ms)
+            add_kill(b, events::KILL_REASON_TURN_BUDGET_EXCEEDED,
+                     "cumulative turn time " + std::to_string(s.turn_ms_total + t.metered_ms()) +
+                         " ms exceeds " + std::to_string(policy.max_cumulative_ms) + " ms");
+          return b.take();
+        } else if constexpr (std::is_same_v<T, DenyEgress>) {
+          auto* d = b.add().mutable_egress_denied();
+          d->set_host(cmd.host);
+          d->set_port(cmd.port);
+          if (s.spec.egress().kill_on_denied() && !s.ended())
+            add_kill(b, events::KILL_REASON_EGRESS_DENIED,
+                     "connection to " + cmd.host + ":" + std::to_string(cmd.port) + " denied");
+          return b.take();
+        } else if constexpr (std::is_same_v<T, Kill>) {
+          return decide_kill(s, cmd, now);
+        } else if constexpr (std::is_same_v<T, Reap>) {
+          auto reason = due_kill(s, now, policy);
+          if (!reason) return b.take();
+          return decide_kill(s, Kill{*reason, std::string("reaper: ") + kill_reason_name(*reason)},
+                             now);
+        } else if constexpr (std::is_same_v<T, Exit>) {
+          if (s.exited || s.torn_down) return b.take();
+          if (cmd.exit.observed() != events::KILL_REASON_NONE && !s.ended())
+            add_kill(b, cmd.exit.observed(), cmd.exit.detail());
+          *b.add().mutable_workload_exited() = cmd.exit;
+          return b.take();
+        } else if constexpr (std::is_same_v<T, Meter>) {
+          if (s.usage_recorded) return b.take();
+          *b.add().mutable_usage_metered() = cmd.usage;
+          return b.take();
+        } else if constexpr (std::is_same_v<T, TearDown>) {
+          if (s.torn_down) return b.take();
+          if (!s.ended()) add_kill(b, events::KILL_REASON_TORN_DOWN, cmd.detail);
+          b.add().mutable_session_torn_down()->set_detail(cmd.detail);
+          return b.take();
+        }
+      },
+      c);
+}
+
+State apply(State s, const Envelope& e) {
+  if (e.payload_case() != Envelope::kSessionCreated && !s.exists) return s;
+  s.last_seq = e.seq();
+  const TimeMs at = e.at_ms();
+  switch (e.payload_case()) {
+    case Envelope::kSessionCreated: {
+      const auto& c = e.session_created();
+      s = State{};
+      s.exists = true;
+      s.id = e.stream();
+      s.last_seq = e.seq();
+      s.org_id = c.org_id();
+      s.created_by = c.created_by();
+      s.spec = c.spec();
+      s.phase = Phase::kQueued;
+      s.created_at_ms = at;
+      break;
+    }
+    case Envelope::kSessionQueued:
+      s.queue_recorded = true;
+      s.ticket = e.session_queued().ticket();
+      break;
+    case Envelope::kSessionAdmitted:
+      if (s.phase == Phase::kQueued) {
+        s.phase = Phase::kStarting;
+        s.admitted = true;
+        s.admitted_at_ms = at;
+        s.ticket = e.session_admitted().ticket();
+        s.grant = e.session_admitted().grant();
+      }
+      break;
+    case Envelope::kSandboxStarted:
+      if (s.phase == Phase::kStarting) {
+        s.phase = Phase::kRunning;
+        s.started_at_ms = at;
+        s.last_activity_ms = at;
+      }
+      break;
+    case Envelope::kExecTurn: {
+      const auto& t = e.exec_turn();
+      s.turns = t.turn();
+      s.turn_ms_total += std::max<uint64_t>(t.metered_ms(), 1);
+      s.last_activity_ms = at;
+      break;
+    }
+    case Envelope::kEgressDenied:
+      s.egress_denied++;
+      break;
+    case Envelope::kQuotaKilled:
+      if (!s.ended()) {
+        s.phase = Phase::kKilled;
+        s.kill_reason = e.quota_killed().reason();
+        s.kill_detail = e.quota_killed().detail();
+        s.ended_at_ms = at;
+      }
+      break;
+    case Envelope::kWorkloadExited: {
+      const auto& x = e.workload_exited();
+      s.exited = true;
+      s.exit_code = x.exit_code();
+      s.stdout_text = x.stdout();
+      s.stderr_text = x.stderr();
+      s.json = x.json();
+      s.stdout_truncated = x.stdout_truncated();
+      s.stderr_truncated = x.stderr_truncated();
+      s.exit_detail = x.detail();
+      if (!s.ended()) {
+        s.phase = x.exit_code() == 0 ? Phase::kSucceeded : Phase::kFailed;
+        s.ended_at_ms = at;
+      }
+      break;
+    }
+    case Envelope::kUsageMetered:
+      s.usage_recorded = true;
+      s.usage = e.usage_metered();
+      break;
+    case Envelope::kSessionTornDown:
+      s.torn_down = true;
+      if (!s.ended()) {
+        s.phase = Phase::kKilled;
+        s.kill_reason = events::KILL_REASON_TORN_DOWN;
+        s.ended_at_ms = at;
+      }
+      break;
+    default:
+      break;
+  }
+  return s;
+}
+
+}  // namespace enclave::session

@@ -1,0 +1,135 @@
+// A session's whole life as pure functions: `decide(state, command, now)` turns a command into the
+// events to record (or an error), `apply(state, event)` folds one recorded event into the state.
+// No I/O, no clock, no sends: the session actor and offline replay both run exactly this.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/clock.h"
+#include "events/error.h"
+#include "events/events.pb.h"
+
+namespace enclave::session {
+
+enum class Phase { kQueued, kStarting, kRunning, kSucceeded, kFailed, kKilled };
+
+// "queued", "starting", … as in SPEC.md.
+const char* phase_name(Phase p);
+// "wall_clock_exceeded", … as in SPEC.md; "" for KILL_REASON_NONE.
+const char* kill_reason_name(events::KillReason r);
+bool is_terminal(Phase p);
+
+// Bounds applied to every session (server settings, SPEC.md env vars).
+struct Policy {
+  TimeMs idle_ttl_ms = 300'000;
+  TimeMs max_lifetime_ms = 1'800'000;
+  uint64_t max_cumulative_ms = 60'000;
+  TimeMs start_timeout_ms = 120'000;  // a sandbox that has not started by then is an error
+};
+
+struct State {
+  bool exists = false;
+  std::string id;  // 16-byte stream id
+  std::string org_id;
+  std::string created_by;
+  events::SessionSpec spec;
+  Phase phase = Phase::kQueued;
+  uint64_t last_seq = 0;
+
+  TimeMs created_at_ms = 0;
+  TimeMs admitted_at_ms = 0;
+  TimeMs started_at_ms = 0;  // 0: sandbox not started
+  TimeMs ended_at_ms = 0;    // 0: not ended
+  TimeMs last_activity_ms = 0;
+
+  bool queue_recorded = false;
+  uint64_t ticket = 0;
+  bool admitted = false;
+  uint64_t grant = 0;
+
+  events::KillReason kill_reason = events::KILL_REASON_NONE;
+  std::string kill_detail;
+  bool exited = false;
+  std::optional<int32_t> exit_code;
+  std::string stdout_text, stderr_text, json;
+  bool stdout_truncated = false, stderr_truncated = false;
+  std::string exit_detail;
+
+  uint32_t turns = 0;
+  uint64_t turn_ms_total = 0;
+  uint32_t egress_denied = 0;
+  bool usage_recorded = false;
+  events::UsageMetered usage;
+  bool torn_down = false;
+
+  bool interactive() const { return spec.exec_mode() == events::EXEC_MODE_INTERACTIVE; }
+  bool ended() const { return is_terminal(phase); }
+};
+
+// ---- commands -------------------------------------------------------------------------------
+struct Create {
+  std::string id, org_id, created_by;
+  events::SessionSpec spec;  // already validated and defaulted
+};
+struct RecordQueued {
+  uint32_t queued, max_concurrency;
+  uint64_t ticket;
+};
+struct Admit {
+  uint32_t active, max_concurrency;
+  uint64_t ticket, grant;
+};
+struct SandboxUp {
+  std::string backend;
+  bool reattached = false;
+};
+struct CompleteTurn {
+  events::ExecTurn turn;  // turn number, output and duration as the backend reported
+};
+struct DenyEgress {
+  std::string host;
+  uint32_t port = 0;
+};
+struct Kill {
+  events::KillReason reason;
+  std::string detail;
+};
+struct Reap {};  // "check your time bounds"; the reason is computed from the state and `now`
+struct Exit {
+  events::WorkloadExited exit;
+};
+struct Meter {
+  events::UsageMetered usage;
+};
+struct TearDown {
+  std::string detail;
+};
+
+using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
+                             Reap, Exit, Meter, TearDown>;
+
+// The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
+// to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.
+[[nodiscard]] Result<std::vector<events::Envelope>> decide(const State& s, const Command& c,
+                                                           TimeMs now, const Policy& policy);
+
+// Folds one stored event. Never fails: unknown or out-of-place events leave the state unchanged.
+State apply(State s, const events::Envelope& e);
+
+// Whether a new exec turn may start now; the next turn's number if so.
+[[nodiscard]] Result<uint32_t> check_exec(const State& s);
+
+// Which time bound, if any, is exceeded at `now`.
+std::optional<events::KillReason> due_kill(const State& s, TimeMs now, const Policy& policy);
+
+// The earliest time at which due_kill may become true; nullopt if no bound applies.
+std::optional<TimeMs> next_deadline(const State& s, const Policy& policy);
+
+// Name of the event type in the audit trail ("session_created", …).
+const char* event_type(const events::Envelope& e);
+
+}  // namespace enclave::session
