@@ -1,0 +1,223 @@
+#include "http/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "http/auth.h"
+#include "http/json_io.h"
+#include "http/openapi.h"
+#include "http/query.h"
+#include "http/routes.h"
+#include "http/sse.h"
+
+namespace enclave::http {
+
+namespace {
+
+Response json_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response error_response(const Error& e) { return json_response(http_status(e.code), error_json(e)); }
+
+template <typename T>
+Response answer(const Result<T>& r, int ok_status = 200) {
+  if (!r.ok()) return error_response(r.error());
+  return json_response(ok_status, to_json(r.value()));
+}
+
+// A reply that can be handed to the engine: copyable, calls `reply` with the message's JSON.
+template <typename T>
+Callback<T> reply_with(Reply reply, int ok_status, std::function<void(T&)> fix = nullptr) {
+  return [reply = std::move(reply), ok_status, fix = std::move(fix)](Result<T> r) {
+    if (r.ok() && fix) fix(r.value());
+    reply(answer(r, ok_status));
+  };
+}
+
+std::string frame_for(const StreamItem& item, const std::string& id) {
+  switch (item.kind) {
+    case StreamItem::Kind::kAudit: return sse_frame("audit", to_json(item.audit));
+    case StreamItem::Kind::kOutput:
+      return sse_frame("output", "{\"stream\":" + json_quote(item.stream) +
+                                     ",\"data\":" + json_quote(item.data) +
+                                     ",\"turn\":" + std::to_string(item.turn) + "}");
+    case StreamItem::Kind::kEnd: return sse_frame("end", "{\"sessionId\":" + json_quote(id) + "}");
+  }
+  return "";
+}
+
+}  // namespace
+
+struct Api::Call {
+  const Route* route = nullptr;
+  std::string id;
+  std::string query;
+  std::string body;
+  Principal principal;
+};
+
+Api::Api(Engine* engine, ApiOptions options)
+    : engine_(engine), options_(options), openapi_(openapi_json()) {}
+
+void Api::detach() {
+  std::unique_lock lock(mu_);
+  engine_ = nullptr;
+}
+
+void Api::handle(Request req, Reply reply) {
+  auto started = std::chrono::steady_clock::now();
+  auto target = split_target(req.target);
+  // Access log at debug level: method, path (no query: it may carry ids only, but keep it
+  // short), status, time. Never headers (they carry API keys).
+  Reply logged = [reply = std::move(reply), method = req.method, path = target.path,
+                  started](Response r) {
+    if (spdlog::should_log(spdlog::level::debug)) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+      spdlog::debug("{} {} → {} ({} µs)", method, sanitize_utf8(path), r.status, us);
+    }
+    reply(std::move(r));
+  };
+
+  auto m = match_route(req.method, target.path);
+  if (m.kind == RouteMatch::Kind::kNotFound) {
+    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found",
+                                            "no such endpoint: " + req.method + " " +
+                                                sanitize_utf8(target.path))));
+  }
+  if (m.kind == RouteMatch::Kind::kMethodNotAllowed) {
+    Response r = json_response(
+        405, error_json(Error{ErrorCode::kInvalidArgument, "method_not_allowed",
+                              "method " + sanitize_utf8(req.method) + " is not allowed on " +
+                                  sanitize_utf8(target.path) + "; allowed: " + m.allow,
+                              ""}));
+    r.headers.emplace_back("Allow", m.allow);
+    return logged(std::move(r));
+  }
+
+  std::shared_lock lock(mu_);
+  if (!engine_) {
+    return logged(error_response(
+        make_error(ErrorCode::kUnavailable, "unavailable", "the server is shutting down")));
+  }
+  Call call;
+  call.route = m.route;
+  call.id = std::move(m.id);
+  call.query = std::move(target.query);
+  call.body = std::move(req.body);
+  if (m.route->needs_auth) {
+    if (options_.auth_disabled) {
+      call.principal = default_principal();
+    } else {
+      auto key = api_key_from_headers(req.authorization, req.x_api_key);
+      if (!key) {
+        return logged(error_response(make_error(
+            ErrorCode::kUnauthenticated, "unauthenticated",
+            "missing API key: send the header 'Authorization: Bearer <api key>'")));
+      }
+      auto p = engine_->authenticate(*key);
+      if (!p) {
+        return logged(error_response(make_error(ErrorCode::kUnauthenticated, "unauthenticated",
+                                                "unknown or revoked API key")));
+      }
+      call.principal = std::move(*p);
+    }
+  }
+  if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
+    bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
+    return logged(error_response(make_error(
+        ErrorCode::kNotFound, "not_found",
+        std::string(fleet ? "fleet" : "session") + " not found: " + sanitize_utf8(call.id))));
+  }
+  dispatch(call, std::move(logged));
+}
+
+void Api::dispatch(Call& c, Reply reply) {
+  Engine& e = *engine_;
+  const Principal& p = c.principal;
+  switch (c.route->id) {
+    case RouteId::kHealthz:
+      return reply(json_response(
+          200, "{\"status\":\"ok\",\"backend\":" + json_quote(e.backend_name()) + "}"));
+    case RouteId::kMetrics: {
+      Response r = json_response(200, e.metrics_text());
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return reply(std::move(r));
+    }
+    case RouteId::kOpenApi: return reply(json_response(200, openapi_));
+
+    case RouteId::kCreateSession: {
+      api::CreateSessionRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.create_session(p, req, reply_with<api::Session>(std::move(reply), 201));
+    }
+    case RouteId::kListSessions: {
+      auto params = parse_session_list_query(c.query);
+      if (!params.ok()) return reply(error_response(params.error()));
+      ListQuery q;
+      q.fleet_id = params->fleet_id;
+      q.phase = params->phase;
+      q.limit = params->limit;
+      q.cursor = params->cursor;
+      return reply(answer(e.list_sessions(p, q)));
+    }
+    case RouteId::kGetSession: return reply(answer(e.get_session(p, c.id)));
+    case RouteId::kGetResult: {
+      auto r = e.get_result(p, c.id);
+      if (r.ok() && !r->has_json()) r->mutable_json()->set_null_value({});
+      return reply(answer(r));
+    }
+    case RouteId::kExec: {
+      api::ExecRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.exec(p, c.id, req,
+                    reply_with<api::ExecTurnResult>(std::move(reply), 200,
+                                                    [](api::ExecTurnResult& t) {
+                                                      if (!t.has_exit_code())
+                                                        t.mutable_exit_code()->set_null_value({});
+                                                    }));
+    }
+    case RouteId::kGetAudit: return reply(answer(e.get_audit(p, c.id)));
+    case RouteId::kSessionEvents: {
+      auto source = std::make_shared<StreamSource>();
+      source->subscribe = [this, p, id = c.id](std::function<void(std::string, bool)> emit)
+          -> Result<uint64_t> {
+        std::shared_lock lock(mu_);
+        if (!engine_) {
+          return make_error(ErrorCode::kUnavailable, "unavailable", "the server is shutting down");
+        }
+        return engine_->subscribe(p, id, [emit = std::move(emit), id](const StreamItem& item) {
+          emit(frame_for(item, id), item.kind == StreamItem::Kind::kEnd);
+        });
+      };
+      source->unsubscribe = [this](uint64_t sub) {
+        std::shared_lock lock(mu_);
+        if (engine_) engine_->unsubscribe(sub);
+      };
+      Response r;
+      r.stream = std::move(source);
+      return reply(std::move(r));
+    }
+    case RouteId::kTeardownSession:
+      return e.teardown_session(p, c.id, reply_with<api::Session>(std::move(reply), 200));
+
+    case RouteId::kCreateFleet: {
+      api::CreateFleetRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.create_fleet(p, req, reply_with<api::Fleet>(std::move(reply), 201));
+    }
+    case RouteId::kListFleets: return reply(answer(e.list_fleets(p)));
+    case RouteId::kGetFleet: return reply(answer(e.get_fleet(p, c.id)));
+    case RouteId::kTeardownFleet:
+      return e.teardown_fleet(p, c.id, reply_with<api::Fleet>(std::move(reply), 200));
+  }
+  reply(error_response(make_error(ErrorCode::kInternal, "internal", "unrouted request")));
+}
+
+}  // namespace enclave::http

@@ -1,0 +1,41 @@
+// The HTTP API (SPEC.md) on top of the engine: routes a Request, authenticates it, turns its JSON
+// into engine calls and the engine's answers (or errors) into JSON. Never blocks: engine
+// commands answer through the Reply from engine threads.
+#pragma once
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "actors/engine.h"
+#include "http/request.h"
+
+namespace enclave::http {
+
+struct ApiOptions {
+  // true: every request acts as enclave::default_principal() (loopback-only; enclaved checks).
+  bool auth_disabled = false;
+};
+
+class Api {
+ public:
+  Api(Engine* engine, ApiOptions options);
+
+  // Answers one request; `reply` is called exactly once (maybe on an engine thread).
+  void handle(Request req, Reply reply);
+
+  // Stops using the engine (shutdown): later requests answer 503, live streams' unsubscribes
+  // become no-ops. Call before destroying the engine.
+  void detach();
+
+ private:
+  struct Call;
+  void dispatch(Call& call, Reply reply);
+
+  mutable std::shared_mutex mu_;
+  Engine* engine_;
+  ApiOptions options_;
+  std::string openapi_;
+};
+
+}  // namespace enclave::http

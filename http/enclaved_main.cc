@@ -1,0 +1,313 @@
+// enclaved: the Enclave server. `enclaved [flags]` serves the HTTP API; `enclaved keys …`
+// administers API keys offline. Every setting is a flag and an environment variable; the flag
+// wins (SPEC.md).
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/engine.h"
+#include "actors/key_admin.h"
+#include "backends/simulator/simulator.h"
+#include "http/api.h"
+#include "http/auth.h"
+#include "http/server.h"
+#ifdef ENCLAVE_HAVE_GVISOR
+#include "backends/gvisor/gvisor_backend.h"
+#endif
+
+namespace {
+
+using namespace enclave;
+
+constexpr const char* kUsage =
+    R"(usage: enclaved [flags]                      serve the HTTP API
+       enclaved keys create --org ORG --role owner|member|viewer [--e2b] [--data-dir DIR]
+       enclaved keys list [--data-dir DIR]
+       enclaved keys revoke KEYID [--data-dir DIR]
+
+flags (each also an environment variable; the flag wins):
+  --listen HOST:PORT        ENCLAVE_LISTEN           default 127.0.0.1:8090
+  --data-dir DIR            ENCLAVE_DATA_DIR         default ./data
+  --backend NAME            ENCLAVE_BACKEND          gvisor (default) | simulator | kubernetes
+  --max-concurrency N       ENCLAVE_MAX_CONCURRENCY  default 8
+  --auth keys|disabled      ENCLAVE_AUTH             default keys; disabled: loopback only
+  --log-format text|json    ENCLAVE_LOG_FORMAT       default text
+  --log-level LEVEL         ENCLAVE_LOG_LEVEL        trace|debug|info|warn|error, default info
+environment only:
+  ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
+  ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
+  ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS  default 60000
+)";
+
+[[noreturn]] void usage_error(const std::string& why) {
+  std::cerr << "enclaved: " << why << "\n\n" << kUsage;
+  std::exit(2);
+}
+
+// Flags given as `--name value` or `--name=value`; positional words in order.
+struct Args {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> words;
+};
+
+Args parse_args(int argc, char** argv, int first, const std::vector<std::string>& valued,
+                const std::vector<std::string>& boolean) {
+  Args a;
+  auto is = [](const std::vector<std::string>& v, const std::string& s) {
+    for (const auto& x : v)
+      if (x == s) return true;
+    return false;
+  };
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "-h" || s == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    if (s.rfind("--", 0) != 0) {
+      a.words.push_back(s);
+      continue;
+    }
+    std::string name = s.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    if (is(boolean, name)) {
+      if (has_value) usage_error("--" + name + " takes no value");
+      a.flags[name] = "1";
+    } else if (is(valued, name)) {
+      if (!has_value) {
+        if (i + 1 >= argc) usage_error("--" + name + " needs a value");
+        value = argv[++i];
+      }
+      a.flags[name] = value;
+    } else {
+      usage_error("unknown flag --" + name);
+    }
+  }
+  return a;
+}
+
+// The flag's value, else the environment variable's, else the default.
+std::string setting(const Args& a, const std::string& flag, const char* env, std::string dflt) {
+  if (auto it = a.flags.find(flag); it != a.flags.end()) return it->second;
+  if (env) {
+    if (const char* v = std::getenv(env); v && *v) return v;
+  }
+  return dflt;
+}
+
+int64_t parse_int(const std::string& what, const std::string& text, int64_t min, int64_t max) {
+  if (text.empty() || text.size() > 18) usage_error(what + " must be an integer, got '" + text + "'");
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') usage_error(what + " must be an integer, got '" + text + "'");
+    n = n * 10 + (c - '0');
+  }
+  if (n < min || n > max) {
+    usage_error(what + " must be from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return n;
+}
+
+int keys_main(int argc, char** argv) {
+  if (argc < 3) usage_error("keys: expected create, list or revoke");
+  std::string verb = argv[2];
+  Args a = parse_args(argc, argv, 3, {"data-dir", "org", "role"}, {"e2b"});
+  std::string data_dir = setting(a, "data-dir", "ENCLAVE_DATA_DIR", "./data");
+  if (verb == "create") {
+    if (!a.words.empty()) usage_error("keys create: unexpected argument " + a.words[0]);
+    std::string org = setting(a, "org", nullptr, "");
+    std::string role = setting(a, "role", nullptr, "");
+    if (org.empty()) usage_error("keys create: --org is required");
+    if (role.empty()) usage_error("keys create: --role is required (owner, member or viewer)");
+    auto r = keys::create(data_dir, org, role, a.flags.count("e2b") > 0);
+    if (!r.ok()) {
+      std::cerr << "enclaved keys create: " << r.error().message << "\n";
+      return 1;
+    }
+    // The secret is the last token of the output (scripts take it with awk '{t=$NF}').
+    std::cout << "API key for org " << org << ", role " << role
+              << " (shown once; only its hash is stored):\n"
+              << *r << "\n";
+    return 0;
+  }
+  if (verb == "list") {
+    if (!a.words.empty()) usage_error("keys list: unexpected argument " + a.words[0]);
+    auto r = keys::list(data_dir);
+    if (!r.ok()) {
+      std::cerr << "enclaved keys list: " << r.error().message << "\n";
+      return 1;
+    }
+    std::printf("%-34s %-20s %-8s %-26s %s\n", "KEY ID", "ORG", "ROLE", "CREATED", "STATUS");
+    for (const auto& k : *r) {
+      std::printf("%-34s %-20s %-8s %-26s %s\n", k.key_id.c_str(), k.org_id.c_str(),
+                  k.role.c_str(), k.created_at.c_str(), k.revoked ? "revoked" : "active");
+    }
+    return 0;
+  }
+  if (verb == "revoke") {
+    if (a.words.size() != 1) usage_error("keys revoke: expected exactly one KEYID");
+    auto r = keys::revoke(data_dir, a.words[0]);
+    if (!r.ok()) {
+      std::cerr << "enclaved keys revoke: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << (*r ? "revoked " : "already revoked ") << a.words[0] << "\n";
+    return 0;
+  }
+  usage_error("keys: unknown verb '" + verb + "' (create, list, revoke)");
+}
+
+void setup_logging(const std::string& format, const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("enclaved");
+  spdlog::set_default_logger(logger);
+  if (format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else if (format == "text") {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  } else {
+    usage_error("--log-format must be text or json");
+  }
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") usage_error("unknown --log-level " + level);
+  spdlog::set_level(lvl);
+}
+
+int serve_main(int argc, char** argv, int first) {
+  Args a = parse_args(argc, argv, first,
+                      {"listen", "data-dir", "backend", "max-concurrency", "auth", "log-format",
+                       "log-level"},
+                      {});
+  if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
+  std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
+  std::string data_dir = setting(a, "data-dir", "ENCLAVE_DATA_DIR", "./data");
+  std::string backend = setting(a, "backend", "ENCLAVE_BACKEND", "gvisor");
+  std::string auth = setting(a, "auth", "ENCLAVE_AUTH", "keys");
+  auto max_conc = parse_int("--max-concurrency",
+                            setting(a, "max-concurrency", "ENCLAVE_MAX_CONCURRENCY", "8"), 1,
+                            1'000'000);
+  auto idle_ttl = parse_int("ENCLAVE_INTERACTIVE_IDLE_TTL",
+                            setting(a, "", "ENCLAVE_INTERACTIVE_IDLE_TTL", "300"), 1, 86400 * 30);
+  auto lifetime =
+      parse_int("ENCLAVE_INTERACTIVE_MAX_LIFETIME",
+                setting(a, "", "ENCLAVE_INTERACTIVE_MAX_LIFETIME", "1800"), 1, 86400 * 365);
+  auto cumulative = parse_int("ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS",
+                              setting(a, "", "ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS", "60000"), 1,
+                              int64_t{1} << 50);
+  setup_logging(setting(a, "log-format", "ENCLAVE_LOG_FORMAT", "text"),
+                setting(a, "log-level", "ENCLAVE_LOG_LEVEL", "info"));
+
+  auto addr = http::parse_listen(listen);
+  if (!addr) usage_error("--listen must be HOST:PORT (IPv6 as [ADDR]:PORT), got '" + listen + "'");
+  if (auth != "keys" && auth != "disabled") usage_error("--auth must be keys or disabled");
+  bool auth_disabled = auth == "disabled";
+  if (auth_disabled && !http::is_loopback(addr->host)) {
+    std::cerr << "enclaved: --auth disabled is allowed only on a loopback listen address "
+                 "(127.0.0.0/8 or [::1]); "
+              << listen << " is not. Use --auth keys and create keys with 'enclaved keys create'.\n";
+    return 2;
+  }
+
+  Engine::BackendFactory factory;
+  if (backend == "simulator") {
+    factory = [](backends::Sink sink) { return backends::make_simulator({}, std::move(sink)); };
+  } else if (backend == "gvisor") {
+#ifdef ENCLAVE_HAVE_GVISOR
+    backends::GvisorConfig gcfg;
+    auto probe = backends::probe_gvisor(gcfg);
+    if (!probe.ok) {
+      std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
+                << "\n(for a machine without gVisor, --backend simulator runs fake sandboxes)\n";
+      return 1;
+    }
+    factory = [gcfg](backends::Sink sink) {
+      return backends::make_gvisor_backend(gcfg, std::move(sink));
+    };
+#else
+    std::cerr << "enclaved: this build has no gvisor backend (backends/gvisor was not built); "
+                 "rebuild with it, or use --backend simulator\n";
+    return 1;
+#endif
+  } else if (backend == "kubernetes") {
+    std::cerr << "enclaved: the kubernetes backend is not available yet; use --backend gvisor "
+                 "or --backend simulator\n";
+    return 1;
+  } else {
+    usage_error("--backend must be gvisor, simulator or kubernetes, got '" + backend + "'");
+  }
+
+  // Signals are taken by sigwait below: block them before any thread starts, ignore SIGPIPE.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  EngineConfig cfg;
+  cfg.data_dir = data_dir;
+  cfg.max_concurrency = static_cast<uint32_t>(max_conc);
+  cfg.policy.idle_ttl_ms = idle_ttl * 1000;
+  cfg.policy.max_lifetime_ms = lifetime * 1000;
+  cfg.policy.max_cumulative_ms = static_cast<uint64_t>(cumulative);
+  auto engine = Engine::open(cfg, factory);
+  if (!engine.ok()) {
+    spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
+    return 1;
+  }
+  std::unique_ptr<Engine> eng = std::move(engine.value());
+
+  if (auth_disabled) {
+    spdlog::warn("authentication is DISABLED (--auth disabled): every request acts as org "
+                 "'default', role owner. Loopback only; never expose this server.");
+  }
+  http::Api api(eng.get(), http::ApiOptions{auth_disabled});
+  http::ServerOptions sopts;
+  sopts.host = addr->host;
+  sopts.port = addr->port;
+  auto server = http::Server::start(
+      sopts, [&api](http::Request req, http::Reply reply) {
+        api.handle(std::move(req), std::move(reply));
+      });
+  if (!server.ok()) {
+    spdlog::error("{}", server.error().message);
+    api.detach();
+    eng.reset();
+    return 1;
+  }
+  std::unique_ptr<http::Server> srv = std::move(server.value());
+  spdlog::info("enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {})",
+               addr->host, srv->port(), eng->backend_name(), data_dir, max_conc, auth);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  srv->stop();     // no new requests; io threads joined
+  api.detach();    // late unsubscribes become no-ops
+  eng.reset();     // actors, backend threads, log
+  srv.reset();     // open connections dropped
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "keys") return keys_main(argc, argv);
+  int first = 1;
+  if (argc >= 2 && std::string(argv[1]) == "serve") first = 2;
+  return serve_main(argc, argv, first);
+}

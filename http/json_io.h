@@ -1,0 +1,53 @@
+// JSON at the HTTP edge: request bodies into api.proto messages (with errors that name the field
+// at fault), messages and errors out as the API's JSON. Pure; no I/O.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/error.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace enclave::http {
+
+// Parses a request body that must be one JSON object into `msg`. Unknown fields, wrong types,
+// invalid UTF-8 and lone surrogates are errors (kInvalidArgument, reason "invalid_argument",
+// naming the field when protobuf's message lets us).
+[[nodiscard]] std::optional<Error> parse_json_object(std::string_view body,
+                                                     google::protobuf::Message* msg);
+
+// The lowerCamelCase field path named by a protobuf JSON parse error, or "" if none:
+// "(limits.memory_mb): invalid value" → "limits.memoryMb"; "(limits) bogus: Cannot find field."
+// → "limits.bogus"; "bogusField: Cannot find field." → "bogusField".
+std::string field_from_parse_error(std::string_view message);
+
+// A message as the API's JSON: lowerCamelCase, primitive fields always present, 64-bit integer
+// fields that the API documents as numbers unquoted, invalid UTF-8 replaced by U+FFFD.
+std::string to_json(const google::protobuf::Message& msg);
+
+// `{"error":{"code":reason,"message":…,"field":…}}` (field only when set).
+std::string error_json(const Error& e);
+
+// The HTTP status of an error code.
+int http_status(ErrorCode code);
+
+// The reason used when an Error carries none ("not_found", "invalid_argument", …).
+std::string default_reason(ErrorCode code);
+
+// A JSON string literal (with quotes) for `s`; invalid UTF-8 becomes U+FFFD.
+std::string json_quote(std::string_view s);
+
+// `s` with every invalid UTF-8 sequence (incl. encoded surrogates, overlongs) replaced by U+FFFD.
+std::string sanitize_utf8(std::string_view s);
+bool valid_utf8(std::string_view s);
+
+// Rewrites `"key":"123"` to `"key":123` for the given keys (protobuf prints 64-bit integers as
+// strings; the API documents these as numbers).
+std::string unquote_integer_fields(std::string json, std::initializer_list<std::string_view> keys);
+
+}  // namespace enclave::http

@@ -1,0 +1,45 @@
+// What the HTTP server hands the API layer and gets back: plain structs, no Beast, so the API
+// layer (http/api.cc) and the server (http/server.cc) compile independently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events/error.h"
+
+namespace enclave::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path and query, as sent
+  std::string body;
+  std::string authorization;  // Authorization header, or empty
+  std::string x_api_key;      // X-API-KEY header, or empty
+};
+
+// A Server-Sent Events answer. `subscribe` is called on the connection's thread; on success the
+// stream's frames arrive through `emit(frame, last)` from any thread (it must be cheap and never
+// block). `unsubscribe` is called once when the client goes away or the stream ends.
+struct StreamSource {
+  std::function<Result<uint64_t>(std::function<void(std::string frame, bool last)> emit)>
+      subscribe;
+  std::function<void(uint64_t subscription)> unsubscribe;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
+  std::shared_ptr<StreamSource> stream;  // set: answer with text/event-stream instead of `body`
+};
+
+// Answers one request. `reply` must be called exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+using Handler = std::function<void(Request, Reply)>;
+
+}  // namespace enclave::http

@@ -1,0 +1,109 @@
+#include "http/routes.h"
+
+namespace enclave::http {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path.front() != '/') return out;
+  size_t pos = 1;
+  while (true) {
+    size_t next = path.find('/', pos);
+    out.push_back(path.substr(pos, next == std::string_view::npos ? next : next - pos));
+    if (next == std::string_view::npos) break;
+    pos = next + 1;
+  }
+  return out;
+}
+
+// Whether `path` fits `pattern`; the `{id}` segment's text goes to `id`.
+bool path_matches(std::string_view pattern, std::string_view path, std::string* id) {
+  auto want = split_path(pattern);
+  auto got = split_path(path);
+  if (want.size() != got.size() || got.empty()) return false;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "{id}") {
+      if (got[i].empty()) return false;
+      *id = std::string(got[i]);
+    } else if (want[i] != got[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<Route>& routes() {
+  static const std::vector<Route> table = {
+      {RouteId::kCreateSession, "POST", "/v1/sessions", "createSession",
+       "Create a session (batch or interactive)", true, 201, "CreateSessionRequest", "Session",
+       kJson},
+      {RouteId::kListSessions, "GET", "/v1/sessions", "listSessions",
+       "List the caller's org's sessions (query: fleetId, phase, limit, cursor)", true, 200, "",
+       "SessionList", kJson},
+      {RouteId::kGetSession, "GET", "/v1/sessions/{id}", "getSession", "Get a session", true,
+       200, "", "Session", kJson},
+      {RouteId::kGetResult, "GET", "/v1/sessions/{id}/result", "getSessionResult",
+       "Get a session's output and structured result", true, 200, "", "SessionResult", kJson},
+      {RouteId::kExec, "POST", "/v1/sessions/{id}/exec", "execTurn",
+       "Run one turn in an interactive session", true, 200, "ExecRequest", "ExecTurnResult",
+       kJson},
+      {RouteId::kGetAudit, "GET", "/v1/sessions/{id}/audit", "getSessionAudit",
+       "Get a session's audit trail", true, 200, "", "AuditTrail", kJson},
+      {RouteId::kSessionEvents, "GET", "/v1/sessions/{id}/events", "streamSessionEvents",
+       "Server-Sent Events: audit events and output chunks until the session ends", true, 200,
+       "", "", "text/event-stream"},
+      {RouteId::kTeardownSession, "DELETE", "/v1/sessions/{id}", "teardownSession",
+       "Tear a session down (idempotent)", true, 200, "", "Session", kJson},
+      {RouteId::kCreateFleet, "POST", "/v1/fleets", "createFleet", "Create a fleet of sessions",
+       true, 201, "CreateFleetRequest", "Fleet", kJson},
+      {RouteId::kListFleets, "GET", "/v1/fleets", "listFleets", "List the caller's org's fleets",
+       true, 200, "", "FleetList", kJson},
+      {RouteId::kGetFleet, "GET", "/v1/fleets/{id}", "getFleet", "Get a fleet", true, 200, "",
+       "Fleet", kJson},
+      {RouteId::kTeardownFleet, "DELETE", "/v1/fleets/{id}", "teardownFleet",
+       "Tear down every member of a fleet (idempotent)", true, 200, "", "Fleet", kJson},
+      {RouteId::kHealthz, "GET", "/v1/healthz", "healthz", "Liveness; no API key needed", false,
+       200, "", "", kJson},
+      {RouteId::kMetrics, "GET", "/metrics", "metrics", "Prometheus metrics", false, 200, "", "",
+       "text/plain; version=0.0.4"},
+      {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "",
+       "", kJson},
+  };
+  return table;
+}
+
+RouteMatch match_route(std::string_view method, std::string_view path) {
+  RouteMatch m;
+  for (const auto& r : routes()) {
+    std::string id;
+    if (!path_matches(r.pattern, path, &id)) continue;
+    if (r.method == method) {
+      m.kind = RouteMatch::Kind::kFound;
+      m.route = &r;
+      m.id = std::move(id);
+      m.allow.clear();
+      return m;
+    }
+    m.kind = RouteMatch::Kind::kMethodNotAllowed;
+    if (m.allow.find(r.method) == std::string::npos) {
+      if (!m.allow.empty()) m.allow += ", ";
+      m.allow += r.method;
+    }
+  }
+  return m;
+}
+
+bool is_id(std::string_view id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace enclave::http

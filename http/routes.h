@@ -1,0 +1,58 @@
+// The HTTP API's route table: one list that both the router and the OpenAPI document are built
+// from, so the two can never disagree.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace enclave::http {
+
+enum class RouteId {
+  kCreateSession,
+  kListSessions,
+  kGetSession,
+  kGetResult,
+  kExec,
+  kGetAudit,
+  kSessionEvents,
+  kTeardownSession,
+  kCreateFleet,
+  kListFleets,
+  kGetFleet,
+  kTeardownFleet,
+  kHealthz,
+  kMetrics,
+  kOpenApi,
+};
+
+struct Route {
+  RouteId id;
+  std::string_view method;   // "GET", "POST", "DELETE"
+  std::string_view pattern;  // "/v1/sessions/{id}/exec"; `{id}` is a 32-char lowercase hex id
+  std::string_view operation_id;
+  std::string_view summary;
+  bool needs_auth;                   // false: answered without an API key
+  int success_status;                // 200 or 201
+  std::string_view request_schema;   // api.proto message name, or empty (no body)
+  std::string_view response_schema;  // api.proto message name, or empty (not JSON / special)
+  std::string_view response_type;    // content type of the success answer
+};
+
+// Every route the server answers.
+const std::vector<Route>& routes();
+
+struct RouteMatch {
+  enum class Kind { kFound, kNotFound, kMethodNotAllowed } kind = Kind::kNotFound;
+  const Route* route = nullptr;  // kFound
+  std::string id;                // the `{id}` segment, as sent (not yet validated)
+  std::string allow;             // kMethodNotAllowed: e.g. "GET, DELETE"
+};
+
+// Matches a request path (no query string) and method against the table.
+RouteMatch match_route(std::string_view method, std::string_view path);
+
+// Whether `id` has the shape of an Enclave id: exactly 32 lowercase hex characters.
+bool is_id(std::string_view id);
+
+}  // namespace enclave::http

@@ -1,0 +1,386 @@
+// The only translation unit that includes Beast (it is expensive to compile; keep it that way).
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "http/json_io.h"
+#include "http/sse.h"
+
+namespace enclave::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using std::chrono::seconds;
+
+namespace {
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+std::string sse_head() {
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+         "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+}
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket&& socket, const ServerOptions& opts, std::shared_ptr<Handler> handler)
+      : stream_(std::move(socket)),
+        executor_(stream_.get_executor()),
+        ping_timer_(executor_),
+        opts_(opts),
+        handler_(std::move(handler)) {}
+
+  ~Connection() { unsubscribe(); }
+
+  void start() {
+    net::dispatch(executor_, [self = shared_from_this()] { self->read_request(); });
+  }
+
+ private:
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
+    parser_->body_limit(opts_.max_body_bytes);
+    stream_.expires_after(seconds(served_ == 0 ? opts_.read_timeout_seconds
+                                               : opts_.idle_timeout_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](error_code ec, size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  // Returns true when the error ended the exchange (already handled).
+  bool handle_read_error(const error_code& ec) {
+    if (!ec) return false;
+    if (ec == bhttp::error::body_limit) {
+      fail_and_close(413, "too_large", "the request body is larger than 1 MiB");
+    } else if (ec == bhttp::error::header_limit) {
+      fail_and_close(431, "header_too_large", "the request head is larger than 8 KiB");
+    } else if (is_parse_error(ec) && ec != bhttp::error::end_of_stream &&
+               ec != bhttp::error::partial_message) {
+      fail_and_close(400, "bad_request", "malformed HTTP request: " + ec.message());
+    } else {
+      close();  // end of stream, timeout, reset
+    }
+    return true;
+  }
+
+  void on_header(error_code ec) {
+    if (handle_read_error(ec)) return;
+    stream_.expires_after(seconds(opts_.read_timeout_seconds));
+    const auto& req = parser_->get();
+    auto expect = req[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_read({});
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (handle_read_error(ec)) return;
+    stream_.expires_never();
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.authorization = std::string(msg[bhttp::field::authorization]);
+    req.x_api_key = std::string(msg["X-API-KEY"]);
+    req.body = std::move(msg.body());
+    ++served_;
+    std::weak_ptr<Connection> unused;
+    auto self = shared_from_this();
+    auto ex = executor_;
+    (*handler_)(std::move(req), [self, ex](Response r) mutable {
+      net::post(ex, [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+    });
+  }
+
+  void send(Response r) {
+    if (closed_) return;
+    if (r.stream) return start_stream(std::move(r.stream));
+    res_.emplace();
+    res_->version(11);
+    res_->result(static_cast<unsigned>(r.status));
+    res_->set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res_->set(k, v);
+    res_->keep_alive(keep_alive_);
+    res_->body() = std::move(r.body);
+    res_->prepare_payload();
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, size_t) {
+      self->res_.reset();
+      if (ec || !self->keep_alive_) return self->close();
+      self->read_request();
+    });
+  }
+
+  // Answers an unusable request with a JSON error, then reads and discards what the client is
+  // still sending (so closing does not reset the connection before it reads the answer).
+  void fail_and_close(int status, const std::string& code, const std::string& message) {
+    res_.emplace();
+    res_->version(11);
+    res_->result(static_cast<unsigned>(status));
+    res_->set(bhttp::field::content_type, "application/json");
+    res_->keep_alive(false);
+    res_->body() = error_json(Error{status == 413 ? ErrorCode::kTooLarge
+                                                   : ErrorCode::kInvalidArgument,
+                                    code, message, ""});
+    res_->prepare_payload();
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, size_t) {
+      self->res_.reset();
+      if (ec) return self->close();
+      error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->drained_ = 0;
+      self->stream_.expires_after(seconds(10));
+      self->drain();
+    });
+  }
+
+  void drain() {
+    drain_buf_.resize(64 * 1024);
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (64u << 20)) return self->close();
+                              self->drain();
+                            });
+  }
+
+  // ---- Server-Sent Events ----------------------------------------------------------------------
+  void start_stream(std::shared_ptr<StreamSource> source) {
+    auto queue = std::make_shared<SseQueue>(opts_.sse_max_items, opts_.sse_max_bytes);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    auto ex = executor_;
+    auto emit = [queue, ex, weak](std::string frame, bool last) {
+      // Never touch the connection here (engine thread): wake it on its own strand.
+      if (queue->push(std::move(frame), last)) {
+        net::post(ex, [weak] {
+          if (auto self = weak.lock()) self->sse_flush();
+        });
+      }
+    };
+    sse_queue_ = queue;
+    auto sub = source->subscribe(std::move(emit));
+    if (!sub.ok()) {
+      sse_queue_.reset();
+      Response r;
+      r.status = http_status(sub.error().code);
+      r.body = error_json(sub.error());
+      return send(std::move(r));
+    }
+    source_ = std::move(source);
+    subscription_ = *sub;
+    sse_buf_ = sse_head();
+    sse_writing_ = true;
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    net::async_write(stream_, net::buffer(sse_buf_),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->sse_writing_ = false;
+                       if (ec) return self->close();
+                       self->sse_started_ = true;
+                       self->watch_for_hangup();
+                       self->schedule_ping();
+                       self->sse_flush();
+                     });
+  }
+
+  // The client sends nothing more on an event stream; a completed read means it hung up.
+  void watch_for_hangup() {
+    hangup_buf_.resize(512);
+    stream_.socket().async_read_some(net::buffer(hangup_buf_),
+                                     [self = shared_from_this()](error_code ec, size_t) {
+                                       if (ec) return self->close();
+                                       self->watch_for_hangup();
+                                     });
+  }
+
+  void schedule_ping() {
+    ping_timer_.expires_after(seconds(opts_.sse_ping_seconds));
+    ping_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->closed_ || !self->sse_queue_) return;
+      if (self->sse_queue_->push(": ping\n\n", false)) self->sse_flush();
+      self->schedule_ping();
+    });
+  }
+
+  void sse_flush() {
+    if (!sse_started_ || sse_writing_ || closed_ || !sse_queue_) return;
+    auto batch = sse_queue_->take();
+    if (batch.overflow) {
+      spdlog::warn("event stream client too slow (queue over {} items or {} bytes); closing",
+                   opts_.sse_max_items, opts_.sse_max_bytes);
+      return close();
+    }
+    if (batch.data.empty()) {
+      if (batch.end) close();
+      return;
+    }
+    sse_buf_ = std::move(batch.data);
+    bool end = batch.end;
+    sse_writing_ = true;
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    net::async_write(stream_, net::buffer(sse_buf_),
+                     [self = shared_from_this(), end](error_code ec, size_t) {
+                       self->sse_writing_ = false;
+                       if (ec || end) return self->close();
+                       self->sse_flush();
+                     });
+  }
+
+  void unsubscribe() {
+    if (source_ && subscription_) {
+      auto id = *subscription_;
+      subscription_.reset();
+      source_->unsubscribe(id);
+    }
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    unsubscribe();
+    ping_timer_.cancel();
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  net::any_io_executor executor_;
+  net::steady_timer ping_timer_;
+  const ServerOptions& opts_;
+  std::shared_ptr<Handler> handler_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  bool keep_alive_ = false;
+  bool closed_ = false;
+  uint64_t served_ = 0;
+  std::vector<char> drain_buf_;
+  size_t drained_ = 0;
+  // SSE
+  std::shared_ptr<SseQueue> sse_queue_;
+  std::shared_ptr<StreamSource> source_;
+  std::optional<uint64_t> subscription_;
+  std::string sse_buf_;
+  std::vector<char> hangup_buf_;
+  bool sse_started_ = false;
+  bool sse_writing_ = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opts;
+  std::shared_ptr<Handler> handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::steady_timer retry{ioc};
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool stopped = false;
+
+  Impl(const ServerOptions& o, Handler h)
+      : opts(o), handler(std::make_shared<Handler>(std::move(h))), ioc(o.io_threads) {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Connection>(std::move(socket), opts, handler)->start();
+      accept();
+    });
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Handler handler) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  std::string where = options.host + ":" + std::to_string(options.port);
+  error_code ec;
+  auto addr = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
+  if (ec) {
+    return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                      "cannot listen on " + where + ": not an IP address", "listen");
+  }
+  tcp::endpoint ep(addr, options.port);
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(ErrorCode::kUnavailable, "unavailable",
+                      "cannot listen on " + where + ": " + ec.message(), "listen");
+  }
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->accept();
+  int n = options.io_threads < 1 ? 1 : options.io_threads;
+  for (int i = 0; i < n; ++i) {
+    impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+void Server::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  net::post(impl_->ioc, [p = impl_.get()] {
+    error_code ignored;
+    p->acceptor.close(ignored);
+    p->retry.cancel();
+  });
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Server::~Server() { stop(); }
+
+}  // namespace enclave::http
