@@ -1,0 +1,330 @@
+#include "backends/gvisor/gvisor_backend.h"
+
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "backends/gvisor/cgroup_v1.h"
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/process.h"
+#include "backends/gvisor/sandbox.h"
+
+namespace enclave::backends {
+namespace gvisor {
+extern const char kRunnerPy[];  // runner.py, embedded at build time (see CMakeLists.txt)
+}  // namespace gvisor
+
+namespace {
+
+using gvisor::Cgroup;
+using gvisor::HostLayout;
+using gvisor::Sandbox;
+using namespace std::chrono_literals;
+
+bool is_container_id(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string random_id() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 32; ++i) id += hex[rd() & 15];
+  return id;
+}
+
+std::vector<std::string> runsc_list(const GvisorConfig& c) {
+  auto r = gvisor::run_command({c.runsc_path, "--root=" + c.state_dir, "--network=none",
+                                "--platform=ptrace", "list", "-quiet"},
+                               10s);
+  std::vector<std::string> ids;
+  if (r.exit_code != 0) return ids;
+  std::istringstream in(r.output);
+  std::string id;
+  while (in >> id) ids.push_back(id);
+  return ids;
+}
+
+class GvisorBackend final : public Backend {
+ public:
+  GvisorBackend(GvisorConfig config, Sink sink) : sink_(std::move(sink)) {
+    auto host = std::make_shared<HostLayout>();
+    host->config = std::move(config);
+    const auto& c = host->config;
+    host->rootfs = c.work_dir + "/rootfs";
+    host->runtime_dir = c.work_dir + "/runtime";
+    host->sessions_dir = c.work_dir + "/sessions";
+    host_ = host;
+    init_error_ = prepare_host();
+    if (c.become_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    std::lock_guard lock(mu_);
+    refill_pool_locked();
+  }
+
+  ~GvisorBackend() override { shutdown(); }
+
+  std::string name() const override { return "gvisor"; }
+
+  void launch(const LaunchSpec& ls) override {
+    join_finished();
+    if (!is_container_id(ls.session_id) || !init_error_.empty()) {
+      fail_launch(ls.session_id, !init_error_.empty()
+                                     ? init_error_
+                                     : "session id is not 32 lowercase hex characters");
+      return;
+    }
+    std::shared_ptr<Sandbox> sandbox;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        // fall through to the failure report below, outside the lock
+      } else if (sessions_.count(ls.session_id) != 0) {
+        return;  // already running; it reports as usual
+      } else {
+        // Warm path: an idle pre-started kernel that fits this session's fixed limits.
+        for (auto it = pool_.begin(); it != pool_.end(); ++it) {
+          if ((*it)->can_assign(ls.spec) && (*it)->assign(ls.session_id, ls.spec)) {
+            sandbox = *it;
+            pool_.erase(it);
+            pool_failures_ = 0;
+            sessions_[ls.session_id] = sandbox;
+            session_of_[sandbox->container_id()] = ls.session_id;
+            refill_pool_locked();
+            return;
+          }
+        }
+        sandbox = make_sandbox(ls.session_id, ls.spec, ls.session_id);
+        sessions_[ls.session_id] = sandbox;
+        session_of_[ls.session_id] = ls.session_id;
+      }
+    }
+    if (!sandbox) {
+      fail_launch(ls.session_id, "backend is shutting down");
+      return;
+    }
+    sandbox->start_thread();
+  }
+
+  void exec_turn(const std::string& session_id, uint32_t turn, const std::string& code,
+                 int64_t timeout_ms) override {
+    if (auto s = find(session_id)) {
+      s->exec_turn(turn, code, timeout_ms);
+      return;
+    }
+    TurnDone done;
+    done.turn.set_turn(turn);
+    done.turn.set_code_sha256(gvisor::sha256_hex(code));
+    done.turn.set_has_exit_code(false);
+    done.turn.set_stderr("no running sandbox for this session");
+    sink_(session_id, std::move(done));
+  }
+
+  void kill(const std::string& session_id, const std::string& reason) override {
+    if (auto s = find(session_id)) {
+      s->kill(reason);
+      return;
+    }
+    sink_(session_id, Removed{"no sandbox for this session"});
+  }
+
+  bool adopt(const std::string&) override {
+    // `runsc run` children of a previous process cannot be re-attached (their stdio pipes and
+    // result channel died with it); the engine ends such sessions and cleanup_orphans removes them.
+    return false;
+  }
+
+  std::vector<std::string> cleanup_orphans(const std::set<std::string>& keep) override {
+    std::vector<std::string> lines;
+    const auto& c = host_->config;
+    std::set<std::string> ours;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [cid, s] : all_) ours.insert(cid);
+    }
+    auto skip = [&](const std::string& id) { return keep.count(id) != 0 || ours.count(id) != 0; };
+    for (const auto& id : runsc_list(c)) {
+      if (skip(id)) continue;
+      auto r = gvisor::run_command({c.runsc_path, "--root=" + c.state_dir, "--network=none",
+                                    "--platform=ptrace", "delete", "--force", id},
+                                   10s);
+      lines.push_back("runsc container " + id +
+                      (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
+    }
+    for (const auto& id : Cgroup::list_children(c.cgroup_parent)) {
+      if (skip(id)) continue;
+      Cgroup cg(c.cgroup_parent, id);
+      auto left = cg.remove();
+      lines.push_back("cgroup /" + c.cgroup_parent + "/" + id +
+                      (left.empty() ? " removed" : " not removed: " + left));
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(host_->sessions_dir, ec)) {
+      const std::string id = e.path().filename().string();
+      if (skip(id)) continue;
+      std::filesystem::remove_all(e.path(), ec);
+      lines.push_back("work dir " + e.path().string() + " removed");
+    }
+    if (int n = gvisor::reap_runsc_orphans(); n > 0)
+      lines.push_back("reaped " + std::to_string(n) + " orphaned runsc processes");
+    return lines;
+  }
+
+  void shutdown() override {
+    std::vector<std::shared_ptr<Sandbox>> all;
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      for (const auto& [cid, s] : all_) all.push_back(s);
+    }
+    for (auto& s : all) s->kill("backend shutdown");
+    for (auto& s : all) s->join();
+    join_finished();
+  }
+
+ private:
+  std::string prepare_host() {
+    const auto& c = host_->config;
+    std::error_code ec;
+    for (const auto& d : {c.state_dir, c.work_dir, host_->runtime_dir, host_->sessions_dir}) {
+      std::filesystem::create_directories(d, ec);
+      if (ec) return "create " + d + ": " + ec.message();
+    }
+    ::chmod(c.work_dir.c_str(), 0711);
+    ::chmod(host_->sessions_dir.c_str(), 0711);
+    ::chmod(host_->runtime_dir.c_str(), 0755);
+    if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
+    const std::string runner = host_->runtime_dir + "/runner.py";
+    if (!gvisor::write_file(runner, gvisor::kRunnerPy)) return "write " + runner;
+    ::chmod(runner.c_str(), 0644);
+    return "";
+  }
+
+  std::shared_ptr<Sandbox> make_sandbox(const std::string& container_id,
+                                        const events::SessionSpec& spec,
+                                        const std::string& session_id) {
+    auto s = std::make_shared<Sandbox>(host_, container_id, spec, session_id, sink_,
+                                       [this](const std::string& cid) { on_finished(cid); });
+    all_[container_id] = s;
+    return s;
+  }
+
+  void refill_pool_locked() {
+    if (stopping_ || !init_error_.empty()) return;
+    while (static_cast<int>(pool_.size()) < host_->config.warm_pool_size) {
+      events::SessionSpec spec;
+      spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
+      auto s = make_sandbox(random_id(), spec, "");
+      pool_.push_back(s);
+      s->start_thread();
+    }
+  }
+
+  void on_finished(const std::string& cid) {
+    std::lock_guard lock(mu_);
+    auto it = all_.find(cid);
+    if (it == all_.end()) return;
+    finished_.push_back(it->second);
+    all_.erase(it);
+    if (auto so = session_of_.find(cid); so != session_of_.end()) {
+      sessions_.erase(so->second);
+      session_of_.erase(so);
+    }
+    for (auto p = pool_.begin(); p != pool_.end(); ++p) {
+      if ((*p)->container_id() == cid) {
+        pool_.erase(p);  // an idle kernel died: replace it (unless the host cannot start any)
+        ++pool_failures_;
+        break;
+      }
+    }
+    if (!stopping_ && pool_failures_ < 3) refill_pool_locked();
+  }
+
+  void join_finished() {
+    std::vector<std::shared_ptr<Sandbox>> done;
+    {
+      std::lock_guard lock(mu_);
+      done.swap(finished_);
+    }
+    for (auto& s : done) s->join();
+  }
+
+  std::shared_ptr<Sandbox> find(const std::string& session_id) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(session_id);
+    return it == sessions_.end() ? nullptr : it->second;
+  }
+
+  void fail_launch(const std::string& session_id, const std::string& why) {
+    Exited ex;
+    ex.exit.set_exit_code(-1);
+    ex.exit.set_detail("sandbox could not be created: " + why);
+    sink_(session_id, std::move(ex));
+    sink_(session_id, Removed{"nothing was created"});
+  }
+
+  Sink sink_;
+  std::shared_ptr<const HostLayout> host_;
+  std::string init_error_;
+  std::mutex mu_;
+  bool stopping_ = false;
+  int pool_failures_ = 0;
+  std::map<std::string, std::shared_ptr<Sandbox>> all_;       // by container id
+  std::map<std::string, std::shared_ptr<Sandbox>> sessions_;  // by session id
+  std::map<std::string, std::string> session_of_;             // container id -> session id
+  std::vector<std::shared_ptr<Sandbox>> pool_;                // idle, unassigned kernels
+  std::vector<std::shared_ptr<Sandbox>> finished_;            // threads to join
+};
+
+}  // namespace
+
+ProbeResult probe_gvisor(const GvisorConfig& c) {
+  ProbeResult r;
+  if (::geteuid() != 0) {
+    r.message = "the gvisor backend needs root (runsc creates namespaces and cgroups); run "
+                "enclaved as root or use --backend=simulator";
+    return r;
+  }
+  if (::access(c.runsc_path.c_str(), X_OK) != 0) {
+    r.message = c.runsc_path + " is not executable: install gVisor (`apt-get install runsc`) or "
+                "point the runsc path at it";
+    return r;
+  }
+  auto v = gvisor::run_command({c.runsc_path, "--version"}, 10s);
+  if (v.exit_code != 0) {
+    r.message = c.runsc_path + " --version failed: " + v.output;
+    return r;
+  }
+  for (const auto& ctl : Cgroup::controllers()) {
+    const std::string d = std::string(Cgroup::kRoot) + "/" + ctl;
+    if (::access((d + "/tasks").c_str(), F_OK) != 0) {
+      r.message = "cgroup v1 controller '" + ctl + "' is not mounted at " + d +
+                  " (this backend needs cgroup v1 / hybrid: boot with "
+                  "systemd.unified_cgroup_hierarchy=0)";
+      return r;
+    }
+  }
+  if (::access("/usr/bin/python3", X_OK) != 0) {
+    r.message = "/usr/bin/python3 is missing: `apt-get install python3`";
+    return r;
+  }
+  r.ok = true;
+  std::string version = v.output.substr(0, v.output.find('\n'));
+  r.message = version + "; cgroup v1 ok; /usr/bin/python3 ok; platform ptrace, network none";
+  return r;
+}
+
+std::unique_ptr<Backend> make_gvisor_backend(GvisorConfig config, Sink sink) {
+  return std::make_unique<GvisorBackend>(std::move(config), std::move(sink));
+}
+
+}  // namespace enclave::backends

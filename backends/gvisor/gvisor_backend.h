@@ -1,0 +1,54 @@
+// The gVisor backend: every session is one runsc sandbox (ptrace platform, no network) over a
+// shared read-only rootfs, limited by cgroup v1 and rlimits, supervised by one thread per session.
+// See backends/gvisor/README.md for the isolation steps and what is measured.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backends/backend.h"
+
+namespace enclave::backends {
+
+struct GvisorConfig {
+  // Path of the runsc binary. Default: /usr/bin/runsc.
+  std::string runsc_path = "/usr/bin/runsc";
+  // runsc --root: where runsc keeps container state. Owned by this backend alone (cleanup_orphans
+  // deletes every container in it that is not kept). Default: /run/enclave/runsc.
+  std::string state_dir = "/run/enclave/runsc";
+  // Bundles, sockets, runner sources and the shared rootfs live here. Default: /run/enclave/work.
+  std::string work_dir = "/run/enclave/work";
+  // cgroup v1 parent under each controller (memory, pids, cpu, cpuacct, cpuset). Default: enclave.
+  std::string cgroup_parent = "enclave";
+  // Pre-started interactive kernels, never reused. 0 disables the pool. Default: 2.
+  int warm_pool_size = 2;
+  // Bytes kept per output stream (stdout, stderr; per turn for interactive). Output beyond is
+  // counted and dropped. Default: 1 MiB.
+  uint64_t output_cap_bytes = 1 << 20;
+  // Largest enclave.result() JSON text accepted. Default: 1 MiB.
+  uint64_t result_cap_bytes = 1 << 20;
+  // Extra seconds past limits.wall_clock_seconds before a batch sandbox is killed by the backend
+  // itself (the engine normally kills first). Default: 5.
+  int wall_clock_grace_seconds = 5;
+  // Host pids.max per sandbox: the ptrace platform needs many host tasks (~900 for 64 inside).
+  // Default: 4096.
+  int host_pids_max = 4096;
+  // Make this process a child subreaper so that sandbox processes orphaned by a dying `runsc run`
+  // are re-parented to us and reaped (only runsc's own processes are reaped). Default: true.
+  bool become_subreaper = true;
+};
+
+// Whether runsc can be used on this host with `config`; `ok` false comes with what to fix.
+struct ProbeResult {
+  bool ok = false;
+  std::string message;  // what was checked (ok) or what failed and how to fix it
+};
+[[nodiscard]] ProbeResult probe_gvisor(const GvisorConfig& config);
+
+// Creates the backend: prepares work/state dirs and the rootfs and starts the warm pool. Call
+// probe_gvisor() first; a backend made on a host that fails the probe reports every launch as a
+// sandbox that could not start. The engine should call cleanup_orphans(kept ids) once at start.
+[[nodiscard]] std::unique_ptr<Backend> make_gvisor_backend(GvisorConfig config, Sink sink);
+
+}  // namespace enclave::backends

@@ -1,0 +1,217 @@
+# Enclave's in-sandbox runner (runs as uid 65534 inside gVisor, mounted read-only at /opt/enclave).
+#   runner.py batch  CAP      run /opt/enclave-io/code.py once
+#   runner.py kernel CAP      interactive kernel: framed turns on stdin
+# Results go to the supervisor on /opt/enclave-io/channel.sock, connected BEFORE any workload code
+# runs (the supervisor accepts exactly one connection), so printing never forges a result.
+# Frames to the supervisor: u32 big-endian length (kind byte + payload), kind byte, payload.
+#   R json text of enclave.result()   O/E turn stdout/stderr   D "turn exit_code duration_ms"
+#   S setup done
+# Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
+#   A setup (json: env, nproc, code)   T turn code
+import builtins
+import io
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+
+IO_DIR = "/opt/enclave-io"
+_channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+_channel.connect(IO_DIR + "/channel.sock")
+_send_lock = threading.Lock()
+CAP = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 20
+RESULT_CAP = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
+
+
+def _send(kind, payload):
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "backslashreplace")
+    with _send_lock:
+        _channel.sendall(struct.pack(">I", len(payload) + 1) + kind + payload)
+
+
+class Enclave:
+    """The `enclave` object every workload sees without importing anything."""
+
+    def __init__(self):
+        self._turn_result = None
+
+    def result(self, value):
+        """Records `value` (JSON-serialisable) as the structured result; the last call wins."""
+        text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+        if len(text.encode()) > RESULT_CAP:
+            raise ValueError("enclave.result: value is larger than %d bytes as JSON" % RESULT_CAP)
+        self._turn_result = text
+        _send(b"R", text)
+
+
+builtins.enclave = Enclave()
+
+
+def _workload_traceback(exc):
+    # Drop the runner's own frames: the workload's traceback starts at its code.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _start_proxy_shim():
+    """allow_list mode: 127.0.0.1:3128 inside the sandbox -> the supervisor's proxy socket."""
+    path = IO_DIR + "/proxy.sock"
+    if not os.path.exists(path):
+        return
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 3128))
+    srv.listen(16)
+
+    def pump(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve():
+        while True:
+            client, _ = srv.accept()
+            try:
+                up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                up.connect(path)
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=pump, args=(client, up), daemon=True).start()
+            threading.Thread(target=pump, args=(up, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def _exit_code(e):
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code & 0xFF
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def run_batch():
+    with open(IO_DIR + "/code.py", "rb") as f:
+        code = f.read()
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        exec(compile(code, "<workload>", "exec"), namespace)
+    except SystemExit as e:
+        rc = _exit_code(e)
+    except BaseException as e:  # noqa: BLE001 - the workload's failure is its exit status
+        sys.stderr.write(_workload_traceback(e))
+        rc = 1
+    else:
+        rc = 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001
+        pass
+    os._exit(rc)
+
+
+class CappedText(io.TextIOBase):
+    """A turn's stdout/stderr: keeps the first CAP bytes, counts the rest."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.total = 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        b = s.encode("utf-8", "backslashreplace") if isinstance(s, str) else bytes(s)
+        self.total += len(b)
+        room = CAP - len(self.buf)
+        if room > 0:
+            self.buf += b[:room]
+        return len(s)
+
+
+def _read_exact(n):
+    data = b""
+    while len(data) < n:
+        chunk = sys.stdin.buffer.read(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def run_kernel():
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    real_out, real_err = sys.stdout, sys.stderr
+    while True:
+        head = _read_exact(9)
+        if head is None:
+            os._exit(0)
+        length, kind, turn = struct.unpack(">IcI", head)
+        payload = _read_exact(length)
+        if payload is None:
+            os._exit(0)
+        if kind == b"A":
+            setup = json.loads(payload)
+            os.environ.update(setup.get("env", {}))
+            nproc = setup.get("nproc", 0)
+            if nproc > 0:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            if setup.get("code"):
+                try:
+                    exec(compile(setup["code"], "<setup>", "exec"), namespace)
+                except SystemExit as e:
+                    os._exit(_exit_code(e))
+                except BaseException as e:  # noqa: BLE001
+                    real_err.write(_workload_traceback(e))
+                    real_err.flush()
+                    os._exit(1)
+            _send(b"S", "")
+            continue
+        if kind != b"T":
+            continue
+        out, err = CappedText(), CappedText()
+        enclave._turn_result = None
+        sys.stdout, sys.stderr = out, err
+        started = time.perf_counter()
+        try:
+            exec(compile(payload, "<turn %d>" % turn, "exec"), namespace)
+            rc = 0
+        except SystemExit as e:
+            rc = _exit_code(e)
+        except BaseException as e:  # noqa: BLE001
+            err.write(_workload_traceback(e))
+            rc = 1
+        finally:
+            sys.stdout, sys.stderr = real_out, real_err
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        _send(b"O", bytes(out.buf))
+        _send(b"E", bytes(err.buf))
+        _send(b"D", "%d %d %d" % (turn, rc, duration_ms))
+
+
+_start_proxy_shim()
+if sys.argv[1] == "kernel":
+    run_kernel()
+else:
+    run_batch()

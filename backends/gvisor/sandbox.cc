@@ -1,0 +1,613 @@
+#include "backends/gvisor/sandbox.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/process.h"
+
+namespace enclave::backends::gvisor {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kDefaultMemoryMb = 256;
+constexpr int kDefaultCpuMillis = 1000;
+constexpr int kDefaultPids = 64;
+constexpr int kDefaultDiskMb = 64;
+constexpr int kDefaultWallClockSeconds = 30;
+constexpr auto kDrainAfterExit = 1500ms;  // output still in pipes after runsc exited
+constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`: SIGKILL it
+constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_seconds + grace)";
+
+int or_default(int v, int d) { return v > 0 ? v : d; }
+
+bool valid_env_key(const std::string& k) {
+  return !k.empty() && k.find('=') == std::string::npos && k.find('\0') == std::string::npos;
+}
+
+std::string tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(s.size() - n);
+}
+
+void close_fd(int* fd) {
+  if (*fd >= 0) ::close(*fd);
+  *fd = -1;
+}
+
+uint64_t ms_between(std::chrono::steady_clock::time_point a,
+                    std::chrono::steady_clock::time_point b) {
+  if (b <= a) return 0;
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+}
+
+}  // namespace
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string CappedStream::append(const char* data, size_t n) {
+  total += n;
+  if (kept.size() >= cap) return {};
+  const size_t room = static_cast<size_t>(cap - kept.size());
+  std::string part(data, std::min(n, room));
+  kept += part;
+  return part;
+}
+
+Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
+                 events::SessionSpec spec, std::string session_id, Sink sink, Finished finished)
+    : host_(std::move(host)),
+      container_id_(std::move(container_id)),
+      interactive_(spec.exec_mode() == events::EXEC_MODE_INTERACTIVE),
+      create_spec_(std::move(spec)),
+      sink_(std::move(sink)),
+      finished_cb_(std::move(finished)),
+      session_id_(std::move(session_id)),
+      cgroup_(host_->config.cgroup_parent, container_id_) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  out_.cap = err_.cap = host_->config.output_cap_bytes;
+  if (!session_id_.empty()) {
+    spec_ = create_spec_;
+    // A cold interactive session is assigned at once: its setup frame waits in the stdin pipe.
+    if (interactive_) commands_.push_back(Command{Command::kAssign, create_spec_, 0, {}, 0});
+    uint64_t one = 1;
+    (void)::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+Sandbox::~Sandbox() {
+  join();
+  close_fd(&wake_fd_);
+}
+
+void Sandbox::start_thread() { thread_ = std::thread([this] { run(); }); }
+
+void Sandbox::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Sandbox::finished() const {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
+bool Sandbox::can_assign(const events::SessionSpec& spec) const {
+  const auto& l = spec.limits();
+  const auto& c = create_spec_.limits();
+  return spec.exec_mode() == events::EXEC_MODE_INTERACTIVE &&
+         (spec.egress().mode().empty() || spec.egress().mode() == "deny_all") &&
+         or_default(l.disk_mb(), kDefaultDiskMb) == or_default(c.disk_mb(), kDefaultDiskMb) &&
+         or_default(l.pids(), kDefaultPids) <= or_default(c.pids(), kDefaultPids);
+}
+
+bool Sandbox::assign(const std::string& session_id, const events::SessionSpec& spec) {
+  std::lock_guard lock(mu_);
+  if (!accepting_ || !session_id_.empty()) return false;
+  session_id_ = session_id;
+  commands_.push_back(Command{Command::kAssign, spec, 0, {}, 0});
+  uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+  return true;
+}
+
+void Sandbox::exec_turn(uint32_t turn, std::string code, int64_t timeout_ms) {
+  std::lock_guard lock(mu_);
+  commands_.push_back(Command{Command::kTurn, {}, turn, std::move(code), timeout_ms});
+  uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
+void Sandbox::kill(std::string reason) {
+  std::lock_guard lock(mu_);
+  commands_.push_back(Command{Command::kKill, {}, 0, std::move(reason), 0});
+  uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
+void Sandbox::emit(Event event) {
+  std::string sid;
+  {
+    std::lock_guard lock(mu_);
+    sid = session_id_;
+  }
+  if (!sid.empty() && sink_) sink_(sid, std::move(event));
+}
+
+std::vector<std::string> Sandbox::runsc_argv(std::initializer_list<std::string> tail_args) const {
+  std::vector<std::string> argv = {host_->config.runsc_path,
+                                   "--root=" + host_->config.state_dir,
+                                   "--network=none",
+                                   "--platform=ptrace",
+                                   "--host-uds=open",
+                                   "--pod-init-config=" + dir_ + "/pod.json"};
+  argv.insert(argv.end(), tail_args);
+  return argv;
+}
+
+void Sandbox::run() {
+  dir_ = host_->sessions_dir + "/" + container_id_;
+  std::string error = prepare_and_spawn();
+  if (error.empty()) loop();
+  teardown(error);
+  Finished cb;
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    accepting_ = false;
+    cb = finished_cb_;
+  }
+  if (cb) cb(container_id_);
+}
+
+// The isolation steps, in order; stops at the first failure.
+std::string Sandbox::prepare_and_spawn() {
+  const auto& limits = create_spec_.limits();
+  std::error_code ec;
+  // 1. A private dir for this sandbox: bundle, pod-init config, trace socket, and the io dir the
+  //    sandbox sees read-only at /opt/enclave-io (code, result channel, proxy socket).
+  std::filesystem::create_directories(dir_ + "/io", ec);
+  if (ec) return "create " + dir_ + ": " + ec.message();
+  ::chmod(dir_.c_str(), 0711);
+  ::chmod((dir_ + "/io").c_str(), 0755);
+  if (!interactive_ && !write_file(dir_ + "/io/code.py", create_spec_.code()))
+    return "write code.py: " + std::string(std::strerror(errno));
+  ::chmod((dir_ + "/io/code.py").c_str(), 0644);
+
+  // 2. cgroups we own (runsc ignores linux.resources for pre-existing ones; see NOTES).
+  if (auto e = cgroup_.create(); !e.empty()) return "cgroup: " + e;
+  CgroupLimits cl;
+  cl.memory_bytes = static_cast<uint64_t>(or_default(limits.memory_mb(), kDefaultMemoryMb)) << 20;
+  cl.cpu_millis = or_default(limits.cpu_millis(), kDefaultCpuMillis);
+  cl.host_pids_max = host_->config.host_pids_max;
+  if (auto e = cgroup_.apply(cl); !e.empty()) return "cgroup: " + e;
+
+  // 3. Channels: the runner's result channel and the egress trace sink (runsc fails closed
+  //    without it).
+  const uint64_t max_frame = std::max(host_->config.output_cap_bytes,
+                                      host_->config.result_cap_bytes) + 64;
+  if (auto e = channel_.listen(dir_ + "/io/channel.sock", max_frame); !e.empty()) return e;
+  if (auto e = trace_.listen(dir_ + "/trace.sock"); !e.empty()) return e;
+
+  // 4. Bundle: config.json over the shared rootfs; env is ours plus the spec's, never the host's.
+  BundleSpec b;
+  b.rootfs = host_->rootfs;
+  b.runtime_dir = host_->runtime_dir;
+  b.session_dir = dir_ + "/io";
+  b.args = {"/usr/bin/python3", "-I", "-B", std::string(kRuntimeMount) + "/runner.py",
+            interactive_ ? "kernel" : "batch", std::to_string(host_->config.output_cap_bytes),
+            std::to_string(host_->config.result_cap_bytes)};
+  b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}};
+  for (const auto& [k, v] : create_spec_.env()) {
+    if (valid_env_key(k)) b.env.emplace_back(k, v);
+  }
+  b.tmp_mb = or_default(limits.disk_mb(), kDefaultDiskMb);
+  b.nproc = or_default(limits.pids(), kDefaultPids);
+  b.cgroups_path = cgroup_.path();
+  std::filesystem::create_directories(dir_ + "/bundle", ec);
+  if (!write_file(dir_ + "/bundle/config.json", oci_config_json(b)) ||
+      !write_file(dir_ + "/pod.json", pod_init_config_json(dir_ + "/trace.sock")))
+    return "write bundle: " + std::string(std::strerror(errno));
+
+  // 5. `runsc run` with our pipes as stdio; its exit status is the workload's.
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]);
+    return "pipe: " + std::string(std::strerror(errno));
+  }
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+    return "pipe: " + std::string(std::strerror(errno));
+  }
+  std::string spawn_error;
+  spawned_at_ = Clock::now();
+  child_ = spawn(runsc_argv({"run", "--bundle=" + dir_ + "/bundle", container_id_}), in[0], out[1],
+                 err[1], &spawn_error);
+  ::close(in[0]), ::close(out[1]), ::close(err[1]);
+  stdin_fd_ = in[1];
+  stdout_fd_ = out[0];
+  stderr_fd_ = err[0];
+  if (child_ < 0) return spawn_error;
+  for (int fd : {stdin_fd_, stdout_fd_, stderr_fd_}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, child_, 0));
+  if (pidfd_ < 0) return "pidfd_open: " + std::string(std::strerror(errno));
+
+  if (!interactive_) {
+    stdin_pending_ = create_spec_.stdin();
+    close_stdin_when_flushed_ = true;
+    flush_stdin();
+    const int wall = or_default(limits.wall_clock_seconds(), kDefaultWallClockSeconds);
+    deadline_ = spawned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
+    assigned_at_ = spawned_at_;
+  }
+  return "";
+}
+
+void Sandbox::queue_stdin(char kind, uint32_t turn, const std::string& payload) {
+  std::string frame;
+  const auto len = static_cast<uint32_t>(payload.size());
+  for (int shift : {24, 16, 8, 0}) frame += static_cast<char>((len >> shift) & 0xff);
+  frame += kind;
+  for (int shift : {24, 16, 8, 0}) frame += static_cast<char>((turn >> shift) & 0xff);
+  frame += payload;
+  stdin_pending_ += frame;
+  flush_stdin();
+}
+
+void Sandbox::flush_stdin() {
+  while (stdin_fd_ >= 0 && !stdin_pending_.empty()) {
+    ssize_t n = ::write(stdin_fd_, stdin_pending_.data(), stdin_pending_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) {  // EPIPE: the workload closed stdin
+      stdin_pending_.clear();
+      close_fd(&stdin_fd_);
+      return;
+    }
+    stdin_pending_.erase(0, static_cast<size_t>(n));
+  }
+  if (stdin_pending_.empty() && close_stdin_when_flushed_) close_fd(&stdin_fd_);
+}
+
+void Sandbox::handle_commands() {
+  uint64_t v;
+  (void)::read(wake_fd_, &v, sizeof v);
+  std::deque<Command> cmds;
+  {
+    std::lock_guard lock(mu_);
+    cmds.swap(commands_);
+  }
+  for (auto& c : cmds) {
+    switch (c.kind) {
+      case Command::kAssign: {
+        spec_ = c.spec;
+        assigned_at_ = Clock::now();
+        const auto& l = spec_.limits();
+        CgroupLimits cl;
+        cl.memory_bytes = static_cast<uint64_t>(or_default(l.memory_mb(), kDefaultMemoryMb)) << 20;
+        cl.cpu_millis = or_default(l.cpu_millis(), kDefaultCpuMillis);
+        cl.host_pids_max = host_->config.host_pids_max;
+        if (auto e = cgroup_.apply(cl); !e.empty()) {
+          err_.append(e.data(), e.size());
+          request_kill("assign: " + e);
+          break;
+        }
+        std::string env;
+        for (const auto& [k, val] : spec_.env()) {
+          if (!valid_env_key(k)) continue;
+          if (!env.empty()) env += ',';
+          env += json_quote(k);
+          env += ':';
+          env += json_quote(val);
+        }
+        const std::string setup = "{\"env\":{" + env + "},\"nproc\":" +
+                                  std::to_string(or_default(l.pids(), kDefaultPids)) +
+                                  ",\"code\":" + json_quote(spec_.code()) + "}";
+        queue_stdin('A', 0, setup);
+        const int wall = or_default(l.wall_clock_seconds(), kDefaultWallClockSeconds);
+        deadline_ = assigned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
+        break;
+      }
+      case Command::kTurn: {
+        TurnDone refused;
+        refused.turn.set_turn(c.turn);
+        refused.turn.set_code_sha256(sha256_hex(c.text));
+        refused.turn.set_has_exit_code(false);
+        if (exited_ || kill_requested_ || kernel_broken_ || turn_ || !interactive_) {
+          refused.turn.set_stderr(turn_ ? "a turn is already running"
+                                        : "the session's kernel is not running");
+          emit(std::move(refused));
+          break;
+        }
+        Turn t;
+        t.turn = c.turn;
+        t.code_sha256 = refused.turn.code_sha256();
+        t.started = Clock::now();
+        t.deadline = t.started + std::chrono::milliseconds(std::max<int64_t>(c.timeout_ms, 1));
+        turn_ = std::move(t);
+        queue_stdin('T', c.turn, c.text);
+        break;
+      }
+      case Command::kKill:
+        request_kill(c.text);
+        break;
+    }
+  }
+}
+
+void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
+  TurnDone done;
+  auto& t = done.turn;
+  t.set_turn(turn_->turn);
+  t.set_code_sha256(turn_->code_sha256);
+  t.set_stdout(std::move(turn_->out));
+  t.set_stderr(std::move(turn_->err));
+  t.set_json(std::move(turn_->json));
+  t.set_timed_out(timed_out);
+  t.set_has_exit_code(!timed_out);
+  if (!timed_out) t.set_exit_code(exit_code);
+  t.set_duration_ms(duration_ms);
+  t.set_metered_ms(std::max<uint64_t>(duration_ms, 1));
+  turn_ms_total_ += t.metered_ms();
+  turn_.reset();
+  emit(std::move(done));
+}
+
+void Sandbox::handle_frame(const ChannelFrame& f) {
+  switch (f.kind) {
+    case 'R':
+      if (turn_) {
+        turn_->json = f.payload;
+      } else {
+        result_json_ = f.payload;
+      }
+      break;
+    case 'O':
+      if (turn_) turn_->out = f.payload.substr(0, host_->config.output_cap_bytes);
+      break;
+    case 'E':
+      if (turn_) turn_->err = f.payload.substr(0, host_->config.output_cap_bytes);
+      break;
+    case 'S':
+      if (!started_reported_) {
+        started_reported_ = true;
+        deadline_.reset();  // setup finished; turns carry their own timeouts
+        emit(Started{});
+      }
+      break;
+    case 'D': {
+      unsigned turn = 0;
+      int rc = 0;
+      unsigned long long dur = 0;
+      if (turn_ && std::sscanf(f.payload.c_str(), "%u %d %llu", &turn, &rc, &dur) == 3 &&
+          turn == turn_->turn) {
+        // The kernel measures the turn's own run time; we report our wall view if larger.
+        const uint64_t wall = ms_between(turn_->started, Clock::now());
+        (void)dur;
+        finish_turn(false, rc, wall);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Sandbox::read_stream(int* fd, CappedStream* stream, const char* name) {
+  char buf[65536];
+  for (int i = 0; i < 16; ++i) {  // bounded work per wake-up; poll brings us back
+    ssize_t n = ::read(*fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_fd(fd);
+      return;
+    }
+    std::string kept = stream->append(buf, static_cast<size_t>(n));
+    if (!kept.empty()) emit(Output{name, std::move(kept), turn_ ? turn_->turn : 0});
+  }
+}
+
+void Sandbox::request_kill(const std::string& reason) {
+  if (kill_requested_) return;
+  kill_requested_ = true;
+  kill_reason_ = reason;
+  {
+    std::lock_guard lock(mu_);
+    accepting_ = false;
+  }
+  if (exited_) return;
+  auto r = run_command(runsc_argv({"kill", container_id_, "KILL"}), 5s);
+  (void)r;  // may fail if the container is not created yet; escalation covers it
+  kill_escalate_at_ = Clock::now() + kKillEscalation;
+}
+
+void Sandbox::on_child_exit(int status) {
+  exited_ = true;
+  exit_status_ = status;
+  close_fd(&pidfd_);
+  close_fd(&stdin_fd_);
+}
+
+void Sandbox::loop() {
+  std::optional<Clock::time_point> exited_at;
+  for (;;) {
+    const auto now = Clock::now();
+    if (exited_) {
+      if (!exited_at) exited_at = now;
+      const bool drained = stdout_fd_ < 0 && stderr_fd_ < 0;
+      if (drained || now - *exited_at > kDrainAfterExit) break;
+    }
+    if (!exited_ && turn_ && now >= turn_->deadline) {
+      kernel_broken_ = true;
+      finish_turn(true, 0, ms_between(turn_->started, now));
+    }
+    if (!exited_ && deadline_ && now >= *deadline_ && !kill_requested_) {
+      request_kill(kBackstopReason);
+    }
+    if (!exited_ && kill_requested_ && !escalated_ && now >= kill_escalate_at_) {
+      escalated_ = true;
+      ::kill(child_, SIGKILL);
+    }
+
+    std::vector<pollfd> pfds;
+    pfds.push_back({wake_fd_, POLLIN, 0});
+    if (pidfd_ >= 0) pfds.push_back({pidfd_, POLLIN, 0});
+    if (stdout_fd_ >= 0) pfds.push_back({stdout_fd_, POLLIN, 0});
+    if (stderr_fd_ >= 0) pfds.push_back({stderr_fd_, POLLIN, 0});
+    if (stdin_fd_ >= 0 && !stdin_pending_.empty()) pfds.push_back({stdin_fd_, POLLOUT, 0});
+    if (!channel_.closed()) pfds.push_back({channel_.fd(), POLLIN, 0});
+    for (int fd : trace_.fds()) pfds.push_back({fd, POLLIN, 0});
+
+    auto next = now + 1s;
+    if (turn_) next = std::min(next, turn_->deadline);
+    if (deadline_ && !kill_requested_) next = std::min(next, *deadline_);
+    if (kill_requested_ && !escalated_) next = std::min(next, kill_escalate_at_);
+    if (exited_at) next = std::min(next, *exited_at + kDrainAfterExit);
+    const auto wait_ms = std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
+    int n = ::poll(pfds.data(), pfds.size(), static_cast<int>(wait_ms));
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
+
+    for (const auto& p : pfds) {
+      if (p.revents == 0) continue;
+      if (p.fd == wake_fd_) {
+        handle_commands();
+      } else if (p.fd == pidfd_) {
+        int status = 0;
+        if (wait_child(child_, &status, WNOHANG) == child_) on_child_exit(status);
+      } else if (p.fd == stdout_fd_) {
+        read_stream(&stdout_fd_, &out_, "stdout");
+      } else if (p.fd == stderr_fd_) {
+        read_stream(&stderr_fd_, &err_, "stderr");
+      } else if (p.fd == stdin_fd_) {
+        flush_stdin();
+      } else if (p.fd == channel_.fd()) {
+        const bool was_connected = channel_.connected();
+        std::vector<ChannelFrame> frames;
+        channel_.on_readable(&frames);
+        if (!was_connected && channel_.connected() && !interactive_ && !started_reported_) {
+          started_reported_ = true;  // the runner is up; the workload starts now
+          emit(Started{});
+        }
+        for (const auto& f : frames) handle_frame(f);
+      } else {
+        std::vector<ConnectAttempt> attempts;
+        trace_.on_readable(p.fd, &attempts);
+        for (auto& a : attempts) emit(EgressDenied{std::move(a.host), a.port});
+      }
+    }
+  }
+}
+
+void Sandbox::teardown(const std::string& start_error) {
+  {
+    std::lock_guard lock(mu_);
+    accepting_ = false;  // a pool kernel going away can no longer be assigned
+  }
+  std::string detail;
+  // Whatever state the sandbox is in, make runsc forget it and kill what is left.
+  auto del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+  if (child_ > 0 && !exited_) {
+    ::kill(child_, SIGKILL);
+    int status = 0;
+    wait_child(child_, &status, 0);
+    on_child_exit(status);
+  }
+  const auto ended = Clock::now();
+  // Last frames (a result sent just before exit) and trace events.
+  for (int i = 0; i < 4 && !channel_.closed(); ++i) {
+    pollfd p{channel_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    std::vector<ChannelFrame> frames;
+    channel_.on_readable(&frames);
+    for (const auto& f : frames) handle_frame(f);
+  }
+  for (int fd : trace_.fds()) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) continue;
+    std::vector<ConnectAttempt> attempts;
+    trace_.on_readable(fd, &attempts);
+    for (auto& a : attempts) emit(EgressDenied{std::move(a.host), a.port});
+  }
+  if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));
+
+  const CgroupUsage usage = cgroup_.usage();
+  Exited ex;
+  auto& e = ex.exit;
+  if (!start_error.empty()) {
+    e.set_exit_code(-1);
+    e.set_detail("sandbox could not be created: " + start_error);
+  } else if (!channel_.connected() && !started_reported_ && !kill_requested_ &&
+             usage.oom_kills == 0) {
+    e.set_exit_code(-1);
+    e.set_detail("sandbox did not start (runsc exit " +
+                 std::to_string(exit_code_of(exit_status_)) + "): " + tail(err_.kept, 2000));
+  } else {
+    e.set_exit_code(exit_code_of(exit_status_));
+  }
+  if (usage.oom_kills > 0) {
+    e.set_observed(events::KILL_REASON_MEMORY_EXCEEDED);
+  } else if (kill_reason_ == kBackstopReason) {
+    e.set_observed(events::KILL_REASON_WALL_CLOCK_EXCEEDED);
+  } else if (usage.pids_max_events > 0) {
+    e.set_observed(events::KILL_REASON_PIDS_EXCEEDED);
+  }
+  if (kill_requested_ && e.detail().empty()) e.set_detail("killed: " + kill_reason_);
+  e.set_stdout(out_.kept);
+  e.set_stderr(err_.kept);
+  e.set_stdout_truncated(out_.truncated());
+  e.set_stderr_truncated(err_.truncated());
+  e.set_stdout_bytes(out_.total);
+  e.set_stderr_bytes(err_.total);
+  e.set_json(result_json_);
+  auto& u = ex.usage;
+  u.set_wall_ms(ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended));
+  u.set_cpu_ms(usage.cpu_ns / 1000000);
+  u.set_peak_memory_bytes(usage.peak_memory_bytes);
+  u.set_turn_ms_total(turn_ms_total_);
+  emit(std::move(ex));
+
+  close_fd(&stdout_fd_);
+  close_fd(&stderr_fd_);
+  close_fd(&stdin_fd_);
+  close_fd(&pidfd_);
+  channel_.close_all();
+  trace_.close_all();
+  if (del.exit_code != 0 && del.output.find("not found") == std::string::npos &&
+      del.output.find("does not exist") == std::string::npos && !start_error.empty()) {
+    detail += "runsc delete: " + tail(del.output, 300) + "; ";
+  }
+  if (auto left = cgroup_.remove(); !left.empty()) detail += "cgroups left: " + left + "; ";
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (ec) detail += "remove " + dir_ + ": " + ec.message() + "; ";
+  reap_runsc_orphans();
+  emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed" : detail});
+}
+
+}  // namespace enclave::backends::gvisor

@@ -1,0 +1,149 @@
+// One runsc sandbox and the thread that supervises it from creation to removal. Batch sandboxes
+// are bound to their session at once; interactive ones may start unbound (warm pool) and be
+// assigned later. Every Sink call for a sandbox comes from its own thread, in order.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/gvisor/cgroup_v1.h"
+#include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/result_channel.h"
+#include "backends/gvisor/trace_sink.h"
+
+namespace enclave::backends::gvisor {
+
+// Shared, read-only facts every sandbox needs.
+struct HostLayout {
+  GvisorConfig config;
+  std::string rootfs;       // shared minimal rootfs
+  std::string runtime_dir;  // runner sources (bind-mounted at /opt/enclave)
+  std::string sessions_dir; // per-container dirs live here
+};
+
+// Keeps the first `cap` bytes of a stream and counts the rest.
+struct CappedStream {
+  uint64_t cap = 0;
+  std::string kept;
+  uint64_t total = 0;
+  // Appends; returns the part that was kept (for live streaming).
+  std::string append(const char* data, size_t n);
+  bool truncated() const { return total > kept.size(); }
+};
+
+class Sandbox {
+ public:
+  using Finished = std::function<void(const std::string& container_id)>;
+
+  // `spec` is the creation spec (a pool kernel gets the default limits); `session_id` empty for
+  // an unassigned pool kernel.
+  Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
+          events::SessionSpec spec, std::string session_id, Sink sink, Finished finished);
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  void start_thread();
+  void join();
+
+  const std::string& container_id() const { return container_id_; }
+  // Whether this idle pool kernel can take `spec` (limits that cannot change after creation).
+  bool can_assign(const events::SessionSpec& spec) const;
+  // Binds an unassigned kernel to a session; its limits are applied and setup code runs.
+  // Returns false if the sandbox is already gone (the caller then starts a cold one).
+  bool assign(const std::string& session_id, const events::SessionSpec& spec);
+  void exec_turn(uint32_t turn, std::string code, int64_t timeout_ms);
+  void kill(std::string reason);
+  bool finished() const;
+
+ private:
+  struct Command {
+    enum Kind { kAssign, kTurn, kKill } kind;
+    events::SessionSpec spec;
+    uint32_t turn = 0;
+    std::string text;  // turn code / kill reason
+    int64_t timeout_ms = 0;
+  };
+  using Clock = std::chrono::steady_clock;
+
+  void run();
+  std::string prepare_and_spawn();
+  void loop();
+  void handle_commands();
+  void handle_frame(const ChannelFrame& frame);
+  void read_stream(int* fd, CappedStream* stream, const char* name);
+  void request_kill(const std::string& reason);
+  void on_child_exit(int status);
+  void teardown(const std::string& start_error);
+  void emit(Event event);
+  void queue_stdin(char kind, uint32_t turn, const std::string& payload);
+  void flush_stdin();
+  void finish_turn(bool timed_out, int exit_code, uint64_t duration_ms);
+  std::vector<std::string> runsc_argv(std::initializer_list<std::string> tail) const;
+
+  std::shared_ptr<const HostLayout> host_;
+  const std::string container_id_;
+  const bool interactive_;
+  events::SessionSpec create_spec_;  // what the sandbox was created with
+  Sink sink_;
+  Finished finished_cb_;
+  std::thread thread_;
+
+  // Shared with callers.
+  mutable std::mutex mu_;
+  std::deque<Command> commands_;
+  std::string session_id_;  // empty until assigned
+  bool done_ = false;       // thread finished teardown
+  bool accepting_ = true;   // false once the sandbox is going away
+  int wake_fd_ = -1;        // eventfd
+
+  // Thread-only state.
+  std::string dir_;
+  Cgroup cgroup_;
+  TraceSink trace_;
+  ResultChannel channel_;
+  events::SessionSpec spec_;  // the session's spec once assigned
+  pid_t child_ = -1;
+  int pidfd_ = -1;
+  int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1;
+  std::string stdin_pending_;
+  bool close_stdin_when_flushed_ = false;
+  CappedStream out_, err_;
+  std::string result_json_;
+  Clock::time_point spawned_at_{}, assigned_at_{};
+  std::optional<Clock::time_point> deadline_;  // batch backstop / setup backstop
+  bool started_reported_ = false;
+  bool exited_ = false;
+  int exit_status_ = 0;
+  bool kill_requested_ = false;
+  Clock::time_point kill_escalate_at_{};
+  bool escalated_ = false;
+  std::string kill_reason_;
+  // Interactive turn in flight.
+  struct Turn {
+    uint32_t turn = 0;
+    std::string code_sha256;
+    Clock::time_point started;
+    Clock::time_point deadline;
+    std::string out, err, json;
+  };
+  std::optional<Turn> turn_;
+  bool kernel_broken_ = false;  // a turn timed out; only kill() remains
+  uint64_t turn_ms_total_ = 0;
+};
+
+std::string sha256_hex(const std::string& data);
+
+}  // namespace enclave::backends::gvisor
