@@ -1,0 +1,46 @@
+// Command-line words after the verb, and a small option parser each command configures.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace enclave::cli {
+
+// What a command receives: the words after its verb (`enclave fleet watch X` → fleet gets
+// {"watch", "X"}).
+struct Args {
+  std::vector<std::string> words;
+};
+
+// Parsed options: `--name value`, `--name=value` for valued options (repeatable), `--flag` for
+// booleans; everything else (including "-") is positional. `--` ends options.
+struct Options {
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> values;
+  std::set<std::string> flags;
+  std::string error;  // non-empty: a usage error to report
+
+  bool flag(const std::string& name) const { return flags.count(name) > 0; }
+  bool has(const std::string& name) const { return values.count(name) > 0; }
+  // The last value given for `name`, or `dflt`.
+  std::string get(const std::string& name, const std::string& dflt = "") const;
+  const std::vector<std::string>& all(const std::string& name) const;
+};
+
+Options parse_options(const std::vector<std::string>& words, const std::set<std::string>& valued,
+                      const std::set<std::string>& boolean);
+
+// Reads a whole file, or stdin for "-". false (with `error`) when it cannot.
+bool read_input(const std::string& path, std::string* out, std::string* error);
+
+// A non-negative integer option; false when malformed.
+bool parse_uint(const std::string& text, long long* out);
+
+// Prints "enclave: <message>" to stderr and returns `code`.
+int fail(const std::string& message, int code = 1);
+// Prints "enclave: usage: <usage>" to stderr (after `why`, if any) and returns 2.
+int usage(const std::string& usage_text, const std::string& why = "");
+
+}  // namespace enclave::cli

@@ -1,0 +1,110 @@
+// enclave run FILE|- : one session from a file (batch: wait for it, print its output, exit with
+// its exit code; --interactive: create the session and print its id for `enclave exec`).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/api_client.h"
+#include "cli/commands.h"
+#include "cli/session_view.h"
+
+namespace enclave::cli {
+
+namespace {
+constexpr const char* kUsage =
+    "enclave run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] "
+    "[--language L] [--json]";
+
+void write_all(FILE* f, const std::string& s) {
+  if (!s.empty()) std::fwrite(s.data(), 1, s.size(), f);
+  std::fflush(f);
+}
+}  // namespace
+
+int cmd_run(const Args& args) {
+  Options o = parse_options(args.words, {"allow", "memory-mb", "timeout", "language"},
+                            {"interactive", "json"});
+  if (!o.error.empty()) return usage(kUsage, o.error);
+  if (o.positional.size() != 1) return usage(kUsage, "expected one FILE (or - for stdin)");
+  std::string code, err;
+  if (!read_input(o.positional[0], &code, &err)) return fail(err);
+
+  std::string body = "{\"code\":" + json_quote(code) +
+                     ",\"language\":" + json_quote(o.get("language", "python")) +
+                     ",\"execMode\":\"" + (o.flag("interactive") ? "interactive" : "batch") + "\"";
+  if (o.has("allow")) {
+    std::string list;
+    for (const auto& a : o.all("allow")) list += (list.empty() ? "" : ",") + json_quote(a);
+    body += ",\"egress\":{\"mode\":\"allow_list\",\"allow\":[" + list + "]}";
+  }
+  std::string limits;
+  long long n = 0;
+  if (o.has("memory-mb")) {
+    if (!parse_uint(o.get("memory-mb"), &n)) return usage(kUsage, "--memory-mb must be a number");
+    limits += "\"memoryMb\":" + std::to_string(n);
+  }
+  if (o.has("timeout")) {
+    if (!parse_uint(o.get("timeout"), &n)) return usage(kUsage, "--timeout must be seconds");
+    limits += std::string(limits.empty() ? "" : ",") + "\"wallClockSeconds\":" + std::to_string(n);
+  }
+  if (!limits.empty()) body += ",\"limits\":{" + limits + "}";
+  body += "}";
+
+  std::string cerr;
+  auto api = client_from_env(&cerr);
+  if (!api) return fail(cerr);
+  auto created = call(*api, "POST", "/v1/sessions", body);
+  if (!created) return 1;
+  std::string id = get_string(created->json, "id");
+  if (o.flag("interactive")) {
+    if (o.flag("json")) write_all(stdout, created->body + "\n");
+    else std::cout << id << std::endl;
+    return 0;
+  }
+
+  // Poll until the session ends.
+  std::optional<ApiAnswer> session = created;
+  auto delay = std::chrono::milliseconds(20);
+  while (!session_phase_terminal(get_string(session->json, "phase"))) {
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(250));
+    session = call(*api, "GET", "/v1/sessions/" + id);
+    if (!session) return 1;
+  }
+  auto result = call(*api, "GET", "/v1/sessions/" + id + "/result");
+  if (!result) return 1;
+
+  std::string phase = get_string(session->json, "phase");
+  int exit_code = 0;
+  if (phase == "killed") {
+    exit_code = 137;
+  } else if (has_value(result->json, "exitCode")) {
+    exit_code = static_cast<int>(get_number(result->json, "exitCode"));
+  } else if (has_value(session->json, "exitCode")) {
+    exit_code = static_cast<int>(get_number(session->json, "exitCode"));
+  } else {
+    exit_code = phase == "succeeded" ? 0 : 1;
+  }
+  if (o.flag("json")) {
+    write_all(stdout, "{\"session\":" + session->body + ",\"result\":" + result->body + "}\n");
+  } else {
+    write_all(stdout, get_string(result->json, "stdout"));
+    write_all(stderr, get_string(result->json, "stderr"));
+  }
+  if (phase == "killed") {
+    std::cerr << "enclave: session " << id << " killed: "
+              << get_string(session->json, "killReason", "unknown reason") << "\n";
+  } else if (phase == "failed" && !has_value(result->json, "exitCode")) {
+    std::cerr << "enclave: session " << id << " failed to start\n";
+  }
+  if (const JsonValue* t = member(result->json, "truncated")) {
+    if (get_bool(*t, "stdout") || get_bool(*t, "stderr"))
+      std::cerr << "enclave: output was truncated\n";
+  }
+  return exit_code < 0 || exit_code > 255 ? 1 : exit_code;
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,17 @@
+// Every verb of the `enclave` CLI. Each returns the process exit code: 0 success, 1 an error
+// the API or the workload reported, 2 a usage error; `run`/`exec` return the workload's code.
+// To add a verb: write cli/cmd_<verb>.cc, declare it here, add a row to the table in main.cc.
+#pragma once
+
+#include "cli/args.h"
+
+namespace enclave::cli {
+
+int cmd_run(const Args& args);    // run FILE|- [--interactive] [--allow H:P]… [--memory-mb N] …
+int cmd_exec(const Args& args);   // exec SESSION CODE|- [--timeout-ms N] [--json]
+int cmd_get(const Args& args);    // get SESSION [--json]
+int cmd_kill(const Args& args);   // kill SESSION [--json]
+int cmd_audit(const Args& args);  // audit SESSION [--json]
+int cmd_fleet(const Args& args);  // fleet submit|watch|get …
+
+}  // namespace enclave::cli

@@ -1,0 +1,60 @@
+#include "cli/fleet_grid.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+namespace enclave::cli {
+
+char tile_for_phase(std::string_view phase) {
+  if (phase == "queued") return '.';
+  if (phase == "starting") return 's';
+  if (phase == "running") return 'R';
+  if (phase == "succeeded") return 'o';
+  if (phase == "killed") return 'K';
+  if (phase == "failed") return 'F';
+  return '?';
+}
+
+bool fleet_phase_terminal(std::string_view phase) {
+  return phase == "completed" || phase == "partial" || phase == "failed";
+}
+
+std::string render_fleet_frame(const JsonValue& fleet) {
+  std::vector<std::pair<long long, char>> tiles;
+  if (const JsonValue* members = member(fleet, "members");
+      members && members->kind_case() == JsonValue::kListValue) {
+    for (const auto& m : members->list_value().values()) {
+      tiles.emplace_back(static_cast<long long>(get_number(m, "index")),
+                         tile_for_phase(get_string(m, "phase")));
+    }
+  }
+  std::stable_sort(tiles.begin(), tiles.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out = "fleet " + get_string(fleet, "id");
+  std::string name = get_string(fleet, "name");
+  if (!name.empty()) out += " (" + name + ")";
+  out += "  phase: " + get_string(fleet, "phase", "?") + "  members: " +
+         std::to_string(tiles.size()) + "\n";
+  static const char* kCounts[] = {"queued", "starting", "running", "succeeded", "failed", "killed"};
+  std::string counts;
+  if (const JsonValue* c = member(fleet, "counts")) {
+    for (const char* k : kCounts) {
+      if (!counts.empty()) counts += "  ";
+      counts += std::string(k) + " " + std::to_string(static_cast<long long>(get_number(*c, k)));
+    }
+  }
+  out += counts + "\n";
+  for (size_t i = 0; i < tiles.size(); i += 10) {
+    char label[32];
+    std::snprintf(label, sizeof label, "%7zu  ", i);
+    out += label;
+    for (size_t k = i; k < std::min(tiles.size(), i + 10); ++k) out += tiles[k].second;
+    out += "\n";
+  }
+  out += "legend: . queued  s starting  R running  o succeeded  K killed  F failed\n";
+  return out;
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,22 @@
+// The live member grid of `enclave fleet watch` (and the demo drivers): one tile per member,
+// ten members a line. Legend: . queued  s starting  R running  o succeeded  K killed  F failed.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cli/json.h"
+
+namespace enclave::cli {
+
+// The tile of a session phase ('?' for an unknown phase).
+char tile_for_phase(std::string_view phase);
+
+// One frame: a header with the fleet's aggregate phase and counts, the grid, the legend.
+// Each line ends with '\n'.
+std::string render_fleet_frame(const JsonValue& fleet);
+
+// Whether a fleet phase is final (completed, partial, failed).
+bool fleet_phase_terminal(std::string_view phase);
+
+}  // namespace enclave::cli

@@ -1,0 +1,58 @@
+// enclave: the command-line client of the Enclave API (SPEC.md). The verb picks a row of the
+// table below; each verb lives in its own cli/cmd_*.cc.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+using enclave::cli::Args;
+
+struct Command {
+  const char* verb;
+  int (*run)(const Args&);
+  const char* usage;
+};
+
+const Command kCommands[] = {
+    {"run", enclave::cli::cmd_run,
+     "run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] [--json]"},
+    {"exec", enclave::cli::cmd_exec, "exec SESSION CODE|- [--timeout-ms N] [--json]"},
+    {"get", enclave::cli::cmd_get, "get SESSION [--json]"},
+    {"kill", enclave::cli::cmd_kill, "kill SESSION [--json]"},
+    {"audit", enclave::cli::cmd_audit, "audit SESSION [--json]"},
+    {"fleet", enclave::cli::cmd_fleet,
+     "fleet submit FILE.jsonl [--name NAME] [--json] | fleet watch FLEET | fleet get FLEET "
+     "[--json]"},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: enclave VERB [ARGS]\n\n";
+  for (const auto& c : kCommands) out << "  enclave " << c.usage << "\n";
+  out << "\nenvironment: ENCLAVE_BASE_URL (default http://127.0.0.1:8090), ENCLAVE_API_KEY\n"
+         "fleet watch tiles: . queued  s starting  R running  o succeeded  K killed  F failed\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") ||
+      !std::strcmp(argv[1], "help")) {
+    print_usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string verb = argv[1];
+  for (const auto& c : kCommands) {
+    if (verb == c.verb) {
+      Args args;
+      for (int i = 2; i < argc; ++i) args.words.emplace_back(argv[i]);
+      return c.run(args);
+    }
+  }
+  std::cerr << "enclave: unknown verb '" << verb << "'\n";
+  print_usage(std::cerr);
+  return 2;
+}
