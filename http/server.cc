@@ -119,7 +119,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.x_api_key = std::string(msg["X-API-KEY"]);
     req.body = std::move(msg.body());
     ++served_;
-    std::weak_ptr<Connection> unused;
     auto self = shared_from_this();
     auto ex = executor_;
     (*handler_)(std::move(req), [self, ex](Response r) mutable {
