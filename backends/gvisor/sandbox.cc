@@ -510,9 +510,12 @@ void Sandbox::loop() {
         const bool was_connected = channel_.connected();
         std::vector<ChannelFrame> frames;
         channel_.on_readable(&frames);
-        if (!was_connected && channel_.connected() && !interactive_ && !started_reported_) {
-          started_reported_ = true;  // the runner is up; the workload starts now
-          emit(Started{});
+        if (!was_connected && channel_.connected()) {
+          runner_connected_ = true;
+          if (!interactive_ && !started_reported_) {
+            started_reported_ = true;  // the runner is up; the workload starts now
+            emit(Started{});
+          }
         }
         for (const auto& f : frames) handle_frame(f);
       } else {
@@ -562,7 +565,7 @@ void Sandbox::teardown(const std::string& start_error) {
   if (!start_error.empty()) {
     e.set_exit_code(-1);
     e.set_detail("sandbox could not be created: " + start_error);
-  } else if (!channel_.connected() && !started_reported_ && !kill_requested_ &&
+  } else if (!runner_connected_ && !kill_requested_ &&
              usage.oom_kills == 0) {
     e.set_exit_code(-1);
     e.set_detail("sandbox did not start (runsc exit " +

@@ -125,6 +125,7 @@ class Sandbox {
   Clock::time_point spawned_at_{}, assigned_at_{};
   std::optional<Clock::time_point> deadline_;  // batch backstop / setup backstop
   bool started_reported_ = false;
+  bool runner_connected_ = false;  // the runner reached the channel: the sandbox did start
   bool exited_ = false;
   int exit_status_ = 0;
   bool kill_requested_ = false;
