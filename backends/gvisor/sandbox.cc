@@ -30,6 +30,7 @@ constexpr int kDefaultDiskMb = 64;
 constexpr int kDefaultWallClockSeconds = 30;
 constexpr auto kDrainAfterExit = 1500ms;  // output still in pipes after runsc exited
 constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`: SIGKILL it
+constexpr int kMaxDeniedReports = 256;   // per sandbox
 constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_seconds + grace)";
 
 int or_default(int v, int d) { return v > 0 ? v : d; }
@@ -305,6 +306,9 @@ void Sandbox::handle_commands() {
       case Command::kAssign: {
         spec_ = c.spec;
         assigned_at_ = Clock::now();
+        // Meter from here: a pool kernel's idle time before assignment is not the session's.
+        cpu_ns_at_assign_ = cgroup_.usage().cpu_ns;
+        (void)write_file(cgroup_.dir("memory") + "/memory.max_usage_in_bytes", "0");
         const auto& l = spec_.limits();
         CgroupLimits cl;
         cl.memory_bytes = static_cast<uint64_t>(or_default(l.memory_mb(), kDefaultMemoryMb)) << 20;
@@ -359,6 +363,9 @@ void Sandbox::handle_commands() {
 }
 
 void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
+  // Watchers see the turn's output as chunks too (the kernel captures it per turn).
+  if (!turn_->out.empty()) emit(Output{"stdout", turn_->out, turn_->turn});
+  if (!turn_->err.empty()) emit(Output{"stderr", turn_->err, turn_->turn});
   TurnDone done;
   auto& t = done.turn;
   t.set_turn(turn_->turn);
@@ -414,6 +421,13 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
     default:
       break;
   }
+}
+
+void Sandbox::report_denied(ConnectAttempt a) {
+  // Bounded: a workload retrying connect() in a loop must not flood the event log.
+  if (denied_reported_ >= kMaxDeniedReports) return;
+  ++denied_reported_;
+  emit(EgressDenied{std::move(a.host), a.port});
 }
 
 void Sandbox::read_stream(int* fd, CappedStream* stream, const char* name) {
@@ -521,7 +535,7 @@ void Sandbox::loop() {
       } else {
         std::vector<ConnectAttempt> attempts;
         trace_.on_readable(p.fd, &attempts);
-        for (auto& a : attempts) emit(EgressDenied{std::move(a.host), a.port});
+        for (auto& a : attempts) report_denied(std::move(a));
       }
     }
   }
@@ -555,7 +569,7 @@ void Sandbox::teardown(const std::string& start_error) {
     if (::poll(&p, 1, 0) <= 0) continue;
     std::vector<ConnectAttempt> attempts;
     trace_.on_readable(fd, &attempts);
-    for (auto& a : attempts) emit(EgressDenied{std::move(a.host), a.port});
+    for (auto& a : attempts) report_denied(std::move(a));
   }
   if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));
 
@@ -590,7 +604,7 @@ void Sandbox::teardown(const std::string& start_error) {
   e.set_json(result_json_);
   auto& u = ex.usage;
   u.set_wall_ms(ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended));
-  u.set_cpu_ms(usage.cpu_ns / 1000000);
+  u.set_cpu_ms((usage.cpu_ns - std::min(usage.cpu_ns, cpu_ns_at_assign_)) / 1000000);
   u.set_peak_memory_bytes(usage.peak_memory_bytes);
   u.set_turn_ms_total(turn_ms_total_);
   emit(std::move(ex));

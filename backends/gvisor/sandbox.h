@@ -83,6 +83,7 @@ class Sandbox {
   void loop();
   void handle_commands();
   void handle_frame(const ChannelFrame& frame);
+  void report_denied(ConnectAttempt attempt);
   void read_stream(int* fd, CappedStream* stream, const char* name);
   void request_kill(const std::string& reason);
   void on_child_exit(int status);
@@ -143,6 +144,8 @@ class Sandbox {
   std::optional<Turn> turn_;
   bool kernel_broken_ = false;  // a turn timed out; only kill() remains
   uint64_t turn_ms_total_ = 0;
+  uint64_t cpu_ns_at_assign_ = 0;
+  int denied_reported_ = 0;
 };
 
 std::string sha256_hex(const std::string& data);

@@ -1,0 +1,89 @@
+// Pure parts of the gVisor backend: trace decoding, output capping, bundle text.
+#define BOOST_TEST_MODULE gvisor_unit
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/sandbox.h"
+#include "backends/gvisor/trace_sink.h"
+
+namespace g = enclave::backends::gvisor;
+
+namespace {
+std::string unhex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+  return out;
+}
+}  // namespace
+
+// Captured from runsc 20221219: connect(3, 169.254.169.254:80) by container "test1".
+BOOST_AUTO_TEST_CASE(decodes_captured_ipv4_connect) {
+  auto a = g::decode_connect_event(
+      unhex("08000a00000000000a0732057465737431182a2003321002000050a9fea9fe0000000000000000"));
+  BOOST_REQUIRE(a.has_value());
+  BOOST_TEST(a->host == "169.254.169.254");
+  BOOST_TEST(a->port == 80u);
+}
+
+BOOST_AUTO_TEST_CASE(ignores_unix_loopback_and_garbage) {
+  // connect to /opt/io/r.sock (AF_UNIX), captured.
+  BOOST_TEST(!g::decode_connect_event(unhex(
+      "08000a00000000000a0732057465737431182a2003321101002f6f70742f696f2f722e736f636b00")));
+  // 127.0.0.1:3128
+  BOOST_TEST(!g::decode_connect_event(
+      unhex("08000a00000000000a0732057465737431182a200332100200" "0c387f0000010000000000000000")));
+  BOOST_TEST(!g::decode_connect_event(""));
+  BOOST_TEST(!g::decode_connect_event(unhex("08000a0000000000ffffffff")));
+  BOOST_TEST(!g::decode_connect_event(unhex("08000b00000000003210020000500a000001")));  // type 11
+}
+
+BOOST_AUTO_TEST_CASE(decodes_ipv6_connect) {
+  // sockaddr_in6: family 10, port 443, flowinfo 0, 2001:db8::1, scope 0
+  const std::string addr = "0a0001bb00000000" "20010db8000000000000000000000001" "00000000";
+  auto a = g::decode_connect_event(unhex("08000a0000000000" "18" "2a" "32" "1c" + addr));
+  BOOST_REQUIRE(a.has_value());
+  BOOST_TEST(a->host == "2001:db8::1");
+  BOOST_TEST(a->port == 443u);
+}
+
+BOOST_AUTO_TEST_CASE(capped_stream_keeps_the_first_bytes_and_counts_all) {
+  g::CappedStream s;
+  s.cap = 5;
+  BOOST_TEST(s.append("abc", 3) == "abc");
+  BOOST_TEST(s.append("defg", 4) == "de");
+  BOOST_TEST(s.append("h", 1) == "");
+  BOOST_TEST(s.kept == "abcde");
+  BOOST_TEST(s.total == 8u);
+  BOOST_TEST(s.truncated());
+}
+
+BOOST_AUTO_TEST_CASE(bundle_has_only_the_given_env_and_locks_things_down) {
+  g::BundleSpec b;
+  b.rootfs = "/r";
+  b.runtime_dir = "/rt";
+  b.session_dir = "/s/io";
+  b.args = {"/usr/bin/python3", "a\"b"};
+  b.env = {{"PATH", "/usr/bin"}, {"X", "line\nbreak"}};
+  b.tmp_mb = 16;
+  b.nproc = 32;
+  b.cgroups_path = "/enclave/abc";
+  const std::string j = g::oci_config_json(b);
+  BOOST_TEST(j.find("\"env\":[\"PATH=/usr/bin\",\"X=line\\nbreak\"]") != std::string::npos);
+  BOOST_TEST(j.find("\"a\\\"b\"") != std::string::npos);
+  BOOST_TEST(j.find("\"readonly\":true") != std::string::npos);
+  BOOST_TEST(j.find("\"noNewPrivileges\":true") != std::string::npos);
+  BOOST_TEST(j.find("\"uid\":65534") != std::string::npos);
+  BOOST_TEST(j.find("RLIMIT_NPROC\",\"hard\":32,\"soft\":32") != std::string::npos);
+  BOOST_TEST(j.find("size=16m") != std::string::npos);
+  BOOST_TEST(j.find("\"cgroupsPath\":\"/enclave/abc\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(json_quote_escapes_controls) {
+  BOOST_TEST(g::json_quote(std::string("a\x01\\\"", 4)) == "\"a\\u0001\\\\\\\"\"");
+}
+
+BOOST_AUTO_TEST_CASE(sha256_hex_of_abc) {
+  BOOST_TEST(g::sha256_hex("abc") ==
+             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
