@@ -74,10 +74,14 @@ using Callback = std::function<void(Result<T>)>;
 
 class Engine {
  public:
+  // Makes the backend, handing it the engine's sink (backend events are routed to the session's
+  // actor). E.g. `[](backends::Sink s) { return backends::make_simulator({}, std::move(s)); }`.
+  using BackendFactory = std::function<std::unique_ptr<backends::Backend>(backends::Sink)>;
+
   // Opens (or creates) the data dir, replays the log, re-attaches or ends what was live, rebuilds
   // the admission queue, and starts the actors. The backend is owned by the engine.
-  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(
-      EngineConfig config, std::unique_ptr<backends::Backend> backend);
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(EngineConfig config,
+                                                            BackendFactory make_backend);
   // Stops the actors and the backend's threads, then closes the log. Live sandboxes are left
   // to the backend (a restarted engine re-attaches or ends them).
   ~Engine();

@@ -1,5 +1,6 @@
 #include "events/clock.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace enclave {
@@ -21,7 +22,7 @@ std::string rfc3339(TimeMs t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;

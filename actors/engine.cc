@@ -1,0 +1,472 @@
+#include "actors/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "actors/admission_actor.h"
+#include "actors/context.h"
+#include "actors/fleet_actor.h"
+#include "actors/messages.h"
+#include "actors/metrics.h"
+#include "actors/reaper_actor.h"
+#include "actors/session_actor.h"
+#include "events/ids.h"
+#include "events/session_request.h"
+#include "events/views.h"
+
+namespace enclave {
+
+std::set<std::string> scopes_for_role(const std::string& role) {
+  if (role == "owner") return {"sessions:read", "sessions:write", "audit:read", "admin"};
+  if (role == "member") return {"sessions:read", "sessions:write", "audit:read"};
+  if (role == "viewer") return {"sessions:read", "audit:read"};
+  return {};
+}
+
+Principal default_principal() {
+  return Principal{"anonymous", "default", "owner", scopes_for_role("owner")};
+}
+
+struct Engine::Impl {
+  EngineConfig config;
+  std::unique_ptr<storage::EventLog> log;
+  ReadModel model;
+  std::unique_ptr<storage::CommitQueue> commits;
+  Registry registry;
+  std::unique_ptr<backends::Backend> backend;
+  std::string backend_name;
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  Context ctx;
+  std::mutex sub_mu;
+  std::unordered_map<uint64_t, uint64_t> subs;  // our id → model subscription
+};
+
+namespace {
+
+Error not_found(const char* what = "session") {
+  return make_error(ErrorCode::kNotFound, "not_found", std::string("no such ") + what);
+}
+
+Error forbidden(const std::string& scope) {
+  return make_error(ErrorCode::kPermissionDenied, "permission_denied",
+                    "this API key lacks the scope " + scope);
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory make_backend) {
+  auto impl = std::make_unique<Impl>();
+  auto* d = impl.get();
+  d->config = config;
+  auto log = storage::EventLog::open(config.data_dir, storage::OpenMode::kReadWrite);
+  if (!log) return log.error();
+  d->log = std::move(*log);
+
+  // Fold the whole log into the read model.
+  auto t0 = std::chrono::steady_clock::now();
+  auto scanned = d->log->scan_global(1, [d](const storage::Stored& s) {
+    d->model.apply(s);
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  auto replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count();
+
+  d->commits = std::make_unique<storage::CommitQueue>(
+      *d->log, [d](const std::vector<const storage::Stored*>& batch) {
+        d->model.apply_committed(batch);
+      });
+
+  d->sys_cfg = std::make_unique<caf::actor_system_config>();
+  d->sys_cfg->set("scheduler.max-threads", config.scheduler_threads);
+  d->sys_cfg->set("scheduler.policy", caf::atom("sharing"));
+  d->sys = std::make_unique<caf::actor_system>(*d->sys_cfg);
+
+  d->backend = make_backend([d](const std::string& session_hex, backends::Event ev) {
+    auto id = from_hex_id(session_hex);
+    if (!id) return;
+    if (auto a = d->registry.get(*id))
+      caf::anon_send(a, msg::ToSession{msg::FromBackend{std::move(ev)}});
+  });
+  d->backend_name = d->backend->name();
+
+  d->ctx.log = d->log.get();
+  d->ctx.commits = d->commits.get();
+  d->ctx.model = &d->model;
+  d->ctx.registry = &d->registry;
+  d->ctx.backend = d->backend.get();
+  d->ctx.clock = config.clock;
+  d->ctx.policy = config.policy;
+  d->ctx.max_concurrency = config.max_concurrency;
+  d->ctx.admission = spawn_admission(*d->sys, config.max_concurrency);
+  d->ctx.reaper = spawn_reaper(*d->sys, config.clock, config.reaper_tick_ms);
+
+  // ---- recovery: every session that is not torn down gets its actor back -------------------
+  auto live = d->model.live_sessions();
+  std::set<std::string> keep;
+  std::unordered_map<std::string, bool> adopted;
+  std::vector<std::string> active;
+  uint64_t max_ticket = 0, max_grant = 0;
+  for (const auto& s : live) {
+    max_ticket = std::max(max_ticket, s.ticket);
+    max_grant = std::max(max_grant, s.grant);
+    if (!s.admitted) continue;
+    active.push_back(s.id);
+    bool ok = !s.ended() && d->backend->adopt(to_hex(s.id));
+    adopted[s.id] = ok;
+    if (ok) keep.insert(to_hex(s.id));
+  }
+  for (const auto& line : d->backend->cleanup_orphans(keep)) spdlog::info("cleanup: {}", line);
+  caf::anon_send(d->ctx.admission,
+                 msg::ToAdmission{msg::Restore{active, max_ticket + 1, max_grant + 1}});
+
+  std::unordered_map<std::string, caf::actor> fleet_actors;
+  for (auto& f : d->model.live_fleets()) {
+    size_t n = 0;
+    for (const auto& s : live) n += s.spec.fleet_id() == f.id;
+    std::string id = f.id;
+    auto a = spawn_fleet(*d->sys, &d->ctx, std::move(f), n);
+    d->registry.put(id, a);
+    fleet_actors[id] = a;
+  }
+  // Queued sessions re-enter the queue in ticket order (never-queued ones last, by creation).
+  std::vector<const session::State*> queued;
+  for (const auto& s : live) {
+    caf::actor fleet;
+    if (auto it = fleet_actors.find(s.spec.fleet_id()); it != fleet_actors.end())
+      fleet = it->second;
+    auto a = spawn_session(*d->sys, &d->ctx, s, fleet);
+    d->registry.put(s.id, a);
+    if (s.admitted || s.ended()) {
+      caf::anon_send(a, msg::ToSession{msg::Recover{adopted[s.id]}});
+    } else {
+      queued.push_back(&s);
+    }
+  }
+  std::stable_sort(queued.begin(), queued.end(), [](auto* a, auto* b) {
+    uint64_t ta = a->queue_recorded ? a->ticket : UINT64_MAX;
+    uint64_t tb = b->queue_recorded ? b->ticket : UINT64_MAX;
+    return ta < tb;
+  });
+  for (const auto* s : queued)
+    caf::anon_send(d->ctx.admission,
+                   msg::ToAdmission{msg::Enqueue{s->id, d->registry.get(s->id),
+                                                 s->queue_recorded ? s->ticket : 0}});
+  spdlog::info(
+      "engine open: {} events replayed in {} ms; {} live sessions ({} holding a slot, {} "
+      "re-attached, {} queued); backend {}",
+      *scanned, replay_ms, live.size(), active.size(), keep.size(), queued.size(),
+      d->backend_name);
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::~Engine() {
+  auto* d = impl_.get();
+  d->backend->shutdown();
+  for (auto& a : d->registry.all()) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d->ctx.admission, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d->ctx.reaper, caf::exit_reason::user_shutdown);
+  d->ctx.admission = nullptr;
+  d->ctx.reaper = nullptr;
+  d->sys.reset();      // waits for every actor to finish
+  d->commits.reset();  // commits what is pending
+  d->backend.reset();
+  d->log.reset();
+}
+
+const EngineConfig& Engine::config() const { return impl_->config; }
+const std::string& Engine::backend_name() const { return impl_->backend_name; }
+void Engine::reap_now() {
+  caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}});
+}
+
+// ---- lookups ----------------------------------------------------------------------------------
+
+namespace {
+
+Result<session::State> visible_session(const ReadModel& m, const Principal& p,
+                                       const std::string& hex) {
+  auto id = from_hex_id(hex);
+  if (!id) return not_found();
+  auto s = m.session(*id);
+  if (!s || s->org_id != p.org_id) return not_found();
+  return *s;
+}
+
+Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p,
+                                   const std::string& hex) {
+  auto id = from_hex_id(hex);
+  if (!id) return not_found("fleet");
+  auto f = m.fleet(*id);
+  if (!f || f->org_id != p.org_id) return not_found("fleet");
+  return *f;
+}
+
+}  // namespace
+
+// ---- commands ---------------------------------------------------------------------------------
+
+void Engine::create_session(const Principal& p, const api::CreateSessionRequest& req,
+                            Callback<api::Session> done) {
+  if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
+  auto spec = validate_session_request(req);
+  if (!spec) return done(spec.error());
+  auto* d = impl_.get();
+  std::string id = new_stream_id();
+  auto a = spawn_session(*d->sys, &d->ctx, session::State{}, caf::actor{});
+  d->registry.put(id, a);
+  caf::anon_send(a, msg::ToSession{msg::Create{
+                        session::Create{id, p.org_id, p.user_id, std::move(*spec)},
+                        std::move(done)}});
+}
+
+void Engine::exec(const Principal& p, const std::string& hex, const api::ExecRequest& req,
+                  Callback<api::ExecTurnResult> done) {
+  auto* d = impl_.get();
+  auto s = visible_session(d->model, p, hex);
+  if (!s) return done(s.error());
+  if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
+  if (req.code().empty())
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is required",
+                           "code"));
+  if (req.code().size() > RequestBounds{}.max_code_bytes)
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                           "code is too large", "code"));
+  if (req.has_timeout_ms() && (req.timeout_ms() <= 0 || req.timeout_ms() > 3'600'000))
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                           "timeoutMs must be 1..3600000", "timeoutMs"));
+  auto ok = session::check_exec(*s);
+  if (!ok) return done(ok.error());
+  auto a = d->registry.get(s->id);
+  if (!a)
+    return done(make_error(ErrorCode::kConflict, "session_not_running", "session has ended"));
+  caf::anon_send(a, msg::ToSession{msg::Exec{req, std::move(done)}});
+}
+
+void Engine::teardown_session(const Principal& p, const std::string& hex,
+                              Callback<api::Session> done) {
+  auto* d = impl_.get();
+  auto s = visible_session(d->model, p, hex);
+  if (!s) return done(s.error());
+  if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
+  auto a = d->registry.get(s->id);
+  if (!a || s->torn_down) return done(views::session(*s));
+  caf::anon_send(a, msg::ToSession{msg::Kill{events::KILL_REASON_TORN_DOWN,
+                                             "torn down by " + p.user_id, std::move(done)}});
+}
+
+void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req,
+                          Callback<api::Fleet> done) {
+  if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
+  if (req.members().empty())
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                           "a fleet needs at least one member", "members"));
+  constexpr int kMaxMembers = 100'000;
+  if (req.members_size() > kMaxMembers)
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                           "a fleet has at most 100000 members", "members"));
+  if (req.name().size() > 200)
+    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                           "name is longer than 200 characters", "name"));
+  msg::CreateFleet c;
+  c.members.reserve(req.members_size());
+  for (int i = 0; i < req.members_size(); ++i) {
+    auto spec = validate_session_request(req.members(i), RequestBounds{},
+                                         "members[" + std::to_string(i) + "].");
+    if (!spec) return done(spec.error());
+    c.members.push_back(std::move(*spec));
+  }
+  auto* d = impl_.get();
+  c.id = new_stream_id();
+  c.org_id = p.org_id;
+  c.created_by = p.user_id;
+  c.name = req.name();
+  c.done = std::move(done);
+  auto a = spawn_fleet(*d->sys, &d->ctx, fleet::State{}, 0);
+  d->registry.put(c.id, a);
+  caf::anon_send(a, msg::ToFleet{std::move(c)});
+}
+
+void Engine::teardown_fleet(const Principal& p, const std::string& hex,
+                            Callback<api::Fleet> done) {
+  auto* d = impl_.get();
+  auto f = visible_fleet(d->model, p, hex);
+  if (!f) return done(f.error());
+  if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
+  auto a = d->registry.get(f->id);
+  if (!a) return done(views::fleet(*f));
+  caf::anon_send(a, msg::ToFleet{msg::TeardownFleet{std::move(done)}});
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+Result<api::Session> Engine::get_session(const Principal& p, const std::string& id) const {
+  auto s = visible_session(impl_->model, p, id);
+  if (!s) return s.error();
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  return views::session(*s);
+}
+
+Result<api::SessionList> Engine::list_sessions(const Principal& p, const ListQuery& q) const {
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  std::string fleet;
+  if (!q.fleet_id.empty()) {
+    auto id = from_hex_id(q.fleet_id);
+    if (!id)
+      return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                        "fleetId is a 32-character hex id", "fleetId");
+    fleet = *id;
+  }
+  static const std::set<std::string> phases = {"queued",    "starting", "running",
+                                               "succeeded", "failed",   "killed"};
+  if (!q.phase.empty() && !phases.count(q.phase))
+    return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                      "phase must be one of queued, starting, running, succeeded, failed, killed",
+                      "phase");
+  if (q.limit < 1 || q.limit > 1000)
+    return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "limit must be 1..1000",
+                      "limit");
+  uint64_t after = 0;
+  if (!q.cursor.empty()) {
+    bool digits = q.cursor.size() <= 19 &&
+                  std::all_of(q.cursor.begin(), q.cursor.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+      return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "cursor is not valid",
+                        "cursor");
+    after = std::stoull(q.cursor);
+  }
+  auto rows = impl_->model.list_sessions(p.org_id, fleet, q.phase, after, q.limit + 1);
+  api::SessionList out;
+  for (size_t i = 0; i < rows.size() && i < q.limit; ++i)
+    *out.add_sessions() = views::session(rows[i].second);
+  if (rows.size() > q.limit) out.set_next_cursor(std::to_string(rows[q.limit - 1].first));
+  return out;
+}
+
+Result<api::SessionResult> Engine::get_result(const Principal& p, const std::string& id) const {
+  auto s = visible_session(impl_->model, p, id);
+  if (!s) return s.error();
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  return views::result(*s);
+}
+
+Result<api::AuditTrail> Engine::get_audit(const Principal& p, const std::string& id) const {
+  auto s = visible_session(impl_->model, p, id);
+  if (!s) return s.error();
+  if (!p.has("audit:read")) return forbidden("audit:read");
+  auto events = impl_->log->read_stream(s->id);
+  if (!events) return events.error();
+  api::AuditTrail out;
+  for (const auto& e : *events) *out.add_events() = views::audit_event(e.envelope, to_hex(e.hash));
+  return out;
+}
+
+Result<api::Fleet> Engine::get_fleet(const Principal& p, const std::string& id) const {
+  auto f = visible_fleet(impl_->model, p, id);
+  if (!f) return f.error();
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  return views::fleet(*f);
+}
+
+Result<api::FleetList> Engine::list_fleets(const Principal& p) const {
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  api::FleetList out;
+  for (const auto& f : impl_->model.list_fleets(p.org_id)) *out.add_fleets() = views::fleet(f);
+  return out;
+}
+
+// ---- live stream ------------------------------------------------------------------------------
+
+Result<uint64_t> Engine::subscribe(const Principal& p, const std::string& id,
+                                   std::function<void(const StreamItem&)> on_item) {
+  auto* d = impl_.get();
+  auto s = visible_session(d->model, p, id);
+  if (!s) return s.error();
+  if (!p.has("audit:read")) return forbidden("audit:read");
+  // Live items that arrive while the history is being sent are held back, then deduplicated by
+  // seq, so the subscriber sees every audit event exactly once and in order.
+  struct Gate {
+    std::mutex mu;
+    bool replaying = true;
+    uint64_t last_seq = 0;
+    bool ended = false;
+    std::vector<StreamItem> held;
+    std::function<void(const StreamItem&)> fn;
+    void deliver(const StreamItem& item) {  // mu held
+      if (ended) return;
+      if (item.kind == StreamItem::Kind::kAudit) {
+        if (item.audit.seq() <= last_seq) return;
+        last_seq = item.audit.seq();
+      }
+      if (item.kind == StreamItem::Kind::kEnd) ended = true;
+      fn(item);
+    }
+  };
+  auto gate = std::make_shared<Gate>();
+  gate->fn = std::move(on_item);
+  uint64_t sub = d->model.subscribe(s->id, [gate](const StreamItem& item) {
+    std::lock_guard lock(gate->mu);
+    if (gate->replaying)
+      gate->held.push_back(item);
+    else
+      gate->deliver(item);
+  });
+  auto history = d->log->read_stream(s->id);
+  {
+    std::lock_guard lock(gate->mu);
+    bool torn_down = false;
+    if (history) {
+      for (const auto& e : *history) {
+        StreamItem item;
+        item.audit = views::audit_event(e.envelope, to_hex(e.hash));
+        gate->deliver(item);
+        torn_down |= e.envelope.payload_case() == events::Envelope::kSessionTornDown;
+      }
+    }
+    for (const auto& item : gate->held) gate->deliver(item);
+    gate->held.clear();
+    gate->replaying = false;
+    if (torn_down) gate->deliver(StreamItem{StreamItem::Kind::kEnd, {}, {}, {}, 0});
+  }
+  std::lock_guard lock(d->sub_mu);
+  d->subs[sub] = sub;
+  return sub;
+}
+
+void Engine::unsubscribe(uint64_t subscription) {
+  {
+    std::lock_guard lock(impl_->sub_mu);
+    impl_->subs.erase(subscription);
+  }
+  impl_->model.unsubscribe(subscription);
+}
+
+// ---- auth and metrics -------------------------------------------------------------------------
+
+std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
+  if (api_key.empty() || api_key.size() > 200) return std::nullopt;
+  auto k = impl_->model.key_by_hash(api_keys::hash_secret(std::string(api_key)));
+  if (!k) return std::nullopt;
+  return Principal{"key:" + k->key_id, k->org_id, k->role, scopes_for_role(k->role)};
+}
+
+std::string Engine::metrics_text() const {
+  auto* d = impl_.get();
+  MetricsInputs in;
+  in.counters = d->model.counters();
+  in.max_concurrency = d->config.max_concurrency;
+  in.live_actors = d->registry.size();
+  in.log_bytes = d->log->bytes_appended();
+  in.log_batches = d->commits->batches();
+  in.log_submissions = d->commits->submissions();
+  in.backend = d->backend_name;
+  return render_metrics(in);
+}
+
+}  // namespace enclave

@@ -1,0 +1,109 @@
+// The messages between Enclave's actors. Each actor takes one variant type; everything stays in
+// one process, so the types are plain structs (CAF_ALLOW_UNSAFE_MESSAGE_TYPE).
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/engine.h"
+#include "backends/backend.h"
+#include "events/session.h"
+#include "storage/event_log.h"
+
+namespace enclave::msg {
+
+// ---- to a session actor -----------------------------------------------------------------------
+struct Committed {  // the log acknowledged the oldest in-flight append
+  Result<std::vector<storage::Stored>> result;
+};
+struct FromBackend {
+  backends::Event event;
+};
+struct Queued {
+  uint32_t queued, max_concurrency;
+  uint64_t ticket;
+};
+struct Admitted {
+  uint32_t active, max_concurrency;
+  uint64_t ticket, grant;
+};
+struct Exec {
+  api::ExecRequest request;
+  Callback<api::ExecTurnResult> done;
+};
+struct Kill {
+  events::KillReason reason;
+  std::string detail;
+  Callback<api::Session> done;  // may be empty
+};
+struct Reap {};
+struct Recover {  // spawned from the log after a restart: re-attach or end
+  bool adopted = false;  // the backend still runs its sandbox
+};
+struct Create {     // spawned for a new session
+  session::Create command;
+  Callback<api::Session> done;
+};
+struct TeardownTimeout {
+  uint64_t waiter;
+};
+using ToSession =
+    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
+                 TeardownTimeout>;
+
+// ---- to the admission actor -------------------------------------------------------------------
+struct Enqueue {
+  std::string id;
+  caf::actor session;
+  uint64_t ticket = 0;  // 0: assign a new one
+};
+struct Release {
+  std::string id;
+};
+struct Restore {  // after a restart: sessions already holding a slot
+  std::vector<std::string> active;
+  uint64_t next_ticket, next_grant;
+};
+using ToAdmission = std::variant<Enqueue, Release, Restore>;
+
+// ---- to the reaper ----------------------------------------------------------------------------
+struct Watch {
+  std::string id;
+  caf::actor session;
+  TimeMs deadline;
+};
+struct Unwatch {
+  std::string id;
+};
+struct Tick {
+  bool self_scheduled = false;
+};
+using ToReaper = std::variant<Watch, Unwatch, Tick>;
+
+// ---- to a fleet actor -------------------------------------------------------------------------
+struct CreateFleet {
+  std::string id, org_id, created_by, name;
+  std::vector<events::SessionSpec> members;
+  Callback<api::Fleet> done;
+};
+struct FleetCommitted {
+  Result<std::vector<storage::Stored>> result;
+};
+struct TeardownFleet {
+  Callback<api::Fleet> done;
+};
+struct MemberGone {
+  std::string id;
+};
+using ToFleet = std::variant<CreateFleet, FleetCommitted, TeardownFleet, MemberGone>;
+
+}  // namespace enclave::msg
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(enclave::msg::ToSession)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(enclave::msg::ToAdmission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(enclave::msg::ToReaper)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(enclave::msg::ToFleet)

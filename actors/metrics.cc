@@ -1,0 +1,85 @@
+#include "actors/metrics.h"
+
+#include <sstream>
+
+namespace enclave {
+
+namespace {
+
+void histogram(std::ostringstream& o, const std::string& name, const std::string& help,
+               const std::array<uint64_t, 12>& hist, uint64_t sum_ms) {
+  o << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n";
+  uint64_t cum = 0;
+  for (size_t i = 0; i < ReadModel::kBucketsMs.size(); ++i) {
+    cum += hist[i];
+    o << name << "_bucket{le=\"" << ReadModel::kBucketsMs[i] / 1000.0 << "\"} " << cum << "\n";
+  }
+  cum += hist[ReadModel::kBucketsMs.size()];
+  o << name << "_bucket{le=\"+Inf\"} " << cum << "\n";
+  o << name << "_sum " << sum_ms / 1000.0 << "\n" << name << "_count " << cum << "\n";
+}
+
+}  // namespace
+
+std::string render_metrics(const MetricsInputs& in) {
+  const auto& c = in.counters;
+  std::ostringstream o;
+  o << "# HELP enclave_sessions Sessions by current phase.\n# TYPE enclave_sessions gauge\n";
+  for (const char* p : {"queued", "starting", "running", "succeeded", "failed", "killed"}) {
+    auto it = c.phase_now.find(p);
+    o << "enclave_sessions{phase=\"" << p << "\"} " << (it == c.phase_now.end() ? 0 : it->second)
+      << "\n";
+  }
+  o << "# HELP enclave_sessions_created_total Sessions created.\n"
+    << "# TYPE enclave_sessions_created_total counter\n"
+    << "enclave_sessions_created_total " << c.sessions_created << "\n";
+  o << "# HELP enclave_fleets_created_total Fleets created.\n"
+    << "# TYPE enclave_fleets_created_total counter\n"
+    << "enclave_fleets_created_total " << c.fleets_created << "\n";
+  o << "# HELP enclave_session_kills_total Sessions ended by the control plane, by reason.\n"
+    << "# TYPE enclave_session_kills_total counter\n";
+  for (const auto& [r, n] : c.kills_by_reason)
+    o << "enclave_session_kills_total{reason=\"" << r << "\"} " << n << "\n";
+  o << "# HELP enclave_egress_denied_total Denied connection attempts, by org.\n"
+    << "# TYPE enclave_egress_denied_total counter\n";
+  for (const auto& [org, n] : c.egress_denied_by_org)
+    o << "enclave_egress_denied_total{org=\"" << org << "\"} " << n << "\n";
+  auto phase = [&](const char* p) {
+    auto it = c.phase_now.find(p);
+    return it == c.phase_now.end() ? 0 : it->second;
+  };
+  o << "# HELP enclave_admission_queue_depth Sessions waiting for a slot.\n"
+    << "# TYPE enclave_admission_queue_depth gauge\n"
+    << "enclave_admission_queue_depth " << phase("queued") << "\n";
+  o << "# HELP enclave_admission_ceiling Sandboxes allowed to start or run at once.\n"
+    << "# TYPE enclave_admission_ceiling gauge\n"
+    << "enclave_admission_ceiling " << in.max_concurrency << "\n";
+  o << "# HELP enclave_active_sandboxes Sandboxes starting or running.\n"
+    << "# TYPE enclave_active_sandboxes gauge\n"
+    << "enclave_active_sandboxes " << phase("starting") + phase("running") << "\n";
+  o << "# HELP enclave_live_actors Session and fleet actors alive.\n"
+    << "# TYPE enclave_live_actors gauge\n"
+    << "enclave_live_actors " << in.live_actors << "\n";
+  o << "# HELP enclave_turns_total Interactive turns run.\n# TYPE enclave_turns_total counter\n"
+    << "enclave_turns_total " << c.turns << "\n";
+  histogram(o, "enclave_launch_seconds", "Admission to sandbox started.", c.launch_hist,
+            c.launch_ms_sum);
+  histogram(o, "enclave_turn_seconds", "Interactive turn duration.", c.turn_hist, c.turn_ms_sum);
+  o << "# HELP enclave_log_events_total Events in the log.\n"
+    << "# TYPE enclave_log_events_total counter\n"
+    << "enclave_log_events_total " << c.events << "\n";
+  o << "# HELP enclave_log_appended_bytes_total Bytes appended since start.\n"
+    << "# TYPE enclave_log_appended_bytes_total counter\n"
+    << "enclave_log_appended_bytes_total " << in.log_bytes << "\n";
+  o << "# HELP enclave_log_commit_batches_total Fsynced group commits since start.\n"
+    << "# TYPE enclave_log_commit_batches_total counter\n"
+    << "enclave_log_commit_batches_total " << in.log_batches << "\n";
+  o << "# HELP enclave_log_appends_total Appends acknowledged since start.\n"
+    << "# TYPE enclave_log_appends_total counter\n"
+    << "enclave_log_appends_total " << in.log_submissions << "\n";
+  o << "# HELP enclave_backend_info The sandbox backend.\n# TYPE enclave_backend_info gauge\n"
+    << "enclave_backend_info{backend=\"" << in.backend << "\"} 1\n";
+  return o.str();
+}
+
+}  // namespace enclave

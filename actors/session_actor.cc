@@ -1,0 +1,326 @@
+#include "actors/session_actor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <map>
+
+#include "actors/messages.h"
+#include "events/ids.h"
+#include "events/views.h"
+
+namespace enclave {
+
+namespace {
+
+constexpr auto kTeardownReplyBound = std::chrono::seconds(15);
+
+struct SessionActorState {
+  const Context* ctx = nullptr;
+  session::State s;  // includes events handed to the log but not yet acknowledged
+  std::string hex;
+  caf::actor fleet;
+  struct Inflight {
+    std::vector<events::Envelope> events;
+    std::vector<std::function<void()>> after;
+  };
+  std::deque<Inflight> inflight;
+  std::deque<msg::Exec> exec_queue;
+  std::optional<msg::Exec> current;  // the turn the backend is running
+  std::map<uint64_t, Callback<api::Session>> teardown_waiters;
+  uint64_t next_waiter = 1;
+  bool launched = false;  // the backend may hold a sandbox for this session
+  bool kill_sent = false;
+  bool done = false;
+};
+
+using Self = caf::stateful_actor<SessionActorState>;
+
+Result<api::Session> committed_view(const Context* ctx, const std::string& id) {
+  auto s = ctx->model->session(id);
+  if (!s) return make_error(ErrorCode::kNotFound, "not_found", "no such session");
+  return views::session(*s);
+}
+
+// Runs `fn` once everything handed to the log so far is durable.
+void after_commits(Self* self, std::function<void()> fn) {
+  if (self->state.inflight.empty())
+    fn();
+  else
+    self->state.inflight.back().after.push_back(std::move(fn));
+}
+
+// decide → apply (optimistically) → append. Effects run when the log acknowledges.
+Result<bool> record(Self* self, const session::Command& cmd) {
+  auto& st = self->state;
+  auto r = session::decide(st.s, cmd, st.ctx->clock(), st.ctx->policy);
+  if (!r) return r.error();
+  auto& evs = r.value();
+  if (evs.empty()) return false;
+  for (const auto& e : evs) st.s = session::apply(std::move(st.s), e);
+  storage::Append a{st.s.id, evs.front().seq() - 1, evs};
+  st.inflight.push_back({std::move(evs), {}});
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.ctx->commits->submit({std::move(a)}, [me](Result<std::vector<storage::Stored>> res) {
+    caf::anon_send(me, msg::ToSession{msg::Committed{std::move(res)}});
+  });
+  return true;
+}
+
+void watch(Self* self) {
+  auto& st = self->state;
+  if (auto d = session::next_deadline(st.s, st.ctx->policy))
+    self->send(st.ctx->reaper, msg::ToReaper{msg::Watch{st.s.id, self, *d}});
+}
+
+void fail_execs(Self* self, const Error& e) {
+  auto& st = self->state;
+  if (st.current) {
+    st.current->done(e);
+    st.current.reset();
+  }
+  for (auto& x : st.exec_queue) x.done(e);
+  st.exec_queue.clear();
+}
+
+Error not_running(const session::State& s) {
+  std::string why = std::string("session is ") + session::phase_name(s.phase);
+  if (s.kill_reason != events::KILL_REASON_NONE)
+    why += " (" + std::string(session::kill_reason_name(s.kill_reason)) + ")";
+  return make_error(ErrorCode::kConflict, "session_not_running", why);
+}
+
+void pump(Self* self) {
+  auto& st = self->state;
+  if (st.current || st.exec_queue.empty()) return;
+  if (st.s.phase != session::Phase::kRunning) {
+    if (st.s.ended()) fail_execs(self, not_running(st.s));
+    return;
+  }
+  st.current = std::move(st.exec_queue.front());
+  st.exec_queue.pop_front();
+  const auto& req = st.current->request;
+  int64_t timeout = req.has_timeout_ms()
+                        ? req.timeout_ms()
+                        : int64_t{st.s.spec.limits().wall_clock_seconds()} * 1000;
+  st.ctx->backend->exec_turn(st.hex, st.s.turns + 1, req.code(), timeout);
+}
+
+void kill_sandbox(Self* self, const std::string& why) {
+  auto& st = self->state;
+  if (st.kill_sent) return;
+  st.kill_sent = true;
+  st.ctx->backend->kill(st.hex, why);
+}
+
+void finish(Self* self) {
+  auto& st = self->state;
+  if (st.done) return;
+  st.done = true;
+  self->send(st.ctx->reaper, msg::ToReaper{msg::Unwatch{st.s.id}});
+  // Frees its slot, or withdraws it from the queue if it never got one.
+  self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
+  auto view = committed_view(st.ctx, st.s.id);
+  for (auto& [k, cb] : st.teardown_waiters) cb(view);
+  st.teardown_waiters.clear();
+  fail_execs(self, not_running(st.s));
+  if (st.fleet) self->send(st.fleet, msg::ToFleet{msg::MemberGone{st.s.id}});
+  st.ctx->registry->erase(st.s.id);
+  self->quit();
+}
+
+// Side effects of events that are now durable.
+void on_durable(Self* self, const events::Envelope& e) {
+  auto& st = self->state;
+  using E = events::Envelope;
+  switch (e.payload_case()) {
+    case E::kSessionAdmitted:
+      if (!st.s.ended()) {
+        st.launched = true;
+        st.ctx->backend->launch(backends::LaunchSpec{st.hex, st.s.spec});
+      }
+      watch(self);
+      break;
+    case E::kSandboxStarted:
+      watch(self);
+      pump(self);
+      break;
+    case E::kExecTurn:
+      if (st.current) {
+        st.current->done(views::turn_result(e.exec_turn()));
+        st.current.reset();
+      }
+      watch(self);
+      pump(self);
+      break;
+    case E::kQuotaKilled:
+      self->send(st.ctx->reaper, msg::ToReaper{msg::Unwatch{st.s.id}});
+      fail_execs(self, not_running(st.s));
+      if (st.launched) kill_sandbox(self, session::kill_reason_name(e.quota_killed().reason()));
+      break;
+    case E::kSessionTornDown:
+      finish(self);
+      break;
+    default:
+      break;
+  }
+}
+
+void on_backend(Self* self, backends::Event& ev) {
+  auto& st = self->state;
+  auto log_err = [&](const Result<bool>& r) {
+    if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
+  };
+  if (auto* o = std::get_if<backends::Output>(&ev)) {
+    st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn);
+  } else if (std::get_if<backends::Started>(&ev)) {
+    log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false}));
+  } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {
+    if (st.current) log_err(record(self, session::CompleteTurn{t->turn}));
+  } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
+    log_err(record(self, session::DenyEgress{d->host, d->port}));
+  } else if (auto* x = std::get_if<backends::Exited>(&ev)) {
+    log_err(record(self, session::Exit{x->exit}));
+    x->usage.set_turn_ms_total(st.s.turn_ms_total);
+    log_err(record(self, session::Meter{x->usage}));
+  } else if (auto* r = std::get_if<backends::Removed>(&ev)) {
+    if (!st.s.exited) {
+      events::WorkloadExited lost;
+      lost.set_exit_code(-1);
+      lost.set_detail("sandbox removed without an exit status: " + r->detail);
+      log_err(record(self, session::Exit{lost}));
+    }
+    log_err(record(self, session::TearDown{r->detail}));
+  }
+}
+
+void recover(Self* self, bool adopted) {
+  auto& st = self->state;
+  const auto& s = st.s;
+  if (!s.admitted && !s.ended()) return;  // queued: the engine re-enqueues it in ticket order
+  st.launched = true;
+  if (!s.ended() && adopted) {
+    spdlog::info("session {}: re-attached after restart", st.hex);
+    if (s.phase == session::Phase::kRunning) {
+      auto r = record(self, session::SandboxUp{st.ctx->backend->name(), true});
+      if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
+    }
+    watch(self);
+    return;
+  }
+  if (!s.ended()) {
+    auto r = record(self, session::Kill{events::KILL_REASON_SANDBOX_ERROR,
+                                        "sandbox lost in a control-plane restart"});
+    if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
+    return;  // the kill effect asks the backend, which reports Removed
+  }
+  kill_sandbox(self, "cleanup after restart");
+}
+
+caf::behavior session_actor(Self* self, const Context* ctx, session::State initial,
+                            caf::actor fleet) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.s = std::move(initial);
+  st.hex = to_hex(st.s.id);
+  st.fleet = std::move(fleet);
+  return {
+      [self](msg::ToSession& m) {
+        auto& st = self->state;
+        if (st.done) return;
+        std::visit(
+            [&](auto& x) {
+              using T = std::decay_t<decltype(x)>;
+              if constexpr (std::is_same_v<T, msg::Committed>) {
+                auto inf = std::move(st.inflight.front());
+                st.inflight.pop_front();
+                if (!x.result) {
+                  spdlog::error("session {}: the log refused an append: {}", st.hex,
+                                x.result.error().message);
+                  fail_execs(self, x.result.error());
+                  st.ctx->registry->erase(st.s.id);
+                  st.done = true;
+                  self->quit();
+                  return;
+                }
+                for (const auto& e : inf.events) {
+                  on_durable(self, e);
+                  if (st.done) return;
+                }
+                for (auto& fn : inf.after) fn();
+              } else if constexpr (std::is_same_v<T, msg::FromBackend>) {
+                on_backend(self, x.event);
+              } else if constexpr (std::is_same_v<T, msg::Queued>) {
+                (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket});
+              } else if constexpr (std::is_same_v<T, msg::Admitted>) {
+                auto r = record(self,
+                                session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
+                if (!r) self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
+              } else if constexpr (std::is_same_v<T, msg::Exec>) {
+                auto ok = session::check_exec(st.s);
+                if (!ok) {
+                  x.done(ok.error());
+                  return;
+                }
+                st.exec_queue.push_back(std::move(x));
+                pump(self);
+              } else if constexpr (std::is_same_v<T, msg::Kill>) {
+                auto r = record(self, session::Kill{x.reason, x.detail});
+                if (!x.done) return;
+                if (!r) {
+                  x.done(r.error());
+                } else if (st.s.torn_down || (st.s.ended() && !st.launched)) {
+                  auto done = std::move(x.done);
+                  after_commits(self, [self, done] {
+                    done(committed_view(self->state.ctx, self->state.s.id));
+                  });
+                } else {
+                  uint64_t w = st.next_waiter++;
+                  st.teardown_waiters[w] = std::move(x.done);
+                  self->delayed_send(self, kTeardownReplyBound,
+                                     msg::ToSession{msg::TeardownTimeout{w}});
+                }
+              } else if constexpr (std::is_same_v<T, msg::TeardownTimeout>) {
+                auto it = st.teardown_waiters.find(x.waiter);
+                if (it == st.teardown_waiters.end()) return;
+                it->second(committed_view(st.ctx, st.s.id));
+                st.teardown_waiters.erase(it);
+              } else if constexpr (std::is_same_v<T, msg::Reap>) {
+                auto due = session::due_kill(st.s, st.ctx->clock(), st.ctx->policy);
+                if (st.current && due == events::KILL_REASON_IDLE_TIMEOUT) return;  // busy
+                auto r = record(self, session::Reap{});
+                if (r && !*r) watch(self);  // not due yet (deadline moved): watch again
+              } else if constexpr (std::is_same_v<T, msg::Recover>) {
+                recover(self, x.adopted);
+              } else if constexpr (std::is_same_v<T, msg::Create>) {
+                st.hex = to_hex(x.command.id);
+                auto r = record(self, x.command);
+                if (!r) {
+                  x.done(r.error());
+                  st.ctx->registry->erase(x.command.id);
+                  st.done = true;
+                  self->quit();
+                  return;
+                }
+                auto done = std::move(x.done);
+                after_commits(self, [self, done] {
+                  auto& st = self->state;
+                  done(committed_view(st.ctx, st.s.id));
+                  self->send(st.ctx->admission,
+                             msg::ToAdmission{msg::Enqueue{st.s.id, self, 0}});
+                });
+              }
+            },
+            m);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, const Context* ctx, session::State initial,
+                         caf::actor fleet) {
+  return sys.spawn(session_actor, ctx, std::move(initial), std::move(fleet));
+}
+
+}  // namespace enclave

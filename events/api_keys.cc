@@ -1,0 +1,39 @@
+#include "events/api_keys.h"
+
+#include <openssl/sha.h>
+
+#include "events/ids.h"
+
+namespace enclave::api_keys {
+
+State apply(State s, const events::Envelope& e) {
+  if (e.payload_case() == events::Envelope::kApiKeyCreated) {
+    const auto& c = e.api_key_created();
+    Key k{c.key_id(), c.org_id(), c.role(), c.hash_hex(), c.user_id(), e.at_ms(), false};
+    s.by_hash[k.hash_hex] = k.key_id;
+    s.by_id[k.key_id] = std::move(k);
+  } else if (e.payload_case() == events::Envelope::kApiKeyRevoked) {
+    auto it = s.by_id.find(e.api_key_revoked().key_id());
+    if (it != s.by_id.end()) it->second.revoked = true;
+  } else {
+    return s;
+  }
+  s.last_seq = e.seq();
+  return s;
+}
+
+std::string hash_secret(const std::string& secret) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), md);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+}
+
+const Key* find_live(const State& s, const std::string& hash_hex) {
+  auto h = s.by_hash.find(hash_hex);
+  if (h == s.by_hash.end()) return nullptr;
+  auto k = s.by_id.find(h->second);
+  if (k == s.by_id.end() || k->second.revoked) return nullptr;
+  return &k->second;
+}
+
+}  // namespace enclave::api_keys

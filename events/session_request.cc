@@ -1,0 +1,131 @@
+#include "events/session_request.h"
+
+#include <cctype>
+
+namespace enclave {
+
+namespace {
+
+Error bad(const std::string& field, const std::string& message) {
+  return make_error(ErrorCode::kInvalidArgument, "invalid_argument", message, field);
+}
+
+bool valid_host(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  size_t label = 0;
+  for (char c : h) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+}  // namespace
+
+bool valid_host_port(const std::string& entry) {
+  auto colon = entry.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= entry.size() || entry.size() - colon > 6)
+    return false;
+  int port = 0;
+  for (size_t i = colon + 1; i < entry.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(entry[i]))) return false;
+    port = port * 10 + (entry[i] - '0');
+  }
+  return port >= 1 && port <= 65535 && valid_host(entry.substr(0, colon));
+}
+
+Result<events::SessionSpec> validate_session_request(const api::CreateSessionRequest& req,
+                                                     const RequestBounds& b,
+                                                     const std::string& pre) {
+  events::SessionSpec spec;
+  if (req.exec_mode().empty() || req.exec_mode() == "batch") {
+    spec.set_exec_mode(events::EXEC_MODE_BATCH);
+  } else if (req.exec_mode() == "interactive") {
+    spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
+  } else {
+    return bad(pre + "execMode", "execMode must be \"batch\" or \"interactive\", not \"" +
+                                     req.exec_mode().substr(0, 40) + "\"");
+  }
+  if (req.language().empty() || req.language() == "python") {
+    spec.set_language("python");
+  } else {
+    return bad(pre + "language",
+               "language \"" + req.language().substr(0, 40) + "\" is not supported (python)");
+  }
+  if (spec.exec_mode() == events::EXEC_MODE_BATCH && req.code().empty())
+    return bad(pre + "code", "code is required for a batch session");
+  if (req.code().size() > b.max_code_bytes)
+    return bad(pre + "code", "code is larger than " + std::to_string(b.max_code_bytes) + " bytes");
+  spec.set_code(req.code());
+
+  auto* eg = spec.mutable_egress();
+  const auto& re = req.egress();
+  if (re.mode().empty() || re.mode() == "deny_all") {
+    eg->set_mode("deny_all");
+    if (re.allow_size() > 0)
+      return bad(pre + "egress.allow", "egress.allow needs egress.mode \"allow_list\"");
+  } else if (re.mode() == "allow_list") {
+    eg->set_mode("allow_list");
+    if (static_cast<size_t>(re.allow_size()) > b.max_allow_entries)
+      return bad(pre + "egress.allow", "too many egress.allow entries");
+    for (int i = 0; i < re.allow_size(); ++i) {
+      if (!valid_host_port(re.allow(i)))
+        return bad(pre + "egress.allow[" + std::to_string(i) + "]",
+                   "egress.allow entries are \"host:port\", not \"" + re.allow(i).substr(0, 60) +
+                       "\"");
+      eg->add_allow(re.allow(i));
+    }
+  } else {
+    return bad(pre + "egress.mode", "egress.mode must be \"deny_all\" or \"allow_list\"");
+  }
+  eg->set_kill_on_denied(re.kill_on_denied());
+
+  auto* l = spec.mutable_limits();
+  const auto& rl = req.limits();
+  struct Field {
+    const char* name;
+    bool has;
+    int32_t value, def, max;
+    void (events::Limits::*set)(int32_t);
+  };
+  const Field fields[] = {
+      {"memoryMb", rl.has_memory_mb(), rl.memory_mb(), 256, b.max_memory_mb,
+       &events::Limits::set_memory_mb},
+      {"cpuMillis", rl.has_cpu_millis(), rl.cpu_millis(), 1000, b.max_cpu_millis,
+       &events::Limits::set_cpu_millis},
+      {"pids", rl.has_pids(), rl.pids(), 64, b.max_pids, &events::Limits::set_pids},
+      {"wallClockSeconds", rl.has_wall_clock_seconds(), rl.wall_clock_seconds(), 30,
+       b.max_wall_clock_seconds, &events::Limits::set_wall_clock_seconds},
+      {"diskMb", rl.has_disk_mb(), rl.disk_mb(), 64, b.max_disk_mb, &events::Limits::set_disk_mb},
+  };
+  for (const auto& f : fields) {
+    int32_t v = f.has ? f.value : f.def;
+    if (v <= 0 || v > f.max)
+      return bad(pre + "limits." + f.name, std::string("limits.") + f.name + " must be 1.." +
+                                               std::to_string(f.max) + ", not " +
+                                               std::to_string(v));
+    (l->*f.set)(v);
+  }
+  if (static_cast<size_t>(req.env_size()) > b.max_env_entries)
+    return bad(pre + "env", "too many env entries");
+  for (const auto& [k, v] : req.env()) {
+    bool ok = !k.empty() && k.size() <= 128 && !std::isdigit(static_cast<unsigned char>(k[0]));
+    for (char c : k) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) return bad(pre + "env", "env names are [A-Za-z_][A-Za-z0-9_]*, not \"" +
+                                         k.substr(0, 40) + "\"");
+    (*spec.mutable_env())[k] = v;
+  }
+  if (req.stdin().size() > b.max_code_bytes) return bad(pre + "stdin", "stdin is too large");
+  spec.set_stdin(req.stdin());
+  if (req.name().size() > 200) return bad(pre + "name", "name is longer than 200 characters");
+  spec.set_name(req.name());
+  return spec;
+}
+
+}  // namespace enclave

@@ -1,0 +1,267 @@
+#include "events/views.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "events/ids.h"
+
+namespace enclave::views {
+
+namespace pb = google::protobuf;
+
+std::string utf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = in[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= in.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 2;
+    if (ok && n == 3) {  // no surrogates, no overlongs
+      unsigned cp = (c & 0x0f) << 12 | (in[i + 1] & 0x3f) << 6 | (in[i + 2] & 0x3f);
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    } else if (ok && n == 2) {
+      ok = c >= 0xc2;
+    } else if (ok && n == 4) {
+      unsigned cp = (c & 0x07) << 18 | (in[i + 1] & 0x3f) << 12;
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (ok) {
+      out.append(in, i, n);
+      i += n;
+    } else {
+      out += "\xef\xbf\xbd";
+      i += 1;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+api::Limits limits(const events::Limits& l) {
+  api::Limits a;
+  a.set_memory_mb(l.memory_mb());
+  a.set_cpu_millis(l.cpu_millis());
+  a.set_pids(l.pids());
+  a.set_wall_clock_seconds(l.wall_clock_seconds());
+  a.set_disk_mb(l.disk_mb());
+  return a;
+}
+
+// A JSON text (as stored from enclave.result) as a protobuf Value; null if empty or unparsable.
+pb::Value json_value(const std::string& text) {
+  pb::Value v;
+  if (text.empty() || !pb::util::JsonStringToMessage(text, &v).ok()) v.set_null_value({});
+  return v;
+}
+
+void put(pb::Struct* s, const std::string& k, const std::string& v) {
+  (*s->mutable_fields())[k].set_string_value(v);
+}
+void put(pb::Struct* s, const std::string& k, double v) {
+  (*s->mutable_fields())[k].set_number_value(v);
+}
+void put_bool(pb::Struct* s, const std::string& k, bool v) {
+  (*s->mutable_fields())[k].set_bool_value(v);
+}
+
+}  // namespace
+
+api::Session session(const session::State& s) {
+  api::Session a;
+  a.set_id(to_hex(s.id));
+  a.set_org_id(s.org_id);
+  a.set_created_by(s.created_by);
+  if (!s.spec.fleet_id().empty()) a.set_fleet_id(to_hex(s.spec.fleet_id()));
+  if (!s.spec.name().empty()) a.set_name(s.spec.name());
+  a.set_phase(session::phase_name(s.phase));
+  a.set_exec_mode(s.interactive() ? "interactive" : "batch");
+  a.set_language(s.spec.language());
+  a.mutable_egress()->set_mode(s.spec.egress().mode());
+  for (const auto& h : s.spec.egress().allow()) a.mutable_egress()->add_allow(h);
+  a.mutable_egress()->set_kill_on_denied(s.spec.egress().kill_on_denied());
+  *a.mutable_limits() = limits(s.spec.limits());
+  a.set_created_at(rfc3339(s.created_at_ms));
+  if (s.started_at_ms) a.set_started_at(rfc3339(s.started_at_ms));
+  if (s.ended_at_ms) a.set_ended_at(rfc3339(s.ended_at_ms));
+  if (s.exit_code) a.set_exit_code(*s.exit_code);
+  if (s.kill_reason != events::KILL_REASON_NONE)
+    a.set_kill_reason(session::kill_reason_name(s.kill_reason));
+  a.set_turns(s.turns);
+  a.set_torn_down(s.torn_down);
+  return a;
+}
+
+api::SessionResult result(const session::State& s) {
+  api::SessionResult r;
+  r.set_stdout(utf8(s.stdout_text));
+  r.set_stderr(utf8(s.stderr_text));
+  if (s.exit_code) r.set_exit_code(*s.exit_code);
+  *r.mutable_json() = json_value(s.json);
+  r.set_final(s.exited || s.torn_down);
+  r.mutable_truncated()->set_stdout(s.stdout_truncated);
+  r.mutable_truncated()->set_stderr(s.stderr_truncated);
+  return r;
+}
+
+api::ExecTurnResult turn_result(const events::ExecTurn& t) {
+  api::ExecTurnResult r;
+  r.set_turn(t.turn());
+  r.set_stdout(utf8(t.stdout()));
+  r.set_stderr(utf8(t.stderr()));
+  if (t.has_exit_code())
+    r.mutable_exit_code()->set_number_value(t.exit_code());
+  else
+    r.mutable_exit_code()->set_null_value({});
+  *r.mutable_json() = json_value(t.json());
+  r.set_duration_ms(t.duration_ms());
+  return r;
+}
+
+api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_hex) {
+  api::AuditEvent a;
+  a.set_seq(e.seq());
+  a.set_type(session::event_type(e));
+  a.set_at(rfc3339(e.at_ms()));
+  a.set_hash(hash_hex);
+  a.set_prev_hash(to_hex(e.prev_hash()));
+  auto* d = a.mutable_data();
+  std::string msg;
+  using E = events::Envelope;
+  switch (e.payload_case()) {
+    case E::kSessionCreated: {
+      const auto& c = e.session_created();
+      put(d, "orgId", c.org_id());
+      put(d, "createdBy", c.created_by());
+      put(d, "execMode", c.spec().exec_mode() == events::EXEC_MODE_INTERACTIVE ? "interactive"
+                                                                               : "batch");
+      put(d, "language", c.spec().language());
+      put(d, "codeBytes", static_cast<double>(c.spec().code().size()));
+      put(d, "egressMode", c.spec().egress().mode());
+      if (!c.spec().fleet_id().empty()) {
+        put(d, "fleetId", to_hex(c.spec().fleet_id()));
+        put(d, "fleetIndex", c.spec().fleet_index());
+      }
+      msg = "session created by " + c.created_by();
+      break;
+    }
+    case E::kSessionQueued:
+      put(d, "queued", e.session_queued().queued());
+      put(d, "maxConcurrency", e.session_queued().max_concurrency());
+      put(d, "ticket", static_cast<double>(e.session_queued().ticket()));
+      msg = "queued behind the admission ceiling";
+      break;
+    case E::kSessionAdmitted:
+      put(d, "active", e.session_admitted().active());
+      put(d, "maxConcurrency", e.session_admitted().max_concurrency());
+      put(d, "ticket", static_cast<double>(e.session_admitted().ticket()));
+      put(d, "grant", static_cast<double>(e.session_admitted().grant()));
+      msg = "admitted; sandbox starting";
+      break;
+    case E::kSandboxStarted:
+      put(d, "backend", e.sandbox_started().backend());
+      put_bool(d, "reattached", e.sandbox_started().reattached());
+      msg = e.sandbox_started().reattached() ? "sandbox re-attached after restart"
+                                             : "sandbox started";
+      break;
+    case E::kExecTurn: {
+      const auto& t = e.exec_turn();
+      put(d, "turn", t.turn());
+      put(d, "codeSha256", t.code_sha256());
+      if (t.has_exit_code()) put(d, "exitCode", t.exit_code());
+      put(d, "durationMs", static_cast<double>(t.duration_ms()));
+      put(d, "meteredMs", static_cast<double>(t.metered_ms()));
+      put(d, "stdoutBytes", static_cast<double>(t.stdout().size()));
+      put(d, "stderrBytes", static_cast<double>(t.stderr().size()));
+      put_bool(d, "timedOut", t.timed_out());
+      msg = "turn " + std::to_string(t.turn());
+      break;
+    }
+    case E::kEgressDenied:
+      put(d, "host", e.egress_denied().host());
+      put(d, "port", e.egress_denied().port());
+      msg = "egress to " + e.egress_denied().host() + ":" +
+            std::to_string(e.egress_denied().port()) + " denied";
+      break;
+    case E::kQuotaKilled:
+      put(d, "reason", session::kill_reason_name(e.quota_killed().reason()));
+      put(d, "detail", e.quota_killed().detail());
+      msg = std::string("killed: ") + session::kill_reason_name(e.quota_killed().reason());
+      break;
+    case E::kWorkloadExited: {
+      const auto& x = e.workload_exited();
+      put(d, "exitCode", x.exit_code());
+      put(d, "stdoutBytes", static_cast<double>(x.stdout_bytes()));
+      put(d, "stderrBytes", static_cast<double>(x.stderr_bytes()));
+      put_bool(d, "stdoutTruncated", x.stdout_truncated());
+      put_bool(d, "stderrTruncated", x.stderr_truncated());
+      put_bool(d, "hasResult", !x.json().empty());
+      if (!x.detail().empty()) put(d, "detail", x.detail());
+      msg = "workload exited with " + std::to_string(x.exit_code());
+      break;
+    }
+    case E::kUsageMetered: {
+      const auto& u = e.usage_metered();
+      put(d, "wallMs", static_cast<double>(u.wall_ms()));
+      put(d, "cpuMs", static_cast<double>(u.cpu_ms()));
+      put(d, "peakMemoryBytes", static_cast<double>(u.peak_memory_bytes()));
+      put(d, "turnMsTotal", static_cast<double>(u.turn_ms_total()));
+      msg = "usage metered";
+      break;
+    }
+    case E::kSessionTornDown:
+      put(d, "detail", e.session_torn_down().detail());
+      msg = "sandbox removed";
+      break;
+    case E::kFleetCreated:
+      put(d, "name", e.fleet_created().name());
+      put(d, "members", e.fleet_created().member_ids_size());
+      msg = "fleet created";
+      break;
+    case E::kFleetTornDown:
+      msg = "fleet torn down";
+      break;
+    case E::kApiKeyCreated:
+      put(d, "keyId", e.api_key_created().key_id());
+      put(d, "orgId", e.api_key_created().org_id());
+      put(d, "role", e.api_key_created().role());
+      msg = "api key created";
+      break;
+    case E::kApiKeyRevoked:
+      put(d, "keyId", e.api_key_revoked().key_id());
+      msg = "api key revoked";
+      break;
+    case E::PAYLOAD_NOT_SET:
+      break;
+  }
+  a.set_message(msg);
+  return a;
+}
+
+api::Fleet fleet(const fleet::State& f) {
+  api::Fleet a;
+  a.set_id(to_hex(f.id));
+  a.set_org_id(f.org_id);
+  a.set_created_by(f.created_by);
+  a.set_name(f.name);
+  auto c = fleet::counts(f);
+  a.set_phase(fleet::phase_name(fleet::aggregate(c)));
+  a.set_created_at(rfc3339(f.created_at_ms));
+  auto* ac = a.mutable_counts();
+  ac->set_queued(c.queued);
+  ac->set_starting(c.starting);
+  ac->set_running(c.running);
+  ac->set_succeeded(c.succeeded);
+  ac->set_failed(c.failed);
+  ac->set_killed(c.killed);
+  for (size_t i = 0; i < f.member_ids.size(); ++i) {
+    auto* m = a.add_members();
+    m->set_index(static_cast<uint32_t>(i));
+    m->set_session_id(to_hex(f.member_ids[i]));
+    m->set_phase(session::phase_name(f.member_phases[i]));
+  }
+  return a;
+}
+
+}  // namespace enclave::views

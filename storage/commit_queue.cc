@@ -1,0 +1,57 @@
+#include "storage/commit_queue.h"
+
+namespace enclave::storage {
+
+CommitQueue::CommitQueue(EventLog& log, OnCommit on_commit, size_t max_batch, bool sync)
+    : log_(log), on_commit_(std::move(on_commit)), max_batch_(max_batch), sync_(sync) {
+  writer_ = std::thread([this] { run(); });
+}
+
+CommitQueue::~CommitQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  writer_.join();
+}
+
+void CommitQueue::submit(std::vector<Append> appends, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.emplace_back(std::move(appends), std::move(done));
+  }
+  cv_.notify_one();
+}
+
+void CommitQueue::run() {
+  for (;;) {
+    std::vector<std::pair<std::vector<Append>, Done>> work;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty() && stopping_) return;
+      while (!pending_.empty() && work.size() < max_batch_) {
+        work.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      }
+    }
+    std::vector<std::vector<Append>> group;
+    group.reserve(work.size());
+    for (auto& w : work) group.push_back(std::move(w.first));
+    auto results = log_.append_group(group, sync_);
+    batches_++;
+    submissions_ += work.size();
+    if (on_commit_) {
+      std::vector<const Stored*> all;
+      for (auto& r : results)
+        if (r)
+          for (auto& s : r.value()) all.push_back(&s);
+      if (!all.empty()) on_commit_(all);
+    }
+    for (size_t i = 0; i < work.size(); ++i)
+      if (work[i].second) work[i].second(std::move(results[i]));
+  }
+}
+
+}  // namespace enclave::storage

@@ -1,0 +1,50 @@
+// Group commit: callers submit appends from any thread; one writer thread takes everything
+// pending, writes it as ONE fsynced RocksDB batch, and only then runs each submission's
+// callback (acknowledged = durable). Submissions are committed in the order they arrive.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/event_log.h"
+
+namespace enclave::storage {
+
+class CommitQueue {
+ public:
+  using Done = std::function<void(Result<std::vector<Stored>>)>;
+  // Runs on the writer thread after each durable batch, before the callbacks (e.g. to update a
+  // projection), with every event of the batch in commit order.
+  using OnCommit = std::function<void(const std::vector<const Stored*>&)>;
+
+  // `max_batch`: at most this many submissions per write.
+  CommitQueue(EventLog& log, OnCommit on_commit, size_t max_batch = 4096, bool sync = true);
+  // Commits what is pending, then stops the writer.
+  ~CommitQueue();
+
+  void submit(std::vector<Append> appends, Done done);
+
+  uint64_t batches() const { return batches_; }
+  uint64_t submissions() const { return submissions_; }
+
+ private:
+  void run();
+
+  EventLog& log_;
+  OnCommit on_commit_;
+  size_t max_batch_;
+  bool sync_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::vector<Append>, Done>> pending_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> batches_{0}, submissions_{0};
+  std::thread writer_;
+};
+
+}  // namespace enclave::storage

@@ -1,0 +1,351 @@
+#include "storage/event_log.h"
+
+#include <openssl/sha.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+#include "events/ids.h"
+
+namespace enclave::storage {
+
+namespace {
+
+constexpr const char* kCfNames[] = {"default", "events", "streams", "global", "org_index",
+                                    "snapshots"};
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t get_u64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::string encode_head(const StreamHead& h) {
+  std::string out;
+  put_u64(out, h.seq);
+  std::string hash = h.hash;
+  hash.resize(32, '\0');
+  out += hash;
+  out += h.org_id;
+  return out;
+}
+bool decode_head(std::string_view in, StreamHead* h) {
+  if (in.size() < 40) return false;
+  h->seq = get_u64(in);
+  h->hash = std::string(in.substr(8, 32));
+  h->org_id = std::string(in.substr(40));
+  return true;
+}
+
+Error storage_error(const std::string& what, const rocksdb::Status& st) {
+  return make_error(ErrorCode::kInternal, "storage_error", what + ": " + st.ToString());
+}
+
+}  // namespace
+
+std::string sha256(std::string_view bytes) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  return std::string(reinterpret_cast<const char*>(md), sizeof md);
+}
+
+std::string event_key(const std::string& stream, uint64_t seq) {
+  std::string k = stream;
+  put_u64(k, seq);
+  return k;
+}
+
+bool parse_event_key(std::string_view key, std::string* stream, uint64_t* seq) {
+  if (key.size() != 24) return false;
+  *stream = std::string(key.substr(0, 16));
+  *seq = get_u64(key.substr(16));
+  return true;
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMode mode) {
+  std::unique_ptr<EventLog> log(new EventLog());
+  log->mode_ = mode;
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = mode == OpenMode::kReadWrite;
+  opts.create_missing_column_families = mode == OpenMode::kReadWrite;
+  opts.max_open_files = mode == OpenMode::kSecondary ? -1 : 512;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  opts.keep_log_file_num = 2;
+  if (mode != OpenMode::kReadWrite && !std::filesystem::exists(dir + "/CURRENT"))
+    return make_error(ErrorCode::kNotFound, "not_found",
+                      "no Enclave data dir at " + dir + " (no RocksDB CURRENT file)");
+  if (mode == OpenMode::kReadWrite) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  rocksdb::ColumnFamilyOptions cfo;
+  for (const char* n : kCfNames) cfs.emplace_back(n, cfo);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st;
+  if (mode == OpenMode::kReadWrite) {
+    st = rocksdb::DB::Open(opts, dir, cfs, &log->handles_, &raw);
+  } else if (mode == OpenMode::kReadOnly) {
+    st = rocksdb::DB::OpenForReadOnly(opts, dir, cfs, &log->handles_, &raw);
+  } else {
+    std::string secondary = std::filesystem::temp_directory_path() /
+                            ("enclave-secondary-" + to_hex(new_stream_id()));
+    st = rocksdb::DB::OpenAsSecondary(opts, dir, secondary, cfs, &log->handles_, &raw);
+  }
+  if (!st.ok()) return storage_error("cannot open event log at " + dir, st);
+  log->db_.reset(raw);
+  log->events_ = log->handles_[1];
+  log->streams_ = log->handles_[2];
+  log->global_ = log->handles_[3];
+  log->org_index_ = log->handles_[4];
+  log->snapshots_ = log->handles_[5];
+  if (auto r = log->load_heads(); !r) return r.error();
+  return log;
+}
+
+EventLog::~EventLog() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_.reset();
+}
+
+Result<bool> EventLog::load_heads() {
+  std::lock_guard lock(mu_);
+  heads_.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StreamHead h;
+    if (!decode_head(it->value().ToStringView(), &h))
+      return make_error(ErrorCode::kInternal, "corrupt_head",
+                        "stream head of " + to_hex(it->key().ToString()) + " is malformed");
+    heads_[it->key().ToString()] = std::move(h);
+  }
+  if (!it->status().ok()) return storage_error("reading stream heads", it->status());
+  std::unique_ptr<rocksdb::Iterator> g(db_->NewIterator(rocksdb::ReadOptions(), global_));
+  g->SeekToLast();
+  global_seq_ = g->Valid() && g->key().size() == 8 ? get_u64(g->key().ToStringView()) : 0;
+  return true;
+}
+
+Result<bool> EventLog::catch_up() {
+  if (mode_ != OpenMode::kSecondary) return true;
+  auto st = db_->TryCatchUpWithPrimary();
+  if (!st.ok()) return storage_error("catching up with the primary", st);
+  return load_heads();
+}
+
+Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, void* batch_ptr,
+                                            std::unordered_map<std::string, StreamHead>& heads,
+                                            uint64_t& global) {
+  auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  std::vector<Stored> out;
+  for (const auto& a : appends) {
+    if (a.stream.size() != 16)
+      return make_error(ErrorCode::kInvalidArgument, "bad_stream", "stream ids are 16 bytes");
+    auto found = heads.find(a.stream);
+    StreamHead head = found == heads.end() ? StreamHead{} : found->second;
+    if (head.seq != a.expected_seq)
+      return make_error(ErrorCode::kConflict, "append_conflict",
+                        "stream " + to_hex(a.stream) + " is at seq " + std::to_string(head.seq) +
+                            ", expected " + std::to_string(a.expected_seq));
+    if (head.seq == 0 && !a.events.empty()) {
+      head.org_id = a.events.front().org_id();
+      batch.Put(org_index_, head.org_id + std::string(1, '\0') + a.stream, "");
+    }
+    for (const auto& e : a.events) {
+      if (e.stream() != a.stream || e.seq() != head.seq + 1)
+        return make_error(ErrorCode::kInvalidArgument, "bad_seq",
+                          "event for stream " + to_hex(e.stream()) + " seq " +
+                              std::to_string(e.seq()) + " does not follow seq " +
+                              std::to_string(head.seq) + " of " + to_hex(a.stream));
+      Stored s;
+      s.envelope = e;
+      s.envelope.set_prev_hash(head.hash);
+      std::string bytes;
+      s.envelope.SerializeToString(&bytes);
+      s.hash = sha256(bytes);
+      s.global_seq = ++global;
+      batch.Put(events_, event_key(a.stream, e.seq()), bytes);
+      std::string gk, gv = a.stream;
+      put_u64(gk, s.global_seq);
+      put_u64(gv, e.seq());
+      batch.Put(global_, gk, gv);
+      head.seq = e.seq();
+      head.hash = s.hash;
+      out.push_back(std::move(s));
+    }
+    batch.Put(streams_, a.stream, encode_head(head));
+    heads[a.stream] = head;
+  }
+  return out;
+}
+
+Result<std::vector<Stored>> EventLog::append(const std::vector<Append>& appends, bool sync) {
+  auto r = append_group({appends}, sync);
+  return std::move(r.front());
+}
+
+std::vector<Result<std::vector<Stored>>> EventLog::append_group(
+    const std::vector<std::vector<Append>>& group, bool sync) {
+  std::vector<Result<std::vector<Stored>>> results;
+  results.reserve(group.size());
+  if (mode_ != OpenMode::kReadWrite) {
+    for (size_t i = 0; i < group.size(); ++i)
+      results.emplace_back(make_error(ErrorCode::kPermissionDenied, "read_only",
+                                      "the event log is open read-only"));
+    return results;
+  }
+  std::lock_guard lock(mu_);
+  rocksdb::WriteBatch batch;
+  // Heads as they will be once this batch lands; entries that fail leave no trace in it.
+  std::unordered_map<std::string, StreamHead> staged;
+  uint64_t global = global_seq_;
+  for (const auto& appends : group) {
+    batch.SetSavePoint();
+    std::unordered_map<std::string, StreamHead> heads;
+    for (const auto& a : appends) {
+      auto s = staged.find(a.stream);
+      if (s != staged.end()) {
+        heads[a.stream] = s->second;
+      } else if (auto h = heads_.find(a.stream); h != heads_.end()) {
+        heads[a.stream] = h->second;
+      }
+    }
+    uint64_t g = global;
+    auto r = stage(appends, &batch, heads, g);
+    if (!r) {
+      batch.RollbackToSavePoint();
+    } else {
+      batch.PopSavePoint();
+      for (auto& [k, v] : heads) staged[k] = v;
+      global = g;
+    }
+    results.push_back(std::move(r));
+  }
+  if (batch.Count() == 0) return results;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok()) {
+    for (auto& r : results)
+      if (r) r = storage_error("append", st);
+    return results;
+  }
+  bytes_appended_ += batch.GetDataSize();
+  for (auto& [k, v] : staged) heads_[k] = std::move(v);
+  global_seq_ = global;
+  return results;
+}
+
+Result<std::vector<Stored>> EventLog::read_stream(const std::string& stream, uint64_t from_seq,
+                                                  uint64_t until_seq) const {
+  std::vector<Stored> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  std::string start = event_key(stream, from_seq);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() != 24 || key.substr(0, 16) != stream) break;
+    uint64_t seq = get_u64(key.substr(16));
+    if (seq > until_seq) break;
+    Stored s;
+    if (!s.envelope.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return make_error(ErrorCode::kInternal, "corrupt_event",
+                        "event " + to_hex(stream) + "/" + std::to_string(seq) + " is unreadable");
+    s.hash = sha256(it->value().ToStringView());
+    out.push_back(std::move(s));
+  }
+  if (!it->status().ok()) return storage_error("reading stream", it->status());
+  return out;
+}
+
+Result<uint64_t> EventLog::scan_global(uint64_t from_global,
+                                       const std::function<bool(const Stored&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> g(db_->NewIterator(rocksdb::ReadOptions(), global_));
+  std::string start;
+  put_u64(start, from_global);
+  uint64_t n = 0;
+  std::string value;
+  for (g->Seek(start); g->Valid(); g->Next()) {
+    auto ref = g->value().ToStringView();
+    if (ref.size() != 24) return make_error(ErrorCode::kInternal, "corrupt_global", "bad ref");
+    auto st = db_->Get(rocksdb::ReadOptions(), events_, rocksdb::Slice(ref.data(), 24), &value);
+    if (!st.ok()) return storage_error("global ref to a missing event", st);
+    Stored s;
+    if (!s.envelope.ParseFromString(value))
+      return make_error(ErrorCode::kInternal, "corrupt_event", "unreadable event in global scan");
+    s.hash = sha256(value);
+    s.global_seq = get_u64(g->key().ToStringView());
+    ++n;
+    if (!fn(s)) break;
+  }
+  if (!g->status().ok()) return storage_error("global scan", g->status());
+  return n;
+}
+
+std::optional<StreamHead> EventLog::head(const std::string& stream) const {
+  std::lock_guard lock(mu_);
+  auto it = heads_.find(stream);
+  if (it == heads_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::unordered_map<std::string, StreamHead> EventLog::heads() const {
+  std::lock_guard lock(mu_);
+  return heads_;
+}
+
+std::vector<std::string> EventLog::streams_of_org(const std::string& org_id) const {
+  std::vector<std::string> out;
+  std::string prefix = org_id + std::string(1, '\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), org_index_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    out.push_back(it->key().ToString().substr(prefix.size()));
+  return out;
+}
+
+uint64_t EventLog::last_global_seq() const {
+  std::lock_guard lock(mu_);
+  return global_seq_;
+}
+
+Result<bool> EventLog::scan_raw_events(
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  if (!it->status().ok()) return storage_error("scanning events", it->status());
+  return true;
+}
+
+Result<std::vector<std::pair<std::string, StreamHead>>> EventLog::stored_heads() const {
+  std::vector<std::pair<std::string, StreamHead>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StreamHead h;
+    if (!decode_head(it->value().ToStringView(), &h)) h.seq = UINT64_MAX;  // reported by verify
+    out.emplace_back(it->key().ToString(), std::move(h));
+  }
+  if (!it->status().ok()) return storage_error("reading heads", it->status());
+  return out;
+}
+
+Result<bool> EventLog::put_snapshot(const std::string& stream, const std::string& bytes) {
+  if (mode_ != OpenMode::kReadWrite)
+    return make_error(ErrorCode::kPermissionDenied, "read_only", "read-only");
+  auto st = db_->Put(rocksdb::WriteOptions(), snapshots_, stream, bytes);
+  if (!st.ok()) return storage_error("snapshot", st);
+  return true;
+}
+
+std::optional<std::string> EventLog::get_snapshot(const std::string& stream) const {
+  std::string v;
+  if (!db_->Get(rocksdb::ReadOptions(), snapshots_, stream, &v).ok()) return std::nullopt;
+  return v;
+}
+
+}  // namespace enclave::storage

@@ -1,0 +1,137 @@
+// The append-only event log on RocksDB. Nothing is ever updated in place or deleted.
+//
+// Layout (column families):
+//   events   : stream(16) + seq(8, big-endian)  → stored Envelope bytes (prev_hash set)
+//   streams  : stream(16)                       → head: seq(8) + hash(32) + org id
+//   global   : global seq(8, big-endian)        → stream(16) + seq(8)   (commit order)
+//   org_index: org id + '\0' + stream(16)       → ""                   (an org's streams)
+//   snapshots: stream(16)                       → snapshot bytes (see snapshot.h; optional)
+// An event's hash is SHA-256 of its stored bytes; its prev_hash is the previous event's hash in
+// the same stream (empty for seq 1), so every stream is a hash chain ending at its head.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "events/error.h"
+#include "events/events.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace enclave::storage {
+
+enum class OpenMode {
+  kReadWrite,  // the server; creates the dir if missing
+  kReadOnly,   // offline tools on a stopped or copied data dir; never writes
+  kSecondary,  // offline tools while the server runs (follows the live dir); never writes
+};
+
+struct StreamHead {
+  uint64_t seq = 0;
+  std::string hash;  // 32 raw bytes; empty for an empty stream
+  std::string org_id;
+};
+
+// One stored event as read back.
+struct Stored {
+  events::Envelope envelope;
+  std::string hash;  // 32 raw bytes: SHA-256 of the stored bytes
+  uint64_t global_seq = 0;
+};
+
+// Events for one stream, appended only if the stream's head is still `expected_seq`.
+// The envelopes' stream and seq must match (seq = expected_seq + 1, + 2, …).
+struct Append {
+  std::string stream;
+  uint64_t expected_seq = 0;
+  std::vector<events::Envelope> events;
+};
+
+// SHA-256 of bytes, raw 32 bytes.
+std::string sha256(std::string_view bytes);
+
+class EventLog {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<EventLog>> open(const std::string& dir,
+                                                              OpenMode mode);
+  ~EventLog();
+
+  // Appends all of `appends` in one atomic write (fsynced when `sync`). Fails as a whole with
+  // kConflict (naming the stream) if any head moved, or kInvalidArgument if seqs are wrong.
+  // Returns the stored events in order. Thread-safe (writes are serialised).
+  [[nodiscard]] Result<std::vector<Stored>> append(const std::vector<Append>& appends,
+                                                   bool sync = true);
+
+  // Several independent appends in ONE fsynced write (group commit): each entry succeeds or
+  // fails on its own (a conflict in one does not fail the others).
+  [[nodiscard]] std::vector<Result<std::vector<Stored>>> append_group(
+      const std::vector<std::vector<Append>>& group, bool sync = true);
+
+  // Events of one stream with from_seq ≤ seq ≤ until_seq, in order. global_seq is 0 here.
+  [[nodiscard]] Result<std::vector<Stored>> read_stream(const std::string& stream,
+                                                        uint64_t from_seq = 1,
+                                                        uint64_t until_seq = UINT64_MAX) const;
+
+  // Every event in commit order from `from_global` (1-based). `fn` returns false to stop.
+  [[nodiscard]] Result<uint64_t> scan_global(uint64_t from_global,
+                                             const std::function<bool(const Stored&)>& fn) const;
+
+  std::optional<StreamHead> head(const std::string& stream) const;
+  // Every stream head (stream id → head).
+  std::unordered_map<std::string, StreamHead> heads() const;
+  // The stream ids of an org, in id order.
+  std::vector<std::string> streams_of_org(const std::string& org_id) const;
+  uint64_t last_global_seq() const;
+
+  // ---- raw access for verification and snapshots ------------------------------------------
+  // Every (key, value) of the events column family in key order. `fn` returns false to stop.
+  Result<bool> scan_raw_events(
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  // Stored heads straight from the streams column family (not the in-memory cache).
+  Result<std::vector<std::pair<std::string, StreamHead>>> stored_heads() const;
+
+  [[nodiscard]] Result<bool> put_snapshot(const std::string& stream, const std::string& bytes);
+  std::optional<std::string> get_snapshot(const std::string& stream) const;
+
+  // Secondary mode: catch up with the primary's writes.
+  Result<bool> catch_up();
+
+  // Bytes appended since open (metrics).
+  uint64_t bytes_appended() const { return bytes_appended_; }
+
+ private:
+  EventLog() = default;
+  Result<bool> load_heads();
+  Result<std::vector<Stored>> stage(const std::vector<Append>& appends, void* batch,
+                                    std::unordered_map<std::string, StreamHead>& heads,
+                                    uint64_t& global);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* global_ = nullptr;
+  rocksdb::ColumnFamilyHandle* org_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
+  OpenMode mode_ = OpenMode::kReadWrite;
+
+  mutable std::mutex mu_;  // guards heads_ and global_seq_; serialises writes
+  std::unordered_map<std::string, StreamHead> heads_;
+  uint64_t global_seq_ = 0;
+  uint64_t bytes_appended_ = 0;
+};
+
+// Key helpers (exposed for verification tools and tests).
+std::string event_key(const std::string& stream, uint64_t seq);
+bool parse_event_key(std::string_view key, std::string* stream, uint64_t* seq);
+
+}  // namespace enclave::storage

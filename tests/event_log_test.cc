@@ -1,0 +1,129 @@
+// The event log on a temp dir: appends, optimistic concurrency, chains, global order, org index,
+// group commit, read-only opening.
+#define BOOST_TEST_MODULE storage
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+
+#include "events/ids.h"
+#include "storage/commit_queue.h"
+#include "storage/event_log.h"
+#include "tests/temp_dir.h"
+
+using namespace enclave;
+using namespace enclave::storage;
+
+namespace {
+
+events::Envelope ev(const std::string& stream, uint64_t seq, const std::string& org = "acme") {
+  events::Envelope e;
+  e.set_stream(stream);
+  e.set_seq(seq);
+  e.set_at_ms(1000 + seq);
+  e.set_org_id(org);
+  e.mutable_egress_denied()->set_host("h" + std::to_string(seq));
+  return e;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(event_log)
+
+BOOST_AUTO_TEST_CASE(append_and_read_back_with_a_hash_chain) {
+  TempDir dir;
+  auto log = EventLog::open(dir.path(), OpenMode::kReadWrite);
+  BOOST_REQUIRE(log.ok());
+  std::string s = new_stream_id();
+  auto r = (*log)->append({Append{s, 0, {ev(s, 1), ev(s, 2)}}});
+  BOOST_REQUIRE(r.ok());
+  auto r2 = (*log)->append({Append{s, 2, {ev(s, 3)}}});
+  BOOST_REQUIRE(r2.ok());
+  auto back = (*log)->read_stream(s);
+  BOOST_REQUIRE(back.ok());
+  BOOST_REQUIRE_EQUAL(back->size(), 3u);
+  BOOST_CHECK(back->at(0).envelope.prev_hash().empty());
+  BOOST_CHECK_EQUAL(back->at(1).envelope.prev_hash(), back->at(0).hash);
+  BOOST_CHECK_EQUAL(back->at(2).envelope.prev_hash(), back->at(1).hash);
+  BOOST_CHECK_EQUAL((*log)->head(s)->seq, 3u);
+  BOOST_CHECK_EQUAL((*log)->head(s)->hash, back->at(2).hash);
+  auto part = (*log)->read_stream(s, 2, 2);
+  BOOST_CHECK_EQUAL(part->size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_head_is_a_conflict_not_an_overwrite) {
+  TempDir dir;
+  auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
+  std::string s = new_stream_id();
+  BOOST_REQUIRE(log->append({Append{s, 0, {ev(s, 1)}}}).ok());
+  auto stale = log->append({Append{s, 0, {ev(s, 1)}}});
+  BOOST_REQUIRE(!stale.ok());
+  BOOST_CHECK(stale.error().code == ErrorCode::kConflict);
+  auto gap = log->append({Append{s, 1, {ev(s, 3)}}});
+  BOOST_CHECK(!gap.ok());
+  BOOST_CHECK_EQUAL(log->read_stream(s)->size(), 1u);
+  // a multi-stream append fails as a whole
+  std::string t = new_stream_id();
+  auto both = log->append({Append{t, 0, {ev(t, 1)}}, Append{s, 0, {ev(s, 1)}}});
+  BOOST_CHECK(!both.ok());
+  BOOST_CHECK(!log->head(t).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(global_order_org_index_and_reopen) {
+  TempDir dir;
+  std::string a = new_stream_id(), b = new_stream_id();
+  {
+    auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
+    BOOST_REQUIRE(log->append({Append{a, 0, {ev(a, 1)}}}).ok());
+    BOOST_REQUIRE(log->append({Append{b, 0, {ev(b, 1, "globex")}}}).ok());
+    BOOST_REQUIRE(log->append({Append{a, 1, {ev(a, 2)}}}).ok());
+  }
+  auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadOnly));
+  std::vector<std::pair<std::string, uint64_t>> order;
+  auto n = log->scan_global(1, [&](const Stored& s) {
+    order.emplace_back(s.envelope.stream(), s.global_seq);
+    return true;
+  });
+  BOOST_REQUIRE(n.ok());
+  BOOST_REQUIRE_EQUAL(order.size(), 3u);
+  BOOST_CHECK(order[0].first == a && order[1].first == b && order[2].first == a);
+  BOOST_CHECK_EQUAL(order[2].second, 3u);
+  BOOST_CHECK_EQUAL(log->last_global_seq(), 3u);
+  BOOST_CHECK(log->streams_of_org("acme") == std::vector<std::string>{a});
+  BOOST_CHECK(log->streams_of_org("globex") == std::vector<std::string>{b});
+  BOOST_CHECK(!log->append({Append{a, 2, {ev(a, 3)}}}).ok());  // read-only never writes
+}
+
+BOOST_AUTO_TEST_CASE(group_commit_isolates_failures_and_batches_writes) {
+  TempDir dir;
+  auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
+  std::atomic<size_t> projected{0};
+  std::string s = new_stream_id();
+  {
+    CommitQueue q(*log, [&](const std::vector<const Stored*>& b) { projected += b.size(); });
+    std::vector<std::promise<bool>> done(200);
+    std::vector<std::string> streams;
+    for (int i = 0; i < 200; ++i) streams.push_back(new_stream_id());
+    for (int i = 0; i < 200; ++i)
+      q.submit({Append{streams[i], 0, {ev(streams[i], 1)}}},
+               [&, i](Result<std::vector<Stored>> r) { done[i].set_value(r.ok()); });
+    std::promise<bool> bad;
+    q.submit({Append{streams[0], 5, {ev(streams[0], 6)}}},
+             [&](Result<std::vector<Stored>> r) { bad.set_value(r.ok()); });
+    for (auto& d : done) BOOST_CHECK(d.get_future().get());
+    BOOST_CHECK(!bad.get_future().get());
+    BOOST_CHECK_LT(q.batches(), 201u);  // several submissions share an fsync
+  }
+  BOOST_CHECK_EQUAL(projected.load(), 200u);
+  BOOST_CHECK_EQUAL(log->last_global_seq(), 200u);
+}
+
+BOOST_AUTO_TEST_CASE(open_missing_dir_read_only_is_an_error) {
+  TempDir dir;
+  auto r = EventLog::open(dir.path() + "/nope", OpenMode::kReadOnly);
+  BOOST_CHECK(!r.ok());
+  BOOST_CHECK(r.error().code == ErrorCode::kNotFound);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,290 @@
+// Table tests of the session reducer: every event, every phase transition, illegal commands.
+#define BOOST_TEST_MODULE reducers
+#include <boost/test/unit_test.hpp>
+
+#include "events/session.h"
+
+using namespace enclave;
+using session::Phase;
+
+namespace {
+
+session::Policy policy() {
+  session::Policy p;
+  p.idle_ttl_ms = 1000;
+  p.max_lifetime_ms = 10'000;
+  p.max_cumulative_ms = 100;
+  return p;
+}
+
+events::SessionSpec spec(bool interactive = false, bool kill_on_denied = false) {
+  events::SessionSpec s;
+  s.set_code("print(1)");
+  s.set_language("python");
+  s.set_exec_mode(interactive ? events::EXEC_MODE_INTERACTIVE : events::EXEC_MODE_BATCH);
+  s.mutable_limits()->set_wall_clock_seconds(5);
+  s.mutable_egress()->set_mode("deny_all");
+  s.mutable_egress()->set_kill_on_denied(kill_on_denied);
+  return s;
+}
+
+// Applies a command at `now`; requires it to be accepted.
+session::State run(session::State s, const session::Command& c, TimeMs now,
+                   std::vector<std::string>* types = nullptr) {
+  auto r = session::decide(s, c, now, policy());
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  for (const auto& e : r.value()) {
+    BOOST_CHECK_EQUAL(e.seq(), s.last_seq + 1);
+    if (types) types->push_back(session::event_type(e));
+    s = session::apply(s, e);
+  }
+  return s;
+}
+
+session::State created(bool interactive = false, bool kod = false) {
+  return run({}, session::Create{std::string(16, 'a'), "acme", "key:1", spec(interactive, kod)},
+             1000);
+}
+
+session::State running(bool interactive = false, bool kod = false) {
+  auto s = created(interactive, kod);
+  s = run(s, session::Admit{1, 3, 1, 1}, 1001);
+  return run(s, session::SandboxUp{"simulator", false}, 1002);
+}
+
+events::WorkloadExited exited(int code) {
+  events::WorkloadExited x;
+  x.set_exit_code(code);
+  return x;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(session_reducer)
+
+BOOST_AUTO_TEST_CASE(happy_batch_path_visits_every_phase) {
+  std::vector<std::string> types;
+  auto s = run({}, session::Create{std::string(16, 'a'), "acme", "key:1", spec()}, 1000, &types);
+  BOOST_CHECK(s.phase == Phase::kQueued);
+  s = run(s, session::RecordQueued{2, 3, 7}, 1001, &types);
+  BOOST_CHECK(s.phase == Phase::kQueued);
+  BOOST_CHECK_EQUAL(s.ticket, 7u);
+  s = run(s, session::Admit{1, 3, 7, 1}, 1002, &types);
+  BOOST_CHECK(s.phase == Phase::kStarting);
+  s = run(s, session::SandboxUp{"simulator", false}, 1003, &types);
+  BOOST_CHECK(s.phase == Phase::kRunning);
+  BOOST_CHECK_EQUAL(s.started_at_ms, 1003);
+  s = run(s, session::Exit{exited(0)}, 1004, &types);
+  BOOST_CHECK(s.phase == Phase::kSucceeded);
+  BOOST_CHECK_EQUAL(*s.exit_code, 0);
+  events::UsageMetered u;
+  u.set_wall_ms(5);
+  s = run(s, session::Meter{u}, 1005, &types);
+  BOOST_CHECK(s.usage_recorded);
+  s = run(s, session::TearDown{"removed"}, 1006, &types);
+  BOOST_CHECK(s.torn_down);
+  BOOST_CHECK(s.phase == Phase::kSucceeded);
+  std::vector<std::string> want = {"session_created",   "session_queued", "session_admitted",
+                                   "sandbox_started",   "workload_exited", "usage_metered",
+                                   "session_torn_down"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+}
+
+BOOST_AUTO_TEST_CASE(exit_code_decides_succeeded_or_failed) {
+  struct Row {
+    int code;
+    Phase want;
+  };
+  for (Row r : {Row{0, Phase::kSucceeded}, Row{1, Phase::kFailed}, Row{3, Phase::kFailed},
+                Row{-1, Phase::kFailed}, Row{137, Phase::kFailed}}) {
+    auto s = run(running(), session::Exit{exited(r.code)}, 2000);
+    BOOST_CHECK_MESSAGE(s.phase == r.want, "exit " << r.code);
+    BOOST_CHECK_EQUAL(s.ended_at_ms, 2000);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_kill_reason_ends_killed_with_that_reason) {
+  using K = events::KillReason;
+  for (K k : {events::KILL_REASON_WALL_CLOCK_EXCEEDED, events::KILL_REASON_IDLE_TIMEOUT,
+              events::KILL_REASON_LIFETIME_EXCEEDED, events::KILL_REASON_TURN_BUDGET_EXCEEDED,
+              events::KILL_REASON_MEMORY_EXCEEDED, events::KILL_REASON_PIDS_EXCEEDED,
+              events::KILL_REASON_EGRESS_DENIED, events::KILL_REASON_TORN_DOWN,
+              events::KILL_REASON_SANDBOX_ERROR}) {
+    auto s = run(running(), session::Kill{k, "test"}, 2000);
+    BOOST_CHECK(s.phase == Phase::kKilled);
+    BOOST_CHECK_EQUAL(s.kill_reason, k);
+    BOOST_CHECK(std::string(session::kill_reason_name(k)).size() > 0);
+    // the workload's exit afterwards does not change the phase
+    s = run(s, session::Exit{exited(137)}, 2001);
+    BOOST_CHECK(s.phase == Phase::kKilled);
+    BOOST_CHECK_EQUAL(*s.exit_code, 137);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(observed_quota_records_a_kill_before_the_exit) {
+  auto x = exited(137);
+  x.set_observed(events::KILL_REASON_MEMORY_EXCEEDED);
+  std::vector<std::string> types;
+  auto s = run(running(), session::Exit{x}, 2000, &types);
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_MEMORY_EXCEEDED);
+  std::vector<std::string> want = {"quota_killed", "workload_exited"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+}
+
+BOOST_AUTO_TEST_CASE(kill_while_queued_is_torn_down_at_once) {
+  std::vector<std::string> types;
+  auto s = run(created(), session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2000, &types);
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK(s.torn_down);
+  BOOST_CHECK_EQUAL(types.size(), 2u);
+  // a late grant is refused
+  auto r = session::decide(s, session::Admit{1, 3, 1, 1}, 2001, policy());
+  BOOST_CHECK(!r.ok());
+}
+
+BOOST_AUTO_TEST_CASE(second_teardown_and_second_kill_are_no_ops) {
+  auto s = run(running(), session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2000);
+  auto again = session::decide(s, session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2001,
+                               policy());
+  BOOST_REQUIRE(again.ok());
+  BOOST_CHECK(again->empty());
+  s = run(s, session::TearDown{"removed"}, 2002);
+  auto third = session::decide(s, session::TearDown{"removed"}, 2003, policy());
+  BOOST_REQUIRE(third.ok());
+  BOOST_CHECK(third->empty());
+}
+
+BOOST_AUTO_TEST_CASE(illegal_commands_are_errors) {
+  // exec on a batch session, on a queued one, on an ended one
+  BOOST_CHECK(!session::check_exec(running(false)).ok());
+  BOOST_CHECK_EQUAL(session::check_exec(created(true)).error().reason, "session_not_running");
+  auto ended = run(running(true), session::Kill{events::KILL_REASON_IDLE_TIMEOUT, ""}, 3000);
+  auto e = session::check_exec(ended);
+  BOOST_CHECK(!e.ok());
+  BOOST_CHECK(e.error().code == ErrorCode::kConflict);
+  BOOST_CHECK_EQUAL(e.error().reason, "session_not_running");
+  // creating twice, admitting twice, anything on a session that does not exist
+  auto s = created();
+  BOOST_CHECK(!session::decide(s, session::Create{s.id, "acme", "k", spec()}, 1, policy()).ok());
+  auto adm = run(s, session::Admit{1, 3, 1, 1}, 2);
+  BOOST_CHECK(!session::decide(adm, session::Admit{1, 3, 1, 2}, 3, policy()).ok());
+  BOOST_CHECK(!session::decide(session::State{}, session::Reap{}, 3, policy()).ok());
+  // a turn that completes out of order
+  events::ExecTurn t;
+  t.set_turn(5);
+  BOOST_CHECK(!session::decide(running(true), session::CompleteTurn{t}, 3, policy()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(turns_count_and_meter_at_least_one_ms) {
+  auto s = running(true);
+  BOOST_CHECK_EQUAL(*session::check_exec(s), 1u);
+  events::ExecTurn t;
+  t.set_turn(1);
+  t.set_duration_ms(0);
+  t.set_has_exit_code(true);
+  s = run(s, session::CompleteTurn{t}, 1500);
+  BOOST_CHECK_EQUAL(s.turns, 1u);
+  BOOST_CHECK_EQUAL(s.turn_ms_total, 1u);  // a 0 ms turn counts 1 ms
+  BOOST_CHECK_EQUAL(s.last_activity_ms, 1500);
+  BOOST_CHECK_EQUAL(*session::check_exec(s), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(cumulative_meter_kills_when_exceeded) {
+  auto s = running(true);
+  events::ExecTurn t;
+  t.set_has_exit_code(true);
+  t.set_turn(1);
+  t.set_duration_ms(60);
+  s = run(s, session::CompleteTurn{t}, 1100);
+  BOOST_CHECK(s.phase == Phase::kRunning);
+  t.set_turn(2);
+  std::vector<std::string> types;
+  s = run(s, session::CompleteTurn{t}, 1200, &types);  // 120 > 100
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_TURN_BUDGET_EXCEEDED);
+  BOOST_CHECK_EQUAL(types.back(), "quota_killed");
+}
+
+BOOST_AUTO_TEST_CASE(turn_timeout_kills_with_wall_clock) {
+  events::ExecTurn t;
+  t.set_turn(1);
+  t.set_timed_out(true);
+  auto s = run(running(true), session::CompleteTurn{t}, 1100);
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_WALL_CLOCK_EXCEEDED);
+  BOOST_CHECK_EQUAL(s.turns, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_ttl_resets_with_each_turn) {
+  auto s = running(true);  // started at 1002, idle ttl 1000
+  BOOST_CHECK_EQUAL(*session::next_deadline(s, policy()), 2002);
+  BOOST_CHECK(!session::due_kill(s, 2001, policy()));
+  events::ExecTurn t;
+  t.set_turn(1);
+  t.set_has_exit_code(true);
+  s = run(s, session::CompleteTurn{t}, 1900);
+  BOOST_CHECK(!session::due_kill(s, 2500, policy()));  // reset by the turn at 1900
+  BOOST_CHECK_EQUAL(*session::due_kill(s, 2900, policy()), events::KILL_REASON_IDLE_TIMEOUT);
+  auto r = session::decide(s, session::Reap{}, 2899, policy());
+  BOOST_CHECK(r->empty());  // not due yet: nothing recorded
+  s = run(s, session::Reap{}, 2900);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_IDLE_TIMEOUT);
+}
+
+BOOST_AUTO_TEST_CASE(lifetime_bounds_a_busy_session) {
+  auto s = running(true);
+  events::ExecTurn t;
+  t.set_has_exit_code(true);
+  for (uint32_t i = 1; i <= 12; ++i) {  // a turn every 900 ms keeps it from idling
+    t.set_turn(i);
+    s = run(s, session::CompleteTurn{t}, 1002 + 900 * i);
+  }
+  BOOST_CHECK_EQUAL(*session::due_kill(s, 11002, policy()), events::KILL_REASON_LIFETIME_EXCEEDED);
+}
+
+BOOST_AUTO_TEST_CASE(batch_wall_clock_is_due_at_its_limit) {
+  auto s = running(false);  // started 1002, limit 5 s
+  BOOST_CHECK_EQUAL(*session::next_deadline(s, policy()), 6002);
+  BOOST_CHECK(!session::due_kill(s, 6001, policy()));
+  BOOST_CHECK_EQUAL(*session::due_kill(s, 6002, policy()), events::KILL_REASON_WALL_CLOCK_EXCEEDED);
+}
+
+BOOST_AUTO_TEST_CASE(starting_too_long_is_a_sandbox_error) {
+  auto s = run(created(), session::Admit{1, 3, 1, 1}, 1000);
+  auto p = policy();
+  BOOST_CHECK_EQUAL(*session::due_kill(s, 1000 + p.start_timeout_ms, p),
+                    events::KILL_REASON_SANDBOX_ERROR);
+}
+
+BOOST_AUTO_TEST_CASE(egress_denial_is_recorded_and_kills_only_when_asked) {
+  std::vector<std::string> types;
+  auto s = run(running(false, false), session::DenyEgress{"169.254.169.254", 80}, 1500, &types);
+  BOOST_CHECK(s.phase == Phase::kRunning);
+  BOOST_CHECK_EQUAL(s.egress_denied, 1u);
+  types.clear();
+  s = run(running(false, true), session::DenyEgress{"169.254.169.254", 80}, 1500, &types);
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_EGRESS_DENIED);
+  std::vector<std::string> want = {"egress_denied", "quota_killed"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+}
+
+BOOST_AUTO_TEST_CASE(reattach_records_sandbox_started_again) {
+  auto s = running();
+  auto r = session::decide(s, session::SandboxUp{"gvisor", true}, 3000, policy());
+  BOOST_REQUIRE_EQUAL(r->size(), 1u);
+  BOOST_CHECK(r->front().sandbox_started().reattached());
+  // a fresh start on a running session is a no-op
+  BOOST_CHECK(session::decide(s, session::SandboxUp{"gvisor", false}, 3000, policy())->empty());
+}
+
+BOOST_AUTO_TEST_CASE(apply_ignores_events_for_a_session_that_does_not_exist) {
+  events::Envelope e;
+  e.set_seq(1);
+  e.mutable_sandbox_started();
+  auto s = session::apply(session::State{}, e);
+  BOOST_CHECK(!s.exists);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
