@@ -211,6 +211,20 @@ std::string Sandbox::prepare_and_spawn() {
                                       host_->config.result_cap_bytes) + 64;
   if (auto e = channel_.listen(dir_ + "/io/channel.sock", max_frame); !e.empty()) return e;
   if (auto e = trace_.listen(dir_ + "/trace.sock"); !e.empty()) return e;
+  const bool allow_list = create_spec_.egress().mode() == "allow_list";
+  if (allow_list) {
+    // The only way out: our proxy, reachable through a socket in the io dir (runner shim).
+    proxy_ = std::make_unique<EgressProxy>();
+    std::vector<std::string> allow(create_spec_.egress().allow().begin(),
+                                   create_spec_.egress().allow().end());
+    auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, [this](ConnectAttempt a) {
+      std::lock_guard lock(mu_);
+      commands_.push_back(Command{Command::kDenied, {}, a.port, std::move(a.host), 0});
+      uint64_t one = 1;
+      (void)::write(wake_fd_, &one, sizeof one);
+    });
+    if (!e.empty()) return e;
+  }
 
   // 4. Bundle: config.json over the shared rootfs; env is ours plus the spec's, never the host's.
   BundleSpec b;
@@ -221,8 +235,15 @@ std::string Sandbox::prepare_and_spawn() {
             interactive_ ? "kernel" : "batch", std::to_string(host_->config.output_cap_bytes),
             std::to_string(host_->config.result_cap_bytes)};
   b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}};
+  if (allow_list) {
+    for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
+      b.env.emplace_back(k, "http://127.0.0.1:3128");
+  }
   for (const auto& [k, v] : create_spec_.env()) {
-    if (valid_env_key(k)) b.env.emplace_back(k, v);
+    const bool ours = std::any_of(b.env.begin(), b.env.end(), [&](const auto& e) {
+      return e.first == k;
+    });
+    if (valid_env_key(k) && !ours) b.env.emplace_back(k, v);
   }
   b.tmp_mb = or_default(limits.disk_mb(), kDefaultDiskMb);
   b.nproc = or_default(limits.pids(), kDefaultPids);
@@ -357,6 +378,9 @@ void Sandbox::handle_commands() {
       }
       case Command::kKill:
         request_kill(c.text);
+        break;
+      case Command::kDenied:
+        report_denied(ConnectAttempt{std::move(c.text), c.turn});
         break;
     }
   }
@@ -570,6 +594,17 @@ void Sandbox::teardown(const std::string& start_error) {
     std::vector<ConnectAttempt> attempts;
     trace_.on_readable(fd, &attempts);
     for (auto& a : attempts) report_denied(std::move(a));
+  }
+  if (proxy_) {
+    proxy_->stop();
+    std::deque<Command> cmds;
+    {
+      std::lock_guard lock(mu_);
+      cmds.swap(commands_);
+    }
+    for (auto& c : cmds) {
+      if (c.kind == Command::kDenied) report_denied(ConnectAttempt{std::move(c.text), c.turn});
+    }
   }
   if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));
 

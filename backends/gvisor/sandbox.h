@@ -20,6 +20,7 @@
 #include "backends/backend.h"
 #include "backends/gvisor/cgroup_v1.h"
 #include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
 
@@ -70,10 +71,10 @@ class Sandbox {
 
  private:
   struct Command {
-    enum Kind { kAssign, kTurn, kKill } kind;
+    enum Kind { kAssign, kTurn, kKill, kDenied } kind;
     events::SessionSpec spec;
     uint32_t turn = 0;
-    std::string text;  // turn code / kill reason
+    std::string text;  // turn code / kill reason / denied host (turn = port)
     int64_t timeout_ms = 0;
   };
   using Clock = std::chrono::steady_clock;
@@ -115,6 +116,7 @@ class Sandbox {
   Cgroup cgroup_;
   TraceSink trace_;
   ResultChannel channel_;
+  std::unique_ptr<EgressProxy> proxy_;  // allow_list sessions only
   events::SessionSpec spec_;  // the session's spec once assigned
   pid_t child_ = -1;
   int pidfd_ = -1;

@@ -1,7 +1,10 @@
 // End-to-end tests of the gVisor backend against the real runsc (as root). Skipped with a
 // message when runsc is unusable on this host.
 #define BOOST_TEST_MODULE gvisor_backend
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -15,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/process.h"
@@ -505,6 +509,83 @@ BOOST_AUTO_TEST_CASE(interactive_setup_failure_fails_the_session) {
   wait_end(&r);
   BOOST_TEST(!r.got_started);
   BOOST_TEST(r.exited.exit.exit_code() == 7);
+}
+
+// A tiny HTTP server on host loopback (port 0: hermetic) answering "hello" to each request.
+class HelloServer {
+ public:
+  HelloServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        char buf[4096];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~HelloServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
+  REQUIRE_RUNSC();
+  HelloServer allowed, other;
+  const std::string code =
+      "import os, socket, urllib.request\n"
+      "A, B = " + std::to_string(allowed.port()) + ", " + std::to_string(other.port()) + "\n"
+      "print(urllib.request.urlopen('http://127.0.0.1:%d/x' % A, timeout=10).read().decode())\n"
+      "try:\n    urllib.request.urlopen('http://127.0.0.1:%d/' % B, timeout=10); print('LEAK')\n"
+      "except Exception as e:\n    print('refused', getattr(e, 'code', e))\n"
+      "s = socket.create_connection(('127.0.0.1', 3128))\n"
+      "s.sendall(b'CONNECT 127.0.0.1:%d HTTP/1.1\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' % A)\n"
+      "data = b''\nwhile True:\n    d = s.recv(4096)\n    if not d: break\n    data += d\n"
+      "print('tunnel', data.endswith(b'hello'))\n"
+      "try:\n    socket.create_connection(('10.1.2.3', 443), timeout=3); print('LEAK')\n"
+      "except OSError:\n    print('direct refused')\n";
+  Run r = run_batch(code, [&](ev::SessionSpec& s) {
+    s.mutable_egress()->set_mode("allow_list");
+    s.mutable_egress()->add_allow("127.0.0.1:" + std::to_string(allowed.port()));
+  });
+  const auto& out = r.exited.exit.stdout();
+  BOOST_TEST(out == "hello\nrefused 403\ntunnel True\ndirect refused\n", out << r.exited.exit.stderr());
+  std::vector<std::pair<std::string, uint32_t>> denied;
+  for (const auto& e : r.before_exit) {
+    if (auto* d = std::get_if<eb::EgressDenied>(&e)) denied.emplace_back(d->host, d->port);
+  }
+  BOOST_TEST(std::count(denied.begin(), denied.end(),
+                        std::make_pair(std::string("127.0.0.1"),
+                                       static_cast<uint32_t>(other.port()))) == 1);
+  BOOST_TEST(std::count(denied.begin(), denied.end(),
+                        std::make_pair(std::string("10.1.2.3"), 443u)) == 1);
+  BOOST_TEST(denied.size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(zz_everything_is_removed_after_shutdown) {
