@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -153,9 +154,12 @@ def main():
             if server.poll() is not None:
                 raise SystemExit("enclaved exited at start: " + open(os.path.join(WORK, "server.log")).read())
             time.sleep(0.1)
-        run_api_checks(ka, kv, kb)
-        run_cli_checks(ka)
-        run_wire_checks(ka)
+        for section in (lambda: run_api_checks(ka, kv, kb), lambda: run_cli_checks(ka),
+                        lambda: run_wire_checks(ka)):
+            try:
+                section()
+            except Exception:
+                check(False, "section raised:\n" + traceback.format_exc())
         check(server.poll() is None, "server still running")
         server.send_signal(signal.SIGTERM)
         try:
@@ -226,9 +230,13 @@ def run_api_checks(ka, kv, kb):
 
     # SSE on an ended session: recorded audit events, then end, then the server closes.
     req = urllib.request.Request(BASE + f"/v1/sessions/{sid}/events", headers={"Authorization": "Bearer " + ka})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        ctype = resp.headers.get("Content-Type", "")
-        text = resp.read().decode()
+    text, ctype = "", ""
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            ctype = resp.headers.get("Content-Type", "")
+            text = resp.read().decode()
+    except Exception as e:
+        text = f"(no end of stream: {e})"
     seen.append(text)
     check(ctype.startswith("text/event-stream"), f"events content type {ctype}")
     check("event: audit\ndata: {" in text and "event: end" in text, f"events stream: {text[:300]}")

@@ -1,0 +1,190 @@
+// The Beast server on its own (no engine): a stub Handler, real sockets on port 0, the CLI's
+// HTTP client. Covers async replies, body/head limits, garbage, and Server-Sent Events: normal
+// end, a client too slow for its bounded queue, and a client that hangs up.
+#define BOOST_TEST_MODULE http_server
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <thread>
+
+#include "cli/http_client.h"
+#include "http/server.h"
+
+using namespace enclave;
+using namespace enclave::http;
+using enclave::cli::http_request;
+using enclave::cli::http_stream;
+using enclave::cli::Url;
+
+namespace {
+
+struct Fixture {
+  std::atomic<int> unsubscribed{0};
+  std::vector<std::thread> threads;
+  std::unique_ptr<Server> server;
+  Url url;
+
+  explicit Fixture(ServerOptions opts = {}) {
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    auto s = Server::start(opts, [this](Request req, Reply reply) { handle(req, reply); });
+    BOOST_REQUIRE(s.ok());
+    server = std::move(s.value());
+    url.host = "127.0.0.1";
+    url.port = server->port();
+  }
+  ~Fixture() {
+    server->stop();
+    for (auto& t : threads) t.join();
+  }
+
+  std::shared_ptr<StreamSource> stream(int frames, bool from_thread) {
+    auto src = std::make_shared<StreamSource>();
+    src->subscribe = [this, frames, from_thread](std::function<void(std::string, bool)> emit)
+        -> Result<uint64_t> {
+      auto produce = [emit, frames] {
+        for (int i = 0; i < frames; ++i) emit("event: n\ndata: " + std::to_string(i) + "\n\n", false);
+        if (frames >= 0) emit("event: end\ndata: {}\n\n", true);
+      };
+      if (from_thread) threads.emplace_back(produce);
+      else produce();
+      return uint64_t{7};
+    };
+    src->unsubscribe = [this](uint64_t id) {
+      if (id == 7) ++unsubscribed;
+    };
+    return src;
+  }
+
+  void handle(const Request& req, const Reply& reply) {
+    Response r;
+    if (req.target == "/async") {
+      threads.emplace_back([reply, body = req.body] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        Response r;
+        r.body = "{\"echo\":" + std::to_string(body.size()) + "}";
+        reply(r);
+      });
+      return;
+    }
+    if (req.target == "/sse") r.stream = stream(3, true);
+    else if (req.target == "/flood") r.stream = stream(5000, false);
+    else if (req.target == "/forever") r.stream = stream(-1, false);
+    else if (req.target == "/fail") {
+      r.stream = std::make_shared<StreamSource>();
+      r.stream->subscribe = [](auto) -> Result<uint64_t> {
+        return make_error(ErrorCode::kNotFound, "not_found", "no such session");
+      };
+      r.stream->unsubscribe = [](uint64_t) {};
+    } else r.body = "{\"auth\":\"" + req.authorization + "\"}";
+    reply(r);
+  }
+
+  bool wait_unsubscribed(int n) {
+    for (int i = 0; i < 300 && unsubscribed.load() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return unsubscribed.load() >= n;
+  }
+
+  int raw_connect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(url.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+
+  std::string raw_exchange(const std::string& send) {
+    int fd = raw_connect();
+    BOOST_REQUIRE(::send(fd, send.data(), send.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(send.size()));
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(async_reply_and_headers) {
+  Fixture f;
+  auto r = http_request(f.url, "POST", "/async", "{\"a\":1}", {});
+  BOOST_CHECK_EQUAL(r.status, 200);
+  BOOST_CHECK_EQUAL(r.body, "{\"echo\":7}");
+  r = http_request(f.url, "GET", "/x", "", {{"Authorization", "Bearer k"}});
+  BOOST_CHECK_EQUAL(r.body, "{\"auth\":\"Bearer k\"}");
+}
+
+BOOST_AUTO_TEST_CASE(limits_and_garbage) {
+  Fixture f;
+  auto r = http_request(f.url, "POST", "/async", std::string(2 << 20, 'x'), {});
+  BOOST_CHECK_EQUAL(r.status, 413);
+  BOOST_CHECK(r.body.find("\"code\":\"too_large\"") != std::string::npos);
+  r = http_request(f.url, "GET", "/x", "", {{"X-Big", std::string(9000, 'a')}});
+  BOOST_CHECK_EQUAL(r.status, 431);
+  auto g = f.raw_exchange(std::string("\x00\xff GARBAGE\r\n\r\n", 15));
+  BOOST_CHECK(g.rfind("HTTP/1.1 400", 0) == 0);
+  // A chunked body within the limit is accepted.
+  g = f.raw_exchange(
+      "POST /async HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  BOOST_CHECK(g.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_CHECK(g.find("{\"echo\":3}") != std::string::npos);
+  r = http_request(f.url, "GET", "/x", "", {});
+  BOOST_CHECK_EQUAL(r.status, 200);
+}
+
+BOOST_AUTO_TEST_CASE(event_stream_ends) {
+  Fixture f;
+  std::string got;
+  auto r = http_stream(f.url, "/sse", {}, [&](const std::string& c) {
+    got += c;
+    return true;
+  });
+  BOOST_CHECK_EQUAL(r.status, 200);
+  BOOST_CHECK(r.content_type.rfind("text/event-stream", 0) == 0);
+  BOOST_CHECK_EQUAL(got, "event: n\ndata: 0\n\nevent: n\ndata: 1\n\nevent: n\ndata: 2\n\n"
+                         "event: end\ndata: {}\n\n");
+  BOOST_CHECK(f.wait_unsubscribed(1));
+}
+
+BOOST_AUTO_TEST_CASE(event_stream_subscribe_error_is_json) {
+  Fixture f;
+  auto r = http_stream(f.url, "/fail", {}, [](const std::string&) { return true; });
+  BOOST_CHECK_EQUAL(r.status, 404);
+  BOOST_CHECK(r.body.find("not_found") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(slow_client_is_cut_off) {
+  ServerOptions o;
+  o.sse_max_items = 100;
+  Fixture f(o);
+  std::string got;
+  auto r = http_stream(f.url, "/flood", {}, [&](const std::string& c) {
+    got += c;
+    return true;
+  });
+  BOOST_CHECK_EQUAL(r.status, 200);
+  BOOST_CHECK(got.find("event: end") == std::string::npos);  // closed, not ended
+  BOOST_CHECK(f.wait_unsubscribed(1));
+}
+
+BOOST_AUTO_TEST_CASE(hangup_unsubscribes) {
+  Fixture f;
+  int fd = f.raw_connect();
+  std::string req = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[512];
+  BOOST_CHECK(::recv(fd, buf, sizeof buf, 0) > 0);  // the head
+  BOOST_CHECK_EQUAL(f.unsubscribed.load(), 0);
+  ::close(fd);
+  BOOST_CHECK(f.wait_unsubscribed(1));
+}
