@@ -1,0 +1,121 @@
+// Fan-out on the simulator: one fleet of N members under a ceiling, submit → every member
+// terminal, with events/s measured beside a raw batched RocksDB append of the same number of
+// events of the same size, in the same run. Prints one line per figure.
+//   fanout_bench [N=100000] [ceiling=256]
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "actors/engine.h"
+#include "backends/simulator/simulator.h"
+#include "events/ids.h"
+#include "storage/event_log.h"
+
+using namespace enclave;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Steady::time_point t0) {
+  return std::chrono::duration<double>(Steady::now() - t0).count();
+}
+
+long peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+
+// Raw baseline: `n` values of `bytes` each, written in fsynced batches of 1000 keys.
+double raw_rocksdb_events_per_s(const std::string& dir, uint64_t n, size_t bytes) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(o, dir, &db).ok()) return 0;
+  std::string value(bytes, 'x');
+  auto t0 = Steady::now();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  for (uint64_t i = 0; i < n;) {
+    rocksdb::WriteBatch b;
+    for (int k = 0; k < 1000 && i < n; ++k, ++i) {
+      std::string key = new_stream_id() + std::to_string(i);
+      b.Put(key, value);
+    }
+    db->Write(wo, &b);
+  }
+  double s = seconds_since(t0);
+  delete db;
+  return static_cast<double>(n) / s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t n = argc > 1 ? std::stoull(argv[1]) : 100'000;
+  uint32_t ceiling = argc > 2 ? static_cast<uint32_t>(std::stoul(argv[2])) : 256;
+  auto base = std::filesystem::temp_directory_path() / ("enclave-bench-" + to_hex(new_stream_id()));
+  std::filesystem::create_directories(base);
+  std::string data = (base / "data").string();
+
+  EngineConfig cfg;
+  cfg.data_dir = data;
+  cfg.max_concurrency = ceiling;
+  auto engine = Engine::open(cfg, [](backends::Sink s) {
+    return backends::make_simulator({.tick_ms = 2}, std::move(s));
+  });
+  if (!engine) {
+    std::fprintf(stderr, "open: %s\n", engine.error().message.c_str());
+    return 1;
+  }
+  api::CreateFleetRequest req;
+  req.set_name("fanout");
+  for (uint64_t i = 0; i < n; ++i) {
+    auto* m = req.add_members();
+    m->set_code("print(" + std::to_string(i) + ")");
+  }
+  const Principal p = default_principal();
+  auto t0 = Steady::now();
+  std::promise<Result<api::Fleet>> created;
+  (*engine)->create_fleet(p, req, [&](Result<api::Fleet> r) { created.set_value(std::move(r)); });
+  auto f = created.get_future().get();
+  if (!f) {
+    std::fprintf(stderr, "create: %s\n", f.error().message.c_str());
+    return 1;
+  }
+  double submit_s = seconds_since(t0);
+  std::string phase;
+  while (seconds_since(t0) < 600) {
+    phase = (*engine)->get_fleet(p, f->id())->phase();
+    if (phase == "completed" || phase == "partial" || phase == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  double total_s = seconds_since(t0);
+  engine->reset();  // waits for in-flight teardown events to be committed
+  uint64_t events = 0;
+  size_t bytes = 0;
+  {
+    auto log = storage::EventLog::open(data, storage::OpenMode::kReadOnly);
+    events = (*log)->last_global_seq();
+    (void)(*log)->scan_raw_events([&](std::string_view, std::string_view v) {
+      bytes += v.size();
+      return true;
+    });
+  }
+  double ours = static_cast<double>(events) / total_s;
+  double raw = raw_rocksdb_events_per_s((base / "raw").string(), events, bytes / std::max<uint64_t>(events, 1));
+  std::printf("fanout N=%llu ceiling=%u: phase=%s submit=%.2fs all-terminal=%.2fs events=%llu\n",
+              static_cast<unsigned long long>(n), ceiling, phase.c_str(), submit_s, total_s,
+              static_cast<unsigned long long>(events));
+  std::printf("events/s: enclave %.0f vs raw batched RocksDB %.0f -> ratio %.2f (goal >= 0.5)\n",
+              ours, raw, raw > 0 ? ours / raw : 0);
+  std::printf("peak RSS: %ld MiB (goal <= 1024 at 100k)\n", peak_rss_mib());
+  std::filesystem::remove_all(base);
+  return phase == "completed" ? 0 : 1;
+}
