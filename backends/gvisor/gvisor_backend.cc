@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "backends/gvisor/cgroup_v1.h"
 #include "backends/gvisor/oci_bundle.h"
@@ -134,12 +135,53 @@ class GvisorBackend final : public Backend {
       s->kill(reason);
       return;
     }
-    sink_(session_id, Removed{"no sandbox for this session"});
+    if (!is_container_id(session_id)) {
+      sink_(session_id, Removed{"no sandbox for this session"});
+      return;
+    }
+    // Not ours in this process — maybe left by a previous one (adopt() is always false): delete
+    // whatever runsc and the cgroups still hold for it, off the caller's thread.
+    std::lock_guard lock(mu_);
+    janitors_.emplace_back([this, session_id] {
+      std::vector<std::string> lines = remove_leftovers(session_id);
+      std::string detail = "no running sandbox for this session";
+      for (const auto& l : lines) detail += "; " + l;
+      sink_(session_id, Removed{detail});
+    });
   }
 
   bool adopt(const std::string&) override {
     // `runsc run` children of a previous process cannot be re-attached (their stdio pipes and
     // result channel died with it); the engine ends such sessions and cleanup_orphans removes them.
+    return false;
+  }
+
+  // Deletes runsc state, cgroups and the work dir of container `id` if any exist.
+  std::vector<std::string> remove_leftovers(const std::string& id) {
+    std::vector<std::string> lines;
+    const auto& c = host_->config;
+    if (std::filesystem::exists(c.state_dir + "/" + id) || has_runsc_state(id)) {
+      auto r = gvisor::run_command({c.runsc_path, "--root=" + c.state_dir, "--network=none",
+                                    "--platform=ptrace", "delete", "--force", id},
+                                   10s);
+      lines.push_back("runsc container " + id +
+                      (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
+    }
+    if (std::filesystem::exists(std::string(Cgroup::kRoot) + "/memory/" + c.cgroup_parent + "/" + id)) {
+      auto left = Cgroup(c.cgroup_parent, id).remove();
+      lines.push_back("cgroup /" + c.cgroup_parent + "/" + id +
+                      (left.empty() ? " removed" : " not removed: " + left));
+    }
+    std::error_code ec;
+    if (std::filesystem::remove_all(host_->sessions_dir + "/" + id, ec) > 0)
+      lines.push_back("work dir of " + id + " removed");
+    return lines;
+  }
+
+  bool has_runsc_state(const std::string& id) {
+    for (const auto& known : runsc_list(host_->config)) {
+      if (known == id) return true;
+    }
     return false;
   }
 
@@ -189,6 +231,12 @@ class GvisorBackend final : public Backend {
     for (auto& s : all) s->kill("backend shutdown");
     for (auto& s : all) s->join();
     join_finished();
+    std::vector<std::thread> janitors;
+    {
+      std::lock_guard lock(mu_);
+      janitors.swap(janitors_);
+    }
+    for (auto& t : janitors) t.join();
   }
 
  private:
@@ -283,6 +331,7 @@ class GvisorBackend final : public Backend {
   std::map<std::string, std::string> session_of_;             // container id -> session id
   std::vector<std::shared_ptr<Sandbox>> pool_;                // idle, unassigned kernels
   std::vector<std::shared_ptr<Sandbox>> finished_;            // threads to join
+  std::vector<std::thread> janitors_;                         // leftover removal for kill()
 };
 
 }  // namespace

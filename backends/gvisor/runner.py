@@ -113,6 +113,7 @@ def run_batch():
     with open(IO_DIR + "/code.py", "rb") as f:
         code = f.read()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
+    sys.argv = ["<workload>"]
     try:
         exec(compile(code, "<workload>", "exec"), namespace)
     except SystemExit as e:
@@ -161,6 +162,7 @@ def _read_exact(n):
 
 def run_kernel():
     namespace = {"__name__": "__main__", "__builtins__": builtins}
+    sys.argv = ["<kernel>"]
     real_out, real_err = sys.stdout, sys.stderr
     while True:
         head = _read_exact(9)

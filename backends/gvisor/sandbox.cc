@@ -35,6 +35,12 @@ constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_
 
 int or_default(int v, int d) { return v > 0 ? v : d; }
 
+// Host tasks the ptrace platform needs: ~14 per sandboxed process (64 inside ~ 900 on the host),
+// so the host cgroup is only a backstop against runaway, never the limit the workload meets.
+int host_pids_for(const GvisorConfig& c, int pids) {
+  return std::max(c.host_pids_max, 16 * or_default(pids, kDefaultPids) + 256);
+}
+
 bool valid_env_key(const std::string& k) {
   return !k.empty() && k.find('=') == std::string::npos && k.find('\0') == std::string::npos;
 }
@@ -202,7 +208,7 @@ std::string Sandbox::prepare_and_spawn() {
   CgroupLimits cl;
   cl.memory_bytes = static_cast<uint64_t>(or_default(limits.memory_mb(), kDefaultMemoryMb)) << 20;
   cl.cpu_millis = or_default(limits.cpu_millis(), kDefaultCpuMillis);
-  cl.host_pids_max = host_->config.host_pids_max;
+  cl.host_pids_max = host_pids_for(host_->config, limits.pids());
   if (auto e = cgroup_.apply(cl); !e.empty()) return "cgroup: " + e;
 
   // 3. Channels: the runner's result channel and the egress trace sink (runsc fails closed
@@ -334,7 +340,7 @@ void Sandbox::handle_commands() {
         CgroupLimits cl;
         cl.memory_bytes = static_cast<uint64_t>(or_default(l.memory_mb(), kDefaultMemoryMb)) << 20;
         cl.cpu_millis = or_default(l.cpu_millis(), kDefaultCpuMillis);
-        cl.host_pids_max = host_->config.host_pids_max;
+        cl.host_pids_max = host_pids_for(host_->config, l.pids());
         if (auto e = cgroup_.apply(cl); !e.empty()) {
           err_.append(e.data(), e.size());
           request_kill("assign: " + e);
@@ -371,7 +377,12 @@ void Sandbox::handle_commands() {
         t.turn = c.turn;
         t.code_sha256 = refused.turn.code_sha256();
         t.started = Clock::now();
-        t.deadline = t.started + std::chrono::milliseconds(std::max<int64_t>(c.timeout_ms, 1));
+        // No timeout given: the session's per-turn wall clock.
+        const int64_t timeout_ms =
+            c.timeout_ms > 0 ? c.timeout_ms
+                             : int64_t{1000} * or_default(spec_.limits().wall_clock_seconds(),
+                                                          kDefaultWallClockSeconds);
+        t.deadline = t.started + std::chrono::milliseconds(timeout_ms);
         turn_ = std::move(t);
         queue_stdin('T', c.turn, c.text);
         break;
@@ -513,11 +524,13 @@ void Sandbox::loop() {
 
     std::vector<pollfd> pfds;
     pfds.push_back({wake_fd_, POLLIN, 0});
+    // The channel comes before the output pipes: the runner's connection (Started) must be
+    // reported before output the workload wrote right after it.
+    if (!channel_.closed()) pfds.push_back({channel_.fd(), POLLIN, 0});
     if (pidfd_ >= 0) pfds.push_back({pidfd_, POLLIN, 0});
     if (stdout_fd_ >= 0) pfds.push_back({stdout_fd_, POLLIN, 0});
     if (stderr_fd_ >= 0) pfds.push_back({stderr_fd_, POLLIN, 0});
     if (stdin_fd_ >= 0 && !stdin_pending_.empty()) pfds.push_back({stdin_fd_, POLLOUT, 0});
-    if (!channel_.closed()) pfds.push_back({channel_.fd(), POLLIN, 0});
     for (int fd : trace_.fds()) pfds.push_back({fd, POLLIN, 0});
 
     auto next = now + 1s;

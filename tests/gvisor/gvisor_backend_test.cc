@@ -588,14 +588,84 @@ BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
   BOOST_TEST(denied.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(parallel_sessions_are_independent) {
+  REQUIRE_RUNSC();
+  std::vector<Run> runs;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < 6; ++i) {
+    runs.push_back(launch(batch("import os\nenclave.result(" + std::to_string(i) + ")\nprint(" +
+                                std::to_string(i) + ")\n")));
+  }
+  for (int i = 0; i < 6; ++i) {
+    wait_end(&runs[i]);
+    BOOST_TEST(runs[i].exited.exit.exit_code() == 0);
+    BOOST_TEST(runs[i].exited.exit.json() == std::to_string(i));
+    BOOST_TEST(runs[i].exited.exit.stdout() == std::to_string(i) + "\n");
+  }
+  std::cerr << "6 parallel batch sessions: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+            << " ms\n";
+}
+
+BOOST_AUTO_TEST_CASE(kill_right_after_launch_cleans_up) {
+  REQUIRE_RUNSC();
+  Run r = launch(batch("import time\ntime.sleep(60)\n"));
+  env().backend->kill(r.id, "teardown");
+  wait_end(&r, 30s);
+  BOOST_TEST(r.exited.exit.exit_code() != 0);
+  BOOST_TEST(!std::filesystem::exists(std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" +
+                                      r.id));
+  BOOST_TEST(processes_naming(r.id) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(kill_of_a_leftover_removes_it) {
+  REQUIRE_RUNSC();
+  const std::string id = new_id();
+  const std::string dir = std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" + id;
+  std::filesystem::create_directory(dir);
+  env().backend->kill(id, "engine restarted");
+  auto rm = env().log.next<eb::Removed>(id, 20s);
+  BOOST_REQUIRE(rm.has_value());
+  BOOST_TEST(rm->detail.find("cgroup") != std::string::npos, rm->detail);
+  BOOST_TEST(!std::filesystem::exists(dir));
+}
+
+BOOST_AUTO_TEST_CASE(unusable_runsc_reports_a_start_failure) {
+  REQUIRE_RUNSC();
+  EventLog log;
+  auto cfg = test_config();
+  cfg.runsc_path = "/bin/false";
+  cfg.work_dir = std::string(kWorkDir) + "/work-false";
+  cfg.state_dir = std::string(kWorkDir) + "/state-false";
+  cfg.warm_pool_size = 0;
+  auto b = eb::make_gvisor_backend(cfg, [&](const std::string& sid, eb::Event e) {
+    log.push(sid, std::move(e));
+  });
+  const std::string id = new_id();
+  b->launch(eb::LaunchSpec{id, batch("print(1)\n")});
+  std::vector<eb::Event> seen;
+  auto ex = log.next<eb::Exited>(id, 30s, &seen);
+  BOOST_REQUIRE(ex.has_value());
+  BOOST_TEST(ex->exit.exit_code() == -1);
+  BOOST_TEST(!ex->exit.detail().empty());
+  BOOST_TEST(log.next<eb::Removed>(id, 30s).has_value());
+  for (const auto& e : seen) BOOST_TEST(!std::holds_alternative<eb::Started>(e));
+  std::cerr << "start failure detail: " << ex->exit.detail() << "\n";
+  b->shutdown();
+}
+
 BOOST_AUTO_TEST_CASE(zz_everything_is_removed_after_shutdown) {
   REQUIRE_RUNSC();
+  // A session still running at shutdown is ended and reported.
+  Run r = launch(batch("while True:\n    pass\n"));
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s).has_value());
   env().backend->shutdown();
+  wait_end(&r, 1s);  // already delivered: shutdown returns after the last event
   const auto cfg = test_config();
-  auto r = enclave::backends::gvisor::run_command(
+  auto list = enclave::backends::gvisor::run_command(
       {cfg.runsc_path, "--root=" + cfg.state_dir, "--network=none", "list", "-quiet"}, 10s);
-  BOOST_TEST(r.exit_code == 0);
-  BOOST_TEST(r.output == "", "runsc list: " << r.output);
+  BOOST_TEST(list.exit_code == 0);
+  BOOST_TEST(list.output == "", "runsc list: " << list.output);
   for (const char* ctl : {"memory", "pids", "cpu", "cpuacct", "cpuset"}) {
     const std::string dir = std::string("/sys/fs/cgroup/") + ctl + "/" + kCgroupParent;
     int children = 0;
@@ -609,4 +679,15 @@ BOOST_AUTO_TEST_CASE(zz_everything_is_removed_after_shutdown) {
        std::filesystem::directory_iterator(cfg.work_dir + "/sessions", ec))
     ++sessions;
   BOOST_TEST(sessions == 0);
+  // No zombie children left behind (we are a subreaper for runsc's processes).
+  int zombies = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 4 >= stat.size()) continue;
+    if (stat[close + 2] == 'Z' && std::atoi(stat.c_str() + close + 4) == ::getpid()) ++zombies;
+  }
+  BOOST_TEST(zombies == 0);
 }
