@@ -1,0 +1,159 @@
+#include "storage/replay.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <ctime>
+#include <sstream>
+
+#include "events/ids.h"
+#include "events/views.h"
+
+namespace enclave::storage {
+
+namespace {
+
+bool within(const events::Envelope& e, const ReplayCut& cut, bool check_seq) {
+  if (check_seq && e.seq() > cut.until_seq) return false;
+  if (cut.until_time && e.at_ms() > *cut.until_time) return false;
+  return true;
+}
+
+std::string to_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+std::string usage_json(const session::State& s) {
+  std::ostringstream o;
+  o << "{\"wallMs\":" << s.usage.wall_ms() << ",\"cpuMs\":" << s.usage.cpu_ms()
+    << ",\"peakMemoryBytes\":" << s.usage.peak_memory_bytes()
+    << ",\"turnMsTotal\":" << s.turn_ms_total << "}";
+  return o.str();
+}
+
+}  // namespace
+
+std::optional<TimeMs> parse_rfc3339(const std::string& t) {
+  std::tm tm{};
+  int ms = 0;
+  const char* rest = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return std::nullopt;
+  if (*rest == '.') {
+    int digits = 0;
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 3) ms = ms * 10 + (*rest - '0');
+      ++digits;
+      ++rest;
+    }
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  if (*rest != 'Z' || rest[1] != '\0') return std::nullopt;
+  return static_cast<TimeMs>(timegm(&tm)) * 1000 + ms;
+}
+
+Result<StreamReplay> replay_stream(const EventLog& log, const std::string& stream,
+                                   const ReplayCut& cut) {
+  auto events = log.read_stream(stream);
+  if (!events) return events.error();
+  if (events->empty())
+    return make_error(ErrorCode::kNotFound, "not_found", "no stream " + to_hex(stream));
+  StreamReplay r;
+  const auto& first = events->front().envelope;
+  r.kind = first.has_session_created() ? "session"
+           : first.has_fleet_created() ? "fleet"
+           : first.has_api_key_created() ? "keys"
+                                          : "unknown";
+  for (auto& s : *events) {
+    if (!within(s.envelope, cut, true)) break;
+    if (r.kind == "session") r.session = session::apply(std::move(r.session), s.envelope);
+    if (r.kind == "fleet") r.fleet = fleet::apply(std::move(r.fleet), s.envelope);
+    r.events.push_back(std::move(s));
+  }
+  if (r.kind == "fleet") {
+    ReplayCut member_cut;
+    member_cut.until_time = cut.until_time;
+    if (cut.until_seq != UINT64_MAX && !r.events.empty())  // members as of the last folded event
+      member_cut.until_time = r.events.back().envelope.at_ms();
+    for (size_t i = 0; i < r.fleet.member_ids.size(); ++i) {
+      session::State m;
+      auto me = log.read_stream(r.fleet.member_ids[i]);
+      if (me)
+        for (const auto& s : *me)
+          if (within(s.envelope, member_cut, false)) m = session::apply(std::move(m), s.envelope);
+      r.fleet = fleet::observe(std::move(r.fleet), i, m.phase);
+      r.members.push_back(std::move(m));
+    }
+  }
+  return r;
+}
+
+std::string replay_json(const StreamReplay& r) {
+  std::ostringstream o;
+  std::string id = r.events.empty() ? "" : to_hex(r.events.front().envelope.stream());
+  o << "{\"stream\":\"" << id << "\",\"kind\":\"" << r.kind << "\",\"foldedEvents\":"
+    << r.events.size() << ",\"state\":";
+  if (r.kind == "session") {
+    std::string s = to_json(views::session(r.session));
+    s.pop_back();
+    o << s << ",\"usage\":" << usage_json(r.session) << ",\"egressDenied\":"
+      << r.session.egress_denied << "}";
+  } else if (r.kind == "fleet") {
+    o << to_json(views::fleet(r.fleet));
+  } else {
+    o << "{}";
+  }
+  o << ",\"events\":[";
+  for (size_t i = 0; i < r.events.size(); ++i)
+    o << (i ? "," : "")
+      << to_json(views::audit_event(r.events[i].envelope, to_hex(r.events[i].hash)));
+  o << "]}";
+  return o.str();
+}
+
+std::string replay_text(const StreamReplay& r) {
+  std::ostringstream o;
+  std::string id = r.events.empty() ? "" : to_hex(r.events.front().envelope.stream());
+  o << r.kind << " " << id << " — " << r.events.size() << " events folded\n";
+  if (r.kind == "session") {
+    const auto& s = r.session;
+    o << "  phase: " << session::phase_name(s.phase);
+    if (s.kill_reason != events::KILL_REASON_NONE)
+      o << " (" << session::kill_reason_name(s.kill_reason) << ")";
+    o << "\n  org: " << s.org_id << "  created by: " << s.created_by
+      << "\n  turns: " << s.turns << "  turn ms: " << s.turn_ms_total
+      << "  egress denied: " << s.egress_denied;
+    if (s.exit_code) o << "  exit code: " << *s.exit_code;
+    o << "\n  usage: wall " << s.usage.wall_ms() << " ms, cpu " << s.usage.cpu_ms()
+      << " ms, peak memory " << s.usage.peak_memory_bytes() << " bytes\n"
+      << "  torn down: " << (s.torn_down ? "yes" : "no") << "\n";
+  } else if (r.kind == "fleet") {
+    auto c = fleet::counts(r.fleet);
+    o << "  name: " << r.fleet.name << "  phase: " << fleet::phase_name(fleet::aggregate(c))
+      << "\n  members: " << c.total() << " (queued " << c.queued << ", starting " << c.starting
+      << ", running " << c.running << ", succeeded " << c.succeeded << ", failed " << c.failed
+      << ", killed " << c.killed << ")\n";
+  }
+  o << "  events:\n";
+  for (const auto& s : r.events) {
+    auto a = views::audit_event(s.envelope, to_hex(s.hash));
+    o << "    " << a.seq() << "  " << a.at() << "  " << a.type() << "  " << a.message() << "\n";
+  }
+  return o.str();
+}
+
+Result<uint64_t> export_jsonl(const EventLog& log, std::string* out) {
+  return log.scan_global(1, [&](const Stored& s) {
+    auto a = views::audit_event(s.envelope, to_hex(s.hash));
+    std::string line = to_json(a);
+    line.pop_back();
+    *out += line + ",\"stream\":\"" + to_hex(s.envelope.stream()) +
+            "\",\"globalSeq\":" + std::to_string(s.global_seq) + "}\n";
+    return true;
+  });
+}
+
+}  // namespace enclave::storage

@@ -1,0 +1,130 @@
+#include "storage/verify.h"
+
+#include <chrono>
+#include <algorithm>
+#include <map>
+
+#include "events/ids.h"
+
+namespace enclave::storage {
+
+VerifyReport verify_log(const EventLog& log) {
+  auto t0 = std::chrono::steady_clock::now();
+  VerifyReport rep;
+  auto fail = [&](const std::string& stream, uint64_t seq, std::string what) {
+    if (!rep.ok) return;
+    rep.ok = false;
+    rep.stream_hex = to_hex(stream);
+    rep.seq = seq;
+    rep.problem = std::move(what);
+  };
+  auto heads = log.stored_heads();
+  if (!heads) {
+    fail("", 0, heads.error().message);
+    return rep;
+  }
+  std::map<std::string, StreamHead> want(heads->begin(), heads->end());
+  std::map<std::string, std::pair<uint64_t, std::string>> seen;  // stream → (last seq, hash)
+  std::string cur;
+  uint64_t last_seq = 0;
+  std::string last_hash;
+  auto close_stream = [&] {
+    if (cur.empty()) return;
+    seen[cur] = {last_seq, last_hash};
+  };
+  auto scanned = log.scan_raw_events([&](std::string_view key, std::string_view value) {
+    std::string stream;
+    uint64_t seq = 0;
+    if (!parse_event_key(key, &stream, &seq)) {
+      fail(std::string(key.substr(0, 16)), 0, "malformed event key");
+      return false;
+    }
+    if (stream != cur) {
+      close_stream();
+      cur = stream;
+      last_seq = 0;
+      last_hash.clear();
+      rep.streams++;
+    }
+    rep.events++;
+    if (seq != last_seq + 1) {
+      fail(stream, last_seq + 1,
+           seq > last_seq + 1 ? "missing event (next stored is seq " + std::to_string(seq) + ")"
+                              : "duplicate seq");
+      return false;
+    }
+    events::Envelope e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      fail(stream, seq, "stored event does not parse");
+      return false;
+    }
+    if (e.stream() != stream || e.seq() != seq) {
+      fail(stream, seq, "stored event says it is " + to_hex(e.stream()) + "/" +
+                            std::to_string(e.seq()) + " (moved or swapped)");
+      return false;
+    }
+    if (e.prev_hash() != last_hash) {
+      fail(stream, seq, "prev_hash does not match the SHA-256 of seq " + std::to_string(seq - 1));
+      return false;
+    }
+    last_seq = seq;
+    last_hash = sha256(value);
+    return true;
+  });
+  if (!scanned) fail("", 0, scanned.error().message);
+  close_stream();
+  if (rep.ok) {
+    for (const auto& [stream, head] : want) {
+      auto s = seen.find(stream);
+      if (s == seen.end()) {
+        fail(stream, 1, "stream head exists but the stream has no events");
+        break;
+      }
+      if (head.seq != s->second.first) {
+        fail(stream, s->second.first + 1,
+             "head says seq " + std::to_string(head.seq) + " but the stream ends at seq " +
+                 std::to_string(s->second.first));
+        break;
+      }
+      if (head.hash != s->second.second) {
+        fail(stream, head.seq, "head hash does not match the last stored event");
+        break;
+      }
+    }
+    if (rep.ok)
+      for (const auto& [stream, s] : seen)
+        if (!want.count(stream)) {
+          fail(stream, s.first, "events without a stream head");
+          break;
+        }
+  }
+  if (rep.ok) {
+    uint64_t refs = 0;
+    auto g = log.scan_global(1, [&](const Stored& s) {
+      ++refs;
+      auto it = seen.find(s.envelope.stream());
+      if (it == seen.end() || s.envelope.seq() > it->second.first) {
+        fail(s.envelope.stream(), s.envelope.seq(), "global index names a missing event");
+        return false;
+      }
+      return true;
+    });
+    if (!g) fail("", 0, "global index: " + g.error().message);
+    else if (rep.ok && refs != rep.events)
+      fail("", 0, "global index has " + std::to_string(refs) + " entries for " +
+                      std::to_string(rep.events) + " events");
+  }
+  if (rep.ok) {
+    for (const auto& [stream, head] : want) {
+      auto in_org = log.streams_of_org(head.org_id);
+      if (!std::binary_search(in_org.begin(), in_org.end(), stream)) {
+        fail(stream, 0, "stream is missing from the index of org " + head.org_id);
+        break;
+      }
+    }
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace enclave::storage
