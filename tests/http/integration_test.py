@@ -115,7 +115,10 @@ def cli(*args, key=None, stdin=None):
     env = dict(os.environ, ENCLAVE_BASE_URL=BASE)
     if key:
         env["ENCLAVE_API_KEY"] = key
-    r = subprocess.run([ENCLAVE, *args], capture_output=True, text=True, env=env, input=stdin, timeout=60)
+    try:
+        r = subprocess.run([ENCLAVE, *args], capture_output=True, text=True, env=env, input=stdin, timeout=60)
+    except subprocess.TimeoutExpired as e:
+        r = subprocess.CompletedProcess(e.cmd, -1, str(e.stdout or ""), "timed out after 60 s")
     seen.append(r.stdout + r.stderr)
     return r
 
