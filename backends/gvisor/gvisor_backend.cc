@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -336,7 +338,45 @@ class GvisorBackend final : public Backend {
 
 }  // namespace
 
-ProbeResult probe_gvisor(const GvisorConfig& c) {
+namespace {
+
+// Runs `enclave.result(41 + 1)` in a real sandbox; "" or what went wrong.
+std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
+  GvisorConfig c = config;
+  c.warm_pool_size = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Exited> exited;
+  bool removed = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto backend = make_gvisor_backend(c, [&](const std::string&, Event e) {
+    std::lock_guard lock(mu);
+    if (auto* x = std::get_if<Exited>(&e)) exited = std::move(*x);
+    if (std::holds_alternative<Removed>(e)) removed = true;
+    cv.notify_all();
+  });
+  const std::string id = random_id();
+  events::SessionSpec spec;
+  spec.set_code("enclave.result(41 + 1)\n");
+  backend->launch(LaunchSpec{id, spec});
+  std::unique_lock lock(mu);
+  const bool done = cv.wait_for(lock, 30s, [&] { return removed; });
+  *cold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count();
+  lock.unlock();
+  backend->shutdown();
+  if (!done) return "a test sandbox did not finish within 30 s";
+  if (!exited) return "a test sandbox reported no exit";
+  if (exited->exit.exit_code() != 0 || exited->exit.json() != "42")
+    return "a test sandbox failed (exit " + std::to_string(exited->exit.exit_code()) + "): " +
+           exited->exit.detail() + " " + exited->exit.stderr().substr(0, 2000);
+  return "";
+}
+
+}  // namespace
+
+ProbeResult probe_gvisor(const GvisorConfig& c, bool smoke) {
   ProbeResult r;
   if (::geteuid() != 0) {
     r.message = "the gvisor backend needs root (runsc creates namespaces and cgroups); run "
@@ -366,9 +406,18 @@ ProbeResult probe_gvisor(const GvisorConfig& c) {
     r.message = "/usr/bin/python3 is missing: `apt-get install python3`";
     return r;
   }
-  r.ok = true;
   std::string version = v.output.substr(0, v.output.find('\n'));
   r.message = version + "; cgroup v1 ok; /usr/bin/python3 ok; platform ptrace, network none";
+  if (smoke) {
+    int64_t ms = 0;
+    if (auto e = smoke_run(c, &ms); !e.empty()) {
+      r.message = "runsc is installed but cannot run sandboxes here: " + e +
+                  " (needs root, cgroup v1, ptrace allowed; see backends/gvisor/README.md)";
+      return r;
+    }
+    r.message += "; test sandbox ran in " + std::to_string(ms) + " ms";
+  }
+  r.ok = true;
   return r;
 }
 

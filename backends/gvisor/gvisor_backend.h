@@ -40,11 +40,14 @@ struct GvisorConfig {
 };
 
 // Whether runsc can be used on this host with `config`; `ok` false comes with what to fix.
+// Checks root, runsc, cgroup v1 controllers and /usr/bin/python3; with `smoke_run` it also runs
+// one real sandbox (pool off, same state/work dirs and cgroup parent) and checks its result —
+// ~0.3-1 s.
 struct ProbeResult {
   bool ok = false;
   std::string message;  // what was checked (ok) or what failed and how to fix it
 };
-[[nodiscard]] ProbeResult probe_gvisor(const GvisorConfig& config);
+[[nodiscard]] ProbeResult probe_gvisor(const GvisorConfig& config, bool smoke_run = true);
 
 // Creates the backend: prepares work/state dirs and the rootfs and starts the warm pool. Call
 // probe_gvisor() first; a backend made on a host that fails the probe reports every launch as a

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -124,7 +125,10 @@ bool Sandbox::finished() const {
 bool Sandbox::can_assign(const events::SessionSpec& spec) const {
   const auto& l = spec.limits();
   const auto& c = create_spec_.limits();
+  // Lowering memory.limit_in_bytes below what the idle kernel already uses would fail.
+  constexpr int kMinPoolMemoryMb = 64;
   return spec.exec_mode() == events::EXEC_MODE_INTERACTIVE &&
+         or_default(l.memory_mb(), kDefaultMemoryMb) >= kMinPoolMemoryMb &&
          (spec.egress().mode().empty() || spec.egress().mode() == "deny_all") &&
          or_default(l.disk_mb(), kDefaultDiskMb) == or_default(c.disk_mb(), kDefaultDiskMb) &&
          or_default(l.pids(), kDefaultPids) <= or_default(c.pids(), kDefaultPids);
@@ -175,6 +179,11 @@ std::vector<std::string> Sandbox::runsc_argv(std::initializer_list<std::string> 
 }
 
 void Sandbox::run() {
+  // Writing to a stdin pipe the workload closed must give EPIPE, not kill the server.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   dir_ = host_->sessions_dir + "/" + container_id_;
   std::string error = prepare_and_spawn();
   if (error.empty()) loop();

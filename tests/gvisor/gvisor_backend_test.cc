@@ -110,6 +110,7 @@ Env& env() {
     auto probe = eb::probe_gvisor(test_config());
     e->usable = probe.ok;
     e->why = probe.message;
+    std::cerr << "probe: " << probe.message << "\n";
     if (!probe.ok) {
       std::cerr << "SKIPPING gvisor tests: " << probe.message << "\n";
       return e;
@@ -256,6 +257,14 @@ BOOST_AUTO_TEST_CASE(env_is_only_the_specs) {
   Run r = run_batch("import os\nprint(os.environ.get('GREETING'), os.environ.get('ENCLAVE_HOST_SECRET'), os.getuid())\n",
                     [](ev::SessionSpec& s) { (*s.mutable_env())["GREETING"] = "hi"; });
   BOOST_TEST(r.exited.exit.stdout() == "hi None 65534\n");
+}
+
+BOOST_AUTO_TEST_CASE(workload_closing_stdin_early_is_harmless) {
+  REQUIRE_RUNSC();
+  Run r = run_batch("import os\nos.close(0)\nprint('closed')\n",
+                    [](ev::SessionSpec& s) { s.set_stdin(std::string(4 << 20, 'x')); });
+  BOOST_TEST(r.exited.exit.exit_code() == 0);
+  BOOST_TEST(r.exited.exit.stdout() == "closed\n");
 }
 
 BOOST_AUTO_TEST_CASE(printed_json_is_not_a_result) {
