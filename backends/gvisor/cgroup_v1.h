@@ -16,10 +16,10 @@ struct CgroupLimits {
 };
 
 struct CgroupUsage {
-  uint64_t cpu_ns = 0;          // cpuacct.usage
+  uint64_t cpu_ns = 0;             // cpuacct.usage
   uint64_t peak_memory_bytes = 0;  // memory.max_usage_in_bytes
-  uint64_t oom_kills = 0;       // memory.oom_control: oom_kill
-  uint64_t memory_failcnt = 0;  // memory.failcnt
+  uint64_t oom_kills = 0;          // memory.oom_control: oom_kill
+  uint64_t memory_failcnt = 0;     // memory.failcnt
   uint64_t pids_max_events = 0;    // pids.events: max
 };
 

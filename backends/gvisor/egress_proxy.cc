@@ -24,8 +24,10 @@ constexpr int kConnectTimeoutMs = 5000;
 const char kForbidden[] =
     "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
     "Content-Length: 38\r\n\r\nenclave: destination not in allow list";
-const char kBadRequest[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-const char kBadGateway[] = "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+const char kBadRequest[] =
+    "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+const char kBadGateway[] =
+    "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 const char kEstablished[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 std::string lower(std::string s) {
@@ -99,9 +101,9 @@ std::pair<std::string, uint32_t> split_host_port(const std::string& s, uint32_t 
 struct EgressProxy::Conn {
   int client = -1;
   int upstream = -1;
-  std::string head;      // request head while not yet tunnelling
-  std::string to_up;     // pending bytes client -> upstream
-  std::string to_client; // pending bytes upstream -> client
+  std::string head;       // request head while not yet tunnelling
+  std::string to_up;      // pending bytes client -> upstream
+  std::string to_client;  // pending bytes upstream -> client
   bool client_eof = false, upstream_eof = false;
 };
 
@@ -189,7 +191,8 @@ bool EgressProxy::handle_head(Conn& c) {
     hp = split_host_port(target, 0);
   } else if (lower(target.substr(0, 7)) == "http://") {
     const auto slash = target.find('/', 7);
-    hp = split_host_port(target.substr(7, slash == std::string::npos ? std::string::npos : slash - 7), 80);
+    hp = split_host_port(
+        target.substr(7, slash == std::string::npos ? std::string::npos : slash - 7), 80);
   }
   if (hp.first.empty()) {
     send_all_blocking(c.client, kBadRequest, sizeof kBadRequest - 1);

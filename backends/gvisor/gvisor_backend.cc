@@ -7,8 +7,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -169,7 +169,8 @@ class GvisorBackend final : public Backend {
       lines.push_back("runsc container " + id +
                       (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
     }
-    if (std::filesystem::exists(std::string(Cgroup::kRoot) + "/memory/" + c.cgroup_parent + "/" + id)) {
+    if (std::filesystem::exists(std::string(Cgroup::kRoot) + "/memory/" + c.cgroup_parent + "/" +
+                                id)) {
       auto left = Cgroup(c.cgroup_parent, id).remove();
       lines.push_back("cgroup /" + c.cgroup_parent + "/" + id +
                       (left.empty() ? " removed" : " not removed: " + left));
@@ -361,16 +362,16 @@ std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
   backend->launch(LaunchSpec{id, spec});
   std::unique_lock lock(mu);
   const bool done = cv.wait_for(lock, 30s, [&] { return removed; });
-  *cold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - t0)
-                 .count();
+  *cold_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   lock.unlock();
   backend->shutdown();
   if (!done) return "a test sandbox did not finish within 30 s";
   if (!exited) return "a test sandbox reported no exit";
   if (exited->exit.exit_code() != 0 || exited->exit.json() != "42")
-    return "a test sandbox failed (exit " + std::to_string(exited->exit.exit_code()) + "): " +
-           exited->exit.detail() + " " + exited->exit.stderr().substr(0, 2000);
+    return "a test sandbox failed (exit " + std::to_string(exited->exit.exit_code()) +
+           "): " + exited->exit.detail() + " " + exited->exit.stderr().substr(0, 2000);
   return "";
 }
 
@@ -379,12 +380,14 @@ std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
 ProbeResult probe_gvisor(const GvisorConfig& c, bool smoke) {
   ProbeResult r;
   if (::geteuid() != 0) {
-    r.message = "the gvisor backend needs root (runsc creates namespaces and cgroups); run "
-                "enclaved as root or use --backend=simulator";
+    r.message =
+        "the gvisor backend needs root (runsc creates namespaces and cgroups); run "
+        "enclaved as root or use --backend=simulator";
     return r;
   }
   if (::access(c.runsc_path.c_str(), X_OK) != 0) {
-    r.message = c.runsc_path + " is not executable: install gVisor (`apt-get install runsc`) or "
+    r.message = c.runsc_path +
+                " is not executable: install gVisor (`apt-get install runsc`) or "
                 "point the runsc path at it";
     return r;
   }

@@ -13,11 +13,21 @@ std::string json_quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -34,8 +44,9 @@ std::string json_quote(const std::string& s) {
 namespace {
 
 std::string bind_ro(const std::string& dest, const std::string& src) {
-  return "{\"destination\":" + json_quote(dest) + ",\"type\":\"bind\",\"source\":" +
-         json_quote(src) + ",\"options\":[\"rbind\",\"ro\",\"nosuid\",\"nodev\"]}";
+  return "{\"destination\":" + json_quote(dest) +
+         ",\"type\":\"bind\",\"source\":" + json_quote(src) +
+         ",\"options\":[\"rbind\",\"ro\",\"nosuid\",\"nodev\"]}";
 }
 
 }  // namespace

@@ -13,14 +13,14 @@ inline constexpr const char* kRuntimeMount = "/opt/enclave";     // runner sourc
 inline constexpr const char* kSessionMount = "/opt/enclave-io";  // code, sockets; read-only
 
 struct BundleSpec {
-  std::string rootfs;        // shared rootfs dir (see prepare_rootfs)
-  std::string runtime_dir;   // host dir bind-mounted at kRuntimeMount
-  std::string session_dir;   // host dir bind-mounted at kSessionMount
+  std::string rootfs;       // shared rootfs dir (see prepare_rootfs)
+  std::string runtime_dir;  // host dir bind-mounted at kRuntimeMount
+  std::string session_dir;  // host dir bind-mounted at kSessionMount
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // exactly these, nothing from the host
-  int tmp_mb = 64;           // tmpfs /tmp size
-  int nproc = 64;            // RLIMIT_NPROC (soft = hard)
-  std::string cgroups_path;  // "/enclave/<id>", pre-created
+  int tmp_mb = 64;                                       // tmpfs /tmp size
+  int nproc = 64;                                        // RLIMIT_NPROC (soft = hard)
+  std::string cgroups_path;                              // "/enclave/<id>", pre-created
 };
 
 std::string json_quote(const std::string& s);

@@ -78,8 +78,7 @@ int exit_code_of(int status) {
   return -1;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv,
-                          std::chrono::milliseconds timeout) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   CommandResult result;
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) {

@@ -17,8 +17,8 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, i
             std::string* error);
 
 struct CommandResult {
-  int exit_code = -1;   // -1 if it could not run or timed out
-  std::string output;   // stdout+stderr, first 64 KiB
+  int exit_code = -1;  // -1 if it could not run or timed out
+  std::string output;  // stdout+stderr, first 64 KiB
 };
 // waitpid(pid) (options as waitpid); forgets the child once reaped. Returns waitpid's value.
 pid_t wait_child(pid_t pid, int* status, int options);

@@ -6,8 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ constexpr int kDefaultDiskMb = 64;
 constexpr int kDefaultWallClockSeconds = 30;
 constexpr auto kDrainAfterExit = 1500ms;  // output still in pipes after runsc exited
 constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`: SIGKILL it
-constexpr int kMaxDeniedReports = 256;   // per sandbox
+constexpr int kMaxDeniedReports = 256;    // per sandbox
 constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_seconds + grace)";
 
 int or_default(int v, int d) { return v > 0 ? v : d; }
@@ -58,7 +58,8 @@ void close_fd(int* fd) {
 uint64_t ms_between(std::chrono::steady_clock::time_point a,
                     std::chrono::steady_clock::time_point b) {
   if (b <= a) return 0;
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
 }
 
 }  // namespace
@@ -111,7 +112,9 @@ Sandbox::~Sandbox() {
   close_fd(&wake_fd_);
 }
 
-void Sandbox::start_thread() { thread_ = std::thread([this] { run(); }); }
+void Sandbox::start_thread() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Sandbox::join() {
   if (thread_.joinable()) thread_.join();
@@ -168,12 +171,10 @@ void Sandbox::emit(Event event) {
 }
 
 std::vector<std::string> Sandbox::runsc_argv(std::initializer_list<std::string> tail_args) const {
-  std::vector<std::string> argv = {host_->config.runsc_path,
-                                   "--root=" + host_->config.state_dir,
-                                   "--network=none",
-                                   "--platform=ptrace",
-                                   "--host-uds=open",
-                                   "--pod-init-config=" + dir_ + "/pod.json"};
+  std::vector<std::string> argv = {
+      host_->config.runsc_path, "--root=" + host_->config.state_dir,
+      "--network=none",         "--platform=ptrace",
+      "--host-uds=open",        "--pod-init-config=" + dir_ + "/pod.json"};
   argv.insert(argv.end(), tail_args);
   return argv;
 }
@@ -222,8 +223,8 @@ std::string Sandbox::prepare_and_spawn() {
 
   // 3. Channels: the runner's result channel and the egress trace sink (runsc fails closed
   //    without it).
-  const uint64_t max_frame = std::max(host_->config.output_cap_bytes,
-                                      host_->config.result_cap_bytes) + 64;
+  const uint64_t max_frame =
+      std::max(host_->config.output_cap_bytes, host_->config.result_cap_bytes) + 64;
   if (auto e = channel_.listen(dir_ + "/io/channel.sock", max_frame); !e.empty()) return e;
   if (auto e = trace_.listen(dir_ + "/trace.sock"); !e.empty()) return e;
   const bool allow_list = create_spec_.egress().mode() == "allow_list";
@@ -246,8 +247,12 @@ std::string Sandbox::prepare_and_spawn() {
   b.rootfs = host_->rootfs;
   b.runtime_dir = host_->runtime_dir;
   b.session_dir = dir_ + "/io";
-  b.args = {"/usr/bin/python3", "-I", "-B", std::string(kRuntimeMount) + "/runner.py",
-            interactive_ ? "kernel" : "batch", std::to_string(host_->config.output_cap_bytes),
+  b.args = {"/usr/bin/python3",
+            "-I",
+            "-B",
+            std::string(kRuntimeMount) + "/runner.py",
+            interactive_ ? "kernel" : "batch",
+            std::to_string(host_->config.output_cap_bytes),
             std::to_string(host_->config.result_cap_bytes)};
   b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}};
   if (allow_list) {
@@ -255,9 +260,8 @@ std::string Sandbox::prepare_and_spawn() {
       b.env.emplace_back(k, "http://127.0.0.1:3128");
   }
   for (const auto& [k, v] : create_spec_.env()) {
-    const bool ours = std::any_of(b.env.begin(), b.env.end(), [&](const auto& e) {
-      return e.first == k;
-    });
+    const bool ours =
+        std::any_of(b.env.begin(), b.env.end(), [&](const auto& e) { return e.first == k; });
     if (valid_env_key(k) && !ours) b.env.emplace_back(k, v);
   }
   b.tmp_mb = or_default(limits.disk_mb(), kDefaultDiskMb);
@@ -368,7 +372,8 @@ void Sandbox::handle_commands() {
                                   ",\"code\":" + json_quote(spec_.code()) + "}";
         queue_stdin('A', 0, setup);
         const int wall = or_default(l.wall_clock_seconds(), kDefaultWallClockSeconds);
-        deadline_ = assigned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
+        deadline_ =
+            assigned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
         break;
       }
       case Command::kTurn: {
@@ -636,11 +641,10 @@ void Sandbox::teardown(const std::string& start_error) {
   if (!start_error.empty()) {
     e.set_exit_code(-1);
     e.set_detail("sandbox could not be created: " + start_error);
-  } else if (!runner_connected_ && !kill_requested_ &&
-             usage.oom_kills == 0) {
+  } else if (!runner_connected_ && !kill_requested_ && usage.oom_kills == 0) {
     e.set_exit_code(-1);
-    e.set_detail("sandbox did not start (runsc exit " +
-                 std::to_string(exit_code_of(exit_status_)) + "): " + tail(err_.kept, 2000));
+    e.set_detail("sandbox did not start (runsc exit " + std::to_string(exit_code_of(exit_status_)) +
+                 "): " + tail(err_.kept, 2000));
   } else {
     e.set_exit_code(exit_code_of(exit_status_));
   }
@@ -660,7 +664,8 @@ void Sandbox::teardown(const std::string& start_error) {
   e.set_stderr_bytes(err_.total);
   e.set_json(result_json_);
   auto& u = ex.usage;
-  u.set_wall_ms(ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended));
+  u.set_wall_ms(
+      ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended));
   u.set_cpu_ms((usage.cpu_ns - std::min(usage.cpu_ns, cpu_ns_at_assign_)) / 1000000);
   u.set_peak_memory_bytes(usage.peak_memory_bytes);
   u.set_turn_ms_total(turn_ms_total_);
@@ -681,7 +686,8 @@ void Sandbox::teardown(const std::string& start_error) {
   std::filesystem::remove_all(dir_, ec);
   if (ec) detail += "remove " + dir_ + ": " + ec.message() + "; ";
   reap_runsc_orphans();
-  emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed" : detail});
+  emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed"
+                              : detail});
 }
 
 }  // namespace enclave::backends::gvisor

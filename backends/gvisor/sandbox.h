@@ -19,8 +19,8 @@
 
 #include "backends/backend.h"
 #include "backends/gvisor/cgroup_v1.h"
-#include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/egress_proxy.h"
+#include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
 
@@ -29,9 +29,9 @@ namespace enclave::backends::gvisor {
 // Shared, read-only facts every sandbox needs.
 struct HostLayout {
   GvisorConfig config;
-  std::string rootfs;       // shared minimal rootfs
-  std::string runtime_dir;  // runner sources (bind-mounted at /opt/enclave)
-  std::string sessions_dir; // per-container dirs live here
+  std::string rootfs;        // shared minimal rootfs
+  std::string runtime_dir;   // runner sources (bind-mounted at /opt/enclave)
+  std::string sessions_dir;  // per-container dirs live here
 };
 
 // Keeps the first `cap` bytes of a stream and counts the rest.
@@ -117,7 +117,7 @@ class Sandbox {
   TraceSink trace_;
   ResultChannel channel_;
   std::unique_ptr<EgressProxy> proxy_;  // allow_list sessions only
-  events::SessionSpec spec_;  // the session's spec once assigned
+  events::SessionSpec spec_;            // the session's spec once assigned
   pid_t child_ = -1;
   int pidfd_ = -1;
   int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1;

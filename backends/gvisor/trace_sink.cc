@@ -150,9 +150,10 @@ void TraceSink::on_readable(int fd, std::vector<ConnectAttempt>* attempts) {
       }
       std::string_view m(buf, static_cast<size_t>(n));
       if (m.size() >= 8) {
-        dropped_ += static_cast<uint32_t>(static_cast<uint8_t>(m[4]) | (static_cast<uint8_t>(m[5]) << 8) |
-                                          (static_cast<uint8_t>(m[6]) << 16) |
-                                          (static_cast<uint32_t>(static_cast<uint8_t>(m[7])) << 24));
+        dropped_ +=
+            static_cast<uint32_t>(static_cast<uint8_t>(m[4]) | (static_cast<uint8_t>(m[5]) << 8) |
+                                  (static_cast<uint8_t>(m[6]) << 16) |
+                                  (static_cast<uint32_t>(static_cast<uint8_t>(m[7])) << 24));
       }
       if (auto a = decode_connect_event(m)) attempts->push_back(std::move(*a));
     }

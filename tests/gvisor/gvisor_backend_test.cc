@@ -1,6 +1,8 @@
 // End-to-end tests of the gVisor backend against the real runsc (as root). Skipped with a
 // message when runsc is unusable on this host.
 #define BOOST_TEST_MODULE gvisor_backend
+#include "backends/gvisor/gvisor_backend.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -20,7 +22,6 @@
 #include <random>
 #include <thread>
 
-#include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/process.h"
 
 namespace eb = enclave::backends;
@@ -115,20 +116,22 @@ Env& env() {
       std::cerr << "SKIPPING gvisor tests: " << probe.message << "\n";
       return e;
     }
-    e->backend = eb::make_gvisor_backend(
-        test_config(), [e](const std::string& sid, eb::Event ev) { e->log.push(sid, std::move(ev)); });
-    for (const auto& line : e->backend->cleanup_orphans({})) std::cerr << "cleanup: " << line << "\n";
+    e->backend = eb::make_gvisor_backend(test_config(), [e](const std::string& sid, eb::Event ev) {
+      e->log.push(sid, std::move(ev));
+    });
+    for (const auto& line : e->backend->cleanup_orphans({}))
+      std::cerr << "cleanup: " << line << "\n";
     return e;
   }();
   return *e;
 }
 
-#define REQUIRE_RUNSC()                                                            \
-  do {                                                                             \
-    if (!env().usable) {                                                           \
-      BOOST_TEST_MESSAGE("skipped: " << env().why);                                \
-      return;                                                                      \
-    }                                                                              \
+#define REQUIRE_RUNSC()                             \
+  do {                                              \
+    if (!env().usable) {                            \
+      BOOST_TEST_MESSAGE("skipped: " << env().why); \
+      return;                                       \
+    }                                               \
   } while (0)
 
 ev::SessionSpec batch(const std::string& code) {
@@ -240,10 +243,11 @@ BOOST_AUTO_TEST_CASE(print_exit_code_and_result_round_trip) {
   BOOST_TEST(r.exited.usage.wall_ms() > 0u);
   BOOST_TEST(r.exited.usage.cpu_ms() > 0u);
   BOOST_TEST(r.exited.usage.peak_memory_bytes() > 0u);
-  std::cerr << "batch cold start (launch -> Started): "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
-            << " ms; wall " << r.exited.usage.wall_ms() << " ms, cpu " << r.exited.usage.cpu_ms()
-            << " ms, peak " << (r.exited.usage.peak_memory_bytes() >> 20) << " MiB\n";
+  std::cerr
+      << "batch cold start (launch -> Started): "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
+      << " ms; wall " << r.exited.usage.wall_ms() << " ms, cpu " << r.exited.usage.cpu_ms()
+      << " ms, peak " << (r.exited.usage.peak_memory_bytes() >> 20) << " MiB\n";
   bool streamed = false;
   for (const auto& ev : r.before_exit) {
     if (auto* o = std::get_if<eb::Output>(&ev); o && o->stream == "stdout") streamed = true;
@@ -254,8 +258,10 @@ BOOST_AUTO_TEST_CASE(print_exit_code_and_result_round_trip) {
 BOOST_AUTO_TEST_CASE(env_is_only_the_specs) {
   REQUIRE_RUNSC();
   ::setenv("ENCLAVE_HOST_SECRET", "leak", 1);
-  Run r = run_batch("import os\nprint(os.environ.get('GREETING'), os.environ.get('ENCLAVE_HOST_SECRET'), os.getuid())\n",
-                    [](ev::SessionSpec& s) { (*s.mutable_env())["GREETING"] = "hi"; });
+  Run r = run_batch(
+      "import os\nprint(os.environ.get('GREETING'), os.environ.get('ENCLAVE_HOST_SECRET'), "
+      "os.getuid())\n",
+      [](ev::SessionSpec& s) { (*s.mutable_env())["GREETING"] = "hi"; });
   BOOST_TEST(r.exited.exit.stdout() == "hi None 65534\n");
 }
 
@@ -322,8 +328,7 @@ BOOST_AUTO_TEST_CASE(fork_bomb_is_contained) {
       for (const auto& e : seen) {
         if (auto* x = std::get_if<eb::Exited>(&e))
           BOOST_FAIL("exited early: " << x->exit.exit_code() << " observed " << x->exit.observed()
-                                      << " " << x->exit.detail() << " "
-                                      << x->exit.stderr());
+                                      << " " << x->exit.detail() << " " << x->exit.stderr());
       }
     }
     BOOST_REQUIRE(o.has_value());
@@ -344,12 +349,13 @@ BOOST_AUTO_TEST_CASE(fork_bomb_is_contained) {
   env().backend->kill(r.id, "test");
   wait_end(&r);
   const int after = host_task_count();
-  std::cerr << "fork bomb: forked " << forked << " inside (host tasks in its cgroup: "
-            << pids_current << "); host processes baseline " << baseline << ", during " << during
-            << ", after " << after << "\n";
+  std::cerr << "fork bomb: forked " << forked
+            << " inside (host tasks in its cgroup: " << pids_current
+            << "); host processes baseline " << baseline << ", during " << during << ", after "
+            << after << "\n";
   BOOST_TEST(processes_naming(r.id) == 0);
-  BOOST_TEST(!std::filesystem::exists(std::string("/sys/fs/cgroup/pids/") + kCgroupParent + "/" +
-                                      r.id));
+  BOOST_TEST(
+      !std::filesystem::exists(std::string("/sys/fs/cgroup/pids/") + kCgroupParent + "/" + r.id));
   // Other processes on this shared machine come and go: allow a little noise.
   BOOST_TEST(after <= baseline + 8);
 }
@@ -416,7 +422,8 @@ BOOST_AUTO_TEST_CASE(host_files_are_invisible) {
       "    try:\n        open(p).read(); print('READ', p)\n    except OSError as e:\n"
       "        print('denied', p)\n"
       "print(sorted(os.listdir('/')))\n"
-      "try:\n    open('/usr/evil', 'w'); print('WROTE /usr')\nexcept OSError:\n    print('ro usr')\n"
+      "try:\n    open('/usr/evil', 'w'); print('WROTE /usr')\nexcept OSError:\n    print('ro "
+      "usr')\n"
       "open('/tmp/ok', 'w').write('x'); print('tmp ok')\n");
   const auto& out = r.exited.exit.stdout();
   BOOST_TEST(out.find("READ") == std::string::npos, out);
@@ -480,9 +487,10 @@ BOOST_AUTO_TEST_CASE(interactive_namespace_persists_across_turns) {
   auto t5 = turn(5, "pass\n");
   const auto trivial_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t5s).count();
-  std::cerr << "interactive: launch -> Started "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
-            << " ms; first turn " << first_turn_ms << " ms; trivial turn " << trivial_us << " us\n";
+  std::cerr
+      << "interactive: launch -> Started "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
+      << " ms; first turn " << first_turn_ms << " ms; trivial turn " << trivial_us << " us\n";
   auto t6 = turn(6, "while True:\n    pass\n", 500);
   BOOST_TEST(t6.timed_out());
   BOOST_TEST(!t6.has_exit_code());
@@ -499,9 +507,10 @@ BOOST_AUTO_TEST_CASE(interactive_cold_path_with_custom_limits) {
   Run r = launch(spec);
   Clock::time_point started_at;
   BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s, nullptr, &started_at).has_value());
-  std::cerr << "interactive cold: launch -> Started "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
-            << " ms\n";
+  std::cerr
+      << "interactive cold: launch -> Started "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
+      << " ms\n";
   env().backend->exec_turn(r.id, 1, "import os\nprint(os.getuid())\n", 10000);
   auto d = env().log.next<eb::TurnDone>(r.id, 30s);
   BOOST_REQUIRE(d.has_value());
@@ -569,7 +578,9 @@ BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
   HelloServer allowed, other;
   const std::string code =
       "import os, socket, urllib.request\n"
-      "A, B = " + std::to_string(allowed.port()) + ", " + std::to_string(other.port()) + "\n"
+      "A, B = " +
+      std::to_string(allowed.port()) + ", " + std::to_string(other.port()) +
+      "\n"
       "print(urllib.request.urlopen('http://127.0.0.1:%d/x' % A, timeout=10).read().decode())\n"
       "try:\n    urllib.request.urlopen('http://127.0.0.1:%d/' % B, timeout=10); print('LEAK')\n"
       "except Exception as e:\n    print('refused', getattr(e, 'code', e))\n"
@@ -584,7 +595,8 @@ BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
     s.mutable_egress()->add_allow("127.0.0.1:" + std::to_string(allowed.port()));
   });
   const auto& out = r.exited.exit.stdout();
-  BOOST_TEST(out == "hello\nrefused 403\ntunnel True\ndirect refused\n", out << r.exited.exit.stderr());
+  BOOST_TEST(out == "hello\nrefused 403\ntunnel True\ndirect refused\n",
+             out << r.exited.exit.stderr());
   std::vector<std::pair<std::string, uint32_t>> denied;
   for (const auto& e : r.before_exit) {
     if (auto* d = std::get_if<eb::EgressDenied>(&e)) denied.emplace_back(d->host, d->port);
@@ -592,8 +604,8 @@ BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
   BOOST_TEST(std::count(denied.begin(), denied.end(),
                         std::make_pair(std::string("127.0.0.1"),
                                        static_cast<uint32_t>(other.port()))) == 1);
-  BOOST_TEST(std::count(denied.begin(), denied.end(),
-                        std::make_pair(std::string("10.1.2.3"), 443u)) == 1);
+  BOOST_TEST(
+      std::count(denied.begin(), denied.end(), std::make_pair(std::string("10.1.2.3"), 443u)) == 1);
   BOOST_TEST(denied.size() == 2u);
 }
 
@@ -622,8 +634,8 @@ BOOST_AUTO_TEST_CASE(kill_right_after_launch_cleans_up) {
   env().backend->kill(r.id, "teardown");
   wait_end(&r, 30s);
   BOOST_TEST(r.exited.exit.exit_code() != 0);
-  BOOST_TEST(!std::filesystem::exists(std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" +
-                                      r.id));
+  BOOST_TEST(
+      !std::filesystem::exists(std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" + r.id));
   BOOST_TEST(processes_naming(r.id) == 0);
 }
 
@@ -647,9 +659,8 @@ BOOST_AUTO_TEST_CASE(unusable_runsc_reports_a_start_failure) {
   cfg.work_dir = std::string(kWorkDir) + "/work-false";
   cfg.state_dir = std::string(kWorkDir) + "/state-false";
   cfg.warm_pool_size = 0;
-  auto b = eb::make_gvisor_backend(cfg, [&](const std::string& sid, eb::Event e) {
-    log.push(sid, std::move(e));
-  });
+  auto b = eb::make_gvisor_backend(
+      cfg, [&](const std::string& sid, eb::Event e) { log.push(sid, std::move(e)); });
   const std::string id = new_id();
   b->launch(eb::LaunchSpec{id, batch("print(1)\n")});
   std::vector<eb::Event> seen;

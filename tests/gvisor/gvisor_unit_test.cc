@@ -12,7 +12,8 @@ namespace g = enclave::backends::gvisor;
 namespace {
 std::string unhex(const std::string& h) {
   std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
   return out;
 }
 }  // namespace
@@ -28,11 +29,12 @@ BOOST_AUTO_TEST_CASE(decodes_captured_ipv4_connect) {
 
 BOOST_AUTO_TEST_CASE(ignores_unix_loopback_and_garbage) {
   // connect to /opt/io/r.sock (AF_UNIX), captured.
-  BOOST_TEST(!g::decode_connect_event(unhex(
-      "08000a00000000000a0732057465737431182a2003321101002f6f70742f696f2f722e736f636b00")));
-  // 127.0.0.1:3128
   BOOST_TEST(!g::decode_connect_event(
-      unhex("08000a00000000000a0732057465737431182a200332100200" "0c387f0000010000000000000000")));
+      unhex("08000a00000000000a0732057465737431182a2003321101002f6f70742f696f2f722e736f636b00")));
+  // 127.0.0.1:3128
+  BOOST_TEST(
+      !g::decode_connect_event(unhex("08000a00000000000a0732057465737431182a200332100200"
+                                     "0c387f0000010000000000000000")));
   BOOST_TEST(!g::decode_connect_event(""));
   BOOST_TEST(!g::decode_connect_event(unhex("08000a0000000000ffffffff")));
   BOOST_TEST(!g::decode_connect_event(unhex("08000b00000000003210020000500a000001")));  // type 11
@@ -40,8 +42,17 @@ BOOST_AUTO_TEST_CASE(ignores_unix_loopback_and_garbage) {
 
 BOOST_AUTO_TEST_CASE(decodes_ipv6_connect) {
   // sockaddr_in6: family 10, port 443, flowinfo 0, 2001:db8::1, scope 0
-  const std::string addr = "0a0001bb00000000" "20010db8000000000000000000000001" "00000000";
-  auto a = g::decode_connect_event(unhex("08000a0000000000" "18" "2a" "32" "1c" + addr));
+  const std::string addr =
+      "0a0001bb00000000"
+      "20010db8000000000000000000000001"
+      "00000000";
+  auto a =
+      g::decode_connect_event(unhex("08000a0000000000"
+                                    "18"
+                                    "2a"
+                                    "32"
+                                    "1c" +
+                                    addr));
   BOOST_REQUIRE(a.has_value());
   BOOST_TEST(a->host == "2001:db8::1");
   BOOST_TEST(a->port == 443u);
