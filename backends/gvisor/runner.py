@@ -137,6 +137,11 @@ class CappedText(io.TextIOBase):
     def __init__(self):
         self.buf = bytearray()
         self.total = 0
+        self.buffer = self  # sys.stdout.buffer.write(b"...") lands here too
+
+    @property
+    def encoding(self):
+        return "utf-8"
 
     def writable(self):
         return True
@@ -150,10 +155,13 @@ class CappedText(io.TextIOBase):
         return len(s)
 
 
+_proto_in = None  # the supervisor's turn stream; fd 0 becomes /dev/null for the workload
+
+
 def _read_exact(n):
     data = b""
     while len(data) < n:
-        chunk = sys.stdin.buffer.read(n - len(data))
+        chunk = _proto_in.read(n - len(data))
         if not chunk:
             return None
         data += chunk
@@ -161,6 +169,14 @@ def _read_exact(n):
 
 
 def run_kernel():
+    global _proto_in
+    # Turns must not be readable (or consumed by input()) from the workload's stdin.
+    _proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    os.set_inheritable(_proto_in.fileno(), False)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, "r", closefd=False)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     sys.argv = ["<kernel>"]
     real_out, real_err = sys.stdout, sys.stderr

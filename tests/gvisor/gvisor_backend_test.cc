@@ -483,15 +483,19 @@ BOOST_AUTO_TEST_CASE(interactive_namespace_persists_across_turns) {
   BOOST_TEST(t4.exit_code() == 0);
   BOOST_TEST(t4.stdout() == "99\n");
   BOOST_TEST(t4.json() == "");
+  auto raw = turn(5, "import sys\nsys.stdout.buffer.write(b'raw\\n')\n");
+  BOOST_TEST(raw.stdout() == "raw\n");
+  auto eof = turn(6, "try:\n    input()\nexcept EOFError:\n    print('eof')\n");
+  BOOST_TEST(eof.stdout() == "eof\n");
   const auto t5s = Clock::now();
-  auto t5 = turn(5, "pass\n");
+  auto t5 = turn(7, "pass\n");
   const auto trivial_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t5s).count();
   std::cerr
       << "interactive: launch -> Started "
       << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
       << " ms; first turn " << first_turn_ms << " ms; trivial turn " << trivial_us << " us\n";
-  auto t6 = turn(6, "while True:\n    pass\n", 500);
+  auto t6 = turn(8, "while True:\n    pass\n", 500);
   BOOST_TEST(t6.timed_out());
   BOOST_TEST(!t6.has_exit_code());
   b.kill(r.id, "turn timeout");
