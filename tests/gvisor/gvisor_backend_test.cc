@@ -432,6 +432,18 @@ BOOST_AUTO_TEST_CASE(host_files_are_invisible) {
   std::cerr << "sandbox sees: " << out;
 }
 
+BOOST_AUTO_TEST_CASE(tmp_is_limited_to_disk_mb) {
+  REQUIRE_RUNSC();
+  Run r = run_batch(
+      "import errno\nn = 0\ntry:\n    with open('/tmp/big', 'wb') as f:\n"
+      "        for _ in range(64):\n            f.write(b'x' * (1 << 20)); f.flush(); n += 1\n"
+      "    print('wrote', n)\nexcept OSError as e:\n    print('stopped', n, "
+      "errno.errorcode[e.errno])\n",
+      [](ev::SessionSpec& s) { s.mutable_limits()->set_disk_mb(16); });
+  BOOST_TEST(r.exited.exit.stdout().rfind("stopped", 0) == 0, r.exited.exit.stdout());
+  std::cerr << "tmpfs 16 MiB: " << r.exited.exit.stdout();
+}
+
 BOOST_AUTO_TEST_CASE(stdout_flood_is_capped) {
   REQUIRE_RUNSC();
   const uint64_t rss_before = self_rss_kb();
