@@ -10,6 +10,7 @@
 #include "http/query.h"
 #include "http/routes.h"
 #include "http/sse.h"
+#include "http/ui.h"
 
 namespace enclave::http {
 
@@ -86,6 +87,11 @@ void Api::handle(Request req, Reply reply) {
   };
 
   auto m = match_route(req.method, target.path);
+  if (m.kind == RouteMatch::Kind::kNotFound && target.path == "/ui") {
+    Response r = json_response(308, "{}");
+    r.headers.emplace_back("Location", "/ui/");
+    return logged(std::move(r));
+  }
   if (m.kind == RouteMatch::Kind::kNotFound) {
     return logged(error_response(make_error(ErrorCode::kNotFound, "not_found",
                                             "no such endpoint: " + req.method + " " +
@@ -151,6 +157,11 @@ void Api::dispatch(Call& c, Reply reply) {
       return reply(std::move(r));
     }
     case RouteId::kOpenApi: return reply(json_response(200, openapi_));
+    case RouteId::kUi: {
+      Response r = json_response(200, std::string(dashboard_html()));
+      r.content_type = "text/html; charset=utf-8";
+      return reply(std::move(r));
+    }
 
     case RouteId::kCreateSession: {
       api::CreateSessionRequest req;

@@ -73,6 +73,8 @@ const std::vector<Route>& routes() {
        "text/plain; version=0.0.4"},
       {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "",
        "", kJson},
+      {RouteId::kUi, "GET", "/ui/", "dashboard", "The built-in dashboard (HTML)", false, 200, "",
+       "", "text/html; charset=utf-8"},
   };
   return table;
 }

@@ -24,6 +24,7 @@ enum class RouteId {
   kHealthz,
   kMetrics,
   kOpenApi,
+  kUi,
 };
 
 struct Route {

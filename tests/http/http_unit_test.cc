@@ -42,6 +42,8 @@ BOOST_AUTO_TEST_CASE(routes_match_methods_and_ids) {
       {"GET", "/v1/healthz", K::kFound, RouteId::kHealthz},
       {"GET", "/metrics", K::kFound, RouteId::kMetrics},
       {"GET", "/v1/openapi.json", K::kFound, RouteId::kOpenApi},
+      {"GET", "/ui/", K::kFound, RouteId::kUi},
+      {"GET", "/ui", K::kNotFound, RouteId::kHealthz},
       {"PATCH", "/v1/sessions", K::kMethodNotAllowed, RouteId::kHealthz},
       {"GET", "/v1/sessions/" + id + "/exec", K::kMethodNotAllowed, RouteId::kHealthz},
       {"GET", "/v1/nope", K::kNotFound, RouteId::kHealthz},
