@@ -142,6 +142,8 @@ def main():
                        capture_output=True, text=True, timeout=30)
     check(r.returncode != 0 and "kubernetes" in r.stderr, "kubernetes backend refused with a message")
 
+    check_auth_disabled_json_logs()
+
     log = open(os.path.join(WORK, "server.log"), "w")
     env = dict(os.environ, ENCLAVE_AUTH="keys")
     server = subprocess.Popen([ENCLAVED, "--listen", f"127.0.0.1:{PORT}", "--data-dir", DATA,
@@ -185,6 +187,34 @@ def main():
     return 1 if failures else 0
 
 
+def check_auth_disabled_json_logs():
+    port = free_port()
+    p = subprocess.Popen([ENCLAVED, "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(WORK, "d4"),
+                          "--backend", "simulator", "--auth", "disabled", "--log-format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ok = False
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sessions", timeout=2) as r:
+                ok = r.status == 200
+                break
+        except Exception:
+            time.sleep(0.1)
+    check(ok, "auth disabled: GET /v1/sessions without a key → 200")
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=20)
+    check(p.returncode == 0, f"auth-disabled server exits 0 on SIGTERM ({p.returncode})")
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("[libprotobuf")]
+    parsed = []
+    for l in lines:
+        try:
+            parsed.append(json.loads(l))
+        except Exception:
+            check(False, f"--log-format json line is not JSON: {l!r}")
+    check(any(x.get("level") == "warning" and "DISABLED" in x.get("msg", "") for x in parsed),
+          f"auth-disabled warning logged: {lines[:5]}")
+
+
 def run_api_checks(ka, kv, kb):
     st, j, ctype, _ = call("GET", "/v1/healthz")
     check(st == 200 and j == {"status": "ok", "backend": "simulator"}, f"healthz {st} {j}")
@@ -192,6 +222,9 @@ def run_api_checks(ka, kv, kb):
     check(st == 200 and ctype.startswith("text/plain") and b"version=0.0.4" in ctype.encode(), f"metrics {st} {ctype}")
     st, j, _, _ = call("GET", "/v1/openapi.json")
     check(st == 200 and j.get("openapi", "").startswith("3.") and "/v1/sessions/{id}/exec" in j["paths"], "openapi")
+
+    st, _, ctype, text = call("GET", "/ui/")
+    check(st == 200 and ctype.startswith("text/html") and b"<html" in text, f"/ui/ {st} {ctype}")
 
     # auth
     st, j, _, _ = call("GET", "/v1/sessions")
