@@ -13,5 +13,6 @@ int cmd_get(const Args& args);    // get SESSION [--json]
 int cmd_kill(const Args& args);   // kill SESSION [--json]
 int cmd_audit(const Args& args);  // audit SESSION [--json]
 int cmd_fleet(const Args& args);  // fleet submit|watch|get …
+int cmd_demo(const Args& args);   // demo fleets-at-scale|interactive-session …
 
 }  // namespace enclave::cli

@@ -27,6 +27,9 @@ const Command kCommands[] = {
     {"fleet", enclave::cli::cmd_fleet,
      "fleet submit FILE.jsonl [--name NAME] [--json] | fleet watch FLEET | fleet get FLEET "
      "[--json]"},
+    {"demo", enclave::cli::cmd_demo,
+     "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] [--evidence DIR] | "
+     "demo interactive-session [--idle-ttl S] [--evidence DIR]"},
 };
 
 void print_usage(std::ostream& out) {
