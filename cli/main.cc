@@ -30,6 +30,10 @@ const Command kCommands[] = {
     {"demo", enclave::cli::cmd_demo,
      "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] [--evidence DIR] | "
      "demo interactive-session [--idle-ttl S] [--evidence DIR]"},
+    {"replay", enclave::cli::cmd_replay,
+     "replay --data-dir DIR [--stream ID] [--until-seq N | --until-time T] [--json] "
+     "[--export jsonl]"},
+    {"verify", enclave::cli::cmd_verify, "verify --data-dir DIR [--json]"},
 };
 
 void print_usage(std::ostream& out) {
