@@ -1,0 +1,117 @@
+// Unit tests for the CLI's pure pieces: option parsing, base URLs, JSON helpers, the fleet grid
+// and the audit/session views.
+#define BOOST_TEST_MODULE cli_unit
+#include <boost/test/unit_test.hpp>
+
+#include "cli/args.h"
+#include "cli/fleet_grid.h"
+#include "cli/http_client.h"
+#include "cli/json.h"
+#include "cli/session_view.h"
+
+using namespace enclave::cli;
+
+BOOST_AUTO_TEST_CASE(options) {
+  auto o = parse_options({"prog.py", "--allow", "a.com:443", "--allow=b.com:80", "--json",
+                          "--memory-mb", "64", "-", "--", "--not-an-option"},
+                         {"allow", "memory-mb"}, {"json"});
+  BOOST_CHECK(o.error.empty());
+  BOOST_CHECK((o.positional == std::vector<std::string>{"prog.py", "-", "--not-an-option"}));
+  BOOST_CHECK((o.all("allow") == std::vector<std::string>{"a.com:443", "b.com:80"}));
+  BOOST_CHECK(o.flag("json"));
+  BOOST_CHECK_EQUAL(o.get("memory-mb"), "64");
+  BOOST_CHECK_EQUAL(o.get("missing", "d"), "d");
+  BOOST_CHECK(!parse_options({"--bogus"}, {}, {}).error.empty());
+  BOOST_CHECK(!parse_options({"--allow"}, {"allow"}, {}).error.empty());
+  BOOST_CHECK(!parse_options({"--json=1"}, {}, {"json"}).error.empty());
+  long long n = 0;
+  BOOST_CHECK(parse_uint("120", &n) && n == 120);
+  BOOST_CHECK(!parse_uint("-1", &n));
+  BOOST_CHECK(!parse_uint("", &n));
+  BOOST_CHECK(!parse_uint("1e3", &n));
+}
+
+BOOST_AUTO_TEST_CASE(base_urls) {
+  std::string err;
+  auto u = parse_url("http://127.0.0.1:8090", &err);
+  BOOST_REQUIRE(u);
+  BOOST_CHECK_EQUAL(u->host, "127.0.0.1");
+  BOOST_CHECK_EQUAL(u->port, 8090);
+  BOOST_CHECK_EQUAL(u->base_path, "");
+  u = parse_url("http://example.com/enclave/", &err);
+  BOOST_REQUIRE(u);
+  BOOST_CHECK_EQUAL(u->port, 80);
+  BOOST_CHECK_EQUAL(u->base_path, "/enclave");
+  u = parse_url("http://[::1]:9000", &err);
+  BOOST_REQUIRE(u);
+  BOOST_CHECK_EQUAL(u->host, "::1");
+  BOOST_CHECK_EQUAL(u->port, 9000);
+  for (const char* bad : {"https://x", "127.0.0.1:8090", "http://", "http://h:0", "http://h:99999",
+                          "http://h:8x", "http://[::1"}) {
+    BOOST_TEST_INFO(bad);
+    BOOST_CHECK(!parse_url(bad, &err));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(json_helpers) {
+  auto j = parse_json(R"({"a":"x","n":3,"q":"12","b":true,"z":null,"o":{"k":[1,2]}})");
+  BOOST_REQUIRE(j);
+  BOOST_CHECK_EQUAL(get_string(*j, "a"), "x");
+  BOOST_CHECK_EQUAL(get_number(*j, "n"), 3);
+  BOOST_CHECK_EQUAL(get_number(*j, "q"), 12);  // 64-bit integers may arrive quoted
+  BOOST_CHECK(get_bool(*j, "b"));
+  BOOST_CHECK(!has_value(*j, "z"));
+  BOOST_CHECK(!has_value(*j, "missing"));
+  BOOST_CHECK(has_value(*j, "n"));
+  BOOST_CHECK_EQUAL(display_member(*j, "n"), "3");
+  BOOST_CHECK_EQUAL(display_member(*j, "o"), R"({"k":[1,2]})");
+  BOOST_CHECK_EQUAL(display_member(*j, "missing", "-"), "-");
+  BOOST_CHECK_EQUAL(get_string(*j, "n", "dflt"), "dflt");
+  BOOST_CHECK(!parse_json("{nope"));
+  BOOST_CHECK_EQUAL(json_quote("a\"b\n"), R"("a\"b\n")");
+}
+
+BOOST_AUTO_TEST_CASE(fleet_grid) {
+  BOOST_CHECK_EQUAL(tile_for_phase("queued"), '.');
+  BOOST_CHECK_EQUAL(tile_for_phase("starting"), 's');
+  BOOST_CHECK_EQUAL(tile_for_phase("running"), 'R');
+  BOOST_CHECK_EQUAL(tile_for_phase("succeeded"), 'o');
+  BOOST_CHECK_EQUAL(tile_for_phase("killed"), 'K');
+  BOOST_CHECK_EQUAL(tile_for_phase("failed"), 'F');
+  std::string members;
+  const char* phases[] = {"succeeded", "running", "queued", "killed", "failed", "starting"};
+  for (int i = 11; i >= 0; --i) {  // out of order on purpose
+    members += std::string(i == 11 ? "" : ",") + "{\"index\":" + std::to_string(i) +
+               ",\"sessionId\":\"s\",\"phase\":\"" + phases[i % 6] + "\"}";
+  }
+  auto f = parse_json(R"({"id":"f1","name":"demo","phase":"running","counts":{"queued":2,)"
+                      R"("starting":2,"running":2,"succeeded":2,"failed":2,"killed":2},"members":[)" +
+                      members + "]}");
+  BOOST_REQUIRE(f);
+  std::string frame = render_fleet_frame(*f);
+  BOOST_CHECK(frame.find("fleet f1 (demo)  phase: running  members: 12\n") == 0);
+  BOOST_CHECK(frame.find("queued 2  starting 2  running 2  succeeded 2  failed 2  killed 2\n") !=
+              std::string::npos);
+  BOOST_CHECK(frame.find("      0  oR.KFsoR.K\n") != std::string::npos);
+  BOOST_CHECK(frame.find("     10  Fs\n") != std::string::npos);
+  BOOST_CHECK(frame.find("legend: . queued") != std::string::npos);
+  BOOST_CHECK(fleet_phase_terminal("completed"));
+  BOOST_CHECK(fleet_phase_terminal("partial"));
+  BOOST_CHECK(fleet_phase_terminal("failed"));
+  BOOST_CHECK(!fleet_phase_terminal("running"));
+  BOOST_CHECK(!fleet_phase_terminal("pending"));
+}
+
+BOOST_AUTO_TEST_CASE(views) {
+  auto s = parse_json(R"({"zeta":1,"phase":"killed","id":"abc","killReason":"torn_down"})");
+  BOOST_REQUIRE(s);
+  BOOST_CHECK_EQUAL(describe_object(*s), "id: abc\nphase: killed\nkillReason: torn_down\nzeta: 1\n");
+  auto a = parse_json(R"({"events":[{"seq":1,"at":"T","type":"session_created","message":"m",)"
+                      R"("data":{}},{"seq":2,"at":"U","type":"egress_denied","message":"no",)"
+                      R"("data":{"host":"h"}}]})");
+  BOOST_REQUIRE(a);
+  BOOST_CHECK_EQUAL(describe_audit(*a),
+                    "1  T  session_created  m\n2  U  egress_denied  no  {\"host\":\"h\"}\n");
+  BOOST_CHECK(session_phase_terminal("succeeded"));
+  BOOST_CHECK(!session_phase_terminal("running"));
+}
