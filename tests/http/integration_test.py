@@ -328,7 +328,31 @@ def run_api_checks(ka, kv, kb):
     expect_error("exec unknown field", st, j, 400, field="bogus")
     st, j, _, _ = call("POST", f"/v1/sessions/{iid}/exec", {"code": "1"}, key=kv)
     expect_error("viewer exec", st, j, 403)
+    # live events while the session runs: a turn's output arrives, then the end after teardown
+    import threading
+    frames = []
+    def listen():
+        req = urllib.request.Request(BASE + f"/v1/sessions/{iid}/events", headers={"Authorization": "Bearer " + ka})
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                for line in resp:
+                    frames.append(line.decode())
+        except Exception as e:
+            frames.append(f"(error {e})")
+    th = threading.Thread(target=listen)
+    th.start()
+    time.sleep(0.3)
+    st, t, _, _ = call("POST", f"/v1/sessions/{iid}/exec", {"code": '#@sim stdout="live out"\nprint(1)'}, key=ka)
+    check(st == 200 and t.get("turn") == 3, f"exec turn 3: {st} {t}")
+    time.sleep(0.3)
     st1, s1, _, _ = call("DELETE", f"/v1/sessions/{iid}", key=ka)
+    th.join(timeout=20)
+    live = "".join(frames)
+    seen.append(live)
+    check(not th.is_alive(), "event stream ends after teardown")
+    check("event: output" in live and "live out" in live, f"live output event: {live[-500:]!r}")
+    check("exec_turn" in live and "event: end" in live, f"live audit + end events: {live[-300:]!r}")
+
     st2, s2, _, _ = call("DELETE", f"/v1/sessions/{iid}", key=ka)
     check(st1 == 200 and st2 == 200 and s2.get("id") == iid, f"teardown idempotent: {st1} {st2}")
     s = wait_terminal(iid, ka)
