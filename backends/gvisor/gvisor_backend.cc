@@ -90,7 +90,7 @@ class GvisorBackend final : public Backend {
     {
       std::lock_guard lock(mu_);
       if (stopping_) {
-        // fall through to the failure report below, outside the lock
+        return;  // after shutdown() no more events are delivered
       } else if (sessions_.count(ls.session_id) != 0) {
         return;  // already running; it reports as usual
       } else {
@@ -111,10 +111,6 @@ class GvisorBackend final : public Backend {
         session_of_[ls.session_id] = ls.session_id;
       }
     }
-    if (!sandbox) {
-      fail_launch(ls.session_id, "backend is shutting down");
-      return;
-    }
     sandbox->start_thread();
   }
 
@@ -124,6 +120,7 @@ class GvisorBackend final : public Backend {
       s->exec_turn(turn, code, timeout_ms);
       return;
     }
+    if (stopping()) return;
     TurnDone done;
     done.turn.set_turn(turn);
     done.turn.set_code_sha256(gvisor::sha256_hex(code));
@@ -137,6 +134,7 @@ class GvisorBackend final : public Backend {
       s->kill(reason);
       return;
     }
+    if (stopping()) return;
     if (!is_container_id(session_id)) {
       sink_(session_id, Removed{"no sandbox for this session"});
       return;
@@ -307,6 +305,11 @@ class GvisorBackend final : public Backend {
       done.swap(finished_);
     }
     for (auto& s : done) s->join();
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mu_);
+    return stopping_;
   }
 
   std::shared_ptr<Sandbox> find(const std::string& session_id) {
