@@ -1,10 +1,14 @@
 #include "backends/gvisor/gvisor_backend.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -63,18 +67,22 @@ class GvisorBackend final : public Backend {
   GvisorBackend(GvisorConfig config, Sink sink) : sink_(std::move(sink)) {
     auto host = std::make_shared<HostLayout>();
     host->config = std::move(config);
+    if (host->config.isolate_instances) init_error_ = acquire_slot(&host->config);
     const auto& c = host->config;
     host->rootfs = c.work_dir + "/rootfs";
     host->runtime_dir = c.work_dir + "/runtime";
     host->sessions_dir = c.work_dir + "/sessions";
     host_ = host;
-    init_error_ = prepare_host();
+    if (init_error_.empty()) init_error_ = prepare_host();
     if (c.become_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     std::lock_guard lock(mu_);
     refill_pool_locked();
   }
 
-  ~GvisorBackend() override { shutdown(); }
+  ~GvisorBackend() override {
+    shutdown();
+    if (slot_lock_fd_ >= 0) ::close(slot_lock_fd_);  // releases the slot
+  }
 
   std::string name() const override { return "gvisor"; }
 
@@ -241,6 +249,31 @@ class GvisorBackend final : public Backend {
   }
 
  private:
+  // Takes the first free instance slot and rewrites the dirs and cgroup parent for it.
+  std::string acquire_slot(GvisorConfig* c) {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(c->work_dir).parent_path();
+    std::filesystem::create_directories(parent, ec);
+    for (int n = 0; n < 64; ++n) {
+      const std::string lock = c->work_dir + ".slot-" + std::to_string(n) + ".lock";
+      int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return "open " + lock + ": " + std::strerror(errno);
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        continue;
+      }
+      slot_lock_fd_ = fd;
+      if (n > 0) {
+        const std::string suffix = "-" + std::to_string(n);
+        c->state_dir += suffix;
+        c->work_dir += suffix;
+        c->cgroup_parent += suffix;
+      }
+      return "";
+    }
+    return "all 64 instance slots under " + c->work_dir + " are taken";
+  }
+
   std::string prepare_host() {
     const auto& c = host_->config;
     std::error_code ec;
@@ -329,6 +362,7 @@ class GvisorBackend final : public Backend {
   Sink sink_;
   std::shared_ptr<const HostLayout> host_;
   std::string init_error_;
+  int slot_lock_fd_ = -1;  // flock held while this backend owns its slot
   std::mutex mu_;
   bool stopping_ = false;
   int pool_failures_ = 0;

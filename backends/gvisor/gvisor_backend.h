@@ -34,6 +34,12 @@ struct GvisorConfig {
   // Host pids.max per sandbox: the ptrace platform needs many host tasks (~900 for 64 inside).
   // Default: 4096.
   int host_pids_max = 4096;
+  // Several backends on one host (two enclaved, a check next to a server) must never delete each
+  // other's sandboxes. Each backend takes the first free slot N (an flock on
+  // <work_dir>.slot-N.lock, held for its lifetime); slot 0 uses state_dir, work_dir and
+  // cgroup_parent as given, slot N > 0 appends "-N" to each. cleanup_orphans() only looks at its
+  // own slot. Default: true.
+  bool isolate_instances = true;
   // Make this process a child subreaper so that sandbox processes orphaned by a dying `runsc run`
   // are re-parented to us and reaped (only runsc's own processes are reaped). Default: true.
   bool become_subreaper = true;
