@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "cli/http_client.h"
@@ -25,6 +26,7 @@ namespace {
 
 struct Fixture {
   std::atomic<int> unsubscribed{0};
+  std::mutex threads_mu;
   std::vector<std::thread> threads;
   std::unique_ptr<Server> server;
   Url url;
@@ -40,7 +42,14 @@ struct Fixture {
   }
   ~Fixture() {
     server->stop();
+    std::lock_guard<std::mutex> lock(threads_mu);
     for (auto& t : threads) t.join();
+  }
+
+  template <typename F>
+  void spawn(F f) {
+    std::lock_guard<std::mutex> lock(threads_mu);
+    threads.emplace_back(std::move(f));
   }
 
   std::shared_ptr<StreamSource> stream(int frames, bool from_thread) {
@@ -51,7 +60,7 @@ struct Fixture {
         for (int i = 0; i < frames; ++i) emit("event: n\ndata: " + std::to_string(i) + "\n\n", false);
         if (frames >= 0) emit("event: end\ndata: {}\n\n", true);
       };
-      if (from_thread) threads.emplace_back(produce);
+      if (from_thread) spawn(produce);
       else produce();
       return uint64_t{7};
     };
@@ -64,7 +73,7 @@ struct Fixture {
   void handle(const Request& req, const Reply& reply) {
     Response r;
     if (req.target == "/async") {
-      threads.emplace_back([reply, body = req.body] {
+      spawn([reply, body = req.body] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         Response r;
         r.body = "{\"echo\":" + std::to_string(body.size()) + "}";
