@@ -59,20 +59,34 @@ int cmd_run(const Args& args) {
   auto created = call(*api, "POST", "/v1/sessions", body);
   if (!created) return 1;
   std::string id = get_string(created->json, "id");
-  if (o.flag("interactive")) {
-    if (o.flag("json")) write_all(stdout, created->body + "\n");
-    else std::cout << id << std::endl;
-    return 0;
-  }
-
-  // Poll until the session ends.
   std::optional<ApiAnswer> session = created;
   auto delay = std::chrono::milliseconds(20);
-  while (!session_phase_terminal(get_string(session->json, "phase"))) {
+  auto poll = [&] {
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(250));
     session = call(*api, "GET", "/v1/sessions/" + id);
-    if (!session) return 1;
+    return session.has_value();
+  };
+  if (o.flag("interactive")) {
+    // Ready for `enclave exec` once running (setup code done); an end before that is an error.
+    std::string phase = get_string(session->json, "phase");
+    while (phase == "queued" || phase == "starting") {
+      if (!poll()) return 1;
+      phase = get_string(session->json, "phase");
+    }
+    if (o.flag("json")) write_all(stdout, session->body + "\n");
+    else std::cout << id << std::endl;
+    if (phase == "running") return 0;
+    std::cerr << "enclave: session " << id << " ended before its first turn: " << phase;
+    if (has_value(session->json, "killReason"))
+      std::cerr << " (" << get_string(session->json, "killReason") << ")";
+    std::cerr << "\n";
+    return 1;
+  }
+
+  // Poll until the session ends.
+  while (!session_phase_terminal(get_string(session->json, "phase"))) {
+    if (!poll()) return 1;
   }
   auto result = call(*api, "GET", "/v1/sessions/" + id + "/result");
   if (!result) return 1;
