@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
+#include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
@@ -97,4 +98,15 @@ BOOST_AUTO_TEST_CASE(json_quote_escapes_controls) {
 BOOST_AUTO_TEST_CASE(sha256_hex_of_abc) {
   BOOST_TEST(g::sha256_hex("abc") ==
              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(allow_list_entries_parse) {
+  using P = std::pair<std::string, uint32_t>;
+  BOOST_TEST((g::split_host_port("Example.COM:443", 0) == P{"example.com", 443}));
+  BOOST_TEST((g::split_host_port("[2001:db8::1]:8443", 0) == P{"2001:db8::1", 8443}));
+  BOOST_TEST((g::split_host_port("example.com", 80) == P{"example.com", 80}));
+  BOOST_TEST(g::split_host_port("example.com:0", 0).first.empty());
+  BOOST_TEST(g::split_host_port("example.com:70000", 0).first.empty());
+  BOOST_TEST(g::split_host_port("[::1", 0).first.empty());
+  BOOST_TEST(g::split_host_port(":80", 0).first.empty());
 }
