@@ -4,8 +4,8 @@
 # Results go to the supervisor on /opt/enclave-io/channel.sock, connected BEFORE any workload code
 # runs (the supervisor accepts exactly one connection), so printing never forges a result.
 # Frames to the supervisor: u32 big-endian length (kind byte + payload), kind byte, payload.
-#   R json text of enclave.result()   O/E turn stdout/stderr   D "turn exit_code duration_ms"
-#   S setup done
+#   R json text of enclave.result()   O/E turn stdout/stderr (whole, capped)
+#   o/e live chunks of the turn's output   D "turn exit_code duration_ms"   S setup done
 # Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
 #   A setup (json: env, nproc, code)   T turn code
 import builtins
@@ -132,12 +132,24 @@ def run_batch():
 
 
 class CappedText(io.TextIOBase):
-    """A turn's stdout/stderr: keeps the first CAP bytes, counts the rest."""
+    """A turn's stdout/stderr: keeps the first CAP bytes, counts the rest, and streams what it
+    keeps to the supervisor as it comes (at most every LIVE_INTERVAL seconds, and at the end)."""
 
-    def __init__(self):
+    LIVE_INTERVAL = 0.05
+
+    def __init__(self, live_kind):
         self.buf = bytearray()
         self.total = 0
         self.buffer = self  # sys.stdout.buffer.write(b"...") lands here too
+        self._live_kind = live_kind
+        self._streamed = 0
+        self._last_live = 0.0  # the first write goes out at once
+
+    def flush_live(self):
+        if self._streamed < len(self.buf):
+            _send(self._live_kind, bytes(self.buf[self._streamed:]))
+            self._streamed = len(self.buf)
+        self._last_live = time.monotonic()
 
     @property
     def encoding(self):
@@ -152,6 +164,8 @@ class CappedText(io.TextIOBase):
         room = CAP - len(self.buf)
         if room > 0:
             self.buf += b[:room]
+            if time.monotonic() - self._last_live >= self.LIVE_INTERVAL:
+                self.flush_live()
         return len(s)
 
 
@@ -208,7 +222,7 @@ def run_kernel():
             continue
         if kind != b"T":
             continue
-        out, err = CappedText(), CappedText()
+        out, err = CappedText(b"o"), CappedText(b"e")
         enclave._turn_result = None
         sys.stdout, sys.stderr = out, err
         started = time.perf_counter()
@@ -223,6 +237,8 @@ def run_kernel():
         finally:
             sys.stdout, sys.stderr = real_out, real_err
         duration_ms = int((time.perf_counter() - started) * 1000)
+        out.flush_live()
+        err.flush_live()
         _send(b"O", bytes(out.buf))
         _send(b"E", bytes(err.buf))
         _send(b"D", "%d %d %d" % (turn, rc, duration_ms))

@@ -412,9 +412,6 @@ void Sandbox::handle_commands() {
 }
 
 void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
-  // Watchers see the turn's output as chunks too (the kernel captures it per turn).
-  if (!turn_->out.empty()) emit(Output{"stdout", turn_->out, turn_->turn});
-  if (!turn_->err.empty()) emit(Output{"stderr", turn_->err, turn_->turn});
   TurnDone done;
   auto& t = done.turn;
   t.set_turn(turn_->turn);
@@ -446,6 +443,10 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
       break;
     case 'E':
       if (turn_) turn_->err = f.payload.substr(0, host_->config.output_cap_bytes);
+      break;
+    case 'o':  // live chunks of the running turn's output, for watchers
+    case 'e':
+      if (turn_) emit(Output{f.kind == 'o' ? "stdout" : "stderr", f.payload, turn_->turn});
       break;
     case 'S':
       if (!started_reported_) {

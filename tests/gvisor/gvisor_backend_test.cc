@@ -491,6 +491,25 @@ BOOST_AUTO_TEST_CASE(interactive_namespace_persists_across_turns) {
   BOOST_TEST(raw.stdout() == "raw\n");
   auto eof = turn(6, "try:\n    input()\nexcept EOFError:\n    print('eof')\n");
   BOOST_TEST(eof.stdout() == "eof\n");
+  {
+    // Output of a running turn streams out before the turn ends.
+    b.exec_turn(r.id, 9, "import time\nprint('a')\ntime.sleep(0.3)\nprint('b')\n", 10000);
+    std::vector<eb::Event> seen;
+    Clock::time_point first_at, done_at;
+    auto first = env().log.next<eb::Output>(r.id, 10s, &seen, &first_at);
+    BOOST_REQUIRE(first.has_value());
+    auto done = env().log.next<eb::TurnDone>(r.id, 10s, &seen, &done_at);
+    BOOST_REQUIRE(done.has_value());
+    std::string streamed = first->data;
+    for (const auto& e : seen) {
+      if (auto* o = std::get_if<eb::Output>(&e)) streamed += o->data;
+    }
+    BOOST_TEST(first->turn == 9u);
+    BOOST_TEST(streamed == "a\nb\n");
+    BOOST_TEST(done->turn.stdout() == "a\nb\n");
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(done_at - first_at).count() >=
+               200);
+  }
   const auto t5s = Clock::now();
   auto t5 = turn(7, "pass\n");
   const auto trivial_us =
