@@ -24,6 +24,7 @@ const Command kCommands[] = {
     {"get", enclave::cli::cmd_get, "get SESSION [--json]"},
     {"kill", enclave::cli::cmd_kill, "kill SESSION [--json]"},
     {"audit", enclave::cli::cmd_audit, "audit SESSION [--json]"},
+    {"events", enclave::cli::cmd_events, "events SESSION [--json]   (live until the session ends)"},
     {"fleet", enclave::cli::cmd_fleet,
      "fleet submit FILE.jsonl [--name NAME] [--json] | fleet watch FLEET | fleet get FLEET "
      "[--json]"},

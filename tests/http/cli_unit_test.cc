@@ -8,6 +8,7 @@
 #include "cli/http_client.h"
 #include "cli/json.h"
 #include "cli/session_view.h"
+#include "cli/sse_client.h"
 
 using namespace enclave::cli;
 
@@ -114,4 +115,28 @@ BOOST_AUTO_TEST_CASE(views) {
                     "1  T  session_created  m\n2  U  egress_denied  no  {\"host\":\"h\"}\n");
   BOOST_CHECK(session_phase_terminal("succeeded"));
   BOOST_CHECK(!session_phase_terminal("running"));
+}
+
+BOOST_AUTO_TEST_CASE(sse_parser) {
+  SseParser p;
+  std::vector<std::pair<std::string, std::string>> got;
+  auto on = [&](const SseEvent& e) {
+    got.emplace_back(e.event, e.data);
+    return true;
+  };
+  BOOST_CHECK(p.feed("event: audit\ndata: {\"seq\":1}\n\n: ping\n\nevent: out", on));
+  BOOST_CHECK(p.feed("put\r\ndata: a\r\ndata: b\r\n\r\nevent: end\ndata: {}\n", on));
+  BOOST_REQUIRE_EQUAL(got.size(), 2u);
+  BOOST_CHECK_EQUAL(got[0].first, "audit");
+  BOOST_CHECK_EQUAL(got[0].second, "{\"seq\":1}");
+  BOOST_CHECK_EQUAL(got[1].first, "output");
+  BOOST_CHECK_EQUAL(got[1].second, "a\nb");
+  BOOST_CHECK(p.feed("\n", on));
+  BOOST_REQUIRE_EQUAL(got.size(), 3u);
+  BOOST_CHECK_EQUAL(got[2].first, "end");
+  // on_event returning false stops the stream
+  SseParser q;
+  int n = 0;
+  BOOST_CHECK(!q.feed("data: 1\n\ndata: 2\n\n", [&](const SseEvent&) { return ++n < 1; }));
+  BOOST_CHECK_EQUAL(n, 1);
 }

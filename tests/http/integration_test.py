@@ -415,6 +415,12 @@ def run_cli_checks(ka):
     check(r.returncode == 0 and "phase: succeeded" in r.stdout, f"cli get: {r.stdout!r}")
     r = cli("audit", sid, key=ka)
     check(r.returncode == 0 and "session_created" in r.stdout, f"cli audit: {r.stdout!r}")
+    r = cli("events", sid, key=ka)
+    check(r.returncode == 0 and "session_created" in r.stdout and "(end of session)" in r.stdout,
+          f"cli events: {r.returncode} {r.stdout[-300:]!r} {r.stderr!r}")
+    r = cli("events", sid, "--json", key=ka)
+    check(r.returncode == 0 and all(json.loads(l)["event"] in ("audit", "output", "end") for l in r.stdout.splitlines()),
+          f"cli events --json: {r.stdout[:200]!r}")
     r = cli("get", "0" * 32, key=ka)
     check(r.returncode == 1 and "not_found" in r.stderr, f"cli get missing: {r.returncode} {r.stderr!r}")
     r = cli("get", sid)
