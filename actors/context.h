@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actors/credential_store.h"
 #include "actors/read_model.h"
 #include "backends/backend.h"
 #include "events/clock.h"
@@ -55,6 +56,7 @@ struct Context {
   storage::CommitQueue* commits = nullptr;
   ReadModel* model = nullptr;
   Registry* registry = nullptr;
+  CredentialStore* creds = nullptr;
   backends::Backend* backend = nullptr;
   caf::actor admission;
   caf::actor reaper;

@@ -35,6 +35,7 @@ struct Engine::Impl {
   ReadModel model;
   std::unique_ptr<storage::CommitQueue> commits;
   Registry registry;
+  std::unique_ptr<CredentialStore> creds;
   std::unique_ptr<backends::Backend> backend;
   std::string backend_name;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
@@ -66,6 +67,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   auto log = storage::EventLog::open(config.data_dir, storage::OpenMode::kReadWrite);
   if (!log) return log.error();
   d->log = std::move(*log);
+  auto creds = CredentialStore::open(config.data_dir, config.cred_secret);
+  if (!creds) return creds.error();
+  d->creds = std::move(*creds);
 
   // Fold the whole log into the read model.
   auto t0 = std::chrono::steady_clock::now();
@@ -100,6 +104,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.commits = d->commits.get();
   d->ctx.model = &d->model;
   d->ctx.registry = &d->registry;
+  d->ctx.creds = d->creds.get();
   d->ctx.backend = d->backend.get();
   d->ctx.clock = config.clock;
   d->ctx.policy = config.policy;
@@ -181,6 +186,10 @@ Engine::~Engine() {
 }
 
 const EngineConfig& Engine::config() const { return impl_->config; }
+std::optional<std::string> Engine::session_credential(const std::string& id) const {
+  return impl_->creds->get(id);
+}
+const std::string& Engine::credential_secret() const { return impl_->creds->secret(); }
 const std::string& Engine::backend_name() const { return impl_->backend_name; }
 void Engine::reap_now() {
   caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}});

@@ -51,6 +51,9 @@ struct EngineConfig {
   // then call Engine::reap_now after moving their manual clock).
   int64_t reaper_tick_ms = 100;
   int scheduler_threads = 2;
+  // HMAC key for session credentials. Empty: ENCLAVE_CRED_SECRET, else a key generated into
+  // <data_dir>/cred_secret (0600).
+  std::string cred_secret;
 };
 
 struct ListQuery {
@@ -124,6 +127,11 @@ class Engine {
   // ---- operations ------------------------------------------------------------------------------
   // Prometheus text exposition of the engine's counters and gauges.
   [[nodiscard]] std::string metrics_text() const;
+  // The credential the control plane holds for a live session (for calls it brokers on the
+  // session's behalf). Never exposed by the API; nullopt once the session is torn down.
+  [[nodiscard]] std::optional<std::string> session_credential(const std::string& id) const;
+  // The key credentials are signed with (tests verify tokens with it).
+  [[nodiscard]] const std::string& credential_secret() const;
   // Asks the reaper to check every session's time bounds against the clock now (tests).
   void reap_now();
   const EngineConfig& config() const;

@@ -117,6 +117,7 @@ void finish(Self* self) {
   auto& st = self->state;
   if (st.done) return;
   st.done = true;
+  st.ctx->creds->drop(st.hex);
   self->send(st.ctx->reaper, msg::ToReaper{msg::Unwatch{st.s.id}});
   // Frees its slot, or withdraws it from the queue if it never got one.
   self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
@@ -136,6 +137,13 @@ void on_durable(Self* self, const events::Envelope& e) {
   switch (e.payload_case()) {
     case E::kSessionAdmitted:
       if (!st.s.ended()) {
+        // The credential lives as long as the session may: held here, never handed to the
+        // sandbox (LaunchSpec has no field for it) nor to the log.
+        TimeMs ttl = st.s.interactive()
+                         ? st.ctx->policy.max_lifetime_ms
+                         : TimeMs{st.s.spec.limits().wall_clock_seconds()} * 1000;
+        st.ctx->creds->mint(st.hex, st.s.org_id, e.at_ms(),
+                            e.at_ms() + ttl + st.ctx->policy.start_timeout_ms);
         st.launched = true;
         st.ctx->backend->launch(backends::LaunchSpec{st.hex, st.s.spec});
       }

@@ -1,0 +1,95 @@
+#include "events/credential.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+namespace enclave::credential {
+
+namespace {
+
+std::string hmac256(const std::string& key, const std::string& data) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::optional<std::string> unbase64url(const std::string& in) {
+  static const std::string chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto p = chars.find(c);
+    if (p == std::string::npos) return std::nullopt;
+    buf = buf << 6 | static_cast<uint32_t>(p);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string base64url(const std::string& bytes) {
+  static const char* chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buf = buf << 8 | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(chars[(buf >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(chars[(buf << (6 - bits)) & 63]);
+  return out;
+}
+
+std::string mint(const std::string& secret, const Claims& c) {
+  google::protobuf::Struct payload;
+  auto& f = *payload.mutable_fields();
+  f["sub"].set_string_value(c.session_id);
+  f["org"].set_string_value(c.org_id);
+  f["scope"].set_string_value(c.scope);
+  f["iat"].set_number_value(static_cast<double>(c.issued_at_ms / 1000));
+  f["exp"].set_number_value(static_cast<double>(c.expires_at_ms / 1000));
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(payload, &json);
+  std::string signing = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url(json);
+  return signing + "." + base64url(hmac256(secret, signing));
+}
+
+std::optional<Claims> verify(const std::string& secret, const std::string& token, TimeMs now) {
+  auto dot2 = token.rfind('.');
+  auto dot1 = token.find('.');
+  if (dot1 == std::string::npos || dot2 == dot1) return std::nullopt;
+  std::string signing = token.substr(0, dot2);
+  auto sig = unbase64url(token.substr(dot2 + 1));
+  std::string want = hmac256(secret, signing);
+  if (!sig || sig->size() != want.size() || CRYPTO_memcmp(sig->data(), want.data(), want.size()))
+    return std::nullopt;
+  auto json = unbase64url(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  google::protobuf::Struct payload;
+  if (!json || !google::protobuf::util::JsonStringToMessage(*json, &payload).ok())
+    return std::nullopt;
+  const auto& f = payload.fields();
+  auto str = [&](const char* k) { return f.count(k) ? f.at(k).string_value() : std::string(); };
+  auto num = [&](const char* k) { return f.count(k) ? f.at(k).number_value() : 0.0; };
+  Claims c{str("sub"), str("org"), str("scope"), static_cast<TimeMs>(num("iat")) * 1000,
+           static_cast<TimeMs>(num("exp")) * 1000};
+  if (c.expires_at_ms <= now) return std::nullopt;
+  return c;
+}
+
+}  // namespace enclave::credential
