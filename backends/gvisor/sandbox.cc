@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
 
@@ -75,15 +76,6 @@ std::string sha256_hex(const std::string& data) {
     out += hex[md[i] & 15];
   }
   return out;
-}
-
-std::string CappedStream::append(const char* data, size_t n) {
-  total += n;
-  if (kept.size() >= cap) return {};
-  const size_t room = static_cast<size_t>(cap - kept.size());
-  std::string part(data, std::min(n, room));
-  kept += part;
-  return part;
 }
 
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
@@ -636,41 +628,22 @@ void Sandbox::teardown(const std::string& start_error) {
   }
   if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));
 
-  const CgroupUsage usage = cgroup_.usage();
-  Exited ex;
-  auto& e = ex.exit;
-  if (!start_error.empty()) {
-    e.set_exit_code(-1);
-    e.set_detail("sandbox could not be created: " + start_error);
-  } else if (!runner_connected_ && !kill_requested_ && usage.oom_kills == 0) {
-    e.set_exit_code(-1);
-    e.set_detail("sandbox did not start (runsc exit " + std::to_string(exit_code_of(exit_status_)) +
-                 "): " + tail(err_.kept, 2000));
-  } else {
-    e.set_exit_code(exit_code_of(exit_status_));
-  }
-  if (usage.oom_kills > 0) {
-    e.set_observed(events::KILL_REASON_MEMORY_EXCEEDED);
-  } else if (kill_reason_ == kBackstopReason) {
-    e.set_observed(events::KILL_REASON_WALL_CLOCK_EXCEEDED);
-  } else if (usage.pids_max_events > 0) {
-    e.set_observed(events::KILL_REASON_PIDS_EXCEEDED);
-  }
-  if (kill_requested_ && e.detail().empty()) e.set_detail("killed: " + kill_reason_);
-  e.set_stdout(out_.kept);
-  e.set_stderr(err_.kept);
-  e.set_stdout_truncated(out_.truncated());
-  e.set_stderr_truncated(err_.truncated());
-  e.set_stdout_bytes(out_.total);
-  e.set_stderr_bytes(err_.total);
-  e.set_json(result_json_);
-  auto& u = ex.usage;
-  u.set_wall_ms(
-      ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended));
-  u.set_cpu_ms((usage.cpu_ns - std::min(usage.cpu_ns, cpu_ns_at_assign_)) / 1000000);
-  u.set_peak_memory_bytes(usage.peak_memory_bytes);
-  u.set_turn_ms_total(turn_ms_total_);
-  emit(std::move(ex));
+  ExitFacts facts;
+  facts.start_error = start_error;
+  facts.runner_connected = runner_connected_;
+  facts.kill_requested = kill_requested_;
+  facts.killed_by_backstop = kill_reason_ == kBackstopReason;
+  facts.kill_reason = kill_reason_;
+  facts.wait_status = exit_status_;
+  facts.usage = cgroup_.usage();
+  facts.cpu_ns_at_assign = cpu_ns_at_assign_;
+  facts.out = std::move(out_);
+  facts.err = std::move(err_);
+  facts.result_json = std::move(result_json_);
+  facts.wall_ms =
+      ms_between(assigned_at_ == Clock::time_point{} ? spawned_at_ : assigned_at_, ended);
+  facts.turn_ms_total = turn_ms_total_;
+  emit(report_exit(std::move(facts)));
 
   close_fd(&stdout_fd_);
   close_fd(&stderr_fd_);
@@ -678,10 +651,8 @@ void Sandbox::teardown(const std::string& start_error) {
   close_fd(&pidfd_);
   channel_.close_all();
   trace_.close_all();
-  if (del.exit_code != 0 && del.output.find("not found") == std::string::npos &&
-      del.output.find("does not exist") == std::string::npos && !start_error.empty()) {
-    detail += "runsc delete: " + tail(del.output, 300) + "; ";
-  }
+  // `delete --force` of an id runsc does not know succeeds: a failure is a real leftover.
+  if (del.exit_code != 0) detail += "runsc delete failed: " + tail(del.output, 300) + "; ";
   if (auto left = cgroup_.remove(); !left.empty()) detail += "cgroups left: " + left + "; ";
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/gvisor/capped_stream.h"
 #include "backends/gvisor/cgroup_v1.h"
 #include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/gvisor_backend.h"
@@ -32,16 +33,6 @@ struct HostLayout {
   std::string rootfs;        // shared minimal rootfs
   std::string runtime_dir;   // runner sources (bind-mounted at /opt/enclave)
   std::string sessions_dir;  // per-container dirs live here
-};
-
-// Keeps the first `cap` bytes of a stream and counts the rest.
-struct CappedStream {
-  uint64_t cap = 0;
-  std::string kept;
-  uint64_t total = 0;
-  // Appends; returns the part that was kept (for live streaming).
-  std::string append(const char* data, size_t n);
-  bool truncated() const { return total > kept.size(); }
 };
 
 class Sandbox {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backends/gvisor/egress_proxy.h"
+#include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
@@ -109,4 +110,91 @@ BOOST_AUTO_TEST_CASE(allow_list_entries_parse) {
   BOOST_TEST(g::split_host_port("example.com:70000", 0).first.empty());
   BOOST_TEST(g::split_host_port("[::1", 0).first.empty());
   BOOST_TEST(g::split_host_port(":80", 0).first.empty());
+}
+
+// How a finished sandbox is reported, as a table of observations.
+BOOST_AUTO_TEST_CASE(exit_reports) {
+  auto exited = [](int code) { return code << 8; };  // waitpid status of a normal exit
+  auto killed = [](int sig) { return sig; };         // ... of a death by signal
+  struct Case {
+    const char* name;
+    g::ExitFacts facts;
+    int exit_code;
+    enclave::events::KillReason observed;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* name, auto tweak, int code, enclave::events::KillReason obs) {
+    g::ExitFacts f;
+    f.runner_connected = true;
+    tweak(f);
+    cases.push_back({name, std::move(f), code, obs});
+  };
+  using K = enclave::events::KillReason;
+  add(
+      "clean exit", [&](g::ExitFacts& f) { f.wait_status = exited(0); }, 0, K::KILL_REASON_NONE);
+  add(
+      "workload exit 3", [&](g::ExitFacts& f) { f.wait_status = exited(3); }, 3,
+      K::KILL_REASON_NONE);
+  add(
+      "oom", [&](g::ExitFacts& f) { f.wait_status = exited(137), f.usage.oom_kills = 1; }, 137,
+      K::KILL_REASON_MEMORY_EXCEEDED);
+  add(
+      "oom before the runner connected",
+      [&](g::ExitFacts& f) {
+        f.runner_connected = false, f.wait_status = exited(137), f.usage.oom_kills = 1;
+      },
+      137, K::KILL_REASON_MEMORY_EXCEEDED);
+  add(
+      "backstop",
+      [&](g::ExitFacts& f) {
+        f.kill_requested = f.killed_by_backstop = true, f.wait_status = exited(137);
+      },
+      137, K::KILL_REASON_WALL_CLOCK_EXCEEDED);
+  add(
+      "engine kill", [&](g::ExitFacts& f) { f.kill_requested = true, f.wait_status = exited(137); },
+      137, K::KILL_REASON_NONE);
+  add(
+      "runsc run itself killed", [&](g::ExitFacts& f) { f.wait_status = killed(9); }, 137,
+      K::KILL_REASON_NONE);
+  add(
+      "host pids backstop", [&](g::ExitFacts& f) { f.usage.pids_max_events = 2; }, 0,
+      K::KILL_REASON_PIDS_EXCEEDED);
+  add(
+      "never came up",
+      [&](g::ExitFacts& f) { f.runner_connected = false, f.wait_status = exited(1); }, -1,
+      K::KILL_REASON_NONE);
+  add(
+      "could not be created", [&](g::ExitFacts& f) { f.start_error = "cgroup: EPERM"; }, -1,
+      K::KILL_REASON_NONE);
+  for (auto& c : cases) {
+    const auto ex = g::report_exit(c.facts);
+    BOOST_TEST(ex.exit.exit_code() == c.exit_code, c.name);
+    BOOST_TEST(ex.exit.observed() == c.observed, c.name);
+    if (c.exit_code == -1) BOOST_TEST(!ex.exit.detail().empty(), c.name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(exit_report_carries_output_result_and_usage) {
+  g::ExitFacts f;
+  f.runner_connected = true;
+  f.out.cap = f.err.cap = 4;
+  f.out.append("hello", 5);
+  f.err.append("e", 1);
+  f.result_json = "{\"a\":1}";
+  f.usage.cpu_ns = 900'000'000;
+  f.cpu_ns_at_assign = 100'000'000;
+  f.usage.peak_memory_bytes = 1 << 20;
+  f.wall_ms = 42;
+  f.turn_ms_total = 7;
+  const auto ex = g::report_exit(f);
+  BOOST_TEST(ex.exit.stdout() == "hell");
+  BOOST_TEST(ex.exit.stdout_truncated());
+  BOOST_TEST(ex.exit.stdout_bytes() == 5u);
+  BOOST_TEST(ex.exit.stderr() == "e");
+  BOOST_TEST(!ex.exit.stderr_truncated());
+  BOOST_TEST(ex.exit.json() == "{\"a\":1}");
+  BOOST_TEST(ex.usage.cpu_ms() == 800u);
+  BOOST_TEST(ex.usage.peak_memory_bytes() == 1u << 20);
+  BOOST_TEST(ex.usage.wall_ms() == 42u);
+  BOOST_TEST(ex.usage.turn_ms_total() == 7u);
 }

@@ -1,0 +1,300 @@
+// Shared fixture of the gVisor backend suites: one backend per test process (own --root, work
+// dir and cgroup parent, all keyed by pid), an event log with condvar waits, helpers.
+#pragma once
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/process.h"
+
+namespace eb = enclave::backends;
+namespace ev = enclave::events;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace gvisor_test {
+
+// Per test process, so that concurrent runs of this suite (ctest in two build dirs) never meet.
+const std::string kWorkDir = "/tmp/enclave-gvt-" + std::to_string(::getpid());
+const std::string kCgroupParent = "enclave-test-" + std::to_string(::getpid());
+
+// Every event the backend reports, per session, in order; waits use a condvar, never sleeps.
+class EventLog {
+ public:
+  void push(const std::string& sid, eb::Event e) {
+    {
+      std::lock_guard lock(mu_);
+      queues_[sid].push_back({Clock::now(), std::move(e)});
+    }
+    cv_.notify_all();
+  }
+
+  struct Stamped {
+    Clock::time_point at;
+    eb::Event event;
+  };
+
+  // Pops events of `sid` until one holds T; the skipped ones are appended to `skipped`.
+  template <class T>
+  std::optional<T> next(const std::string& sid, std::chrono::milliseconds timeout,
+                        std::vector<eb::Event>* skipped = nullptr,
+                        Clock::time_point* at = nullptr) {
+    std::unique_lock lock(mu_);
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      auto& q = queues_[sid];
+      while (!q.empty()) {
+        Stamped s = std::move(q.front());
+        q.pop_front();
+        if (auto* t = std::get_if<T>(&s.event)) {
+          if (at) *at = s.at;
+          return std::move(*t);
+        }
+        if (skipped) skipped->push_back(std::move(s.event));
+      }
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && queues_[sid].empty())
+        return std::nullopt;
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::deque<Stamped>> queues_;
+};
+
+std::string new_id() {
+  static std::mt19937_64 rng(12345);
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 32; ++i) id += hex[rng() & 15];
+  return id;
+}
+
+eb::GvisorConfig test_config() {
+  eb::GvisorConfig c;
+  c.state_dir = std::string(kWorkDir) + "/state";
+  c.work_dir = std::string(kWorkDir) + "/work";
+  c.cgroup_parent = kCgroupParent;
+  c.warm_pool_size = 1;
+  return c;
+}
+
+struct Env {
+  bool usable = false;
+  std::string why;
+  EventLog log;
+  std::unique_ptr<eb::Backend> backend;
+};
+
+Env& env() {
+  static Env* e = [] {
+    auto* e = new Env;
+    auto probe = eb::probe_gvisor(test_config());
+    e->usable = probe.ok;
+    e->why = probe.message;
+    std::cerr << "probe: " << probe.message << "\n";
+    if (!probe.ok) {
+      std::cerr << "SKIPPING gvisor tests: " << probe.message << "\n";
+      return e;
+    }
+    e->backend = eb::make_gvisor_backend(test_config(), [e](const std::string& sid, eb::Event ev) {
+      e->log.push(sid, std::move(ev));
+    });
+    for (const auto& line : e->backend->cleanup_orphans({}))
+      std::cerr << "cleanup: " << line << "\n";
+    return e;
+  }();
+  return *e;
+}
+
+#define REQUIRE_RUNSC()                             \
+  do {                                              \
+    if (!env().usable) {                            \
+      BOOST_TEST_MESSAGE("skipped: " << env().why); \
+      return;                                       \
+    }                                               \
+  } while (0)
+
+ev::SessionSpec batch(const std::string& code) {
+  ev::SessionSpec s;
+  s.set_code(code);
+  s.set_language("python");
+  s.set_exec_mode(ev::EXEC_MODE_BATCH);
+  auto* l = s.mutable_limits();
+  l->set_memory_mb(256);
+  l->set_cpu_millis(1000);
+  l->set_pids(64);
+  l->set_wall_clock_seconds(30);
+  l->set_disk_mb(64);
+  s.mutable_egress()->set_mode("deny_all");
+  return s;
+}
+
+struct Run {
+  std::string id;
+  Clock::time_point launched, started;
+  bool got_started = false;
+  std::vector<eb::Event> before_exit;
+  eb::Exited exited;
+  bool got_exit = false;
+  bool got_removed = false;
+};
+
+Run launch(const ev::SessionSpec& spec) {
+  Run r;
+  r.id = new_id();
+  r.launched = Clock::now();
+  env().backend->launch(eb::LaunchSpec{r.id, spec});
+  return r;
+}
+
+void wait_end(Run* r, std::chrono::milliseconds timeout = 60s) {
+  auto ex = env().log.next<eb::Exited>(r->id, timeout, &r->before_exit);
+  BOOST_REQUIRE_MESSAGE(ex.has_value(), "no Exited for " << r->id);
+  r->exited = std::move(*ex);
+  r->got_exit = true;
+  for (const auto& e : r->before_exit) {
+    if (std::holds_alternative<eb::Started>(e)) r->got_started = true;
+  }
+  auto rm = env().log.next<eb::Removed>(r->id, 30s);
+  BOOST_REQUIRE_MESSAGE(rm.has_value(), "no Removed for " << r->id);
+  r->got_removed = true;
+}
+
+Run run_batch(const std::string& code, std::function<void(ev::SessionSpec&)> tweak = {}) {
+  auto spec = batch(code);
+  if (tweak) tweak(spec);
+  Run r = launch(spec);
+  wait_end(&r);
+  return r;
+}
+
+// Host processes whose command line names `id` (runsc run/gofer/sandbox of that container).
+int processes_naming(const std::string& id) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(id) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+uint64_t self_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// Everything this suite made is gone: runsc list empty, no cgroups, work dirs or zombies.
+void check_everything_removed() {
+  const auto cfg = test_config();
+  auto list = enclave::backends::gvisor::run_command(
+      {cfg.runsc_path, "--root=" + cfg.state_dir, "--network=none", "list", "-quiet"}, 10s);
+  BOOST_TEST(list.exit_code == 0);
+  BOOST_TEST(list.output == "", "runsc list: " << list.output);
+  for (const char* ctl : {"memory", "pids", "cpu", "cpuacct", "cpuset"}) {
+    const std::string dir = std::string("/sys/fs/cgroup/") + ctl + "/" + kCgroupParent;
+    int children = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) children += e.is_directory();
+    BOOST_TEST(children == 0, dir << " has " << children << " children");
+  }
+  int sessions = 0;
+  std::error_code ec;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator(cfg.work_dir + "/sessions", ec))
+    ++sessions;
+  BOOST_TEST(sessions == 0);
+  // No zombie children left behind (we are a subreaper for runsc's processes).
+  int zombies = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 4 >= stat.size()) continue;
+    if (stat[close + 2] == 'Z' && std::atoi(stat.c_str() + close + 4) == ::getpid()) ++zombies;
+  }
+  BOOST_TEST(zombies == 0);
+  // Leave nothing of this suite behind.
+  for (const char* ctl : {"memory", "pids", "cpu", "cpuacct", "cpuset"}) {
+    for (const std::string suffix : {"", "-1"}) {
+      ::rmdir((std::string("/sys/fs/cgroup/") + ctl + "/" + kCgroupParent + suffix).c_str());
+    }
+  }
+  std::filesystem::remove_all(kWorkDir, ec);
+}
+
+// A tiny HTTP server on host loopback (port 0: hermetic) answering "hello" to each request.
+class HelloServer {
+ public:
+  HelloServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        char buf[4096];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~HelloServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace gvisor_test
+
+using namespace gvisor_test;

@@ -1,0 +1,241 @@
+// gVisor backend against the real runsc (as root): interactive kernels, allow-list egress,
+// kill/cleanup/instances. Skipped with the probe's message when runsc is unusable.
+#define BOOST_TEST_MODULE gvisor_lifecycle
+#include "tests/gvisor/gvisor_fixture.h"
+
+BOOST_AUTO_TEST_CASE(interactive_namespace_persists_across_turns) {
+  REQUIRE_RUNSC();
+  auto spec = batch("y = 1\n");
+  spec.set_exec_mode(ev::EXEC_MODE_INTERACTIVE);
+  Run r = launch(spec);
+  Clock::time_point started_at;
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s, nullptr, &started_at).has_value());
+  auto& b = *env().backend;
+  auto turn = [&](uint32_t n, const std::string& code, int64_t timeout_ms = 10000) {
+    b.exec_turn(r.id, n, code, timeout_ms);
+    auto d = env().log.next<eb::TurnDone>(r.id, 30s);
+    BOOST_REQUIRE(d.has_value());
+    BOOST_TEST(d->turn.turn() == n);
+    return d->turn;
+  };
+  const auto t0 = Clock::now();
+  auto t1 = turn(1, "x = 41\n");
+  const auto first_turn_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  BOOST_TEST(t1.has_exit_code());
+  BOOST_TEST(t1.exit_code() == 0);
+  auto t2 = turn(2, "print(x + y)\nenclave.result({'x': x})\n");
+  BOOST_TEST(t2.stdout() == "42\n");
+  BOOST_TEST(t2.json() == "{\"x\":41}");
+  BOOST_TEST(t2.code_sha256().size() == 64u);
+  auto t3 = turn(3, "x = 99\nraise ValueError('bad turn')\n");
+  BOOST_TEST(t3.exit_code() == 1);
+  BOOST_TEST(t3.stderr().find("ValueError: bad turn") != std::string::npos);
+  auto t4 = turn(4, "print(x)\n");
+  BOOST_TEST(t4.exit_code() == 0);
+  BOOST_TEST(t4.stdout() == "99\n");
+  BOOST_TEST(t4.json() == "");
+  auto raw = turn(5, "import sys\nsys.stdout.buffer.write(b'raw\\n')\n");
+  BOOST_TEST(raw.stdout() == "raw\n");
+  auto eof = turn(6, "try:\n    input()\nexcept EOFError:\n    print('eof')\n");
+  BOOST_TEST(eof.stdout() == "eof\n");
+  {
+    // Output of a running turn streams out before the turn ends.
+    b.exec_turn(r.id, 9, "import time\nprint('a')\ntime.sleep(0.3)\nprint('b')\n", 10000);
+    std::vector<eb::Event> seen;
+    Clock::time_point first_at, done_at;
+    auto first = env().log.next<eb::Output>(r.id, 10s, &seen, &first_at);
+    BOOST_REQUIRE(first.has_value());
+    auto done = env().log.next<eb::TurnDone>(r.id, 10s, &seen, &done_at);
+    BOOST_REQUIRE(done.has_value());
+    std::string streamed = first->data;
+    for (const auto& e : seen) {
+      if (auto* o = std::get_if<eb::Output>(&e)) streamed += o->data;
+    }
+    BOOST_TEST(first->turn == 9u);
+    BOOST_TEST(streamed == "a\nb\n");
+    BOOST_TEST(done->turn.stdout() == "a\nb\n");
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(done_at - first_at).count() >=
+               200);
+  }
+  const auto t5s = Clock::now();
+  auto t5 = turn(7, "pass\n");
+  const auto trivial_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t5s).count();
+  std::cerr
+      << "interactive: launch -> Started "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
+      << " ms; first turn " << first_turn_ms << " ms; trivial turn " << trivial_us << " us\n";
+  auto t6 = turn(8, "while True:\n    pass\n", 500);
+  BOOST_TEST(t6.timed_out());
+  BOOST_TEST(!t6.has_exit_code());
+  b.kill(r.id, "turn timeout");
+  wait_end(&r);
+  BOOST_TEST(r.exited.usage.turn_ms_total() > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(interactive_cold_path_with_custom_limits) {
+  REQUIRE_RUNSC();
+  auto spec = batch("");
+  spec.set_exec_mode(ev::EXEC_MODE_INTERACTIVE);
+  spec.mutable_limits()->set_disk_mb(16);  // the pool cannot serve this: cold start
+  Run r = launch(spec);
+  Clock::time_point started_at;
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s, nullptr, &started_at).has_value());
+  std::cerr
+      << "interactive cold: launch -> Started "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(started_at - r.launched).count()
+      << " ms\n";
+  env().backend->exec_turn(r.id, 1, "import os\nprint(os.getuid())\n", 10000);
+  auto d = env().log.next<eb::TurnDone>(r.id, 30s);
+  BOOST_REQUIRE(d.has_value());
+  BOOST_TEST(d->turn.stdout() == "65534\n");
+  env().backend->kill(r.id, "done");
+  wait_end(&r);
+}
+
+BOOST_AUTO_TEST_CASE(interactive_setup_failure_fails_the_session) {
+  REQUIRE_RUNSC();
+  auto spec = batch("raise SystemExit(7)\n");
+  spec.set_exec_mode(ev::EXEC_MODE_INTERACTIVE);
+  Run r = launch(spec);
+  wait_end(&r);
+  BOOST_TEST(!r.got_started);
+  BOOST_TEST(r.exited.exit.exit_code() == 7);
+}
+
+BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
+  REQUIRE_RUNSC();
+  HelloServer allowed, other;
+  const std::string code =
+      "import os, socket, urllib.request\n"
+      "A, B = " +
+      std::to_string(allowed.port()) + ", " + std::to_string(other.port()) +
+      "\n"
+      "print(urllib.request.urlopen('http://127.0.0.1:%d/x' % A, timeout=10).read().decode())\n"
+      "try:\n    urllib.request.urlopen('http://127.0.0.1:%d/' % B, timeout=10); print('LEAK')\n"
+      "except Exception as e:\n    print('refused', getattr(e, 'code', e))\n"
+      "s = socket.create_connection(('127.0.0.1', 3128))\n"
+      "s.sendall(b'CONNECT 127.0.0.1:%d HTTP/1.1\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' % A)\n"
+      "data = b''\nwhile True:\n    d = s.recv(4096)\n    if not d: break\n    data += d\n"
+      "print('tunnel', data.endswith(b'hello'))\n"
+      "try:\n    socket.create_connection(('10.1.2.3', 443), timeout=3); print('LEAK')\n"
+      "except OSError:\n    print('direct refused')\n";
+  Run r = run_batch(code, [&](ev::SessionSpec& s) {
+    s.mutable_egress()->set_mode("allow_list");
+    s.mutable_egress()->add_allow("127.0.0.1:" + std::to_string(allowed.port()));
+  });
+  const auto& out = r.exited.exit.stdout();
+  BOOST_TEST(out == "hello\nrefused 403\ntunnel True\ndirect refused\n",
+             out << r.exited.exit.stderr());
+  std::vector<std::pair<std::string, uint32_t>> denied;
+  for (const auto& e : r.before_exit) {
+    if (auto* d = std::get_if<eb::EgressDenied>(&e)) denied.emplace_back(d->host, d->port);
+  }
+  BOOST_TEST(std::count(denied.begin(), denied.end(),
+                        std::make_pair(std::string("127.0.0.1"),
+                                       static_cast<uint32_t>(other.port()))) == 1);
+  BOOST_TEST(
+      std::count(denied.begin(), denied.end(), std::make_pair(std::string("10.1.2.3"), 443u)) == 1);
+  BOOST_TEST(denied.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_sessions_are_independent) {
+  REQUIRE_RUNSC();
+  std::vector<Run> runs;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < 6; ++i) {
+    runs.push_back(launch(batch("import os\nenclave.result(" + std::to_string(i) + ")\nprint(" +
+                                std::to_string(i) + ")\n")));
+  }
+  for (int i = 0; i < 6; ++i) {
+    wait_end(&runs[i]);
+    BOOST_TEST(runs[i].exited.exit.exit_code() == 0);
+    BOOST_TEST(runs[i].exited.exit.json() == std::to_string(i));
+    BOOST_TEST(runs[i].exited.exit.stdout() == std::to_string(i) + "\n");
+  }
+  std::cerr << "6 parallel batch sessions: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+            << " ms\n";
+}
+
+BOOST_AUTO_TEST_CASE(kill_right_after_launch_cleans_up) {
+  REQUIRE_RUNSC();
+  Run r = launch(batch("import time\ntime.sleep(60)\n"));
+  env().backend->kill(r.id, "teardown");
+  wait_end(&r, 30s);
+  BOOST_TEST(r.exited.exit.exit_code() != 0);
+  BOOST_TEST(
+      !std::filesystem::exists(std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" + r.id));
+  BOOST_TEST(processes_naming(r.id) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(kill_of_a_leftover_removes_it) {
+  REQUIRE_RUNSC();
+  const std::string id = new_id();
+  const std::string dir = std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" + id;
+  std::filesystem::create_directory(dir);
+  env().backend->kill(id, "engine restarted");
+  auto rm = env().log.next<eb::Removed>(id, 20s);
+  BOOST_REQUIRE(rm.has_value());
+  BOOST_TEST(rm->detail.find("cgroup") != std::string::npos, rm->detail);
+  BOOST_TEST(!std::filesystem::exists(dir));
+}
+
+BOOST_AUTO_TEST_CASE(unusable_runsc_reports_a_start_failure) {
+  REQUIRE_RUNSC();
+  EventLog log;
+  auto cfg = test_config();
+  cfg.runsc_path = "/bin/false";
+  cfg.work_dir = std::string(kWorkDir) + "/work-false";
+  cfg.state_dir = std::string(kWorkDir) + "/state-false";
+  cfg.warm_pool_size = 0;
+  auto b = eb::make_gvisor_backend(
+      cfg, [&](const std::string& sid, eb::Event e) { log.push(sid, std::move(e)); });
+  const std::string id = new_id();
+  b->launch(eb::LaunchSpec{id, batch("print(1)\n")});
+  std::vector<eb::Event> seen;
+  auto ex = log.next<eb::Exited>(id, 30s, &seen);
+  BOOST_REQUIRE(ex.has_value());
+  BOOST_TEST(ex->exit.exit_code() == -1);
+  BOOST_TEST(!ex->exit.detail().empty());
+  BOOST_TEST(log.next<eb::Removed>(id, 30s).has_value());
+  for (const auto& e : seen) BOOST_TEST(!std::holds_alternative<eb::Started>(e));
+  std::cerr << "start failure detail: " << ex->exit.detail() << "\n";
+  b->shutdown();
+}
+
+BOOST_AUTO_TEST_CASE(a_second_instance_leaves_the_first_alone) {
+  REQUIRE_RUNSC();
+  Run r =
+      launch(batch("import sys\nprint(sys.stdin.readline().strip())\n"
+                   "import time\ntime.sleep(1.5)\nenclave.result('survived')\n"));
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s).has_value());
+  EventLog log;
+  auto cfg = test_config();
+  cfg.warm_pool_size = 0;
+  auto second = eb::make_gvisor_backend(
+      cfg, [&](const std::string& sid, eb::Event e) { log.push(sid, std::move(e)); });
+  const auto lines = second->cleanup_orphans({});
+  for (const auto& l : lines) BOOST_TEST(l.find(r.id) == std::string::npos, l);
+  // The second instance works, in its own slot.
+  const std::string id = new_id();
+  second->launch(eb::LaunchSpec{id, batch("enclave.result('second')\n")});
+  auto ex = log.next<eb::Exited>(id, 30s);
+  BOOST_REQUIRE(ex.has_value());
+  BOOST_TEST(ex->exit.json() == "\"second\"");
+  BOOST_TEST(log.next<eb::Removed>(id, 30s).has_value());
+  second->shutdown();
+  wait_end(&r);
+  BOOST_TEST(r.exited.exit.json() == "\"survived\"");
+}
+
+BOOST_AUTO_TEST_CASE(zz_everything_is_removed_after_shutdown) {
+  REQUIRE_RUNSC();
+  // A session still running at shutdown is ended and reported.
+  Run r = launch(batch("while True:\n    pass\n"));
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s).has_value());
+  env().backend->shutdown();
+  wait_end(&r, 1s);  // already delivered: shutdown returns after the last event
+  check_everything_removed();
+}
