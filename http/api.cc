@@ -181,8 +181,12 @@ void Api::dispatch(Call& c, Reply reply) {
     case RouteId::kGetSession: return reply(answer(e.get_session(p, c.id)));
     case RouteId::kGetResult: {
       auto r = e.get_result(p, c.id);
-      if (r.ok() && !r->has_json()) r->mutable_json()->set_null_value({});
-      return reply(answer(r));
+      if (!r.ok()) return reply(error_response(r.error()));
+      if (!r->has_json()) r->mutable_json()->set_null_value({});
+      std::string body = to_json(*r);
+      // exitCode is always present: null until the workload has exited.
+      if (!r->has_exit_code() && body.size() >= 2) body.insert(1, "\"exitCode\":null,");
+      return reply(json_response(200, std::move(body)));
     }
     case RouteId::kExec: {
       api::ExecRequest req;

@@ -321,6 +321,8 @@ def run_api_checks(ka, kv, kb):
     st, s, _, _ = call("POST", "/v1/sessions", {"code": "x = 1", "language": "python", "execMode": "interactive"}, key=ka)
     check(st == 201 and s.get("execMode") == "interactive", f"create interactive {st} {s}")
     iid = s["id"]
+    st, r, _, _ = call("GET", f"/v1/sessions/{iid}/result", key=ka)
+    check(st == 200 and "exitCode" in r and r["exitCode"] is None and r.get("final") is False, f"result while live: {r}")
     s = wait_phase(iid, ka, "running")
     check(s is not None, "interactive session reaches running")
     st, t, _, _ = call("POST", f"/v1/sessions/{iid}/exec", {"code": '#@sim stdout="two"\nprint(2)'}, key=ka)
