@@ -31,8 +31,9 @@ struct GvisorConfig {
   // Extra seconds past limits.wall_clock_seconds before a batch sandbox is killed by the backend
   // itself (the engine normally kills first). Default: 5.
   int wall_clock_grace_seconds = 5;
-  // Host pids.max per sandbox: the ptrace platform needs many host tasks (~900 for 64 inside).
-  // Default: 4096.
+  // Floor of the host pids.max per sandbox, a backstop only (the workload meets RLIMIT_NPROC):
+  // the ptrace platform needs many host tasks (~900 for 64 inside); the value used is
+  // max(host_pids_max, 16 * limits.pids + 256). Default: 4096.
   int host_pids_max = 4096;
   // Several backends on one host (two enclaved, a check next to a server) must never delete each
   // other's sandboxes. Each backend takes the first free slot N (an flock on
