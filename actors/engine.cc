@@ -32,7 +32,8 @@ Principal default_principal() {
 struct Engine::Impl {
   EngineConfig config;
   std::unique_ptr<storage::EventLog> log;
-  ReadModel model;
+  std::unique_ptr<ReadModel> model_ptr;
+  ReadModel& model() { return *model_ptr; }
   std::unique_ptr<storage::CommitQueue> commits;
   Registry registry;
   std::unique_ptr<CredentialStore> creds;
@@ -71,20 +72,26 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   if (!creds) return creds.error();
   d->creds = std::move(*creds);
 
-  // Fold the whole log into the read model.
+  // Load the read model's checkpoint and fold only the events after it.
   auto t0 = std::chrono::steady_clock::now();
-  auto scanned = d->log->scan_global(1, [d](const storage::Stored& s) {
-    d->model.apply(s);
+  d->model_ptr = std::make_unique<ReadModel>(d->log.get());
+  std::string warning;
+  uint64_t from = d->model().load(&warning);
+  if (!warning.empty()) spdlog::warn("{}", warning);
+  auto scanned = d->log->scan_global(from + 1, [d](const storage::Stored& s) {
+    d->model().apply(s);
     return true;
   });
   if (!scanned) return scanned.error();
+  d->model().flush_snapshots();
   auto replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - t0)
                        .count();
 
   d->commits = std::make_unique<storage::CommitQueue>(
       *d->log, [d](const std::vector<const storage::Stored*>& batch) {
-        d->model.apply_committed(batch);
+        d->model().apply_committed(batch);
+        d->model().maybe_checkpoint(false);
       });
 
   d->sys_cfg = std::make_unique<caf::actor_system_config>();
@@ -102,7 +109,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
 
   d->ctx.log = d->log.get();
   d->ctx.commits = d->commits.get();
-  d->ctx.model = &d->model;
+  d->ctx.model = d->model_ptr.get();
   d->ctx.registry = &d->registry;
   d->ctx.creds = d->creds.get();
   d->ctx.backend = d->backend.get();
@@ -113,7 +120,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.reaper = spawn_reaper(*d->sys, config.clock, config.reaper_tick_ms);
 
   // ---- recovery: every session that is not torn down gets its actor back -------------------
-  auto live = d->model.live_sessions();
+  auto live = d->model().live_sessions();
   std::set<std::string> keep;
   std::unordered_map<std::string, bool> adopted;
   std::vector<std::string> active;
@@ -132,7 +139,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
                  msg::ToAdmission{msg::Restore{active, max_ticket + 1, max_grant + 1}});
 
   std::unordered_map<std::string, caf::actor> fleet_actors;
-  for (auto& f : d->model.live_fleets()) {
+  for (auto& f : d->model().live_fleets()) {
     size_t n = 0;
     for (const auto& s : live) n += s.spec.fleet_id() == f.id;
     std::string id = f.id;
@@ -164,9 +171,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
                    msg::ToAdmission{msg::Enqueue{s->id, d->registry.get(s->id),
                                                  s->queue_recorded ? s->ticket : 0}});
   spdlog::info(
-      "engine open: {} events replayed in {} ms; {} live sessions ({} holding a slot, {} "
-      "re-attached, {} queued); backend {}",
-      *scanned, replay_ms, live.size(), active.size(), keep.size(), queued.size(),
+      "engine open: checkpoint at global seq {}, {} events folded after it in {} ms; {} live "
+      "sessions ({} holding a slot, {} re-attached, {} queued); backend {}",
+      from, *scanned, replay_ms, live.size(), active.size(), keep.size(), queued.size(),
       d->backend_name);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -181,6 +188,7 @@ Engine::~Engine() {
   d->ctx.reaper = nullptr;
   d->sys.reset();      // waits for every actor to finish
   d->commits.reset();  // commits what is pending
+  d->model().maybe_checkpoint(true);
   d->backend.reset();
   d->log.reset();
 }
@@ -238,7 +246,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
 void Engine::exec(const Principal& p, const std::string& hex, const api::ExecRequest& req,
                   Callback<api::ExecTurnResult> done) {
   auto* d = impl_.get();
-  auto s = visible_session(d->model, p, hex);
+  auto s = visible_session(d->model(), p, hex);
   if (!s) return done(s.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   if (req.code().empty())
@@ -261,7 +269,7 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
 void Engine::teardown_session(const Principal& p, const std::string& hex,
                               Callback<api::Session> done) {
   auto* d = impl_.get();
-  auto s = visible_session(d->model, p, hex);
+  auto s = visible_session(d->model(), p, hex);
   if (!s) return done(s.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   auto a = d->registry.get(s->id);
@@ -305,7 +313,7 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
 void Engine::teardown_fleet(const Principal& p, const std::string& hex,
                             Callback<api::Fleet> done) {
   auto* d = impl_.get();
-  auto f = visible_fleet(d->model, p, hex);
+  auto f = visible_fleet(d->model(), p, hex);
   if (!f) return done(f.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   auto a = d->registry.get(f->id);
@@ -316,7 +324,7 @@ void Engine::teardown_fleet(const Principal& p, const std::string& hex,
 // ---- reads ------------------------------------------------------------------------------------
 
 Result<api::Session> Engine::get_session(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model, p, id);
+  auto s = visible_session(impl_->model(), p, id);
   if (!s) return s.error();
   if (!p.has("sessions:read")) return forbidden("sessions:read");
   return views::session(*s);
@@ -350,23 +358,22 @@ Result<api::SessionList> Engine::list_sessions(const Principal& p, const ListQue
                         "cursor");
     after = std::stoull(q.cursor);
   }
-  auto rows = impl_->model.list_sessions(p.org_id, fleet, q.phase, after, q.limit + 1);
+  auto page = impl_->model().list_sessions(p.org_id, fleet, q.phase, after, q.limit);
   api::SessionList out;
-  for (size_t i = 0; i < rows.size() && i < q.limit; ++i)
-    *out.add_sessions() = views::session(rows[i].second);
-  if (rows.size() > q.limit) out.set_next_cursor(std::to_string(rows[q.limit - 1].first));
+  for (const auto& s : page.sessions) *out.add_sessions() = views::session(s);
+  if (page.next_cursor) out.set_next_cursor(std::to_string(page.next_cursor));
   return out;
 }
 
 Result<api::SessionResult> Engine::get_result(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model, p, id);
+  auto s = visible_session(impl_->model(), p, id);
   if (!s) return s.error();
   if (!p.has("sessions:read")) return forbidden("sessions:read");
   return views::result(*s);
 }
 
 Result<api::AuditTrail> Engine::get_audit(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model, p, id);
+  auto s = visible_session(impl_->model(), p, id);
   if (!s) return s.error();
   if (!p.has("audit:read")) return forbidden("audit:read");
   auto events = impl_->log->read_stream(s->id);
@@ -377,7 +384,7 @@ Result<api::AuditTrail> Engine::get_audit(const Principal& p, const std::string&
 }
 
 Result<api::Fleet> Engine::get_fleet(const Principal& p, const std::string& id) const {
-  auto f = visible_fleet(impl_->model, p, id);
+  auto f = visible_fleet(impl_->model(), p, id);
   if (!f) return f.error();
   if (!p.has("sessions:read")) return forbidden("sessions:read");
   return views::fleet(*f);
@@ -386,7 +393,7 @@ Result<api::Fleet> Engine::get_fleet(const Principal& p, const std::string& id) 
 Result<api::FleetList> Engine::list_fleets(const Principal& p) const {
   if (!p.has("sessions:read")) return forbidden("sessions:read");
   api::FleetList out;
-  for (const auto& f : impl_->model.list_fleets(p.org_id)) *out.add_fleets() = views::fleet(f);
+  for (const auto& f : impl_->model().list_fleets(p.org_id)) *out.add_fleets() = views::fleet(f);
   return out;
 }
 
@@ -395,7 +402,7 @@ Result<api::FleetList> Engine::list_fleets(const Principal& p) const {
 Result<uint64_t> Engine::subscribe(const Principal& p, const std::string& id,
                                    std::function<void(const StreamItem&)> on_item) {
   auto* d = impl_.get();
-  auto s = visible_session(d->model, p, id);
+  auto s = visible_session(d->model(), p, id);
   if (!s) return s.error();
   if (!p.has("audit:read")) return forbidden("audit:read");
   // Live items that arrive while the history is being sent are held back, then deduplicated by
@@ -419,7 +426,7 @@ Result<uint64_t> Engine::subscribe(const Principal& p, const std::string& id,
   };
   auto gate = std::make_shared<Gate>();
   gate->fn = std::move(on_item);
-  uint64_t sub = d->model.subscribe(s->id, [gate](const StreamItem& item) {
+  uint64_t sub = d->model().subscribe(s->id, [gate](const StreamItem& item) {
     std::lock_guard lock(gate->mu);
     if (gate->replaying)
       gate->held.push_back(item);
@@ -453,14 +460,14 @@ void Engine::unsubscribe(uint64_t subscription) {
     std::lock_guard lock(impl_->sub_mu);
     impl_->subs.erase(subscription);
   }
-  impl_->model.unsubscribe(subscription);
+  impl_->model().unsubscribe(subscription);
 }
 
 // ---- auth and metrics -------------------------------------------------------------------------
 
 std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
   if (api_key.empty() || api_key.size() > 200) return std::nullopt;
-  auto k = impl_->model.key_by_hash(api_keys::hash_secret(std::string(api_key)));
+  auto k = impl_->model().key_by_hash(api_keys::hash_secret(std::string(api_key)));
   if (!k) return std::nullopt;
   return Principal{"key:" + k->key_id, k->org_id, k->role, scopes_for_role(k->role)};
 }
@@ -468,7 +475,7 @@ std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
 std::string Engine::metrics_text() const {
   auto* d = impl_.get();
   MetricsInputs in;
-  in.counters = d->model.counters();
+  in.counters = d->model().counters();
   in.max_concurrency = d->config.max_concurrency;
   in.live_actors = d->registry.size();
   in.log_bytes = d->log->bytes_appended();

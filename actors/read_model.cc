@@ -1,11 +1,16 @@
 #include "actors/read_model.h"
 
+#include <spdlog/spdlog.h>
+
 #include "events/ids.h"
+#include "events/snapshot.h"
 #include "events/views.h"
 
 namespace enclave {
 
 namespace {
+
+const std::string kCheckpointKey = std::string("\0checkpoint", 11);
 
 size_t bucket(uint64_t ms) {
   for (size_t i = 0; i < ReadModel::kBucketsMs.size(); ++i)
@@ -13,7 +18,93 @@ size_t bucket(uint64_t ms) {
   return ReadModel::kBucketsMs.size();
 }
 
+template <typename M>
+void copy_map(const M& from, std::map<std::string, uint64_t>& to) {
+  for (const auto& [k, v] : from) to[k] = v;
+}
+
 }  // namespace
+
+// ---- startup and checkpoints ------------------------------------------------------------------
+
+uint64_t ReadModel::load(std::string* warning) {
+  std::unique_lock lock(mu_);
+  auto keys = log_->read_stream(keys_stream_id());
+  if (keys)
+    for (const auto& e : *keys) keys_ = api_keys::apply(std::move(keys_), e.envelope);
+  auto bytes = log_->get_snapshot(kCheckpointKey);
+  if (!bytes) return 0;
+  events::Checkpoint cp;
+  if (!cp.ParseFromString(*bytes) || cp.global_seq() > log_->last_global_seq()) {
+    *warning = "the read-model checkpoint is damaged or ahead of the log; folding the whole log";
+    return 0;
+  }
+  for (const auto& p : cp.live_sessions()) {
+    auto s = snapshot::session_from(p);
+    auto g = cp.created_gseq().find(to_hex(s.id));
+    created_gseq_[s.id] = g == cp.created_gseq().end() ? 0 : static_cast<uint64_t>(g->second);
+    sessions_[s.id] = std::move(s);
+  }
+  for (const auto& p : cp.live_fleets()) {
+    auto f = snapshot::fleet_from(p);
+    size_t live = 0;
+    for (const auto& m : f.member_ids) live += sessions_.count(m);
+    fleet_live_[f.id] = live;
+    fleets_[f.id] = std::move(f);
+  }
+  copy_map(cp.phase_now(), counters_.phase_now);
+  copy_map(cp.kills_by_reason(), counters_.kills_by_reason);
+  copy_map(cp.egress_denied_by_org(), counters_.egress_denied_by_org);
+  counters_.events = cp.events();
+  counters_.sessions_created = cp.sessions_created();
+  counters_.fleets_created = cp.fleets_created();
+  counters_.turns = cp.turns();
+  counters_.turn_ms_sum = cp.turn_ms_sum();
+  counters_.launch_ms_sum = cp.launch_ms_sum();
+  counters_.launches = cp.launches();
+  for (int i = 0; i < cp.launch_hist_size() && i < 12; ++i) counters_.launch_hist[i] = cp.launch_hist(i);
+  for (int i = 0; i < cp.turn_hist_size() && i < 12; ++i) counters_.turn_hist[i] = cp.turn_hist(i);
+  applied_gseq_ = checkpoint_gseq_ = cp.global_seq();
+  return cp.global_seq();
+}
+
+void ReadModel::maybe_checkpoint(bool force) {
+  std::string bytes;
+  {
+    std::shared_lock lock(mu_);
+    if (applied_gseq_ == checkpoint_gseq_) return;
+    if (!force && applied_gseq_ - checkpoint_gseq_ < kCheckpointEvery) return;
+    events::Checkpoint cp;
+    cp.set_global_seq(applied_gseq_);
+    for (const auto& [id, s] : sessions_) {
+      *cp.add_live_sessions() = snapshot::of(s);
+      (*cp.mutable_created_gseq())[to_hex(id)] = static_cast<int64_t>(created_gseq_.at(id));
+    }
+    for (const auto& [id, f] : fleets_) *cp.add_live_fleets() = snapshot::of(f);
+    for (const auto& [k, v] : counters_.phase_now) (*cp.mutable_phase_now())[k] = v;
+    for (const auto& [k, v] : counters_.kills_by_reason) (*cp.mutable_kills_by_reason())[k] = v;
+    for (const auto& [k, v] : counters_.egress_denied_by_org)
+      (*cp.mutable_egress_denied_by_org())[k] = v;
+    cp.set_events(counters_.events);
+    cp.set_sessions_created(counters_.sessions_created);
+    cp.set_fleets_created(counters_.fleets_created);
+    cp.set_turns(counters_.turns);
+    cp.set_turn_ms_sum(counters_.turn_ms_sum);
+    cp.set_launch_ms_sum(counters_.launch_ms_sum);
+    cp.set_launches(counters_.launches);
+    for (auto v : counters_.launch_hist) cp.add_launch_hist(v);
+    for (auto v : counters_.turn_hist) cp.add_turn_hist(v);
+    cp.SerializeToString(&bytes);
+  }
+  uint64_t at = applied_gseq_;
+  if (auto r = log_->put_snapshot(kCheckpointKey, bytes); !r) {
+    spdlog::warn("read-model checkpoint not written: {}", r.error().message);
+    return;
+  }
+  checkpoint_gseq_ = at;
+}
+
+// ---- folding ----------------------------------------------------------------------------------
 
 void ReadModel::note_phase(const session::State* before, const session::State& after) {
   if (before && before->exists) {
@@ -25,16 +116,21 @@ void ReadModel::note_phase(const session::State* before, const session::State& a
 
 void ReadModel::apply(const storage::Stored& st) {
   const auto& e = st.envelope;
+  applied_gseq_ = std::max(applied_gseq_, st.global_seq);
   counters_.events++;
   using E = events::Envelope;
   switch (e.payload_case()) {
     case E::kFleetCreated:
     case E::kFleetTornDown: {
-      auto& f = fleets_[e.stream()];
-      f = fleet::apply(std::move(f), e);
+      auto it = fleets_.find(e.stream());
+      if (it == fleets_.end()) {
+        auto cold = e.payload_case() == E::kFleetCreated ? std::nullopt : cold_fleet(e.stream());
+        it = fleets_.emplace(e.stream(), cold.value_or(fleet::State{})).first;
+      }
+      it->second = fleet::apply(std::move(it->second), e);
       if (e.payload_case() == E::kFleetCreated) {
-        org_fleets_[f.org_id][st.global_seq] = e.stream();
         counters_.fleets_created++;
+        fleet_live_[e.stream()] = it->second.member_ids.size();
       }
       return;
     }
@@ -47,20 +143,25 @@ void ReadModel::apply(const storage::Stored& st) {
   }
   auto it = sessions_.find(e.stream());
   if (it == sessions_.end()) {
-    if (e.payload_case() != E::kSessionCreated) return;
-    it = sessions_.emplace(e.stream(), session::State{}).first;
-    created_gseq_[e.stream()] = st.global_seq;
-    org_sessions_[e.session_created().org_id()][st.global_seq] = e.stream();
-    counters_.sessions_created++;
-    session::State fresh = session::apply(session::State{}, e);
-    note_phase(nullptr, fresh);
-    it->second = std::move(fresh);
-  } else {
+    if (e.payload_case() == E::kSessionCreated) {
+      session::State fresh = session::apply(session::State{}, e);
+      note_phase(nullptr, fresh);
+      counters_.sessions_created++;
+      created_gseq_[e.stream()] = st.global_seq;
+      it = sessions_.emplace(e.stream(), std::move(fresh)).first;
+    } else {
+      auto cold = cold_session(e.stream());  // an event for ended work: bring it back
+      if (!cold) return;
+      created_gseq_[e.stream()] = st.global_seq;
+      it = sessions_.emplace(e.stream(), std::move(*cold)).first;
+    }
+  }
+  if (e.payload_case() != E::kSessionCreated) {
     session::State next = session::apply(it->second, e);
     note_phase(&it->second, next);
     it->second = std::move(next);
   }
-  const auto& s = it->second;
+  const session::State& s = it->second;
   switch (e.payload_case()) {
     case E::kQuotaKilled:
       counters_.kills_by_reason[session::kill_reason_name(e.quota_killed().reason())]++;
@@ -84,11 +185,37 @@ void ReadModel::apply(const storage::Stored& st) {
     default:
       break;
   }
-  if (!s.spec.fleet_id().empty()) {
-    auto f = fleets_.find(s.spec.fleet_id());
-    if (f != fleets_.end()) f->second = fleet::observe(std::move(f->second), s.spec.fleet_index(),
-                                                       s.phase);
+  auto f = s.spec.fleet_id().empty() ? fleets_.end() : fleets_.find(s.spec.fleet_id());
+  if (f != fleets_.end()) f->second = fleet::observe(std::move(f->second), s.spec.fleet_index(), s.phase);
+  if (e.payload_case() != E::kSessionTornDown) return;
+
+  // Ended: snapshot it, keep it in the cache, drop it from memory.
+  std::string bytes;
+  snapshot::of(s).SerializeToString(&bytes);
+  pending_snapshots_.emplace_back(s.id, std::move(bytes));
+  cache_put(s.id, s);
+  if (f != fleets_.end() && fleet_live_[f->first] > 0 && --fleet_live_[f->first] == 0) {
+    std::string fb;
+    snapshot::of(f->second).SerializeToString(&fb);
+    pending_snapshots_.emplace_back(f->first, std::move(fb));
+    cache_put(f->first, f->second);
+    fleet_live_.erase(f->first);
+    fleets_.erase(f);
   }
+  created_gseq_.erase(s.id);
+  sessions_.erase(it);
+}
+
+void ReadModel::flush_snapshots() {
+  std::vector<std::pair<std::string, std::string>> snaps;
+  {
+    std::unique_lock lock(mu_);
+    snaps.swap(pending_snapshots_);
+  }
+  for (const auto& [id, bytes] : snaps)
+    if (auto r = log_->put_snapshot(id, bytes); !r)
+      spdlog::warn("snapshot of {} not written (reads will fold its stream): {}", to_hex(id),
+                   r.error().message);
 }
 
 void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch) {
@@ -96,6 +223,7 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
     std::unique_lock lock(mu_);
     for (const auto* s : batch) apply(*s);
   }
+  flush_snapshots();
   std::vector<std::pair<std::function<void(const StreamItem&)>, StreamItem>> calls;
   {
     std::lock_guard lock(sub_mu_);
@@ -118,43 +246,155 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
   for (auto& [fn, item] : calls) fn(item);
 }
 
+// ---- ended work: cache → snapshot → fold ------------------------------------------------------
+
+void ReadModel::cache_put(const std::string& id, session::State s) const {
+  std::lock_guard lock(cache_mu_);
+  if (auto it = cold_sessions_.find(id); it != cold_sessions_.end()) {
+    lru_.erase(it->second.second);
+    cold_sessions_.erase(it);
+  }
+  lru_.push_front(id);
+  cold_sessions_.emplace(id, std::make_pair(std::move(s), lru_.begin()));
+  while (lru_.size() > kCacheEntries) {
+    cold_sessions_.erase(lru_.back());
+    cold_fleets_.erase(lru_.back());
+    lru_.pop_back();
+  }
+}
+
+void ReadModel::cache_put(const std::string& id, fleet::State f) const {
+  std::lock_guard lock(cache_mu_);
+  if (auto it = cold_fleets_.find(id); it != cold_fleets_.end()) {
+    lru_.erase(it->second.second);
+    cold_fleets_.erase(it);
+  }
+  lru_.push_front(id);
+  cold_fleets_.emplace(id, std::make_pair(std::move(f), lru_.begin()));
+  while (lru_.size() > kCacheEntries) {
+    cold_sessions_.erase(lru_.back());
+    cold_fleets_.erase(lru_.back());
+    lru_.pop_back();
+  }
+}
+
+std::optional<session::State> ReadModel::cold_session(const std::string& id) const {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = cold_sessions_.find(id); it != cold_sessions_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  auto head = log_->head(id);
+  if (!head) return std::nullopt;
+  session::State s;
+  if (auto bytes = log_->get_snapshot(id)) {
+    events::SessionSnapshot p;
+    if (p.ParseFromString(*bytes) && p.id() == id && p.last_seq() <= head->seq)
+      s = snapshot::session_from(p);
+    else
+      spdlog::warn("snapshot of {} is damaged; folding its stream", to_hex(id));
+  }
+  if (s.last_seq < head->seq) {  // fold what the snapshot does not cover (or everything)
+    auto events = log_->read_stream(id, s.last_seq + 1);
+    if (!events) return std::nullopt;
+    for (const auto& e : *events) s = session::apply(std::move(s), e.envelope);
+  }
+  if (!s.exists) return std::nullopt;
+  cache_put(id, s);
+  return s;
+}
+
+std::optional<fleet::State> ReadModel::cold_fleet(const std::string& id) const {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = cold_fleets_.find(id); it != cold_fleets_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return it->second.first;
+    }
+  }
+  auto head = log_->head(id);
+  if (!head) return std::nullopt;
+  fleet::State f;
+  if (auto bytes = log_->get_snapshot(id)) {
+    events::FleetSnapshot p;
+    if (p.ParseFromString(*bytes) && p.id() == id && p.last_seq() <= head->seq)
+      f = snapshot::fleet_from(p);
+  }
+  if (f.last_seq < head->seq) {
+    auto events = log_->read_stream(id, f.last_seq + 1);
+    if (!events) return std::nullopt;
+    for (const auto& e : *events) f = fleet::apply(std::move(f), e.envelope);
+    for (size_t i = 0; i < f.member_ids.size(); ++i)
+      // a fleet is cold only once every member has ended, so its members are cold too
+      if (auto m = cold_session(f.member_ids[i])) f = fleet::observe(std::move(f), i, m->phase);
+  }
+  if (!f.exists) return std::nullopt;
+  cache_put(id, f);
+  return f;
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
 std::optional<session::State> ReadModel::session(const std::string& id) const {
-  std::shared_lock lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return std::nullopt;
-  return it->second;
+  {
+    std::shared_lock lock(mu_);
+    auto it = sessions_.find(id);
+    if (it != sessions_.end()) return it->second;
+  }
+  return cold_session(id);
 }
 
 std::optional<fleet::State> ReadModel::fleet(const std::string& id) const {
-  std::shared_lock lock(mu_);
-  auto it = fleets_.find(id);
-  if (it == fleets_.end()) return std::nullopt;
-  return it->second;
+  {
+    std::shared_lock lock(mu_);
+    auto it = fleets_.find(id);
+    if (it != fleets_.end()) return it->second;
+  }
+  return cold_fleet(id);
 }
 
-std::vector<std::pair<uint64_t, session::State>> ReadModel::list_sessions(
-    const std::string& org, const std::string& fleet_id, const std::string& phase,
-    uint64_t after_gseq, size_t limit) const {
-  std::vector<std::pair<uint64_t, session::State>> out;
-  std::shared_lock lock(mu_);
-  auto o = org_sessions_.find(org);
-  if (o == org_sessions_.end()) return out;
-  for (auto it = o->second.upper_bound(after_gseq); it != o->second.end() && out.size() < limit;
-       ++it) {
-    const auto& s = sessions_.at(it->second);
-    if (!fleet_id.empty() && s.spec.fleet_id() != fleet_id) continue;
-    if (!phase.empty() && phase != session::phase_name(s.phase)) continue;
-    out.emplace_back(it->first, s);
+ReadModel::Page ReadModel::list_sessions(const std::string& org, const std::string& fleet_id,
+                                         const std::string& phase, uint64_t cursor,
+                                         size_t limit) const {
+  Page page;
+  auto keep = [&](const session::State& s) {
+    return s.org_id == org && (phase.empty() || phase == session::phase_name(s.phase));
+  };
+  const size_t max_scan = std::max<size_t>(limit * 10, 1000);
+  size_t scanned = 0;
+  if (!fleet_id.empty()) {  // a fleet's members, by index; the cursor is the next index
+    auto f = fleet(fleet_id);
+    if (!f || f->org_id != org) return page;
+    for (size_t i = cursor; i < f->member_ids.size(); ++i) {
+      if (page.sessions.size() == limit || ++scanned > max_scan) {
+        page.next_cursor = i;
+        break;
+      }
+      if (auto s = session(f->member_ids[i]); s && keep(*s)) page.sessions.push_back(*s);
+    }
+    return page;
   }
-  return out;
+  (void)log_->scan_org(org, cursor, [&](uint64_t gseq, const std::string& id, char kind) {
+    if (kind != 'S') return true;
+    if (page.sessions.size() == limit || ++scanned > max_scan) {
+      page.next_cursor = gseq - 1;
+      return false;
+    }
+    if (auto s = session(id); s && keep(*s)) page.sessions.push_back(*s);
+    return true;
+  });
+  return page;
 }
 
 std::vector<fleet::State> ReadModel::list_fleets(const std::string& org) const {
   std::vector<fleet::State> out;
-  std::shared_lock lock(mu_);
-  auto o = org_fleets_.find(org);
-  if (o == org_fleets_.end()) return out;
-  for (const auto& [g, id] : o->second) out.push_back(fleets_.at(id));
+  (void)log_->scan_org(org, 0, [&](uint64_t, const std::string& id, char kind) {
+    if (kind == 'F')
+      if (auto f = fleet(id)) out.push_back(std::move(*f));
+    return true;
+  });
   return out;
 }
 
@@ -167,9 +407,10 @@ std::optional<api_keys::Key> ReadModel::key_by_hash(const std::string& hash_hex)
 
 std::vector<session::State> ReadModel::live_sessions() const {
   std::shared_lock lock(mu_);
-  std::map<uint64_t, const session::State*> ordered;
-  for (const auto& [id, s] : sessions_)
-    if (!s.torn_down) ordered[created_gseq_.at(id)] = &s;
+  std::vector<std::pair<uint64_t, const session::State*>> ordered;
+  for (const auto& [id, s] : sessions_) ordered.emplace_back(created_gseq_.at(id), &s);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<session::State> out;
   for (auto& [g, s] : ordered) out.push_back(*s);
   return out;
@@ -178,16 +419,21 @@ std::vector<session::State> ReadModel::live_sessions() const {
 std::vector<fleet::State> ReadModel::live_fleets() const {
   std::shared_lock lock(mu_);
   std::vector<fleet::State> out;
-  for (const auto& [id, f] : fleets_) {
-    bool live = false;
-    for (const auto& m : f.member_ids) {
-      auto s = sessions_.find(m);
-      live |= s != sessions_.end() && !s->second.torn_down;
-    }
-    if (live) out.push_back(f);
-  }
+  for (const auto& [id, f] : fleets_) out.push_back(f);
   return out;
 }
+
+size_t ReadModel::live_count() const {
+  std::shared_lock lock(mu_);
+  return sessions_.size();
+}
+
+ReadModel::Counters ReadModel::counters() const {
+  std::shared_lock lock(mu_);
+  return counters_;
+}
+
+// ---- subscriptions ----------------------------------------------------------------------------
 
 uint64_t ReadModel::subscribe(const std::string& id, std::function<void(const StreamItem&)> fn) {
   std::lock_guard lock(sub_mu_);
@@ -225,11 +471,6 @@ void ReadModel::publish_output(const std::string& id, const std::string& stream,
   item.data = data;
   item.turn = turn;
   for (auto& fn : fns) fn(item);
-}
-
-ReadModel::Counters ReadModel::counters() const {
-  std::shared_lock lock(mu_);
-  return counters_;
 }
 
 }  // namespace enclave

@@ -1,11 +1,20 @@
 // The committed projection of the log: every session, fleet and API key folded through the same
 // pure `apply` the actors use, updated on the commit thread right after each durable batch.
 // Every API read is answered from here, so nothing the log does not hold can appear in one.
+//
+// Memory holds only live work: sessions not yet torn down and fleets with a live member. When a
+// session is torn down (or a fleet's last member), its final state is written as a snapshot
+// (snapshots column family) and dropped from memory; reads of ended work go through a bounded
+// cache → snapshot → a fold of the stream (if the snapshot is missing or damaged). A checkpoint
+// of the live part (plus counters) lets a restart fold only the events after it, so restart time
+// depends on live work, not on history.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,19 +33,32 @@ namespace enclave {
 
 class ReadModel {
  public:
-  // Folds one committed event (commit order). Not thread-safe with itself: one writer.
+  explicit ReadModel(storage::EventLog* log) : log_(log) {}
+
+  // Startup: loads the checkpoint (if any and readable) and the API keys. Returns the global seq
+  // the checkpoint covers (0 without one); fold the events after it with apply().
+  uint64_t load(std::string* warning);
+  // Folds one committed event (commit order). One writer at a time.
   void apply(const storage::Stored& s);
-  // Folds a batch and notifies subscribers.
+  // Writes the snapshots of what ended since the last call.
+  void flush_snapshots();
+  // Folds a batch, writes the snapshots of what ended, and notifies subscribers.
   void apply_committed(const std::vector<const storage::Stored*>& batch);
+  // Writes a checkpoint of the live part if `force` or enough events passed since the last.
+  void maybe_checkpoint(bool force);
 
   std::optional<session::State> session(const std::string& id) const;
   std::optional<fleet::State> fleet(const std::string& id) const;
-  // Sessions of an org in creation order, after `after_gseq`, filtered; at most `limit`.
-  std::vector<std::pair<uint64_t, session::State>> list_sessions(const std::string& org,
-                                                                 const std::string& fleet_id,
-                                                                 const std::string& phase,
-                                                                 uint64_t after_gseq,
-                                                                 size_t limit) const;
+
+  struct Page {
+    std::vector<session::State> sessions;
+    uint64_t next_cursor = 0;  // 0: no more
+  };
+  // An org's sessions in creation order after `cursor`, filtered, at most `limit`. Scans at most
+  // a bounded number of index entries per call (a sparse filter may return a short page with a
+  // cursor to continue).
+  Page list_sessions(const std::string& org, const std::string& fleet_id,
+                     const std::string& phase, uint64_t cursor, size_t limit) const;
   std::vector<fleet::State> list_fleets(const std::string& org) const;
   std::optional<api_keys::Key> key_by_hash(const std::string& hash_hex) const;
   // Every session that is not torn down (for recovery), in creation order.
@@ -56,24 +78,44 @@ class ReadModel {
     std::map<std::string, uint64_t> egress_denied_by_org;
     uint64_t events = 0, sessions_created = 0, fleets_created = 0, turns = 0;
     uint64_t turn_ms_sum = 0, launch_ms_sum = 0, launches = 0;
-    std::array<uint64_t, 12> launch_hist{};  // buckets, see kLaunchBucketsMs
+    std::array<uint64_t, 12> launch_hist{};  // buckets: kBucketsMs, then +Inf
     std::array<uint64_t, 12> turn_hist{};
   };
   static constexpr std::array<double, 11> kBucketsMs = {1, 2, 5, 10, 25, 50, 100,
                                                         250, 500, 1000, 5000};
   Counters counters() const;
+  size_t live_count() const;
+
+  // Checkpoint every this many events (and at shutdown).
+  static constexpr uint64_t kCheckpointEvery = 50'000;
 
  private:
   void note_phase(const session::State* before, const session::State& after);
+  // Loads an ended session or fleet (cache → snapshot → fold of its stream).
+  std::optional<session::State> cold_session(const std::string& id) const;
+  std::optional<fleet::State> cold_fleet(const std::string& id) const;
+  void cache_put(const std::string& id, session::State s) const;
+  void cache_put(const std::string& id, fleet::State f) const;
 
+  storage::EventLog* log_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, session::State> sessions_;
-  std::unordered_map<std::string, uint64_t> created_gseq_;
-  std::unordered_map<std::string, fleet::State> fleets_;
-  std::map<std::string, std::map<uint64_t, std::string>> org_sessions_;  // org → gseq → id
-  std::map<std::string, std::map<uint64_t, std::string>> org_fleets_;
+  std::unordered_map<std::string, session::State> sessions_;  // live
+  std::unordered_map<std::string, uint64_t> created_gseq_;    // live sessions' creation order
+  std::unordered_map<std::string, fleet::State> fleets_;      // with a live member
+  std::unordered_map<std::string, size_t> fleet_live_;        // live members per fleet
   api_keys::State keys_;
   Counters counters_;
+  uint64_t applied_gseq_ = 0, checkpoint_gseq_ = 0;
+  std::vector<std::pair<std::string, std::string>> pending_snapshots_;  // written after a batch
+
+  // Ended work recently read (bounded LRU).
+  static constexpr size_t kCacheEntries = 20'000;
+  mutable std::mutex cache_mu_;
+  mutable std::list<std::string> lru_;
+  mutable std::unordered_map<std::string, std::pair<session::State, std::list<std::string>::iterator>>
+      cold_sessions_;
+  mutable std::unordered_map<std::string, std::pair<fleet::State, std::list<std::string>::iterator>>
+      cold_fleets_;
 
   std::mutex sub_mu_;
   uint64_t next_sub_ = 1;

@@ -154,8 +154,13 @@ Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, 
                         "stream " + to_hex(a.stream) + " is at seq " + std::to_string(head.seq) +
                             ", expected " + std::to_string(a.expected_seq));
     if (head.seq == 0 && !a.events.empty()) {
-      head.org_id = a.events.front().org_id();
-      batch.Put(org_index_, head.org_id + std::string(1, '\0') + a.stream, "");
+      const auto& first = a.events.front();
+      head.org_id = first.org_id();
+      std::string key = head.org_id + std::string(1, '\0');
+      put_u64(key, global + 1);  // the global seq the stream's first event gets
+      key += a.stream;
+      char kind = first.has_session_created() ? 'S' : first.has_fleet_created() ? 'F' : 'K';
+      batch.Put(org_index_, key, std::string(1, kind));
     }
     for (const auto& e : a.events) {
       if (e.stream() != a.stream || e.seq() != head.seq + 1)
@@ -301,11 +306,28 @@ std::unordered_map<std::string, StreamHead> EventLog::heads() const {
 
 std::vector<std::string> EventLog::streams_of_org(const std::string& org_id) const {
   std::vector<std::string> out;
-  std::string prefix = org_id + std::string(1, '\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), org_index_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
-    out.push_back(it->key().ToString().substr(prefix.size()));
+  (void)scan_org(org_id, 0, [&](uint64_t, const std::string& stream, char) {
+    out.push_back(stream);
+    return true;
+  });
   return out;
+}
+
+Result<bool> EventLog::scan_org(
+    const std::string& org_id, uint64_t after_gseq,
+    const std::function<bool(uint64_t, const std::string&, char)>& fn) const {
+  std::string prefix = org_id + std::string(1, '\0');
+  std::string start = prefix;
+  put_u64(start, after_gseq + 1);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), org_index_));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto key = it->key().ToStringView().substr(prefix.size());
+    if (key.size() != 24) continue;
+    char kind = it->value().empty() ? '?' : it->value()[0];
+    if (!fn(get_u64(key.substr(0, 8)), std::string(key.substr(8)), kind)) break;
+  }
+  if (!it->status().ok()) return storage_error("scanning the org index", it->status());
+  return true;
 }
 
 uint64_t EventLog::last_global_seq() const {

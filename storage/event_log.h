@@ -4,7 +4,8 @@
 //   events   : stream(16) + seq(8, big-endian)  → stored Envelope bytes (prev_hash set)
 //   streams  : stream(16)                       → head: seq(8) + hash(32) + org id
 //   global   : global seq(8, big-endian)        → stream(16) + seq(8)   (commit order)
-//   org_index: org id + '\0' + stream(16)       → ""                   (an org's streams)
+//   org_index: org id + '\0' + created(8) + stream(16) → kind: 'S' session, 'F' fleet, 'K' keys
+//              (an org's streams in creation order; `created` = global seq of the first event)
 //   snapshots: stream(16)                       → snapshot bytes (see snapshot.h; optional)
 // An event's hash is SHA-256 of its stored bytes; its prev_hash is the previous event's hash in
 // the same stream (empty for seq 1), so every stream is a hash chain ending at its head.
@@ -88,8 +89,12 @@ class EventLog {
   std::optional<StreamHead> head(const std::string& stream) const;
   // Every stream head (stream id → head).
   std::unordered_map<std::string, StreamHead> heads() const;
-  // The stream ids of an org, in id order.
+  // The stream ids of an org, in creation order.
   std::vector<std::string> streams_of_org(const std::string& org_id) const;
+  // An org's streams created after global seq `after_gseq`, in creation order:
+  // fn(created global seq, stream id, kind). `fn` returns false to stop.
+  Result<bool> scan_org(const std::string& org_id, uint64_t after_gseq,
+                        const std::function<bool(uint64_t, const std::string&, char)>& fn) const;
   uint64_t last_global_seq() const;
 
   // ---- raw access for verification and snapshots ------------------------------------------

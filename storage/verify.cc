@@ -3,6 +3,7 @@
 #include <chrono>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "events/ids.h"
 
@@ -115,9 +116,14 @@ VerifyReport verify_log(const EventLog& log) {
                       std::to_string(rep.events) + " events");
   }
   if (rep.ok) {
+    std::map<std::string, std::set<std::string>> by_org;  // each org's index, read once
     for (const auto& [stream, head] : want) {
-      auto in_org = log.streams_of_org(head.org_id);
-      if (!std::binary_search(in_org.begin(), in_org.end(), stream)) {
+      auto org = by_org.find(head.org_id);
+      if (org == by_org.end()) {
+        auto in_org = log.streams_of_org(head.org_id);
+        org = by_org.emplace(head.org_id, std::set<std::string>(in_org.begin(), in_org.end())).first;
+      }
+      if (!org->second.count(stream)) {
         fail(stream, 0, "stream is missing from the index of org " + head.org_id);
         break;
       }
