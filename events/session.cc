@@ -243,7 +243,12 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
 }
 
 State apply(State s, const Envelope& e) {
-  if (e.payload_case() != Envelope::kSessionCreated && !s.exists) return s;
+  apply_into(s, e);
+  return s;
+}
+
+void apply_into(State& s, const Envelope& e) {
+  if (e.payload_case() != Envelope::kSessionCreated && !s.exists) return;
   s.last_seq = e.seq();
   const TimeMs at = e.at_ms();
   switch (e.payload_case()) {
@@ -329,7 +334,6 @@ State apply(State s, const Envelope& e) {
     default:
       break;
   }
-  return s;
 }
 
 }  // namespace enclave::session

@@ -119,6 +119,8 @@ using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTur
 
 // Folds one stored event. Never fails: unknown or out-of-place events leave the state unchanged.
 State apply(State s, const events::Envelope& e);
+// The same fold, in place (for long replays).
+void apply_into(State& s, const events::Envelope& e);
 
 // Whether a new exec turn may start now; the next turn's number if so.
 [[nodiscard]] Result<uint32_t> check_exec(const State& s);

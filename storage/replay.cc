@@ -91,6 +91,56 @@ Result<StreamReplay> replay_stream(const EventLog& log, const std::string& strea
   return r;
 }
 
+Result<uint64_t> replay_all(const EventLog& log, const ReplayCut& cut,
+                            const std::function<void(const StreamReplay&)>& fn,
+                            bool keep_events) {
+  StreamReplay cur;
+  std::string stream;
+  uint64_t folded = 0;
+  bool skip = false;  // the rest of this stream is past the cut
+  auto emit = [&] {
+    if (!stream.empty() && !cur.kind.empty()) fn(cur);
+    cur = StreamReplay{};
+  };
+  Error failure;
+  bool failed = false;
+  events::Envelope env;
+  auto scanned = log.scan_raw_events([&](std::string_view key, std::string_view value) {
+    if (key.size() != 24) return true;
+    if (key.substr(0, 16) != stream) {
+      emit();
+      stream = std::string(key.substr(0, 16));
+      skip = false;
+    }
+    if (skip) return true;
+    // One message reused for every event: parsing then reuses its allocations.
+    if (!env.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      failure = make_error(ErrorCode::kInternal, "corrupt_event",
+                           "event " + to_hex(stream) + " is unreadable");
+      failed = true;
+      return false;
+    }
+    if (!within(env, cut, true)) {
+      skip = true;
+      return true;
+    }
+    if (cur.kind.empty())
+      cur.kind = env.has_session_created() ? "session"
+                 : env.has_fleet_created() ? "fleet"
+                 : env.has_api_key_created() ? "keys"
+                                              : "unknown";
+    if (cur.kind == "session") session::apply_into(cur.session, env);
+    else if (cur.kind == "fleet") cur.fleet = fleet::apply(std::move(cur.fleet), env);
+    if (keep_events) cur.events.push_back(Stored{env, sha256(value), 0});
+    ++folded;
+    return true;
+  });
+  emit();
+  if (!scanned) return scanned.error();
+  if (failed) return failure;
+  return folded;
+}
+
 std::string replay_json(const StreamReplay& r) {
   std::ostringstream o;
   std::string id = r.events.empty() ? "" : to_hex(r.events.front().envelope.stream());

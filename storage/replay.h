@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,12 @@ struct StreamReplay {
 
 [[nodiscard]] Result<StreamReplay> replay_stream(const EventLog& log, const std::string& stream,
                                                  const ReplayCut& cut);
+
+// Every stream, folded in one sequential pass over the events (stream by stream, in id order);
+// `fn` gets each stream's fold (fleets without their members' phases). Returns events folded.
+[[nodiscard]] Result<uint64_t> replay_all(const EventLog& log, const ReplayCut& cut,
+                                          const std::function<void(const StreamReplay&)>& fn,
+                                          bool keep_events = false);
 
 // {"stream","kind","state":{…},"events":[AuditEvent…]} (members' phases for a fleet).
 std::string replay_json(const StreamReplay& r);
