@@ -200,6 +200,45 @@ BOOST_AUTO_TEST_CASE(replay_rebuilds_the_live_views) {
   BOOST_CHECK(storage::replay_json(*f).find("\"partial\"") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(replay_at_each_seq_matches_what_the_engine_served_then) {
+  TempDir dir;
+  const Principal p = default_principal();
+  std::vector<std::pair<uint64_t, std::string>> served;  // (seq, view JSON) as served live
+  std::string id;
+  {
+    auto engine = open_engine(dir.path(), 2);
+    api::CreateSessionRequest r;
+    r.set_exec_mode("interactive");
+    auto s = call<api::Session>([&](auto cb) { engine->create_session(p, r, cb); });
+    id = s->id();
+    BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, id)->phase() == "running"; }));
+    auto capture = [&] {
+      std::string j;
+      (void)google::protobuf::util::MessageToJsonString(*engine->get_session(p, id), &j);
+      served.emplace_back(engine->get_audit(p, id)->events_size(), j);
+    };
+    capture();
+    for (int i = 0; i < 5; ++i) {  // each turn answers after its event is stored and projected
+      api::ExecRequest x;
+      x.set_code("#@sim sleep_ms=1");
+      BOOST_REQUIRE(call<api::ExecTurnResult>([&](auto cb) { engine->exec(p, id, x, cb); }).ok());
+      capture();
+    }
+    BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(p, id, cb); }).ok());
+    BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, id)->torn_down(); }));
+    capture();
+  }
+  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE_EQUAL(served.size(), 7u);
+  for (const auto& [seq, view] : served) {
+    auto r = storage::replay_stream(**log, *from_hex_id(id), {seq, std::nullopt});
+    BOOST_REQUIRE(r.ok());
+    std::string j;
+    (void)google::protobuf::util::MessageToJsonString(views::session(r->session), &j);
+    BOOST_CHECK_EQUAL(j, view);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(replay_until_time_and_export) {
   Recorded r;
   auto log = storage::EventLog::open(r.dir.path(), storage::OpenMode::kReadOnly);
