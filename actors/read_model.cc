@@ -248,34 +248,36 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
 
 // ---- ended work: cache → snapshot → fold ------------------------------------------------------
 
+namespace {
+
+// Puts `value` at the front of the shared LRU in `map` (replacing an older entry), then evicts
+// from the back of the LRU — from whichever map holds the evicted id.
+template <typename Map, typename Other, typename V>
+void lru_put(std::list<std::string>& lru, Map& map, Other& other, const std::string& id, V value,
+             size_t capacity) {
+  if (auto it = map.find(id); it != map.end()) {
+    lru.erase(it->second.second);
+    map.erase(it);
+  }
+  lru.push_front(id);
+  map.emplace(id, std::make_pair(std::move(value), lru.begin()));
+  while (lru.size() > capacity) {
+    map.erase(lru.back());
+    other.erase(lru.back());
+    lru.pop_back();
+  }
+}
+
+}  // namespace
+
 void ReadModel::cache_put(const std::string& id, session::State s) const {
   std::lock_guard lock(cache_mu_);
-  if (auto it = cold_sessions_.find(id); it != cold_sessions_.end()) {
-    lru_.erase(it->second.second);
-    cold_sessions_.erase(it);
-  }
-  lru_.push_front(id);
-  cold_sessions_.emplace(id, std::make_pair(std::move(s), lru_.begin()));
-  while (lru_.size() > kCacheEntries) {
-    cold_sessions_.erase(lru_.back());
-    cold_fleets_.erase(lru_.back());
-    lru_.pop_back();
-  }
+  lru_put(lru_, cold_sessions_, cold_fleets_, id, std::move(s), kCacheEntries);
 }
 
 void ReadModel::cache_put(const std::string& id, fleet::State f) const {
   std::lock_guard lock(cache_mu_);
-  if (auto it = cold_fleets_.find(id); it != cold_fleets_.end()) {
-    lru_.erase(it->second.second);
-    cold_fleets_.erase(it);
-  }
-  lru_.push_front(id);
-  cold_fleets_.emplace(id, std::make_pair(std::move(f), lru_.begin()));
-  while (lru_.size() > kCacheEntries) {
-    cold_sessions_.erase(lru_.back());
-    cold_fleets_.erase(lru_.back());
-    lru_.pop_back();
-  }
+  lru_put(lru_, cold_fleets_, cold_sessions_, id, std::move(f), kCacheEntries);
 }
 
 std::optional<session::State> ReadModel::cold_session(const std::string& id) const {
