@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <deque>
 #include <map>
 
 #include "actors/messages.h"
@@ -14,6 +13,7 @@ namespace enclave {
 namespace {
 
 constexpr auto kTeardownReplyBound = std::chrono::seconds(15);
+constexpr size_t kMaxPendingTurns = 64;  // turns queued behind the one running, per session
 
 struct SessionActorState {
   const Context* ctx = nullptr;
@@ -24,8 +24,9 @@ struct SessionActorState {
     std::vector<events::Envelope> events;
     std::vector<std::function<void()>> after;
   };
-  std::deque<Inflight> inflight;
-  std::deque<msg::Exec> exec_queue;
+  // vectors, not deques: an empty std::deque allocates ~600 bytes, and there may be 100k actors
+  std::vector<Inflight> inflight;     // oldest first; rarely more than two
+  std::vector<msg::Exec> exec_queue;  // turns waiting for the one in flight; bounded
   std::optional<msg::Exec> current;  // the turn the backend is running
   std::map<uint64_t, Callback<api::Session>> teardown_waiters;
   uint64_t next_waiter = 1;
@@ -98,7 +99,7 @@ void pump(Self* self) {
     return;
   }
   st.current = std::move(st.exec_queue.front());
-  st.exec_queue.pop_front();
+  st.exec_queue.erase(st.exec_queue.begin());
   const auto& req = st.current->request;
   int64_t timeout = req.has_timeout_ms()
                         ? req.timeout_ms()
@@ -241,7 +242,7 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               using T = std::decay_t<decltype(x)>;
               if constexpr (std::is_same_v<T, msg::Committed>) {
                 auto inf = std::move(st.inflight.front());
-                st.inflight.pop_front();
+                st.inflight.erase(st.inflight.begin());
                 if (!x.result) {
                   spdlog::error("session {}: the log refused an append: {}", st.hex,
                                 x.result.error().message);
@@ -268,6 +269,13 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 auto ok = session::check_exec(st.s);
                 if (!ok) {
                   x.done(ok.error());
+                  return;
+                }
+                if (st.exec_queue.size() >= kMaxPendingTurns) {
+                  x.done(make_error(ErrorCode::kConflict, "too_many_pending_turns",
+                                    "this session already has " +
+                                        std::to_string(kMaxPendingTurns) +
+                                        " turns waiting; wait for their answers"));
                   return;
                 }
                 st.exec_queue.push_back(std::move(x));

@@ -76,6 +76,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMod
   opts.max_open_files = mode == OpenMode::kSecondary ? -1 : 512;
   opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   opts.keep_log_file_num = 2;
+  // Bound memtable memory across all column families (the heads family rewrites one key per
+  // event, so without a cap its memtable holds every version until a flush).
+  opts.db_write_buffer_size = 64 << 20;
   if (mode != OpenMode::kReadWrite && !std::filesystem::exists(dir + "/CURRENT"))
     return make_error(ErrorCode::kNotFound, "not_found",
                       "no Enclave data dir at " + dir + " (no RocksDB CURRENT file)");
