@@ -1,0 +1,123 @@
+"""Minimal JSON-over-HTTP transport on urllib (standard library only)."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+
+from .errors import EnclaveConnectionError, EnclaveError, EnclaveTimeout, error_for
+
+USER_AGENT = "enclave-python/0.1.0"
+
+
+class Transport:
+    def __init__(self, base_url: str, api_key: Optional[str], timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key or None
+        self.timeout = timeout
+
+    def _headers(self, has_body: bool, accept: str = "application/json") -> Dict[str, str]:
+        h = {"Accept": accept, "User-Agent": USER_AGENT}
+        if has_body:
+            h["Content-Type"] = "application/json"
+        if self.api_key:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def url(self, path: str, query: Optional[Mapping[str, Any]] = None) -> str:
+        u = self.base_url + path
+        if query:
+            q = {k: str(v) for k, v in query.items() if v is not None and v != ""}
+            if q:
+                u += "?" + urllib.parse.urlencode(q)
+        return u
+
+    def request(self, method: str, path: str, body: Any = None,
+                query: Optional[Mapping[str, Any]] = None,
+                timeout: Optional[float] = None) -> Tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.url(path, query), data=data, method=method,
+                                     headers=self._headers(data is not None))
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as e:
+            raw = e.read() if e.fp is not None else b""
+            text = raw.decode("utf-8", "replace")
+            try:
+                parsed: Any = json.loads(text) if text else None
+            except ValueError:
+                parsed = None
+            raise error_for(e.code, parsed, text.strip()[:300] or str(e.reason)) from None
+        except (socket.timeout, TimeoutError) as e:
+            raise EnclaveTimeout(f"{method} {path}: no answer within {timeout or self.timeout} s",
+                                 code="timeout") from e
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, (socket.timeout, TimeoutError)):
+                raise EnclaveTimeout(f"{method} {path}: no answer within "
+                                     f"{timeout or self.timeout} s", code="timeout") from e
+            raise EnclaveConnectionError(f"{method} {self.base_url}{path}: {e.reason}",
+                                         code="connection_error") from e
+        except OSError as e:
+            raise EnclaveConnectionError(f"{method} {self.base_url}{path}: {e}",
+                                         code="connection_error") from e
+        text = raw.decode("utf-8", "replace")
+        if not text:
+            return status, None
+        try:
+            return status, json.loads(text)
+        except ValueError as e:
+            raise EnclaveError(f"{method} {path}: answer is not JSON: {text[:200]!r}",
+                               code="bad_response", status=status) from e
+
+    def sse(self, path: str, read_timeout: float) -> Iterator[Tuple[str, str]]:
+        """Yield (event, data) pairs from a Server-Sent Events answer until the server closes."""
+        req = urllib.request.Request(self.url(path), method="GET",
+                                     headers=self._headers(False, "text/event-stream"))
+        try:
+            resp = urllib.request.urlopen(req, timeout=read_timeout)
+        except urllib.error.HTTPError as e:
+            raw = e.read() if e.fp is not None else b""
+            text = raw.decode("utf-8", "replace")
+            try:
+                parsed: Any = json.loads(text) if text else None
+            except ValueError:
+                parsed = None
+            raise error_for(e.code, parsed, text.strip()[:300] or str(e.reason)) from None
+        except (socket.timeout, TimeoutError) as e:
+            raise EnclaveTimeout(f"GET {path}: no answer within {read_timeout} s",
+                                 code="timeout") from e
+        except urllib.error.URLError as e:
+            raise EnclaveConnectionError(f"GET {self.base_url}{path}: {e.reason}",
+                                         code="connection_error") from e
+        with resp:
+            event, data_lines = "message", []  # type: str, list
+            while True:
+                try:
+                    line_b = resp.readline()
+                except (socket.timeout, TimeoutError) as e:
+                    raise EnclaveTimeout(f"GET {path}: stream silent for {read_timeout} s",
+                                         code="timeout") from e
+                if not line_b:
+                    if data_lines:
+                        yield event, "\n".join(data_lines)
+                    return
+                line = line_b.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "":
+                    if data_lines:
+                        yield event, "\n".join(data_lines)
+                    event, data_lines = "message", []
+                    continue
+                if line.startswith(":"):
+                    continue  # comment / keep-alive
+                name, _, value = line.partition(":")
+                if value.startswith(" "):
+                    value = value[1:]
+                if name == "event":
+                    event = value
+                elif name == "data":
+                    data_lines.append(value)
