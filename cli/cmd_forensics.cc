@@ -88,7 +88,8 @@ int cmd_replay(const Args& args) {
     std::sort(streams.begin(), streams.end());
   }
   bool json = o.flag("json");
-  if (json && streams.size() != 1) std::cout << "[";
+  bool one = o.has("stream");  // --stream: one object; otherwise always a list
+  if (json && !one) std::cout << "[";
   bool first = true;
   for (const auto& id : streams) {
     auto r = storage::replay_stream(**log, id, cut);
@@ -100,7 +101,7 @@ int cmd_replay(const Args& args) {
     }
     first = false;
   }
-  if (json) std::cout << (streams.size() != 1 ? "]\n" : "\n");
+  if (json) std::cout << (one ? "\n" : "]\n");
   return 0;
 }
 

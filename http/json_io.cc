@@ -186,27 +186,6 @@ std::optional<Error> parse_json_object(std::string_view body, google::protobuf::
                     std::move(field));
 }
 
-std::string unquote_integer_fields(std::string json, std::initializer_list<std::string_view> keys) {
-  for (auto key : keys) {
-    std::string pat;
-    pat += '"';
-    pat.append(key.data(), key.size());
-    pat += "\":\"";
-    size_t pos = 0;
-    while ((pos = json.find(pat, pos)) != std::string::npos) {
-      size_t v = pos + pat.size();
-      size_t e = v;
-      while (e < json.size() && json[e] >= '0' && json[e] <= '9') ++e;
-      if (e > v && e < json.size() && json[e] == '"') {
-        json.erase(e, 1);
-        json.erase(v - 1, 1);
-      }
-      pos = v;
-    }
-  }
-  return json;
-}
-
 std::string to_json(const google::protobuf::Message& msg) {
   google::protobuf::util::JsonPrintOptions opts;
   opts.always_print_primitive_fields = true;
@@ -215,7 +194,7 @@ std::string to_json(const google::protobuf::Message& msg) {
   auto st = google::protobuf::util::MessageToJsonString(msg, &out, opts);
   if (!st.ok()) return "{}";
   if (!valid_utf8(out)) out = sanitize_utf8(out);
-  return unquote_integer_fields(std::move(out), {"seq", "durationMs"});
+  return out;
 }
 
 int http_status(ErrorCode code) {

@@ -26,8 +26,9 @@ namespace enclave::http {
 // → "limits.bogus"; "bogusField: Cannot find field." → "bogusField".
 std::string field_from_parse_error(std::string_view message);
 
-// A message as the API's JSON: lowerCamelCase, primitive fields always present, 64-bit integer
-// fields that the API documents as numbers unquoted, invalid UTF-8 replaced by U+FFFD.
+// A message as the API's JSON: lowerCamelCase, primitive fields always present, invalid UTF-8
+// replaced by U+FFFD. (Fields the API documents as numbers are 32-bit in api.proto, so they print
+// as JSON numbers.)
 std::string to_json(const google::protobuf::Message& msg);
 
 // `{"error":{"code":reason,"message":…,"field":…}}` (field only when set).
@@ -46,8 +47,5 @@ std::string json_quote(std::string_view s);
 std::string sanitize_utf8(std::string_view s);
 bool valid_utf8(std::string_view s);
 
-// Rewrites `"key":"123"` to `"key":123` for the given keys (protobuf prints 64-bit integers as
-// strings; the API documents these as numbers).
-std::string unquote_integer_fields(std::string json, std::initializer_list<std::string_view> keys);
 
 }  // namespace enclave::http

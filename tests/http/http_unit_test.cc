@@ -149,9 +149,9 @@ BOOST_AUTO_TEST_CASE(json_output) {
   std::string j = to_json(r);
   BOOST_CHECK(j.find("\"durationMs\":12") != std::string::npos);
   BOOST_CHECK(valid_utf8(j));
-  BOOST_CHECK_EQUAL(unquote_integer_fields(R"({"seq":"5","x":"\"seq\":\"7\"","durationMs":"a"})",
-                                           {"seq", "durationMs"}),
-                    R"({"seq":5,"x":"\"seq\":\"7\"","durationMs":"a"})");
+  api::AuditEvent a;
+  a.set_seq(5);
+  BOOST_CHECK(to_json(a).find("\"seq\":5") != std::string::npos);  // a number, not a string
   BOOST_CHECK_EQUAL(json_quote("a\x01\xc3\xa9"), "\"a\\u0001\xc3\xa9\"");
   BOOST_CHECK(!valid_utf8("\xc0\x80"));
   BOOST_CHECK(!valid_utf8("\xf4\x90\x80\x80"));
