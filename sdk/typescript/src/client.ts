@@ -283,8 +283,8 @@ export class Session {
   get name(): string | null { return this.view.name ?? null; }
   get orgId(): string { return this.view.orgId; }
   get terminal(): boolean { return SESSION_TERMINAL.includes(this.view.phase); }
-  /** The value the workload passed to `enclave.result()` (undefined if none or not fetched). */
-  get json(): unknown { return this.resultView?.json; }
+  /** The value the workload passed to `enclave.result()` (null if none or not fetched). */
+  get json(): unknown { return this.resultView?.json ?? null; }
   /** Alias of `json`. */
   get result(): unknown { return this.json; }
   get stdout(): string { return this.resultView?.stdout ?? ""; }
