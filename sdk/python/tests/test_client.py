@@ -141,6 +141,12 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(cm.exception.field, "members[0].limits.pids")
         self.assertIn("limits.pids", str(cm.exception))
 
+    def test_payload_too_large(self) -> None:
+        with self.assertRaises(enclave.PayloadTooLarge) as cm:
+            self.c.create_session("#" * (1 << 20))
+        self.assertEqual(cm.exception.status, 413)
+        self.assertTrue(cm.exception.code)
+
     def test_conflict_after_end(self) -> None:
         with self.c.session() as s:
             s.exec("x = 1")
@@ -214,6 +220,19 @@ class ClientTest(unittest.TestCase):
         self.assertIn({"stream": "stdout", "data": "live\n", "turn": 1}, outputs)
         self.assertEqual(got[-1].event, "end")
         self.assertIn("session_torn_down", [e.audit.type for e in got if e.audit])
+
+    def test_stream_waits_are_bounded(self) -> None:
+        with self.c.session() as s:
+            t0 = time.monotonic()
+            with self.assertRaises(EnclaveTimeout) as cm:
+                for _ in s.stream(timeout=30, read_timeout=0.5):
+                    pass
+            self.assertIn("silent", str(cm.exception))
+            with self.assertRaises(EnclaveTimeout) as cm:
+                for _ in s.stream(timeout=0.7):
+                    pass
+            self.assertIn("still open", str(cm.exception))
+            self.assertLess(time.monotonic() - t0, 5)
 
     # -- fleets --------------------------------------------------------------------------------
     def test_fleet(self) -> None:

@@ -53,7 +53,8 @@ export interface WaitOptions {
 export interface StreamOptions {
   /** Bound on the whole stream, ms (default 300000). */
   timeoutMs?: number;
-  /** Bound on silence between events, ms (default 60000). */
+  /** Bound on silence between events, ms (default: timeoutMs). The server sends no keep-alives,
+   *  so a quiet interactive session is silent until its next turn. */
   readTimeoutMs?: number;
 }
 
@@ -525,7 +526,8 @@ export class Client {
 
   /** Iterate `GET /v1/sessions/{id}/events` (audit, output, end) until the server closes it. */
   async *stream(id: string, opts: StreamOptions = {}): AsyncGenerator<StreamEvent> {
-    const o = { timeoutMs: opts.timeoutMs ?? 300_000, readTimeoutMs: opts.readTimeoutMs ?? 60_000 };
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const o = { timeoutMs, readTimeoutMs: Math.min(opts.readTimeoutMs ?? timeoutMs, timeoutMs) };
     for await (const [event, text] of this.t.sse(`/v1/sessions/${q(id)}/events`, o)) {
       let data: unknown = text;
       try {

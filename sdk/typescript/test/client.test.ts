@@ -11,6 +11,7 @@ import {
   EnclaveTimeout,
   Fleet,
   NotFound,
+  PayloadTooLarge,
   Session,
   type StreamEvent,
 } from "../src/index.js";
@@ -150,6 +151,12 @@ describe("errors", () => {
     assert.match(String(e), /limits\.pids/);
   });
 
+  it("413 PayloadTooLarge", async () => {
+    const e = await rejects(c.createSession({ code: "#".repeat(1 << 20) }), PayloadTooLarge);
+    assert.equal(e.status, 413);
+    assert.ok(e.code);
+  });
+
   it("409 Conflict after the session ended", async () => {
     const s = await c.withSession({}, async (s) => {
       await s.exec("x = 1");
@@ -227,7 +234,10 @@ describe("audit and events", () => {
     const s = await c.session();
     try {
       const t0 = Date.now();
-      await rejects((async () => { for await (const _ of s.stream({ readTimeoutMs: 500 })) void _; })(), EnclaveTimeout);
+      let e = await rejects((async () => { for await (const _ of s.stream({ readTimeoutMs: 500 })) void _; })(), EnclaveTimeout);
+      assert.match(e.message, /silent/);
+      e = await rejects((async () => { for await (const _ of s.stream({ timeoutMs: 700 })) void _; })(), EnclaveTimeout);
+      assert.match(e.message, /still open/);
       assert.ok(Date.now() - t0 < 5000);
     } finally {
       await s.close();

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -74,8 +75,14 @@ class Transport:
             raise EnclaveError(f"{method} {path}: answer is not JSON: {text[:200]!r}",
                                code="bad_response", status=status) from e
 
-    def sse(self, path: str, read_timeout: float) -> Iterator[Tuple[str, str]]:
-        """Yield (event, data) pairs from a Server-Sent Events answer until the server closes."""
+    def sse(self, path: str, read_timeout: float,
+            total_timeout: Optional[float] = None) -> Iterator[Tuple[str, str]]:
+        """Yield (event, data) pairs from a Server-Sent Events answer until the server closes.
+
+        ``read_timeout`` bounds silence between lines, ``total_timeout`` the whole stream; either
+        raises :class:`EnclaveTimeout`.
+        """
+        deadline = time.monotonic() + (total_timeout if total_timeout is not None else 1e9)
         req = urllib.request.Request(self.url(path), method="GET",
                                      headers=self._headers(False, "text/event-stream"))
         try:
@@ -96,10 +103,20 @@ class Transport:
                                          code="connection_error") from e
         with resp:
             event, data_lines = "message", []  # type: str, list
+            sock = _socket_of(resp)
             while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise EnclaveTimeout(f"GET {path}: event stream still open after "
+                                         f"{total_timeout} s", code="timeout")
+                if sock is not None:
+                    sock.settimeout(max(0.01, min(read_timeout, left)))
                 try:
                     line_b = resp.readline()
                 except (socket.timeout, TimeoutError) as e:
+                    if time.monotonic() >= deadline:
+                        raise EnclaveTimeout(f"GET {path}: event stream still open after "
+                                             f"{total_timeout} s", code="timeout") from e
                     raise EnclaveTimeout(f"GET {path}: stream silent for {read_timeout} s",
                                          code="timeout") from e
                 if not line_b:
@@ -121,3 +138,12 @@ class Transport:
                     event = value
                 elif name == "data":
                     data_lines.append(value)
+
+
+def _socket_of(resp: Any) -> Optional[socket.socket]:
+    """The socket under an http.client response, so each read can get the remaining time."""
+    try:
+        sock = resp.fp.raw._sock  # CPython: BufferedReader -> SocketIO -> socket
+    except AttributeError:
+        return None
+    return sock if isinstance(sock, socket.socket) else None

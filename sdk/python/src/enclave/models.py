@@ -279,7 +279,8 @@ class Session:
     def audit(self) -> List[AuditEvent]:
         return self._c().audit(self.id)
 
-    def stream(self, *, timeout: float = 300.0, read_timeout: float = 60.0) -> Iterator[StreamEvent]:
+    def stream(self, *, timeout: float = 300.0,
+               read_timeout: Optional[float] = None) -> Iterator[StreamEvent]:
         """Iterate the session's live events (audit, output, end) until it is terminal."""
         return self._c().stream(self.id, timeout=timeout, read_timeout=read_timeout)
 
