@@ -86,7 +86,7 @@ def run(client: Client, shards: int = 9, timeout: float = 300.0,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     ap.add_argument("--shards", type=int, default=9)
     ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args(argv)

@@ -69,7 +69,7 @@ def run(client: Client, idle_ttl: float = 300.0,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     ap.add_argument("--idle-ttl", type=float, default=300.0,
                     help="the server's ENCLAVE_INTERACTIVE_IDLE_TTL, bounds the wait")
     args = ap.parse_args(argv)

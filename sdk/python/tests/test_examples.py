@@ -8,8 +8,8 @@ import unittest
 from .server import Server
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-import fleets_at_scale  # noqa: E402
-import interactive_session  # noqa: E402
+import fleets_at_scale  # type: ignore  # noqa: E402
+import interactive_session  # type: ignore  # noqa: E402
 
 from enclave import Client  # noqa: E402
 

@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .errors import EnclaveConnectionError, EnclaveError, EnclaveTimeout, error_for
 
@@ -102,7 +102,8 @@ class Transport:
             raise EnclaveConnectionError(f"GET {self.base_url}{path}: {e.reason}",
                                          code="connection_error") from e
         with resp:
-            event, data_lines = "message", []  # type: str, list
+            event: str = "message"
+            data_lines: List[str] = []
             sock = _socket_of(resp)
             while True:
                 left = deadline - time.monotonic()
