@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Runs every hostile payload in tests/payloads/ through the API on a real enclaved, each beside a
+clean sibling session that must still get its exact result. Each payload declares the outcome it
+must get on its first line: `# expect: {"phase": [...], "killReason": [...], "limits": {...},
+"stdout": "must contain", "notStdout": "must not contain", "truncatedStdout": true,
+"deniedHost": "…", "jsonIsNull": true, "json": {...}}`.
+
+usage: hostile_corpus_test.py BIN_DIR [BACKEND=gvisor]
+"""
+import glob
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN = sys.argv[1]
+BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIBLING = "enclave.result({'sum': sum(range(1000))})\n#@sim result={\"sum\": 499500}\n"
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", what, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+work = tempfile.mkdtemp(prefix="enclave-hostile-")
+data = os.path.join(work, "data")
+port = free_port()
+base = f"http://127.0.0.1:{port}"
+marker = "hostile-marker-" + secrets.token_hex(8)
+env = dict(os.environ, HOSTILE_MARKER=marker, ENCLAVE_CRED_SECRET=marker + "-cred")
+server = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
+                           "--backend", BACKEND, "--auth", "disabled", "--max-concurrency", "4"],
+                          stdout=open(os.path.join(work, "server.log"), "wb"),
+                          stderr=subprocess.STDOUT, env=env)
+
+
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def wait_done(sid, seconds=90):
+    end = time.time() + seconds
+    while time.time() < end:
+        st, s = call("GET", f"/v1/sessions/{sid}")
+        if st == 200 and s.get("tornDown"):
+            return s
+        time.sleep(0.1)
+    return call("GET", f"/v1/sessions/{sid}")[1]
+
+
+ids = []
+try:
+    end = time.time() + 60
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(base + "/v1/healthz", timeout=2).read()
+            break
+        except Exception:
+            if server.poll() is not None:
+                raise SystemExit("enclaved exited at start")
+            time.sleep(0.2)
+    for path in sorted(glob.glob(os.path.join(HERE, "payloads", "*.py"))):
+        name = os.path.basename(path)[:-3]
+        code = open(path).read()
+        first = code.splitlines()[0]
+        assert first.startswith("# expect:"), f"{name}: first line must be '# expect: {{…}}'"
+        want = json.loads(first[len("# expect:"):])
+        req = {"code": code, "language": "python", "env": {"API_PORT": str(port), "DATA_DIR": data}}
+        if "limits" in want:
+            req["limits"] = want["limits"]
+        st, s = call("POST", "/v1/sessions", req)
+        st2, sib = call("POST", "/v1/sessions", {"code": SIBLING, "language": "python"})
+        check(st == 201 and st2 == 201, f"{name}: created ({st}, {st2})")
+        ids += [s["id"], sib["id"]]
+        s = wait_done(s["id"])
+        sib = wait_done(sib["id"])
+        _, r = call("GET", f"/v1/sessions/{s['id']}/result")
+        _, a = call("GET", f"/v1/sessions/{s['id']}/audit")
+        _, sr = call("GET", f"/v1/sessions/{sib['id']}/result")
+        types = [e["type"] for e in a.get("events", [])]
+        denied = [e["data"].get("host") for e in a.get("events", []) if e["type"] == "egress_denied"]
+        out = r.get("stdout", "")
+        check(s.get("tornDown") is True, f"{name}: torn down")
+        check(s.get("phase") in want["phase"], f"{name}: phase {s.get('phase')}/{s.get('killReason')} in {want['phase']}")
+        if "killReason" in want:
+            check(s.get("killReason") in want["killReason"], f"{name}: killReason {s.get('killReason')}")
+        if s.get("phase") == "killed":
+            check("quota_killed" in types, f"{name}: the kill is an audit event ({types})")
+        if "stdout" in want:
+            check(want["stdout"] in out, f"{name}: stdout has {want['stdout']!r}: {out[:300]!r}")
+        if "notStdout" in want:
+            check(want["notStdout"] not in out, f"{name}: stdout must not have {want['notStdout']!r}: {out[:300]!r}")
+        if want.get("truncatedStdout"):
+            check(r.get("truncated", {}).get("stdout") is True and len(out) <= (1 << 20) + 4,
+                  f"{name}: stdout capped ({len(out)} bytes kept)")
+        if want.get("truncatedStderr"):
+            check(r.get("truncated", {}).get("stderr") is True and len(r.get("stderr", "")) <= (1 << 20) + 4,
+                  f"{name}: stderr capped")
+        if "deniedHost" in want:
+            check(want["deniedHost"] in denied, f"{name}: egress_denied names {want['deniedHost']} ({denied})")
+        if want.get("jsonIsNull"):
+            check(r.get("json") is None, f"{name}: printed JSON is not the result ({r.get('json')})")
+        if "json" in want:
+            check(r.get("json") == want["json"], f"{name}: result {r.get('json')}")
+        check(types[:1] == ["session_created"] and types[-1:] == ["session_torn_down"],
+              f"{name}: audit trail from created to torn down ({types})")
+        check(marker not in json.dumps([s, r, a]), f"{name}: the server's secret env never appears")
+        check(sib.get("phase") == "succeeded" and sr.get("json") == {"sum": 499500},
+              f"{name}: clean sibling got its exact result ({sib.get('phase')}, {sr.get('json')})")
+        print(f"{name}: {s.get('phase')}{'/' + s['killReason'] if s.get('killReason') else ''}"
+              f" denied={denied} stdout={out[:80]!r}", flush=True)
+finally:
+    server.terminate()
+    try:
+        rc = server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        rc = -1
+    check(rc == 0, f"clean stop ({rc})")
+    left = [l for l in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+            if any(i in l for i in ids)]
+    check(not left, f"no sandbox process left: {left[:3]}")
+    v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
+    check(v.returncode == 0, f"audit chains verify ({v.stdout.strip()})")
+    subprocess.run(["rm", "-rf", work])
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

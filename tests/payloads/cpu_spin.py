@@ -1,0 +1,3 @@
+# expect: {"phase": ["killed"], "killReason": ["wall_clock_exceeded"], "limits": {"wallClockSeconds": 2}}
+while True:
+    pass

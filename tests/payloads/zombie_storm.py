@@ -1,0 +1,13 @@
+# expect: {"phase": ["succeeded", "failed", "killed"], "limits": {"pids": 64, "wallClockSeconds": 8}}
+# Children that exit and are never reaped.
+import os, time
+made = 0
+for i in range(500):
+    try:
+        if os.fork() == 0:
+            os._exit(0)
+        made += 1
+    except OSError:
+        break
+print("zombies", made)
+time.sleep(1)
