@@ -354,6 +354,12 @@ export class Session {
   close(): Promise<this> {
     return this.teardown();
   }
+
+  /** `await using s = await client.session()` tears the session down at the end of the scope
+   *  (Node versions with `Symbol.asyncDispose`, e.g. 20.4+). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown().catch(() => undefined);
+  }
 }
 
 export class Fleet {

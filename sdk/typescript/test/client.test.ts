@@ -183,6 +183,17 @@ describe("interactive", () => {
     assert.equal((await s.refresh()).turns, 3);
   });
 
+  it("await using tears down at scope end", { skip: typeof Symbol.asyncDispose !== "symbol" }, async () => {
+    let id = "";
+    {
+      await using s = await c.session();
+      id = s.id;
+      assert.equal((await s.exec("print('u')")).stdout, "u\n");
+    }
+    const after = await c.getSession(id);
+    assert.deepEqual([after.phase, after.killReason], ["killed", "torn_down"]);
+  });
+
   it("session() + close()", async () => {
     const s = await c.session();
     assert.equal(s.phase, "running");
