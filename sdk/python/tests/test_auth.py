@@ -47,6 +47,15 @@ class AuthTest(unittest.TestCase):
             beta.get_session(r.id)
         self.assertEqual(cm.exception.status, 404)
         self.assertNotIn(r.id, [s.id for s in beta.iter_sessions()])
+        with self.assertRaises(NotFound):
+            beta.exec(r.id, "print(1)")
+        f = acme.create_fleet(["enclave.result(1)"])
+        with self.assertRaises(NotFound):
+            beta.get_fleet(f.id)
+        with self.assertRaises(NotFound):
+            beta.teardown_fleet(f.id)
+        self.assertNotIn(f.id, [x.id for x in beta.list_fleets()])
+        self.assertEqual(acme.get_fleet(f.id).id, f.id)
 
     def test_viewer_cannot_write(self) -> None:
         viewer = Client(SERVER.base_url, api_key=KEYS["viewer"])

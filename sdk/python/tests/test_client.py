@@ -170,6 +170,15 @@ class ClientTest(unittest.TestCase):
         self.assertEqual((s.phase, s.kill_reason), ("killed", "torn_down"))
         self.assertEqual(s.refresh().turns, 3)
 
+    def test_turn_timeout(self) -> None:
+        # a turn that outlives timeoutMs answers exitCode null; the server then ends the session
+        with self.c.session() as s:
+            t = s.exec("#@sim hang\n", timeout_ms=300)
+            self.assertIsNone(t.exit_code)
+            self.assertGreaterEqual(t.duration_ms, 300)
+            s.wait(10)
+            self.assertEqual((s.phase, s.kill_reason), ("killed", "wall_clock_exceeded"))
+
     # -- audit and events ----------------------------------------------------------------------
     def test_audit_chain(self) -> None:
         r = self.c.run("enclave.result(1)")

@@ -50,6 +50,12 @@ describe("auth", () => {
     assert.ok(e instanceof NotFound);
     assert.equal(e.status, 404);
     for await (const s of beta.iterSessions()) assert.notEqual(s.id, r.id);
+    assert.ok((await catchErr(beta.exec(r.id, "print(1)"))) instanceof NotFound);
+    const f = await acme.createFleet(["enclave.result(1)"]);
+    assert.ok((await catchErr(beta.getFleet(f.id))) instanceof NotFound);
+    assert.ok((await catchErr(beta.teardownFleet(f.id))) instanceof NotFound);
+    assert.ok(!(await beta.listFleets()).some((x) => x.id === f.id));
+    assert.equal((await acme.getFleet(f.id)).id, f.id);
   });
 
   it("viewer cannot write (403)", async () => {

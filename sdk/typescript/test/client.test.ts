@@ -202,6 +202,18 @@ describe("interactive", () => {
   });
 });
 
+describe("turn timeout", () => {
+  it("a turn past timeoutMs answers exitCode null; the session is then ended", async () => {
+    await c.withSession({}, async (s) => {
+      const t = await s.exec("#@sim hang\n", { timeoutMs: 300 });
+      assert.equal(t.exitCode, null);
+      assert.ok(t.durationMs >= 300);
+      await s.wait({ timeoutMs: 10_000 });
+      assert.deepEqual([s.phase, s.killReason], ["killed", "wall_clock_exceeded"]);
+    });
+  });
+});
+
 describe("audit and events", () => {
   it("audit trail is a hash chain", async () => {
     const r = await c.run("enclave.result(1)");
