@@ -42,6 +42,7 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(c.healthz()["status"], "ok")
             os.environ.pop("ENCLAVE_BASE_URL")
             self.assertEqual(Client().base_url, enclave.DEFAULT_BASE_URL)
+            self.assertEqual(Client(SERVER.base_url + "/").base_url, SERVER.base_url)
         finally:
             os.environ.clear()
             os.environ.update(old)

@@ -61,7 +61,8 @@ class Client:
 
     def __init__(self, base_url: Optional[str] = None, api_key: Optional[str] = None, *,
                  timeout: float = 30.0) -> None:
-        self.base_url = (base_url or os.environ.get("ENCLAVE_BASE_URL") or DEFAULT_BASE_URL)
+        self.base_url = (base_url or os.environ.get("ENCLAVE_BASE_URL")
+                         or DEFAULT_BASE_URL).rstrip("/")
         key = api_key if api_key is not None else os.environ.get("ENCLAVE_API_KEY")
         self._t = Transport(self.base_url, key, timeout)
 
