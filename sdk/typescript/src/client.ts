@@ -113,11 +113,30 @@ class Transport {
     return u;
   }
 
+  /** One JSON request. Idempotent methods (GET, DELETE) are retried up to twice when the server
+   *  drops the connection without answering; nothing else is retried. */
   async request<T>(
     method: string,
     path: string,
     body?: unknown,
     opts: { query?: Record<string, string | number | undefined | null>; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const attempts = method === "GET" || method === "DELETE" ? 3 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, opts);
+      } catch (e) {
+        if (attempt >= attempts || !(e instanceof EnclaveConnectionError) || !dropped(e.cause)) throw e;
+        await sleep(100 * attempt);
+      }
+    }
+  }
+
+  private async requestOnce<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    opts: { query?: Record<string, string | number | undefined | null>; timeoutMs?: number },
   ): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     let res: Response;
@@ -244,6 +263,12 @@ class Transport {
       reader.releaseLock?.();
     }
   }
+}
+
+/** The server closed or reset the connection without an answer (undici's "other side closed"). */
+function dropped(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } } | null)?.cause;
+  return ["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"].includes(cause?.code ?? "");
 }
 
 function transportError(e: unknown, what: string, timeoutMs: number): EnclaveError {

@@ -1,6 +1,7 @@
 """Minimal JSON-over-HTTP transport on urllib (standard library only)."""
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -12,6 +13,14 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 from .errors import EnclaveConnectionError, EnclaveError, EnclaveTimeout, error_for
 
 USER_AGENT = "enclave-python/0.1.0"
+IDEMPOTENT = ("GET", "DELETE", "HEAD")
+
+
+def _dropped(e: Optional[BaseException]) -> bool:
+    """The server closed or reset the connection without an answer."""
+    if isinstance(e, urllib.error.URLError) and isinstance(e.reason, BaseException):
+        e = e.reason
+    return isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
 
 
 class Transport:
@@ -39,6 +48,21 @@ class Transport:
     def request(self, method: str, path: str, body: Any = None,
                 query: Optional[Mapping[str, Any]] = None,
                 timeout: Optional[float] = None) -> Tuple[int, Any]:
+        """One JSON request. Idempotent methods (GET, DELETE) are retried up to twice when the
+        server drops the connection without answering; nothing else is retried."""
+        attempts = 3 if method in IDEMPOTENT else 1
+        for attempt in range(attempts):
+            try:
+                return self._request_once(method, path, body, query, timeout)
+            except EnclaveConnectionError as e:
+                if attempt + 1 >= attempts or not _dropped(e.__cause__):
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _request_once(self, method: str, path: str, body: Any,
+                      query: Optional[Mapping[str, Any]],
+                      timeout: Optional[float]) -> Tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.url(path, query), data=data, method=method,
                                      headers=self._headers(data is not None))
