@@ -21,7 +21,7 @@ import urllib.request
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
-MEMBERS = 12
+MEMBERS = 20
 passed = failed = 0
 
 
@@ -45,7 +45,7 @@ def free_port():
 class Server:
     def __init__(self, data, port, log):
         self.base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, ENCLAVE_AUTH="disabled", ENCLAVE_MAX_CONCURRENCY="2")
+        env = dict(os.environ, ENCLAVE_AUTH="disabled", ENCLAVE_MAX_CONCURRENCY="3")
         self.p = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}",
                                    "--data-dir", data, "--backend", BACKEND],
                                   stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -115,11 +115,18 @@ def run_case(name, kill_when):
     log = open(os.path.join(work, "server.log"), "ab")
     port = free_port()
     s = Server(data, port, log)
+    # An interactive session mid-conversation (holding a sandbox) when the server dies.
+    st, inter = s.call("POST", "/v1/sessions", {"language": "python", "execMode": "interactive"})
+    iid = inter.get("id", "")
+    check(wait(lambda: s.call("GET", f"/v1/sessions/{iid}")[1].get("phase") == "running", 60),
+          f"{name}: interactive session running")
+    st, t = s.call("POST", f"/v1/sessions/{iid}/exec", {"code": "x = 41"})
+    check(st == 200, f"{name}: interactive turn before the crash ({st})")
     st, f = s.call("POST", "/v1/fleets", {"name": f"crash-{name}", "members": [member(i) for i in range(MEMBERS)]})
     check(st == 201, f"{name}: fleet created ({st})")
     fid = f["id"]
     ids = [m["sessionId"] for m in f["members"]]
-    check(wait(lambda: kill_when(counts(s, fid)[0]), 60), f"{name}: reached the kill point")
+    check(wait(lambda: kill_when(counts(s, fid)[0]), 90), f"{name}: reached the kill point")
     _, before = counts(s, fid)
     succeeded_before = {m["sessionId"] for m in before["members"] if m["phase"] == "succeeded"}
     s.kill9()
@@ -129,6 +136,13 @@ def run_case(name, kill_when):
     check(done, f"{name}: fleet terminal after restart")
     torn = wait(lambda: all(s.call("GET", f"/v1/sessions/{i}")[1].get("tornDown") for i in ids), 60)
     check(torn, f"{name}: every member torn down")
+    ok = wait(lambda: s.call("GET", f"/v1/sessions/{iid}")[1].get("tornDown"), 60)
+    _, iv = s.call("GET", f"/v1/sessions/{iid}")
+    check(ok and iv.get("phase") == "killed" and iv.get("killReason") == "sandbox_error",
+          f"{name}: the interactive session ended with a clear reason ({iv.get('phase')}/{iv.get('killReason')})")
+    st, _ = s.call("POST", f"/v1/sessions/{iid}/exec", {"code": "x"})
+    check(st == 409, f"{name}: a turn after the crash is refused ({st})")
+    ids.append(iid)
     _, after = counts(s, fid)
     for m in after["members"]:
         if m["sessionId"] in succeeded_before:
@@ -167,7 +181,7 @@ def run_case(name, kill_when):
     print(f"{name}: fleet {after.get('phase')} {after.get('counts')}", flush=True)
 
 
-run_case("queued", lambda c: c.get("queued", 0) >= MEMBERS - 2 and c.get("starting", 0) + c.get("running", 0) >= 1)
+run_case("queued", lambda c: c.get("queued", 0) >= MEMBERS - 3 and c.get("starting", 0) + c.get("running", 0) >= 1)
 run_case("running", lambda c: c.get("succeeded", 0) >= 2 and c.get("running", 0) >= 1)
 run_case("ending", lambda c: c.get("succeeded", 0) >= MEMBERS - 3)
 print(f"{passed} passed, {failed} failed")
