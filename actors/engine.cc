@@ -9,6 +9,7 @@
 #include "actors/context.h"
 #include "actors/fleet_actor.h"
 #include "actors/messages.h"
+#include "actors/once_callback.h"
 #include "actors/metrics.h"
 #include "actors/reaper_actor.h"
 #include "actors/session_actor.h"
@@ -261,9 +262,12 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
   auto ok = session::check_exec(*s);
   if (!ok) return done(ok.error());
   auto a = d->registry.get(s->id);
-  if (!a)
-    return done(make_error(ErrorCode::kConflict, "session_not_running", "session has ended"));
-  caf::anon_send(a, msg::ToSession{msg::Exec{req, std::move(done)}});
+  auto ended = [] {
+    return Result<api::ExecTurnResult>(
+        make_error(ErrorCode::kConflict, "session_not_running", "session has ended"));
+  };
+  if (!a) return done(ended());
+  caf::anon_send(a, msg::ToSession{msg::Exec{req, answered_once<api::ExecTurnResult>(std::move(done), ended)}});
 }
 
 void Engine::teardown_session(const Principal& p, const std::string& hex,
@@ -274,8 +278,15 @@ void Engine::teardown_session(const Principal& p, const std::string& hex,
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   auto a = d->registry.get(s->id);
   if (!a || s->torn_down) return done(views::session(*s));
+  std::string id = s->id;
+  auto current = [d, id]() -> Result<api::Session> {  // the actor quit first: it is torn down
+    auto now = d->model().session(id);
+    if (!now) return not_found();
+    return views::session(*now);
+  };
   caf::anon_send(a, msg::ToSession{msg::Kill{events::KILL_REASON_TORN_DOWN,
-                                             "torn down by " + p.user_id, std::move(done)}});
+                                             "torn down by " + p.user_id,
+                                             answered_once<api::Session>(std::move(done), current)}});
 }
 
 void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req,
@@ -318,7 +329,13 @@ void Engine::teardown_fleet(const Principal& p, const std::string& hex,
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   auto a = d->registry.get(f->id);
   if (!a) return done(views::fleet(*f));
-  caf::anon_send(a, msg::ToFleet{msg::TeardownFleet{std::move(done)}});
+  std::string id = f->id;
+  auto current = [d, id]() -> Result<api::Fleet> {
+    auto now = d->model().fleet(id);
+    if (!now) return not_found("fleet");
+    return views::fleet(*now);
+  };
+  caf::anon_send(a, msg::ToFleet{msg::TeardownFleet{answered_once<api::Fleet>(std::move(done), current)}});
 }
 
 // ---- reads ------------------------------------------------------------------------------------
