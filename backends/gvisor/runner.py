@@ -8,21 +8,21 @@
 #   o/e live chunks of the turn's output   D "turn exit_code duration_ms"   S setup done
 # Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
 #   A setup (json: env, nproc, code)   T turn code
+# Startup cost matters (every syscall is expensive under the ptrace platform and one-shot
+# sandboxes are CPU-bound): only built-in modules are imported here; json, traceback, socket,
+# threading and struct are imported when a result, a traceback, the proxy shim or the kernel
+# needs them.
+import _socket
+import _thread
 import builtins
-import io
-import json
+import io  # io, os: already loaded by the interpreter
 import os
-import socket
-import struct
 import sys
-import threading
-import time
-import traceback
 
 IO_DIR = "/opt/enclave-io"
-_channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+_channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
 _channel.connect(IO_DIR + "/channel.sock")
-_send_lock = threading.Lock()
+_send_lock = _thread.allocate_lock()
 CAP = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 20
 RESULT_CAP = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
 
@@ -31,7 +31,7 @@ def _send(kind, payload):
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "backslashreplace")
     with _send_lock:
-        _channel.sendall(struct.pack(">I", len(payload) + 1) + kind + payload)
+        _channel.sendall((len(payload) + 1).to_bytes(4, "big") + kind + payload)
 
 
 class Enclave:
@@ -42,6 +42,8 @@ class Enclave:
 
     def result(self, value):
         """Records `value` (JSON-serialisable) as the structured result; the last call wins."""
+        import json
+
         text = json.dumps(value, allow_nan=False, separators=(",", ":"))
         if len(text.encode()) > RESULT_CAP:
             raise ValueError("enclave.result: value is larger than %d bytes as JSON" % RESULT_CAP)
@@ -53,6 +55,8 @@ builtins.enclave = Enclave()
 
 
 def _workload_traceback(exc):
+    import traceback
+
     # Drop the runner's own frames: the workload's traceback starts at its code.
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
@@ -65,6 +69,9 @@ def _start_proxy_shim():
     path = IO_DIR + "/proxy.sock"
     if not os.path.exists(path):
         return
+    import socket
+    import threading
+
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 3128))
@@ -184,6 +191,11 @@ def _read_exact(n):
 
 def run_kernel():
     global _proto_in
+    global json, struct, time
+    import json
+    import struct
+    import time
+
     # Turns must not be readable (or consumed by input()) from the workload's stdin.
     _proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
     os.set_inheritable(_proto_in.fileno(), False)
