@@ -23,6 +23,36 @@ IO_DIR = "/opt/enclave-io"
 _channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
 _channel.connect(IO_DIR + "/channel.sock")
 _send_lock = _thread.allocate_lock()
+if sys.flags.no_site:
+    # Started with -S: site's .pth hooks and sitecustomize (host code, costly under ptrace) never
+    # run. What workloads see of site is recreated here: the existing site-packages dirs on
+    # sys.path (as site.getsitepackages() lists them here, .pth files not processed) and the
+    # exit/quit/help/copyright/credits/license builtins.
+    import _sitebuiltins
+
+    _v = "python%d.%d" % sys.version_info[:2]
+    for _d in (
+        sys.prefix + "/local/lib/" + _v + "/dist-packages",
+        sys.prefix + "/lib/python3/dist-packages",
+        sys.prefix + "/lib/" + _v + "/dist-packages",
+    ):
+        if _d not in sys.path and os.path.isdir(_d):
+            sys.path.append(_d)
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.copyright = _sitebuiltins._Printer("copyright", sys.copyright)
+    builtins.credits = _sitebuiltins._Printer(
+        "credits",
+        "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands\n"
+        "    for supporting Python development.  See www.python.org for more information.",
+    )
+    builtins.license = _sitebuiltins._Printer(
+        "license",
+        "See https://www.python.org/psf/license/",
+        ["LICENSE.txt", "LICENSE"],
+        [sys.prefix + "/lib/" + _v, sys.prefix + "/lib/" + _v + "/.."],
+    )
+    builtins.help = _sitebuiltins._Helper()
 CAP = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 20
 RESULT_CAP = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
 

@@ -211,6 +211,12 @@ std::string Sandbox::prepare_and_spawn() {
   cl.memory_bytes = static_cast<uint64_t>(or_default(limits.memory_mb(), kDefaultMemoryMb)) << 20;
   cl.cpu_millis = or_default(limits.cpu_millis(), kDefaultCpuMillis);
   cl.host_pids_max = host_pids_for(host_->config, limits.pids());
+  // An unassigned pool kernel boots and idles at the lowest CPU weight; assignment restores it.
+  // (An assignment racing with this is applied by its kAssign command, after the spawn.)
+  {
+    std::lock_guard lock(mu_);
+    if (session_id_.empty()) cl.cpu_shares = CgroupLimits::kIdleCpuShares;
+  }
   if (auto e = cgroup_.apply(cl); !e.empty()) return "cgroup: " + e;
 
   // 3. Channels: the runner's result channel and the egress trace sink (runsc fails closed
@@ -240,7 +246,8 @@ std::string Sandbox::prepare_and_spawn() {
   b.runtime_dir = host_->runtime_dir;
   b.session_dir = dir_ + "/io";
   b.args = {"/usr/bin/python3",
-            "-I",
+            "-I",  // no environment, no user site, no script dir on sys.path
+            "-S",  // no site import: runner.py recreates its effects without the .pth hooks
             "-B",
             std::string(kRuntimeMount) + "/runner.py",
             interactive_ ? "kernel" : "batch",
