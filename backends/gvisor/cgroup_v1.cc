@@ -148,6 +148,8 @@ std::string Cgroup::apply(const CgroupLimits& limits) {
   const int quota = limits.cpu_millis > 0 ? limits.cpu_millis * 100 : -1;
   if (!write_file(cpu + "/cpu.cfs_quota_us", std::to_string(quota)))
     return "write cpu.cfs_quota_us=" + std::to_string(quota) + ": " + std::strerror(errno);
+  if (!write_file(cpu + "/cpu.shares", std::to_string(limits.cpu_shares)))
+    return "write cpu.shares=" + std::to_string(limits.cpu_shares) + ": " + std::strerror(errno);
   if (!write_file(dir("pids") + "/pids.max", std::to_string(limits.host_pids_max)))
     return "write pids.max: " + std::string(std::strerror(errno));
   return "";

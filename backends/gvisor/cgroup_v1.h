@@ -13,6 +13,12 @@ struct CgroupLimits {
   uint64_t memory_bytes = 256ull << 20;  // memory.limit_in_bytes and memsw
   int cpu_millis = 1000;                 // cpu.cfs_quota_us per 100 ms period
   int host_pids_max = 4096;              // backstop only; the real limit is RLIMIT_NPROC
+  // cpu.shares: CPU weight against sibling sandboxes when the host is busy. An idle warm-pool
+  // kernel runs at kIdleCpuShares, so booting or refilling the pool never takes CPU from running
+  // sessions; a session (cold, or a pool kernel once assigned) gets the kernel default.
+  static constexpr uint64_t kSessionCpuShares = 1024;
+  static constexpr uint64_t kIdleCpuShares = 2;
+  uint64_t cpu_shares = kSessionCpuShares;
 };
 
 struct CgroupUsage {
