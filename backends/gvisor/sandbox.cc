@@ -592,14 +592,30 @@ void Sandbox::loop() {
   }
 }
 
+bool Sandbox::runsc_state_left() const {
+  // runsc keeps <root>/<id>_sandbox:<id>.state (+ .lock) while it knows the container.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(host_->config.state_dir, ec)) {
+    if (e.path().filename().string().rfind(container_id_, 0) == 0) return true;
+  }
+  return static_cast<bool>(ec);  // cannot tell: delete
+}
+
 void Sandbox::teardown(const std::string& start_error) {
   {
     std::lock_guard lock(mu_);
     accepting_ = false;  // a pool kernel going away can no longer be assigned
   }
   std::string detail;
-  // Whatever state the sandbox is in, make runsc forget it and kill what is left.
-  auto del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+  // Whatever state the sandbox is in, make runsc forget it and kill what is left. `runsc run`
+  // destroys its container when the workload exits by itself and then leaves no state file; only
+  // then is `delete --force` (a ~10 ms runsc start before Exited) skipped. Any state file left,
+  // a kill, or a start error: delete as always.
+  CommandResult del;
+  del.exit_code = 0;
+  if (!exited_ || kill_requested_ || !start_error.empty() || runsc_state_left()) {
+    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+  }
   if (child_ > 0 && !exited_) {
     ::kill(child_, SIGKILL);
     int status = 0;

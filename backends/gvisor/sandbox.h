@@ -80,6 +80,7 @@ class Sandbox {
   void request_kill(const std::string& reason);
   void on_child_exit(int status);
   void teardown(const std::string& start_error);
+  bool runsc_state_left() const;
   void emit(Event event);
   void queue_stdin(char kind, uint32_t turn, const std::string& payload);
   void flush_stdin();
