@@ -79,6 +79,23 @@ BOOST_AUTO_TEST_CASE(last_result_wins_and_exception_exits_1) {
   BOOST_TEST(r.exited.exit.stderr().find("runner.py") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(site_effects_without_site_and_no_runsc_state_after_exit) {
+  REQUIRE_RUNSC();
+  // Python runs with -S (no .pth hooks); the runner recreates what site gives workloads.
+  Run r = run_batch(
+      "import sys\nprint(sys.flags.no_site, '/usr/lib/python3/dist-packages' in sys.path, "
+      "callable(help), str(copyright)[:9], 'json' in sys.modules)\nexit(3)\n");
+  BOOST_TEST(r.exited.exit.exit_code() == 3);
+  BOOST_TEST(r.exited.exit.stdout() == "1 True True Copyright False\n");
+  // A workload that exited by itself: runsc run destroyed the container (no `runsc delete`
+  // was needed) and nothing of it is left.
+  BOOST_TEST(processes_naming(r.id) == 0);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(test_config().state_dir, ec)) {
+    BOOST_TEST(e.path().filename().string().rfind(r.id, 0) != 0, "left: " << e.path());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(memory_hog_is_observed_as_memory_exceeded) {
   REQUIRE_RUNSC();
   Run r = run_batch("chunks = []\nwhile True:\n    chunks.append(bytearray(8 << 20))\n",
