@@ -1,0 +1,322 @@
+// The gVisor backend against its baselines, side by side in one run (issue 3):
+//   1. one-shot `pass` sandboxes/s through the backend vs a bare `runsc run` + `delete` loop,
+//      same count and parallelism (goal ratio ≥ 0.95);
+//   2. an interactive session's first turn: from a warm-pool kernel vs a cold start;
+//   3. a trivial turn through the backend vs the same kernel (runner.py) on the host over pipes,
+//      no sandbox.
+//   gvisor_bench [N=16] [P=2] [TURNS=200]   (root, runsc installed)
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "backends/gvisor/gvisor_backend.h"
+#include "events/ids.h"
+
+using namespace enclave;
+using Steady = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+double ms_since(Steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Collects backend events per session; waits are bounded.
+struct Events {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, std::vector<backends::Event>> by_id;
+  void push(const std::string& id, backends::Event e) {
+    std::lock_guard l(mu);
+    by_id[id].push_back(std::move(e));
+    cv.notify_all();
+  }
+  // Waits for an event of type T for `id` (consumes it).
+  template <typename T>
+  bool wait(const std::string& id, T* out = nullptr, int seconds = 60) {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, std::chrono::seconds(seconds), [&] {
+      auto& v = by_id[id];
+      for (auto it = v.begin(); it != v.end(); ++it)
+        if (auto* t = std::get_if<T>(&*it)) {
+          if (out) *out = *t;
+          v.erase(it);
+          return true;
+        }
+      return false;
+    });
+  }
+};
+
+events::SessionSpec spec(bool interactive, const std::string& code) {
+  events::SessionSpec s;
+  s.set_code(code);
+  s.set_language("python");
+  s.set_exec_mode(interactive ? events::EXEC_MODE_INTERACTIVE : events::EXEC_MODE_BATCH);
+  s.mutable_egress()->set_mode("deny_all");
+  auto* l = s.mutable_limits();
+  l->set_memory_mb(256);
+  l->set_cpu_millis(1000);
+  l->set_pids(64);
+  l->set_wall_clock_seconds(30);
+  l->set_disk_mb(64);
+  return s;
+}
+
+backends::GvisorConfig config(const std::string& root, int pool) {
+  backends::GvisorConfig c;
+  c.state_dir = root + "/state";
+  c.work_dir = root + "/work";
+  c.cgroup_parent = "enclave-bench";
+  c.warm_pool_size = pool;
+  return c;
+}
+
+int run(const std::vector<std::string>& argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// Bare runsc: the check's own minimal bundle, `run` then `delete --force`, P at a time.
+double bare_runsc_rate(const std::string& dir, int n, int p) {
+  fs::create_directories(dir + "/rootfs/usr");
+  fs::create_directories(dir + "/state");
+  for (const char* l : {"bin", "lib", "lib64", "sbin"})
+    if (!fs::exists(dir + "/rootfs/" + l)) fs::create_symlink(std::string("usr/") + l, dir + "/rootfs/" + l);
+  std::ofstream(dir + "/config.json") << R"({"ociVersion":"1.0.2","process":{"args":["/usr/bin/python3","-c","pass"],"env":["PATH=/usr/bin:/bin"],"cwd":"/",
+ "user":{"uid":65534,"gid":65534},"noNewPrivileges":true},"root":{"path":"rootfs","readonly":true},
+ "mounts":[{"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro"]}],
+ "linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}})";
+  std::mutex mu;
+  int next = 0;
+  auto t0 = Steady::now();
+  std::vector<std::thread> ts;
+  for (int w = 0; w < p; ++w)
+    ts.emplace_back([&] {
+      for (;;) {
+        int i;
+        {
+          std::lock_guard l(mu);
+          if (next >= n) return;
+          i = next++;
+        }
+        char id[40];
+        std::snprintf(id, sizeof id, "b%031x", i);
+        run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "run",
+             "--bundle=" + dir, id});
+        run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
+      }
+    });
+  for (auto& t : ts) t.join();
+  return n / (ms_since(t0) / 1000);
+}
+
+double backend_rate(const std::string& root, int n, int p) {
+  Events ev;
+  auto b = backends::make_gvisor_backend(config(root, 0),
+                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  std::mutex mu;
+  int next = 0;
+  auto t0 = Steady::now();
+  std::vector<std::thread> ts;
+  for (int w = 0; w < p; ++w)
+    ts.emplace_back([&] {
+      for (;;) {
+        {
+          std::lock_guard l(mu);
+          if (next >= n) return;
+          ++next;
+        }
+        std::string id = to_hex(new_stream_id());
+        b->launch({id, spec(false, "pass")});
+        ev.wait<backends::Removed>(id);
+      }
+    });
+  for (auto& t : ts) t.join();
+  double rate = n / (ms_since(t0) / 1000);
+  b->shutdown();
+  return rate;
+}
+
+// First turn of an interactive session: launch → Started → TurnDone(1), ms, `samples` times.
+std::vector<double> first_turn_ms(const std::string& root, int pool, int samples) {
+  Events ev;
+  auto b = backends::make_gvisor_backend(config(root, pool),
+                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  std::vector<double> out;
+  for (int i = 0; i < samples; ++i) {
+    if (pool > 0) std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let the pool refill
+    std::string id = to_hex(new_stream_id());
+    auto t0 = Steady::now();
+    b->launch({id, spec(true, "")});
+    if (!ev.wait<backends::Started>(id)) continue;
+    b->exec_turn(id, 1, "x = 1", 10'000);
+    backends::TurnDone d;
+    if (ev.wait<backends::TurnDone>(id, &d)) out.push_back(ms_since(t0));
+    b->kill(id, "bench");
+    ev.wait<backends::Removed>(id);
+  }
+  b->shutdown();
+  return out;
+}
+
+std::vector<double> backend_turn_ms(const std::string& root, int turns) {
+  Events ev;
+  auto b = backends::make_gvisor_backend(config(root, 0),
+                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  std::string id = to_hex(new_stream_id());
+  b->launch({id, spec(true, "x = 0")});
+  std::vector<double> out;
+  if (ev.wait<backends::Started>(id)) {
+    for (int t = 1; t <= turns; ++t) {
+      auto t0 = Steady::now();
+      b->exec_turn(id, t, "x += 1", 10'000);
+      backends::TurnDone d;
+      if (!ev.wait<backends::TurnDone>(id, &d)) break;
+      out.push_back(ms_since(t0));
+    }
+  }
+  b->kill(id, "bench");
+  ev.wait<backends::Removed>(id);
+  b->shutdown();
+  return out;
+}
+
+// The same kernel on the host: runner.py with its result socket moved to a temp dir, driven over
+// pipes with the backend's framing (u32 length, kind, u32 turn, payload).
+std::vector<double> raw_kernel_turn_ms(const std::string& dir, const std::string& runner, int turns) {
+  fs::create_directories(dir);
+  std::ifstream in(runner);
+  std::stringstream src;
+  src << in.rdbuf();
+  std::string code = src.str();
+  auto at = code.find("IO_DIR = \"/opt/enclave-io\"");
+  if (at == std::string::npos) return {};
+  code.replace(at, std::string("IO_DIR = \"/opt/enclave-io\"").size(), "IO_DIR = \"" + dir + "\"");
+  std::ofstream(dir + "/runner.py") << code;
+  int lsock = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir + "/channel.sock";
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  bind(lsock, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(lsock, 1);
+  int to_kernel[2];
+  if (pipe(to_kernel) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_kernel[0], 0);
+    close(to_kernel[1]);
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl("/usr/bin/python3", "python3", "-I", "-S", "-B", (dir + "/runner.py").c_str(), "kernel",
+          "1048576", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(to_kernel[0]);
+  int ch = accept(lsock, nullptr, nullptr);
+  auto send_frame = [&](char kind, uint32_t turn, const std::string& payload) {
+    std::string f;
+    uint32_t len = static_cast<uint32_t>(payload.size());
+    for (int i = 3; i >= 0; --i) f.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+    f.push_back(kind);
+    for (int i = 3; i >= 0; --i) f.push_back(static_cast<char>((turn >> (8 * i)) & 0xff));
+    f += payload;
+    return write(to_kernel[1], f.data(), f.size()) == static_cast<ssize_t>(f.size());
+  };
+  auto read_exact = [&](std::string* out, size_t n) {
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = read(ch, out->data() + got, n - got);
+      if (r <= 0) return false;
+      got += static_cast<size_t>(r);
+    }
+    return true;
+  };
+  auto wait_kind = [&](char want) {  // frames: u32 length (kind + payload), kind, payload
+    std::string head, body;
+    for (;;) {
+      if (!read_exact(&head, 4)) return false;
+      uint32_t len = 0;
+      for (unsigned char c : head) len = len << 8 | c;
+      if (!read_exact(&body, len)) return false;
+      if (body[0] == want) return true;
+    }
+  };
+  std::vector<double> out;
+  if (send_frame('A', 0, "{}") && wait_kind('S') && send_frame('T', 0, "x = 0") && wait_kind('D')) {
+    for (int t = 1; t <= turns; ++t) {
+      auto t0 = Steady::now();
+      if (!send_frame('T', static_cast<uint32_t>(t), "x += 1") || !wait_kind('D')) break;
+      out.push_back(ms_since(t0));
+    }
+  }
+  close(to_kernel[1]);
+  close(ch);
+  close(lsock);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 16;
+  int p = argc > 2 ? std::atoi(argv[2]) : 2;
+  int turns = argc > 3 ? std::atoi(argv[3]) : 200;
+  std::string runner = fs::path(__FILE__).parent_path().parent_path() / "backends/gvisor/runner.py";
+  std::string root = "/tmp/enclave-gvbench-" + to_hex(new_stream_id()).substr(0, 8);
+  if (!backends::probe_gvisor(config(root + "/probe", 0), false).ok) {
+    std::fprintf(stderr, "gVisor is not usable here (needs root and runsc)\n");
+    return 1;
+  }
+  double bare = bare_runsc_rate(root + "/bare", n, p);
+  double ours = backend_rate(root + "/tput", n, p);
+  std::printf("one-shot sandboxes/s at P=%d, N=%d: backend %.2f vs bare runsc %.2f -> ratio %.2f (goal >= 0.95)\n",
+              p, n, ours, bare, bare > 0 ? ours / bare : 0);
+  auto warm = first_turn_ms(root + "/warm", 2, 8);
+  auto cold = first_turn_ms(root + "/cold", 0, 8);
+  std::printf("interactive first turn (launch -> turn 1 done), p50 of %zu: warm pool %.1f ms vs cold start %.1f ms -> %.1fx faster\n",
+              warm.size(), median(warm), median(cold), median(warm) > 0 ? median(cold) / median(warm) : 0);
+  auto ours_turn = backend_turn_ms(root + "/turns", turns);
+  auto raw_turn = raw_kernel_turn_ms(root + "/raw", runner, turns);
+  std::printf("trivial turn, p50 of %zu: through the backend (gVisor) %.3f ms vs the same kernel on the host %.3f ms -> overhead %.3f ms\n",
+              ours_turn.size(), median(ours_turn), median(raw_turn), median(ours_turn) - median(raw_turn));
+  fs::remove_all(root);
+  return 0;
+}
