@@ -10,77 +10,20 @@ Loops are bounded in count and time; traffic only on 127.0.0.1.
 import glob
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
+
+from enclave_testlib import Checks, Server, free_port, sandbox_processes, wait
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
 MEMBERS = 20
-passed = failed = 0
+check = Checks()
 
 
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    def __init__(self, data, port, log):
-        self.base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, ENCLAVE_AUTH="disabled", ENCLAVE_MAX_CONCURRENCY="3")
-        self.p = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}",
-                                   "--data-dir", data, "--backend", BACKEND],
-                                  stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/v1/healthz", timeout=2).read()
-                return
-            except Exception:
-                if self.p.poll() is not None:
-                    raise RuntimeError("enclaved exited at start")
-                time.sleep(0.1)
-        raise RuntimeError("enclaved did not answer within 60 s")
-
-    def call(self, method, path, body=None):
-        req = urllib.request.Request(self.base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def kill9(self):
-        self.p.send_signal(signal.SIGKILL)
-        self.p.wait()
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return -1
+def start(data, port, log):
+    return Server(BIN, data, BACKEND, port=port, log=log, env={"ENCLAVE_MAX_CONCURRENCY": "3"})
 
 
 def member(i):
@@ -94,27 +37,12 @@ def counts(server, fid):
     return f.get("counts", {}), f
 
 
-def wait(pred, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
-
-
-def sandboxes_of(ids):
-    """Host processes whose command line names one of these session ids (runsc and children)."""
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [l for l in out.splitlines() if any(i in l for i in ids)]
-
-
 def run_case(name, kill_when):
     work = tempfile.mkdtemp(prefix="enclave-crash-")
     data = os.path.join(work, "data")
     log = open(os.path.join(work, "server.log"), "ab")
     port = free_port()
-    s = Server(data, port, log)
+    s = start(data, port, log)
     # An interactive session mid-conversation (holding a sandbox) when the server dies.
     st, inter = s.call("POST", "/v1/sessions", {"language": "python", "execMode": "interactive"})
     iid = inter.get("id", "")
@@ -131,7 +59,7 @@ def run_case(name, kill_when):
     succeeded_before = {m["sessionId"] for m in before["members"] if m["phase"] == "succeeded"}
     s.kill9()
 
-    s = Server(data, port, log)
+    s = start(data, port, log)
     done = wait(lambda: counts(s, fid)[1].get("phase") in ("completed", "partial", "failed"), 120)
     check(done, f"{name}: fleet terminal after restart")
     torn = wait(lambda: all(s.call("GET", f"/v1/sessions/{i}")[1].get("tornDown") for i in ids), 60)
@@ -172,7 +100,7 @@ def run_case(name, kill_when):
         check(r["state"]["phase"] in ("succeeded", "failed", "killed"), f"{name}: {i} terminal in the log")
     v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
     check(v.returncode == 0, f"{name}: verify ({v.stdout.strip()})")
-    left = sandboxes_of(ids)
+    left = sandbox_processes(ids)
     check(not left, f"{name}: no sandbox process of the fleet left: {left[:3]}")
     cgroups = [d for ctl in ("memory", "pids", "cpu", "cpuacct", "cpuset")
                for parent in glob.glob(f"/sys/fs/cgroup/{ctl}/enclave*") for d in os.listdir(parent)
@@ -184,5 +112,4 @@ def run_case(name, kill_when):
 run_case("queued", lambda c: c.get("queued", 0) >= MEMBERS - 3 and c.get("starting", 0) + c.get("running", 0) >= 1)
 run_case("running", lambda c: c.get("succeeded", 0) >= 2 and c.get("running", 0) >= 1)
 run_case("ending", lambda c: c.get("succeeded", 0) >= MEMBERS - 3)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

@@ -11,59 +11,27 @@ import glob
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+from enclave_testlib import Checks, Server, sandbox_processes
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIBLING = "enclave.result({'sum': sum(range(1000))})\n#@sim result={\"sum\": 499500}\n"
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
+check = Checks()
 work = tempfile.mkdtemp(prefix="enclave-hostile-")
 data = os.path.join(work, "data")
-port = free_port()
-base = f"http://127.0.0.1:{port}"
 marker = "hostile-marker-" + secrets.token_hex(8)
-env = dict(os.environ, HOSTILE_MARKER=marker, ENCLAVE_CRED_SECRET=marker + "-cred")
-server = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-                           "--backend", BACKEND, "--auth", "disabled", "--max-concurrency", "4"],
-                          stdout=open(os.path.join(work, "server.log"), "wb"),
-                          stderr=subprocess.STDOUT, env=env)
-
-
-def call(method, path, body=None):
-    req = urllib.request.Request(base + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+# The server's own environment carries a marker and a credential key: neither may leak.
+server = Server(BIN, data, BACKEND, log=open(os.path.join(work, "server.log"), "wb"),
+                env={"HOSTILE_MARKER": marker, "ENCLAVE_CRED_SECRET": marker + "-cred"},
+                args=("--max-concurrency", "4"))
+port = server.port
+call = server.call
 
 
 def wait_done(sid, seconds=90):
@@ -78,15 +46,6 @@ def wait_done(sid, seconds=90):
 
 ids = []
 try:
-    end = time.time() + 60
-    while time.time() < end:
-        try:
-            urllib.request.urlopen(base + "/v1/healthz", timeout=2).read()
-            break
-        except Exception:
-            if server.poll() is not None:
-                raise SystemExit("enclaved exited at start")
-            time.sleep(0.2)
     for path in sorted(glob.glob(os.path.join(HERE, "payloads", "*.py"))):
         name = os.path.basename(path)[:-3]
         code = open(path).read()
@@ -138,18 +97,11 @@ try:
         print(f"{name}: {s.get('phase')}{'/' + s['killReason'] if s.get('killReason') else ''}"
               f" denied={denied} stdout={out[:80]!r}", flush=True)
 finally:
-    server.terminate()
-    try:
-        rc = server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = -1
+    rc = server.stop()
     check(rc == 0, f"clean stop ({rc})")
-    left = [l for l in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
-            if any(i in l for i in ids)]
+    left = sandbox_processes(ids)
     check(not left, f"no sandbox process left: {left[:3]}")
     v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
     check(v.returncode == 0, f"audit chains verify ({v.stdout.strip()})")
     subprocess.run(["rm", "-rf", work])
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

@@ -9,36 +9,18 @@ once the work is done.   usage: load_hygiene_test.py BIN_DIR
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
+
+from enclave_testlib import Checks, Server, export_log, wait
 
 BIN = sys.argv[1]
 CEILING = 4
 CLIENTS, SESSIONS_EACH, FLEET_SIZE = 16, 50, 20
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+check = Checks()
 
 
 def proc_stats(pid):
@@ -50,34 +32,9 @@ def proc_stats(pid):
 
 work = tempfile.mkdtemp(prefix="enclave-load-")
 data = os.path.join(work, "data")
-port = free_port()
-base = f"http://127.0.0.1:{port}"
-server = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-                           "--backend", "simulator", "--auth", "disabled",
-                           "--max-concurrency", str(CEILING)],
-                          stdout=open(os.path.join(work, "server.log"), "wb"), stderr=subprocess.STDOUT)
-
-
-def call(method, path, body=None, timeout=60):
-    req = urllib.request.Request(base + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-    except Exception as e:  # no answer at all
-        return 0, {"error": str(e)}
-
-
-def wait(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
+server = Server(BIN, data, "simulator", log=open(os.path.join(work, "server.log"), "wb"),
+                args=("--max-concurrency", str(CEILING)))
+call = server.call
 
 
 def all_torn_down():
@@ -96,13 +53,12 @@ def all_torn_down():
 
 
 try:
-    check(wait(lambda: call("GET", "/v1/healthz", timeout=2)[0] == 200, 30), "server up")
     # warm-up, then the baseline
     for i in range(50):
         call("POST", "/v1/sessions", {"code": "#@sim sleep_ms=2"})
     check(wait(lambda: all_torn_down() == 50, 60), "warm-up sessions done")
     time.sleep(0.5)  # let the io threads settle; the baseline is a measurement, not a sync
-    baseline = proc_stats(server.pid)
+    baseline = proc_stats(server.p.pid)
 
     answers, lock = [], threading.Lock()
 
@@ -128,10 +84,9 @@ try:
     print(f"load: {total - 50} sessions from {CLIENTS} clients done in {time.time() - t0:.1f} s", flush=True)
 
     # From the log, in commit order: the ceiling held and grants followed tickets (FIFO).
-    out = subprocess.run([f"{BIN}/enclave", "replay", "--data-dir", data, "--export", "jsonl"],
-                         capture_output=True, text=True, timeout=120)
-    check(out.returncode == 0, f"export ({out.stderr[:200]})")
-    events = [json.loads(l) for l in out.stdout.splitlines() if l]
+    events = export_log(BIN, data)
+    check(events is not None, "the log exports")
+    events = events or []
     active = peak = 0
     admitted = set()
     grants = []
@@ -150,21 +105,15 @@ try:
     check(len(grants) == total, f"every session admitted once ({len(grants)} of {total})")
 
     time.sleep(1.0)  # idle again before measuring
-    after = proc_stats(server.pid)
+    after = proc_stats(server.p.pid)
     print(f"hygiene: baseline {baseline} after {after}", flush=True)
     check(after["fds"] <= baseline["fds"] + 4, f"file descriptors back to baseline ({baseline['fds']} → {after['fds']})")
     check(after["threads"] <= baseline["threads"] + 2, f"threads back to baseline ({baseline['threads']} → {after['threads']})")
     check(after["rss_kb"] <= baseline["rss_kb"] + 64 * 1024,
           f"RSS within 64 MiB of baseline ({baseline['rss_kb'] // 1024} → {after['rss_kb'] // 1024} MiB)")
-    check(server.poll() is None, "server still up")
+    check(server.p.poll() is None, "server still up")
 finally:
-    server.terminate()
-    try:
-        rc = server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = -1
+    rc = server.stop()
     check(rc == 0, f"clean stop ({rc})")
     subprocess.run(["rm", "-rf", work])
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

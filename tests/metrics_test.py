@@ -2,38 +2,29 @@
 """/metrics moves exactly as the log says: run a fleet (with a hostile member) on the simulator,
 scrape before and after, and compare each counter's change with what the exported log holds.
 usage: metrics_test.py BIN_DIR"""
-import json, os, re, socket, subprocess, sys, tempfile, time, urllib.request
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from enclave_testlib import Checks, Server, export_log
 
 BIN = sys.argv[1]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
-    if not cond:
-        print("FAIL", what, flush=True)
-
-
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-base = f"http://127.0.0.1:{port}"
+check = Checks()
 work = tempfile.mkdtemp(prefix="enclave-metrics-")
 data = os.path.join(work, "data")
-srv = subprocess.Popen([f"{BIN}/enclaved", "--listen", f"127.0.0.1:{port}", "--data-dir", data,
-                        "--backend", "simulator", "--auth", "disabled", "--max-concurrency", "3"],
-                       stdout=open(os.path.join(work, "log"), "wb"), stderr=subprocess.STDOUT)
+srv = Server(BIN, data, "simulator", log=open(os.path.join(work, "log"), "wb"),
+             args=("--max-concurrency", "3"))
 
 
 def get(path):
-    with urllib.request.urlopen(base + path, timeout=30) as r:
-        return r.read().decode()
+    return srv.text(path)
 
 
 def post(path, body):
-    req = urllib.request.Request(base + path, method="POST", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    return srv.call("POST", path, body)[1]
 
 
 def metrics():
@@ -46,12 +37,6 @@ def metrics():
 
 
 try:
-    end = time.time() + 30
-    while time.time() < end:
-        try:
-            get("/v1/healthz"); break
-        except Exception:
-            time.sleep(0.1)
     before = metrics()
     members = [{"code": f"print({i})\n#@sim sleep_ms=20"} for i in range(9)]
     members.append({"code": "#@sim egress=169.254.169.254:80\n#@sim hang",
@@ -63,15 +48,13 @@ try:
         m = metrics()  # scraped while the fleet runs
         saw_active |= m.get("enclave_active_sandboxes", 0) > 0
         check(m.get("enclave_active_sandboxes", 0) <= 3, "active sandboxes never above the ceiling")
-        f = json.loads(get(f"/v1/fleets/{fleet['id']}"))
+        f = srv.call("GET", f"/v1/fleets/{fleet['id']}")[1]
         if f["phase"] in ("completed", "partial", "failed") and all(
-                json.loads(get(f"/v1/sessions/{x['sessionId']}"))["tornDown"] for x in f["members"]):
+                srv.call("GET", f"/v1/sessions/{x['sessionId']}")[1]["tornDown"] for x in f["members"]):
             break
         time.sleep(0.02)
     after = metrics()
-    out = subprocess.run([f"{BIN}/enclave", "replay", "--data-dir", data, "--export", "jsonl"],
-                         capture_output=True, text=True, timeout=60)
-    events = [json.loads(l) for l in out.stdout.splitlines() if l]
+    events = export_log(BIN, data) or []
     count = lambda t: sum(1 for e in events if e["type"] == t)
     delta = lambda k: after.get(k, 0) - before.get(k, 0)
     check(saw_active, "active sandboxes seen above 0 while the fleet ran")
@@ -88,7 +71,6 @@ try:
     check(all(re.fullmatch(r'[a-z_]+(\{[a-z]+="[^"]*"\})?', k) for k in after), "metric names and labels are plain")
     check(not any(fleet["id"] in k for k in after), "no ids as labels")
 finally:
-    srv.terminate(); srv.wait(timeout=30)
+    srv.stop()
     subprocess.run(["rm", "-rf", work])
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()
