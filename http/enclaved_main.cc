@@ -46,6 +46,7 @@ environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
   ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS  default 60000
+  --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
 )";
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -216,7 +217,7 @@ void setup_logging(const std::string& format, const std::string& level) {
 
 int serve_main(int argc, char** argv, int first) {
   Args a = parse_args(argc, argv, first,
-                      {"listen", "data-dir", "backend", "max-concurrency", "auth", "log-format",
+                      {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
                        "log-level"},
                       {});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
@@ -227,6 +228,7 @@ int serve_main(int argc, char** argv, int first) {
   auto max_conc = parse_int("--max-concurrency",
                             setting(a, "max-concurrency", "ENCLAVE_MAX_CONCURRENCY", "8"), 1,
                             1'000'000);
+  auto warm_pool = parse_int("--warm-pool", setting(a, "warm-pool", "ENCLAVE_WARM_POOL", "2"), 0, 64);
   auto idle_ttl = parse_int("ENCLAVE_INTERACTIVE_IDLE_TTL",
                             setting(a, "", "ENCLAVE_INTERACTIVE_IDLE_TTL", "300"), 1, 86400 * 30);
   auto lifetime =
@@ -255,6 +257,7 @@ int serve_main(int argc, char** argv, int first) {
   } else if (backend == "gvisor") {
 #ifdef ENCLAVE_HAVE_GVISOR
     backends::GvisorConfig gcfg;
+    gcfg.warm_pool_size = static_cast<int>(warm_pool);
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 
 from enclave_testlib import Checks, Server, sandbox_processes
 
@@ -73,6 +74,12 @@ try:
             check(s.get("killReason") in want["killReason"], f"{name}: killReason {s.get('killReason')}")
         if s.get("phase") == "killed":
             check("quota_killed" in types, f"{name}: the kill is an audit event ({types})")
+        if "killedWithinSecondsOfLimit" in want:
+            ran = (datetime.fromisoformat(s["endedAt"].replace("Z", "+00:00")) -
+                   datetime.fromisoformat(s["startedAt"].replace("Z", "+00:00"))).total_seconds()
+            limit = want["limits"]["wallClockSeconds"]
+            check(limit <= ran <= limit + want["killedWithinSecondsOfLimit"],
+                  f"{name}: killed {ran:.2f} s after it started (limit {limit} s)")
         if "stdout" in want:
             check(want["stdout"] in out, f"{name}: stdout has {want['stdout']!r}: {out[:300]!r}")
         if "notStdout" in want:

@@ -1,3 +1,3 @@
-# expect: {"phase": ["killed"], "killReason": ["wall_clock_exceeded"], "limits": {"wallClockSeconds": 2}}
+# expect: {"phase": ["killed"], "killReason": ["wall_clock_exceeded"], "limits": {"wallClockSeconds": 2}, "killedWithinSecondsOfLimit": 1}
 while True:
     pass
