@@ -2,8 +2,6 @@
 // terminal, with events/s measured beside a raw batched RocksDB append of the same number of
 // events of the same size, in the same run. Prints one line per figure.
 //   fanout_bench [N=100000] [ceiling=256]
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -15,6 +13,7 @@
 #include "actors/engine.h"
 #include "backends/simulator/simulator.h"
 #include "events/ids.h"
+#include "bench/raw_rocksdb.h"
 #include "storage/event_log.h"
 
 using namespace enclave;
@@ -30,29 +29,6 @@ long peak_rss_mib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024;
-}
-
-// Raw baseline: `n` values of `bytes` each, written in fsynced batches of 1000 keys.
-double raw_rocksdb_events_per_s(const std::string& dir, uint64_t n, size_t bytes) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::Open(o, dir, &db).ok()) return 0;
-  std::string value(bytes, 'x');
-  auto t0 = Steady::now();
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  for (uint64_t i = 0; i < n;) {
-    rocksdb::WriteBatch b;
-    for (int k = 0; k < 1000 && i < n; ++k, ++i) {
-      std::string key = new_stream_id() + std::to_string(i);
-      b.Put(key, value);
-    }
-    db->Write(wo, &b);
-  }
-  double s = seconds_since(t0);
-  delete db;
-  return static_cast<double>(n) / s;
 }
 
 }  // namespace
@@ -109,7 +85,8 @@ int main(int argc, char** argv) {
     });
   }
   double ours = static_cast<double>(events) / total_s;
-  double raw = raw_rocksdb_events_per_s((base / "raw").string(), events, bytes / std::max<uint64_t>(events, 1));
+  double raw = bench::raw_rocksdb_writes_per_s((base / "raw").string(), events,
+                                                bytes / std::max<uint64_t>(events, 1), 1000);
   std::printf("fanout N=%llu ceiling=%u: phase=%s submit=%.2fs all-terminal=%.2fs events=%llu\n",
               static_cast<unsigned long long>(n), ceiling, phase.c_str(), submit_s, total_s,
               static_cast<unsigned long long>(events));

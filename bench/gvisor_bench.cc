@@ -92,6 +92,18 @@ backends::GvisorConfig config(const std::string& root, int pool) {
   return c;
 }
 
+// A backend with its event collector.
+struct Rig {
+  Events ev;
+  std::unique_ptr<backends::Backend> b;
+  Rig(const std::string& root, int pool)
+      : b(backends::make_gvisor_backend(config(root, pool),
+                                        [this](const std::string& id, backends::Event e) {
+                                          ev.push(id, std::move(e));
+                                        })) {}
+  ~Rig() { b->shutdown(); }
+};
+
 int run(const std::vector<std::string>& argv) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -144,9 +156,9 @@ double bare_runsc_rate(const std::string& dir, int n, int p) {
 }
 
 double backend_rate(const std::string& root, int n, int p) {
-  Events ev;
-  auto b = backends::make_gvisor_backend(config(root, 0),
-                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  Rig rig(root, 0);
+  auto& ev = rig.ev;
+  auto& b = rig.b;
   std::mutex mu;
   int next = 0;
   auto t0 = Steady::now();
@@ -165,16 +177,14 @@ double backend_rate(const std::string& root, int n, int p) {
       }
     });
   for (auto& t : ts) t.join();
-  double rate = n / (ms_since(t0) / 1000);
-  b->shutdown();
-  return rate;
+  return n / (ms_since(t0) / 1000);
 }
 
 // First turn of an interactive session: launch → Started → TurnDone(1), ms, `samples` times.
 std::vector<double> first_turn_ms(const std::string& root, int pool, int samples) {
-  Events ev;
-  auto b = backends::make_gvisor_backend(config(root, pool),
-                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  Rig rig(root, pool);
+  auto& ev = rig.ev;
+  auto& b = rig.b;
   std::vector<double> out;
   for (int i = 0; i < samples; ++i) {
     if (pool > 0) std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let the pool refill
@@ -188,14 +198,13 @@ std::vector<double> first_turn_ms(const std::string& root, int pool, int samples
     b->kill(id, "bench");
     ev.wait<backends::Removed>(id);
   }
-  b->shutdown();
   return out;
 }
 
 std::vector<double> backend_turn_ms(const std::string& root, int turns) {
-  Events ev;
-  auto b = backends::make_gvisor_backend(config(root, 0),
-                                          [&](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); });
+  Rig rig(root, 0);
+  auto& ev = rig.ev;
+  auto& b = rig.b;
   std::string id = to_hex(new_stream_id());
   b->launch({id, spec(true, "x = 0")});
   std::vector<double> out;
@@ -210,7 +219,6 @@ std::vector<double> backend_turn_ms(const std::string& root, int turns) {
   }
   b->kill(id, "bench");
   ev.wait<backends::Removed>(id);
-  b->shutdown();
   return out;
 }
 

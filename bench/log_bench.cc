@@ -3,8 +3,6 @@
 //   2. group commit: W writers through the CommitQueue  vs  raw RocksDB fsynced batches of the
 //      same size as the queue actually formed
 //   log_bench [EVENTS=20000] [WRITERS=64]
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +13,7 @@
 
 #include "events/ids.h"
 #include "storage/commit_queue.h"
+#include "bench/raw_rocksdb.h"
 #include "storage/event_log.h"
 
 using namespace enclave;
@@ -39,25 +38,6 @@ events::Envelope event(const std::string& stream, uint64_t seq) {
   return e;
 }
 
-double raw_rocksdb(const std::string& dir, uint64_t n, size_t value_bytes, size_t batch) {
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::Open(o, dir, &db).ok()) return 0;
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  std::string value(value_bytes, 'x');
-  auto t0 = Steady::now();
-  for (uint64_t i = 0; i < n;) {
-    rocksdb::WriteBatch b;
-    for (size_t k = 0; k < batch && i < n; ++k, ++i) b.Put(new_stream_id(), value);
-    db->Write(wo, &b);
-  }
-  double s = since(t0);
-  delete db;
-  return static_cast<double>(n) / s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,7 +58,7 @@ int main(int argc, char** argv) {
     auto t0 = Steady::now();
     for (uint64_t i = 1; i <= m; ++i) (void)log->append({{s, i - 1, {event(s, i)}}});
     single = static_cast<double>(m) / since(t0);
-    double raw = raw_rocksdb((base / "raw1").string(), m, bytes, 1);
+    double raw = bench::raw_rocksdb_writes_per_s((base / "raw1").string(), m, bytes, 1);
     std::printf("single writer, fsync per event: enclave %.0f events/s vs raw RocksDB %.0f -> ratio %.2f\n",
                 single, raw, single / raw);
   }
@@ -102,7 +82,7 @@ int main(int argc, char** argv) {
     for (auto& t : ts) t.join();
     double rate = static_cast<double>(done) / since(t0);
     double per_batch = static_cast<double>(q.submissions()) / static_cast<double>(std::max<uint64_t>(q.batches(), 1));
-    double raw = raw_rocksdb((base / "raw2").string(), done, bytes, static_cast<size_t>(per_batch + 0.5));
+    double raw = bench::raw_rocksdb_writes_per_s((base / "raw2").string(), done, bytes, static_cast<size_t>(per_batch + 0.5));
     std::printf("group commit, %zu writers (%.1f appends per fsync): enclave %.0f events/s vs raw "
                 "RocksDB batches of that size %.0f -> ratio %.2f; vs single writer x%.1f\n",
                 writers, per_batch, rate, raw, rate / raw, rate / single);
