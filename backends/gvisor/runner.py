@@ -57,11 +57,20 @@ CAP = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 20
 RESULT_CAP = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
 
 
-def _send(kind, payload):
+def _frame(kind, payload):
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "backslashreplace")
+    return (len(payload) + 1).to_bytes(4, "big") + kind + payload
+
+
+def _send(kind, payload):
+    _send_frames(_frame(kind, payload))
+
+
+def _send_frames(data):
+    # One write for several frames: every syscall is costly under the ptrace platform.
     with _send_lock:
-        _channel.sendall((len(payload) + 1).to_bytes(4, "big") + kind + payload)
+        _channel.sendall(data)
 
 
 class Enclave:
@@ -281,9 +290,8 @@ def run_kernel():
         duration_ms = int((time.perf_counter() - started) * 1000)
         out.flush_live()
         err.flush_live()
-        _send(b"O", bytes(out.buf))
-        _send(b"E", bytes(err.buf))
-        _send(b"D", "%d %d %d" % (turn, rc, duration_ms))
+        _send_frames(_frame(b"O", bytes(out.buf)) + _frame(b"E", bytes(err.buf)) +
+                     _frame(b"D", "%d %d %d" % (turn, rc, duration_ms)))
 
 
 _start_proxy_shim()
