@@ -43,8 +43,6 @@ struct Engine::Impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   Context ctx;
-  std::mutex sub_mu;
-  std::unordered_map<uint64_t, uint64_t> subs;  // our id → model subscription
 };
 
 namespace {
@@ -467,18 +465,10 @@ Result<uint64_t> Engine::subscribe(const Principal& p, const std::string& id,
     gate->replaying = false;
     if (torn_down) gate->deliver(StreamItem{StreamItem::Kind::kEnd, {}, {}, {}, 0});
   }
-  std::lock_guard lock(d->sub_mu);
-  d->subs[sub] = sub;
   return sub;
 }
 
-void Engine::unsubscribe(uint64_t subscription) {
-  {
-    std::lock_guard lock(impl_->sub_mu);
-    impl_->subs.erase(subscription);
-  }
-  impl_->model().unsubscribe(subscription);
-}
+void Engine::unsubscribe(uint64_t subscription) { impl_->model().unsubscribe(subscription); }
 
 // ---- auth and metrics -------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -104,6 +106,19 @@ struct Rig {
   ~Rig() { b->shutdown(); }
 };
 
+// Runs job(i) for i in [0, n) on p worker threads; returns the completion rate per second.
+double parallel_rate(int n, int p, const std::function<void(int)>& job) {
+  std::atomic<int> next{0};
+  auto t0 = Steady::now();
+  std::vector<std::thread> ts;
+  for (int w = 0; w < p; ++w)
+    ts.emplace_back([&] {
+      for (int i; (i = next++) < n;) job(i);
+    });
+  for (auto& t : ts) t.join();
+  return n / (ms_since(t0) / 1000);
+}
+
 int run(const std::vector<std::string>& argv) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -131,53 +146,21 @@ double bare_runsc_rate(const std::string& dir, int n, int p) {
  "user":{"uid":65534,"gid":65534},"noNewPrivileges":true},"root":{"path":"rootfs","readonly":true},
  "mounts":[{"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}})";
-  std::mutex mu;
-  int next = 0;
-  auto t0 = Steady::now();
-  std::vector<std::thread> ts;
-  for (int w = 0; w < p; ++w)
-    ts.emplace_back([&] {
-      for (;;) {
-        int i;
-        {
-          std::lock_guard l(mu);
-          if (next >= n) return;
-          i = next++;
-        }
-        char id[40];
-        std::snprintf(id, sizeof id, "b%031x", i);
-        run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "run",
-             "--bundle=" + dir, id});
-        run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
-      }
-    });
-  for (auto& t : ts) t.join();
-  return n / (ms_since(t0) / 1000);
+  return parallel_rate(n, p, [&](int i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "b%031x", i);
+    run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "run", "--bundle=" + dir, id});
+    run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
+  });
 }
 
 double backend_rate(const std::string& root, int n, int p) {
   Rig rig(root, 0);
-  auto& ev = rig.ev;
-  auto& b = rig.b;
-  std::mutex mu;
-  int next = 0;
-  auto t0 = Steady::now();
-  std::vector<std::thread> ts;
-  for (int w = 0; w < p; ++w)
-    ts.emplace_back([&] {
-      for (;;) {
-        {
-          std::lock_guard l(mu);
-          if (next >= n) return;
-          ++next;
-        }
-        std::string id = to_hex(new_stream_id());
-        b->launch({id, spec(false, "pass")});
-        ev.wait<backends::Removed>(id);
-      }
-    });
-  for (auto& t : ts) t.join();
-  return n / (ms_since(t0) / 1000);
+  return parallel_rate(n, p, [&](int) {
+    std::string id = to_hex(new_stream_id());
+    rig.b->launch({id, spec(false, "pass")});
+    rig.ev.wait<backends::Removed>(id);
+  });
 }
 
 // First turn of an interactive session: launch → Started → TurnDone(1), ms, `samples` times.

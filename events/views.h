@@ -12,7 +12,7 @@ namespace enclave::views {
 
 api::Session session(const session::State& s);
 api::SessionResult result(const session::State& s);
-// `stored` is the event's stored bytes (for its hash); `prev_hash` its chain predecessor.
+// `hash_hex`: SHA-256 of the event's stored bytes (computed by storage).
 api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_hex);
 api::Fleet fleet(const fleet::State& f);
 api::ExecTurnResult turn_result(const events::ExecTurn& t);

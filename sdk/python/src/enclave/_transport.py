@@ -23,6 +23,17 @@ def _dropped(e: Optional[BaseException]) -> bool:
     return isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
 
 
+
+def _api_error(e: "urllib.error.HTTPError") -> Exception:
+    """The SDK exception for an HTTP error answer (the API's JSON error body when there is one)."""
+    raw = e.read() if e.fp is not None else b""
+    text = raw.decode("utf-8", "replace")
+    try:
+        parsed: Any = json.loads(text) if text else None
+    except ValueError:
+        parsed = None
+    return error_for(e.code, parsed, text.strip()[:300] or str(e.reason))
+
 class Transport:
     def __init__(self, base_url: str, api_key: Optional[str], timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
@@ -71,13 +82,7 @@ class Transport:
                 raw = resp.read()
                 status = resp.status
         except urllib.error.HTTPError as e:
-            raw = e.read() if e.fp is not None else b""
-            text = raw.decode("utf-8", "replace")
-            try:
-                parsed: Any = json.loads(text) if text else None
-            except ValueError:
-                parsed = None
-            raise error_for(e.code, parsed, text.strip()[:300] or str(e.reason)) from None
+            raise _api_error(e) from None
         except (socket.timeout, TimeoutError) as e:
             raise EnclaveTimeout(f"{method} {path}: no answer within {timeout or self.timeout} s",
                                  code="timeout") from e
@@ -112,13 +117,7 @@ class Transport:
         try:
             resp = urllib.request.urlopen(req, timeout=read_timeout)
         except urllib.error.HTTPError as e:
-            raw = e.read() if e.fp is not None else b""
-            text = raw.decode("utf-8", "replace")
-            try:
-                parsed: Any = json.loads(text) if text else None
-            except ValueError:
-                parsed = None
-            raise error_for(e.code, parsed, text.strip()[:300] or str(e.reason)) from None
+            raise _api_error(e) from None
         except (socket.timeout, TimeoutError) as e:
             raise EnclaveTimeout(f"GET {path}: no answer within {read_timeout} s",
                                  code="timeout") from e
