@@ -36,7 +36,14 @@ void CommitQueue::run() {
     std::vector<Pending> work;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      auto ready = [&] { return stopping_ || !pending_.empty(); };
+      if (log_.writable()) {
+        cv_.wait(lock, ready);
+      } else if (!cv_.wait_for(lock, kProbeEvery, ready)) {
+        lock.unlock();
+        (void)log_.probe_writable();  // nothing to write: see whether appends may go on
+        continue;
+      }
       if (pending_.empty() && stopping_) return;
       while (!pending_.empty() && work.size() < max_batch_) {
         work.push_back(std::move(pending_.front()));

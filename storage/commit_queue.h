@@ -3,6 +3,9 @@
 // which runs `on_commit` and then each submission's callback (acknowledged = durable). The
 // writer goes on with the next batch meanwhile, so writing and publishing use two cores.
 // Submissions are committed, and batches published, in the order they arrive.
+// A refused or failed write is an error value for every submission of its batch (the log says
+// why: "log_unavailable"); the writer goes on. While the log is unwritable the writer probes it
+// every kProbeEvery, so it becomes writable again by itself once the disk has room.
 #pragma once
 
 #include <array>
@@ -32,6 +35,9 @@ class CommitQueue {
   ~CommitQueue();
 
   void submit(std::vector<Append> appends, Done done);
+
+  // While the log is unwritable, how often the writer re-checks it (EventLog::probe_writable).
+  static constexpr std::chrono::milliseconds kProbeEvery{1000};
 
   uint64_t batches() const { return batches_; }
   uint64_t submissions() const { return submissions_; }

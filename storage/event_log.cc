@@ -3,10 +3,15 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -60,8 +65,50 @@ rocksdb::ColumnFamilyOptions column_family_options(std::string_view name) {
 // 24-byte entry (no hash) per key.
 constexpr size_t kGlobalRefBytes = 24;
 constexpr size_t kGlobalEntryBytes = 56;
+constexpr uint64_t kEventKeyBytes = 24;  // stream + seq
 // In the default column family: the global seq that the stored heads reflect.
 constexpr const char* kHeadsMarker = "heads_gseq";
+// In the default column family: an org's stored bytes as of the heads marker,
+// key kOrgBytesPrefix + org id → u64.
+constexpr std::string_view kOrgBytesPrefix{"org_bytes\0", 10};
+
+// RocksDB's own recovery from a background error (a failed WAL write or flush) touches the WAL
+// writer that saw the error, which trips an assert in Debian's RocksDB 7.8 and aborts the
+// process. The log recovers by itself instead (probe_writable → Resume, only once there is room).
+class NoAutoRecovery : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
+// RocksDB's info log goes to stderr, not to a LOG file in the data dir: a LOG write that met a
+// full disk leaves its file writer failed, and the next line logged (say, the flush error)
+// trips the same assert as a failed WAL writer.
+class StderrLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logger;
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
+std::optional<uint64_t> statvfs_free(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return std::nullopt;
+  return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+}
+
+std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+Error log_unavailable(const std::string& why) {
+  return make_error(ErrorCode::kUnavailable, "log_unavailable",
+                    "the event log cannot take writes: " + why);
+}
 
 Error storage_error(const std::string& what, const rocksdb::Status& st) {
   return make_error(ErrorCode::kInternal, "storage_error", what + ": " + st.ToString());
@@ -101,15 +148,19 @@ bool parse_event_key(std::string_view key, std::string* stream, uint64_t* seq) {
 Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMode mode) {
   std::unique_ptr<EventLog> log(new EventLog());
   log->mode_ = mode;
+  log->dir_ = dir;
+  log->free_space_ = [dir] { return statvfs_free(dir); };
   rocksdb::DBOptions opts;
   opts.create_if_missing = mode == OpenMode::kReadWrite;
   opts.create_missing_column_families = mode == OpenMode::kReadWrite;
   opts.max_open_files = mode == OpenMode::kSecondary ? -1 : 512;
   opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  opts.info_log = std::make_shared<StderrLogger>(rocksdb::InfoLogLevel::WARN_LEVEL);
   opts.keep_log_file_num = 2;
   // Bound memtable memory across all column families (the heads family rewrites one key per
   // event, so without a cap its memtable holds every version until a flush).
   opts.db_write_buffer_size = 64 << 20;
+  opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
   if (mode != OpenMode::kReadWrite && !std::filesystem::exists(dir + "/CURRENT"))
     return make_error(ErrorCode::kNotFound, "not_found",
                       "no Enclave data dir at " + dir + " (no RocksDB CURRENT file)");
@@ -148,12 +199,28 @@ EventLog::~EventLog() {
   if (mode_ == OpenMode::kReadWrite) {
     {
       std::lock_guard lock(mu_);
+      if (write_failed_) {
+        // Closing a DB whose WAL writer saw an error aborts the process (see kReserveBytes): leave
+        // it to the OS. Everything acknowledged is in the fsynced WAL; the next open replays it.
+        (void)db_.release();
+        return;
+      }
+      if (room_for(0)) {
+        // No room to flush: close without it (the next open replays the fsynced WAL).
+        for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+        db_.reset();
+        return;
+      }
       if (!dirty_heads_.empty()) {
         rocksdb::WriteBatch batch;
         stage_heads(&batch, global_seq_, {});
+        stage_org_bytes(&batch, {});
         rocksdb::WriteOptions wo;
         wo.sync = true;
-        (void)db_->Write(wo, &batch);  // if this fails, the next open rolls the heads forward
+        if (!db_->Write(wo, &batch).ok()) {  // the next open rolls the heads forward
+          (void)db_.release();  // as above: never close after a failed write
+          return;
+        }
       }
     }
     rocksdb::FlushOptions fo;
@@ -190,6 +257,7 @@ Result<bool> EventLog::load_heads() {
     heads_gseq = get_u64(marker);
   std::vector<std::string> moved;
   if (auto r = roll_forward(heads_, heads_gseq, &moved); !r) return r.error();
+  if (auto r = load_org_bytes(heads_gseq); !r) return r.error();
   dirty_heads_.clear();
   dirty_heads_.insert(moved.begin(), moved.end());
   unpersisted_events_ = global_seq_ - std::min(global_seq_, heads_gseq);
@@ -197,6 +265,7 @@ Result<bool> EventLog::load_heads() {
     // After a crash: persist what was rolled forward, so the tail is covered by heads again.
     rocksdb::WriteBatch batch;
     stage_heads(&batch, global_seq_, {});
+    stage_org_bytes(&batch, {});
     rocksdb::WriteOptions wo;
     wo.sync = true;
     auto st = db_->Write(wo, &batch);
@@ -205,6 +274,99 @@ Result<bool> EventLog::load_heads() {
     unpersisted_events_ = 0;
   }
   return true;
+}
+
+std::optional<Error> EventLog::room_for(uint64_t batch_bytes) const {
+  auto free = free_space_ ? free_space_() : std::nullopt;
+  if (!free) return std::nullopt;
+  uint64_t memtables = 0;
+  (void)db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
+  const uint64_t need = batch_bytes + memtables + kReserveBytes;
+  if (*free >= need) return std::nullopt;
+  return log_unavailable("only " + mib(*free) + " free on the data dir's filesystem; this write needs " + mib(need) +
+                         " (the batch, a flush of the memtables, and the log's reserve)");
+}
+
+void EventLog::set_unwritable(const std::string& why) {
+  unwritable_reason_ = why;
+  writable_ = false;
+}
+
+bool EventLog::try_resume() {
+  if (auto no_room = room_for(0)) {
+    unwritable_reason_ = "a write failed and " + no_room->message;
+    return false;
+  }
+  // Resume() flushes the memtables (room_for(0) made sure that fits) and starts a new WAL.
+  auto st = db_->Resume();
+  if (!st.ok()) {
+    unwritable_reason_ = "a write failed and resuming failed: " + st.ToString();
+    return false;
+  }
+  write_failed_ = false;
+  unwritable_reason_.clear();
+  writable_ = true;
+  return true;
+}
+
+bool EventLog::probe_writable() {
+  if (writable_.load() || mode_ != OpenMode::kReadWrite) return true;
+  std::lock_guard lock(mu_);
+  if (write_failed_) return try_resume();
+  if (auto no_room = room_for(0)) {
+    unwritable_reason_ = no_room->message;
+    return false;
+  }
+  unwritable_reason_.clear();
+  writable_ = true;
+  return true;
+}
+
+std::string EventLog::unwritable_reason() const {
+  std::lock_guard lock(mu_);
+  return unwritable_reason_;
+}
+
+void EventLog::set_free_space(FreeSpace fn) {
+  std::lock_guard lock(mu_);
+  free_space_ = std::move(fn);
+}
+
+std::optional<uint64_t> EventLog::free_bytes() const {
+  std::lock_guard lock(mu_);
+  return free_space_ ? free_space_() : std::nullopt;
+}
+
+uint64_t EventLog::org_bytes(const std::string& org_id) const {
+  std::lock_guard lock(mu_);
+  auto it = org_bytes_.find(org_id);
+  return it == org_bytes_.end() ? 0 : it->second;
+}
+
+Result<bool> EventLog::load_org_bytes(uint64_t heads_gseq) {
+  org_bytes_.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+  bool any = false;
+  for (it->Seek(kOrgBytesPrefix); it->Valid() && it->key().starts_with(kOrgBytesPrefix);
+       it->Next()) {
+    if (it->value().size() != 8) continue;
+    any = true;
+    auto org = it->key().ToStringView().substr(kOrgBytesPrefix.size());
+    org_bytes_[std::string(org)] = get_u64(it->value().ToStringView());
+  }
+  if (!it->status().ok()) return storage_error("reading org byte counts", it->status());
+  // A log written before the counts were kept is counted once from its start.
+  const uint64_t from = any ? heads_gseq + 1 : 1;
+  rocksdb::PinnableSlice value;
+  return scan_refs(from, [&](uint64_t, std::string_view stream, uint64_t seq, std::string_view) {
+    std::string s(stream);
+    value.Reset();
+    if (!db_->Get(rocksdb::ReadOptions(), events_, event_key(s, seq), &value).ok())
+      return true;  // a missing event is roll_forward's and verify's to report
+    if (auto h = heads_.find(s); h != heads_.end())
+      org_bytes_[h->second.org_id] += kEventKeyBytes + value.size();
+    return true;
+  });
 }
 
 Result<bool> EventLog::scan_refs(
@@ -290,6 +452,22 @@ void EventLog::stage_heads(void* batch_ptr, uint64_t global,
   batch.Put(handles_[0], kHeadsMarker, marker);
 }
 
+void EventLog::stage_org_bytes(void* batch_ptr,
+                               const std::unordered_map<std::string, uint64_t>& added) {
+  auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  auto put = [&](const std::string& org, uint64_t bytes) {
+    std::string v;
+    put_u64(v, bytes);
+    batch.Put(handles_[0], std::string(kOrgBytesPrefix) + org, v);
+  };
+  for (const auto& [org, bytes] : org_bytes_) {
+    auto a = added.find(org);
+    put(org, bytes + (a == added.end() ? 0 : a->second));
+  }
+  for (const auto& [org, bytes] : added)
+    if (!org_bytes_.count(org)) put(org, bytes);
+}
+
 Result<bool> EventLog::catch_up() {
   if (mode_ != OpenMode::kSecondary) return true;
   auto st = db_->TryCatchUpWithPrimary();
@@ -299,7 +477,8 @@ Result<bool> EventLog::catch_up() {
 
 Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, void* batch_ptr,
                                             std::unordered_map<std::string, StreamHead>& heads,
-                                            uint64_t& global, std::string& global_entries) {
+                                            uint64_t& global, std::string& global_entries,
+                                            std::unordered_map<std::string, uint64_t>& org_added) {
   auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
   std::vector<Stored> out;
   for (const auto& a : appends) {
@@ -334,6 +513,7 @@ Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, 
       s.hash = sha256(bytes);
       s.global_seq = ++global;
       batch.Put(events_, event_key(a.stream, e.seq()), bytes);
+      org_added[head.org_id] += kEventKeyBytes + bytes.size();
       global_entries += a.stream;
       put_u64(global_entries, e.seq());
       global_entries += s.hash;
@@ -365,6 +545,7 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   rocksdb::WriteBatch batch;
   // Heads as they will be once this batch lands; entries that fail leave no trace in it.
   std::unordered_map<std::string, StreamHead> staged;
+  std::unordered_map<std::string, uint64_t> org_added;
   uint64_t global = global_seq_;
   std::string global_entries;  // the batch's one global index value
   for (const auto& appends : group) {
@@ -380,13 +561,15 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
       }
     }
     uint64_t g = global;
-    auto r = stage(appends, &batch, heads, g, global_entries);
+    std::unordered_map<std::string, uint64_t> added;
+    auto r = stage(appends, &batch, heads, g, global_entries, added);
     if (!r) {
       batch.RollbackToSavePoint();
       global_entries.resize(entries_before);
     } else {
       batch.PopSavePoint();
       for (auto& [k, v] : heads) staged[k] = v;
+      for (auto& [org, n] : added) org_added[org] += n;
       global = g;
     }
     results.push_back(std::move(r));
@@ -403,15 +586,36 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   // append: rewriting a head per append was a third of the writer's instructions.
   const uint64_t appended = global - global_seq_;
   const bool persist_heads = unpersisted_events_ + appended >= kHeadsEvery;
-  if (persist_heads) stage_heads(&batch, global, staged);  // heads as this batch leaves them
+  if (persist_heads) {  // heads (and org byte counts) as this batch leaves them
+    stage_heads(&batch, global, staged);
+    stage_org_bytes(&batch, org_added);
+  }
+  auto refuse = [&](const Error& e) {
+    for (auto& r : results)
+      if (r) r = e;
+    return results;
+  };
+  if (write_failed_ && !try_resume()) return refuse(log_unavailable(unwritable_reason_));
+  // 2 × the batch: once in the WAL now, once in the table file its memtable is flushed to.
+  if (auto no_room = room_for(2 * batch.GetDataSize())) {
+    set_unwritable(no_room->message);
+    return refuse(*no_room);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   auto st = db_->Write(wo, &batch);
   if (!st.ok()) {
-    for (auto& r : results)
-      if (r) r = storage_error("append", st);
-    return results;
+    // Nothing of the batch is acknowledged. RocksDB now holds a background error; the log takes
+    // no write until try_resume() clears it (see kReserveBytes for why not RocksDB's own).
+    write_failed_ = true;
+    set_unwritable("a write failed: " + st.ToString());
+    return refuse(log_unavailable(unwritable_reason_));
   }
+  if (!writable_.load()) {
+    unwritable_reason_.clear();
+    writable_ = true;
+  }
+  for (auto& [org, n] : org_added) org_bytes_[org] += n;
   bytes_appended_ += batch.GetDataSize();
   for (auto& [k, v] : staged) {
     if (!persist_heads) dirty_heads_.insert(k);
@@ -554,8 +758,16 @@ Result<bool> EventLog::put_snapshots(
     return make_error(ErrorCode::kPermissionDenied, "read_only", "read-only");
   rocksdb::WriteBatch batch;
   for (const auto& [stream, bytes] : snapshots) batch.Put(snapshots_, stream, bytes);
+  // Through the same room check as appends: RocksDB must never meet a full disk.
+  std::lock_guard lock(mu_);
+  if (write_failed_) return log_unavailable(unwritable_reason_);
+  if (auto no_room = room_for(2 * batch.GetDataSize())) return *no_room;
   auto st = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!st.ok()) return storage_error("snapshots", st);
+  if (!st.ok()) {
+    write_failed_ = true;
+    set_unwritable("a snapshot write failed: " + st.ToString());
+    return storage_error("snapshots", st);
+  }
   return true;
 }
 

@@ -11,6 +11,7 @@
 // the same stream (empty for seq 1), so every stream is a hash chain ending at its head.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,6 +124,34 @@ class EventLog {
   // Bytes appended since open (metrics).
   uint64_t bytes_appended() const { return bytes_appended_; }
 
+  // ---- a full or failing disk ---------------------------------------------------------------
+  // An append is refused (kUnavailable, "log_unavailable") without reaching RocksDB when the
+  // data dir's filesystem has less free space than the batch, the memtables (whose flush needs
+  // that much again) and kReserveBytes. If RocksDB still fails a write (a race for the last
+  // bytes, EIO), the log stops writing until probe_writable() finds room and DB::Resume()
+  // succeeds: RocksDB 7.8 (Debian's build keeps its asserts) aborts the process when a WAL
+  // writer that saw an error is touched again, by its own auto-recovery, by a Resume() on a
+  // still-full disk, or by closing the DB; so auto-recovery is switched off and a log in that
+  // state is never closed (the process leaks it; everything acknowledged was fsynced).
+  static constexpr uint64_t kReserveBytes = 4ull << 20;
+  // Whether appends are being taken. False from a refused or failed append until an append or a
+  // probe succeeds.
+  bool writable() const { return writable_.load(); }
+  // Why not, for operators ("" while writable).
+  std::string unwritable_reason() const;
+  // Re-checks an unwritable log (room on the disk; after a failed write, DB::Resume()). Returns
+  // writable(). Thread-safe; meant to be called every second or so while unwritable.
+  bool probe_writable();
+  // Free bytes on the data dir's filesystem, or nullopt if unknown (then nothing is refused).
+  // Replaceable for tests; the default is statvfs(2) of the data dir.
+  using FreeSpace = std::function<std::optional<uint64_t>()>;
+  void set_free_space(FreeSpace fn);
+  std::optional<uint64_t> free_bytes() const;
+
+  // Stored bytes (events' keys and values) of each org's streams, counted as batches commit and
+  // rebuilt at open (persisted with the heads, rolled forward over the events after them).
+  uint64_t org_bytes(const std::string& org_id) const;
+
  private:
   EventLog() = default;
   Result<bool> load_heads();
@@ -133,16 +162,29 @@ class EventLog {
   // heads marker for `global` into `batch` (mu_ held).
   void stage_heads(void* batch, uint64_t global,
                    const std::unordered_map<std::string, StreamHead>& overlay);
+  // `org_added`: each org's stored bytes grow by this much with these appends.
   Result<std::vector<Stored>> stage(const std::vector<Append>& appends, void* batch,
                                     std::unordered_map<std::string, StreamHead>& heads,
-                                    uint64_t& global, std::string& global_entries);
+                                    uint64_t& global, std::string& global_entries,
+                                    std::unordered_map<std::string, uint64_t>& org_added);
+  // Puts every org's byte count, plus `added`, into `batch` (mu_ held; with the heads).
+  void stage_org_bytes(void* batch, const std::unordered_map<std::string, uint64_t>& added);
+  // org_bytes_ from the stored counts rolled forward over the events after `heads_gseq`.
+  Result<bool> load_org_bytes(uint64_t heads_gseq);
   // Every global index entry from global seq `from`: fn(gseq, stream, seq, hash — empty in logs
   // written before hashes were indexed). `fn` returns false to stop.
   Result<bool> scan_refs(uint64_t from,
                          const std::function<bool(uint64_t, std::string_view, uint64_t,
                                                   std::string_view)>& fn) const;
 
+  // The room check before a write of `batch_bytes` (mu_ held): empty when there is room.
+  std::optional<Error> room_for(uint64_t batch_bytes) const;
+  void set_unwritable(const std::string& why);  // mu_ held
+  // After a failed write: DB::Resume() once there is room for it (mu_ held). Whether it worked.
+  bool try_resume();
+
   std::unique_ptr<rocksdb::DB> db_;
+  std::string dir_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
@@ -157,6 +199,11 @@ class EventLog {
   uint64_t unpersisted_events_ = 0;              // events appended since then
   uint64_t global_seq_ = 0;
   uint64_t bytes_appended_ = 0;
+  std::unordered_map<std::string, uint64_t> org_bytes_;  // guarded by mu_
+  std::atomic<bool> writable_{true};
+  bool write_failed_ = false;  // RocksDB failed a write; Resume() is needed (mu_ held)
+  std::string unwritable_reason_;  // mu_ held
+  FreeSpace free_space_;
 };
 
 // Key helpers (exposed for verification tools and tests).

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
+#include <thread>
 
 #include "events/ids.h"
 #include "storage/commit_queue.h"
@@ -293,6 +295,92 @@ BOOST_AUTO_TEST_CASE(global_scan_starts_inside_a_batch) {
   auto ro = std::move(*EventLog::open(dir.path(), OpenMode::kReadOnly));
   BOOST_CHECK_EQUAL(ro->last_global_seq(), 4u);
   BOOST_CHECK(verify_log(*ro).ok);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Storage bounds (issue 17): a write that would not fit on the disk is refused as a value before
+// RocksDB sees it; the log is unwritable until a probe finds room, then takes the same append.
+BOOST_AUTO_TEST_SUITE(log_full_disk)
+
+BOOST_AUTO_TEST_CASE(a_full_disk_refuses_appends_as_values_and_recovers_by_itself) {
+  TempDir dir;
+  auto free = std::make_shared<std::atomic<uint64_t>>(UINT64_MAX);
+  std::string s = new_stream_id();
+  {
+    auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
+    log->set_free_space([free] { return std::optional<uint64_t>(free->load()); });
+    BOOST_REQUIRE(log->append({{s, 0, {ev(s, 1)}}}).ok());
+    BOOST_CHECK(log->writable());
+
+    *free = EventLog::kReserveBytes;  // the reserve is all there is: no write fits
+    auto refused = log->append({{s, 1, {ev(s, 2)}}});
+    BOOST_REQUIRE(!refused.ok());
+    BOOST_CHECK(refused.error().code == ErrorCode::kUnavailable);
+    BOOST_CHECK_EQUAL(refused.error().reason, "log_unavailable");
+    BOOST_CHECK_MESSAGE(refused.error().message.find("4 MiB free") != std::string::npos,
+                        refused.error().message);
+    BOOST_CHECK(!log->writable());
+    BOOST_CHECK(!log->unwritable_reason().empty());
+    BOOST_CHECK_EQUAL(log->head(s)->seq, 1u);  // nothing of the refused write is stored
+    BOOST_CHECK(!log->probe_writable());       // still no room
+
+    *free = UINT64_MAX;
+    BOOST_CHECK(log->probe_writable());  // room again: writable without any append
+    BOOST_CHECK(log->unwritable_reason().empty());
+    BOOST_REQUIRE(log->append({{s, 1, {ev(s, 2)}}}).ok());
+
+    // The commit queue turns the refusal into every submitter's value, then goes on.
+    *free = 0;
+    std::promise<Result<std::vector<Stored>>> p1;
+    {
+      CommitQueue q(*log, nullptr);
+      q.submit({{s, 2, {ev(s, 3)}}}, [&](auto r) { p1.set_value(std::move(r)); });
+      auto r1 = p1.get_future().get();
+      BOOST_REQUIRE(!r1.ok());
+      BOOST_CHECK_EQUAL(r1.error().reason, "log_unavailable");
+      *free = UINT64_MAX;  // the next write checks the room again: the same append lands
+      std::promise<Result<std::vector<Stored>>> p2;
+      q.submit({{s, 2, {ev(s, 3)}}}, [&](auto r) { p2.set_value(std::move(r)); });
+      BOOST_CHECK(p2.get_future().get().ok());
+      BOOST_CHECK(log->writable());
+    }
+  }
+  auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadOnly));
+  BOOST_CHECK_EQUAL(log->head(s)->seq, 3u);
+  auto report = verify_log(*log);
+  BOOST_CHECK_MESSAGE(report.ok, report.problem);
+}
+
+BOOST_AUTO_TEST_CASE(org_bytes_count_what_is_stored_and_survive_reopen) {
+  TempDir dir;
+  std::string a1 = new_stream_id(), a2 = new_stream_id(), b1 = new_stream_id();
+  auto expected = [&](const EventLog& log) {
+    std::map<std::string, uint64_t> by_org;
+    auto heads = log.heads();
+    (void)log.scan_raw_events([&](std::string_view key, std::string_view value) {
+      by_org[heads[std::string(key.substr(0, 16))].org_id] += key.size() + value.size();
+      return true;
+    });
+    return by_org;
+  };
+  {
+    auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
+    BOOST_REQUIRE(log->append({{a1, 0, {ev(a1, 1, "a"), ev(a1, 2, "a")}}, {b1, 0, {ev(b1, 1, "b")}}}).ok());
+    // A failed entry of a group adds nothing.
+    auto g = log->append_group({{{a2, 0, {ev(a2, 1, "a")}}}, {{b1, 0, {ev(b1, 1, "b")}}}});
+    BOOST_REQUIRE(g[0].ok());
+    BOOST_REQUIRE(!g[1].ok());
+    auto want = expected(*log);
+    BOOST_CHECK_EQUAL(log->org_bytes("a"), want["a"]);
+    BOOST_CHECK_EQUAL(log->org_bytes("b"), want["b"]);
+    BOOST_CHECK_GT(log->org_bytes("a"), log->org_bytes("b"));
+    BOOST_CHECK_EQUAL(log->org_bytes("nobody"), 0u);
+  }
+  auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadOnly));
+  auto want = expected(*log);
+  BOOST_CHECK_EQUAL(log->org_bytes("a"), want["a"]);
+  BOOST_CHECK_EQUAL(log->org_bytes("b"), want["b"]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
