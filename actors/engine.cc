@@ -17,6 +17,7 @@
 #include "actors/session_actor.h"
 #include "events/ids.h"
 #include "events/session_request.h"
+#include "events/storage_gate.h"
 #include "events/views.h"
 #include "storage/verify.h"
 
@@ -52,6 +53,35 @@ struct Engine::Impl {
   std::atomic<bool> recovering{true};
   std::mutex early_mu;
   std::vector<std::pair<std::string, backends::Event>> early;
+  // The data dir's free bytes, re-read (statvfs) at most every kFreeSampleMs: the storage gate
+  // asks on every create and turn.
+  static constexpr int64_t kFreeSampleMs = 250;
+  mutable std::mutex free_mu;
+  mutable std::chrono::steady_clock::time_point free_at{};
+  mutable std::optional<uint64_t> free_bytes;
+  std::optional<uint64_t> sampled_free_bytes() const {
+    std::lock_guard lock(free_mu);
+    auto now = std::chrono::steady_clock::now();
+    if (free_at == std::chrono::steady_clock::time_point{} ||
+        now - free_at >= std::chrono::milliseconds(kFreeSampleMs)) {
+      free_bytes = log->free_bytes();
+      free_at = now;
+    }
+    return free_bytes;
+  }
+  // Refusal of new work for `org` on storage grounds (storage_gate), or nullopt.
+  std::optional<Error> storage_refusal(const std::string& org) const {
+    storage_gate::Figures f;
+    f.log_writable = log->writable();
+    f.free_bytes = sampled_free_bytes();
+    f.min_free_bytes = config.min_free_disk_mb << 20;
+    f.org_id = org;
+    f.org_bytes = log->org_bytes(org);
+    auto quota = config.org_storage_mb_for.find(org);
+    f.org_quota_bytes =
+        (quota == config.org_storage_mb_for.end() ? config.org_storage_mb : quota->second) << 20;
+    return storage_gate::check(f);
+  }
 };
 
 namespace {
@@ -225,6 +255,13 @@ const std::string& Engine::backend_name() const { return impl_->backend_name; }
 void Engine::reap_now() {
   caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}});
 }
+Health Engine::health() const {
+  if (impl_->log->writable()) return Health{};
+  return Health{false, "log_unwritable", impl_->log->unwritable_reason()};
+}
+uint64_t Engine::org_stored_bytes(const std::string& org_id) const {
+  return impl_->log->org_bytes(org_id);
+}
 
 // ---- lookups ----------------------------------------------------------------------------------
 
@@ -258,6 +295,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   auto spec = validate_session_request(req);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
+  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
   std::string id = new_stream_id();
   auto a = spawn_session(*d->sys, &d->ctx, session::State{}, caf::actor{});
   d->registry.put(id, a);
@@ -283,6 +321,7 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
                            "timeoutMs must be 1..3600000", "timeoutMs"));
   auto ok = session::check_exec(*s);
   if (!ok) return done(ok.error());
+  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
   auto a = d->registry.get(s->id);
   auto ended = [] {
     return Result<api::ExecTurnResult>(
@@ -333,6 +372,7 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
     c.members.push_back(std::move(*spec));
   }
   auto* d = impl_.get();
+  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
   c.id = new_stream_id();
   c.org_id = p.org_id;
   c.created_by = p.user_id;

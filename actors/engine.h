@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -54,6 +55,21 @@ struct EngineConfig {
   // HMAC key for session credentials. Empty: ENCLAVE_CRED_SECRET, else a key generated into
   // <data_dir>/cred_secret (0600).
   std::string cred_secret;
+  // Storage bounds (docs/SECURITY.md "storage"). Below `min_free_disk_mb` free on the data dir's
+  // filesystem, new sessions, fleets and turns are refused (507 insufficient_storage); 0: no
+  // floor. An org whose streams store `org_storage_mb` or more (its entry in
+  // `org_storage_mb_for` if it has one) has its new work refused (429 quota_exceeded); 0: no
+  // quota. Work already running goes on either way.
+  uint64_t min_free_disk_mb = 512;
+  uint64_t org_storage_mb = 4096;
+  std::map<std::string, uint64_t> org_storage_mb_for;
+};
+
+// Whether the control plane can record what happens (GET /v1/healthz).
+struct Health {
+  bool ok = true;
+  std::string reason;  // "log_unwritable" when not ok
+  std::string detail;  // for operators: why
 };
 
 struct ListQuery {
@@ -146,6 +162,10 @@ class Engine {
   [[nodiscard]] const std::string& credential_secret() const;
   // Asks the reaper to check every session's time bounds against the clock now (tests).
   void reap_now();
+  // Degraded while the event log cannot take writes; back to ok by itself when it can.
+  [[nodiscard]] Health health() const;
+  // The bytes the org's streams store in the log (what its storage quota is checked against).
+  [[nodiscard]] uint64_t org_stored_bytes(const std::string& org_id) const;
   const EngineConfig& config() const;
   const std::string& backend_name() const;
 

@@ -51,9 +51,10 @@ struct Create {     // spawned for a new session
 struct TeardownTimeout {
   uint64_t waiter;
 };
+struct RetryLog {};  // after an append failed: record the session's end if the log takes writes
 using ToSession =
     std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout>;
+                 TeardownTimeout, RetryLog>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

@@ -6,6 +6,7 @@
 
 #include "actors/messages.h"
 #include "events/ids.h"
+#include "events/storage_gate.h"
 #include "events/views.h"
 
 namespace enclave {
@@ -14,6 +15,8 @@ namespace {
 
 constexpr auto kTeardownReplyBound = std::chrono::seconds(15);
 constexpr size_t kMaxPendingTurns = 64;  // turns queued behind the one running, per session
+// After an append failed, how often the actor looks whether the log takes writes again.
+constexpr auto kLogRetryEvery = std::chrono::seconds(1);
 
 struct SessionActorState {
   const Context* ctx = nullptr;
@@ -23,6 +26,7 @@ struct SessionActorState {
   struct Inflight {
     std::vector<events::Envelope> events;
     std::vector<std::function<void()>> after;
+    std::vector<std::function<void(const Error&)>> failed;  // instead of `after` on a failure
   };
   // vectors, not deques: an empty std::deque allocates ~600 bytes, and there may be 100k actors
   std::vector<Inflight> inflight;     // oldest first; rarely more than two
@@ -34,6 +38,11 @@ struct SessionActorState {
   bool kill_sent = false;
   bool done = false;
   bool released = false;  // its admission slot (or place in the queue) was given back
+  // An append failed: `s` is back at what the log holds, the sandbox is being killed, and
+  // nothing is recorded until the log takes writes again (RetryLog), when the end is recorded.
+  bool log_failed = false;
+  bool sandbox_gone = false;   // the backend reported Removed while log_failed
+  size_t stale_commits = 0;    // answers still due for appends dropped by a failure
 };
 
 using Self = caf::stateful_actor<SessionActorState>;
@@ -44,12 +53,16 @@ Result<api::Session> committed_view(const Context* ctx, const std::string& id) {
   return views::session(*s);
 }
 
-// Runs `fn` once everything handed to the log so far is durable.
-void after_commits(Self* self, std::function<void()> fn) {
-  if (self->state.inflight.empty())
+// Runs `fn` once everything handed to the log so far is durable; `failed` instead if the log
+// refuses any of it.
+void after_commits(Self* self, std::function<void()> fn,
+                   std::function<void(const Error&)> failed = nullptr) {
+  if (self->state.inflight.empty()) {
     fn();
-  else
-    self->state.inflight.back().after.push_back(std::move(fn));
+    return;
+  }
+  self->state.inflight.back().after.push_back(std::move(fn));
+  if (failed) self->state.inflight.back().failed.push_back(std::move(failed));
 }
 
 // decide → apply (optimistically) → append. Effects run when the log acknowledges.
@@ -61,7 +74,7 @@ Result<bool> record(Self* self, const session::Command& cmd) {
   if (evs.empty()) return false;
   for (const auto& e : evs) st.s = session::apply(std::move(st.s), e);
   storage::Append a{st.s.id, evs.front().seq() - 1, evs};
-  st.inflight.push_back({std::move(evs), {}});
+  st.inflight.push_back({std::move(evs), {}, {}});
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.ctx->commits->submit({std::move(a)}, [me](Result<std::vector<storage::Stored>> res) {
     caf::anon_send(me, msg::ToSession{msg::Committed{std::move(res)}});
@@ -133,6 +146,72 @@ void finish(Self* self) {
   if (st.fleet) self->send(st.fleet, msg::ToFleet{msg::MemberGone{st.s.id}});
   st.ctx->registry->erase(st.s.id);
   self->quit();
+}
+
+// What callers are told while the log cannot record this session: 503 log_unavailable.
+Error log_unavailable(const Error& cause) {
+  auto e = make_error(ErrorCode::kUnavailable, "log_unavailable",
+                      "the event log could not record this session's events, so its sandbox "
+                      "was killed (" + cause.message + ")");
+  e.retry_after_s = storage_gate::kLogRetryAfterSeconds;
+  return e;
+}
+
+// The log refused or failed an append: nothing of it is stored, nor of any later append of this
+// stream (their seqs follow it). Acknowledged events stand; the rest is undone: the state goes
+// back to the committed one, the sandbox is killed, the admission slot given back and every
+// waiter answered. The end (killed/sandbox_error) is recorded once the log takes writes again.
+void on_log_failure(Self* self, SessionActorState::Inflight failed_append, const Error& cause) {
+  auto& st = self->state;
+  spdlog::error("session {}: the log refused an append ({}); killing its sandbox", st.hex,
+                cause.message);
+  const Error answer = log_unavailable(cause);
+  for (auto& fn : failed_append.failed) fn(answer);
+  for (auto& inf : st.inflight)
+    for (auto& fn : inf.failed) fn(answer);
+  st.stale_commits += st.inflight.size();
+  st.inflight.clear();
+  fail_execs(self, answer);
+  for (auto& [k, cb] : st.teardown_waiters) cb(answer);
+  st.teardown_waiters.clear();
+  self->send(st.ctx->reaper, msg::ToReaper{msg::Unwatch{st.s.id}});
+  if (!st.released) {
+    st.released = true;
+    self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
+  }
+  if (st.launched) kill_sandbox(self, "event log unwritable");
+  std::string id = st.s.id;
+  auto committed = st.ctx->model->session(id);
+  if (!committed) {  // not even its creation is stored: there is nothing to end
+    st.ctx->registry->erase(id);
+    st.done = true;
+    self->quit();
+    return;
+  }
+  st.s = std::move(*committed);
+  st.log_failed = true;
+  self->delayed_send(self, kLogRetryEvery, msg::ToSession{msg::RetryLog{}});
+}
+
+// The log takes writes again after a failure: record how the session ended. A sandbox that is
+// already gone (or was never launched) is torn down at once; otherwise its Removed does it.
+void record_end_after_log_failure(Self* self) {
+  auto& st = self->state;
+  st.log_failed = false;
+  auto log_err = [&](const Result<bool>& r) {
+    if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
+  };
+  log_err(record(self, session::Kill{events::KILL_REASON_SANDBOX_ERROR,
+                                     "the event log could not record this session's events; "
+                                     "its sandbox was killed"}));
+  if (st.s.torn_down || (st.launched && !st.sandbox_gone)) return;
+  if (st.launched && !st.s.exited) {
+    events::WorkloadExited lost;
+    lost.set_exit_code(-1);
+    lost.set_detail("sandbox killed while the event log was unwritable");
+    log_err(record(self, session::Exit{lost}));
+  }
+  log_err(record(self, session::TearDown{"sandbox killed while the event log was unwritable"}));
 }
 
 // Side effects of events that are now durable.
@@ -238,6 +317,34 @@ void recover(Self* self, bool adopted) {
   kill_sandbox(self, "cleanup after restart");
 }
 
+// While log_failed, what a message does instead of the usual. True: handle it as usual (the
+// answers of appends made before the failure, which the usual path drops as stale).
+template <typename T>
+bool handle_while_log_failed(Self* self, T& x) {
+  auto& st = self->state;
+  auto unwritable = [] {
+    return log_unavailable(make_error(ErrorCode::kUnavailable, "log_unavailable",
+                                      "the event log is unwritable"));
+  };
+  if constexpr (std::is_same_v<T, msg::Committed>) {
+    return true;
+  } else if constexpr (std::is_same_v<T, msg::FromBackend>) {
+    if (std::get_if<backends::Removed>(&x.event)) st.sandbox_gone = true;
+  } else if constexpr (std::is_same_v<T, msg::Admitted>) {
+    self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});  // not taking it
+  } else if constexpr (std::is_same_v<T, msg::Exec>) {
+    x.done(unwritable());
+  } else if constexpr (std::is_same_v<T, msg::Kill>) {
+    if (x.done) x.done(unwritable());  // the sandbox is being killed; its end is not recorded yet
+  } else if constexpr (std::is_same_v<T, msg::RetryLog>) {
+    if (st.ctx->log->writable())
+      record_end_after_log_failure(self);
+    else
+      self->delayed_send(self, kLogRetryEvery, msg::ToSession{msg::RetryLog{}});
+  }
+  return false;  // Queued, Reap, Recover, TeardownTimeout: moot now
+}
+
 caf::behavior session_actor(Self* self, const Context* ctx, session::State initial,
                             caf::actor fleet) {
   auto& st = self->state;
@@ -252,16 +359,16 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
         std::visit(
             [&](auto& x) {
               using T = std::decay_t<decltype(x)>;
+              if (st.log_failed && !handle_while_log_failed(self, x)) return;
               if constexpr (std::is_same_v<T, msg::Committed>) {
+                if (st.stale_commits > 0) {  // an append dropped by an earlier failure
+                  st.stale_commits--;
+                  return;
+                }
                 auto inf = std::move(st.inflight.front());
                 st.inflight.erase(st.inflight.begin());
                 if (!x.result) {
-                  spdlog::error("session {}: the log refused an append: {}", st.hex,
-                                x.result.error().message);
-                  fail_execs(self, x.result.error());
-                  st.ctx->registry->erase(st.s.id);
-                  st.done = true;
-                  self->quit();
+                  on_log_failure(self, std::move(inf), x.result.error());
                   return;
                 }
                 for (const auto& e : inf.events) {
@@ -299,9 +406,10 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                   x.done(r.error());
                 } else if (st.s.torn_down || (st.s.ended() && !st.launched)) {
                   auto done = std::move(x.done);
-                  after_commits(self, [self, done] {
-                    done(committed_view(self->state.ctx, self->state.s.id));
-                  });
+                  after_commits(
+                      self,
+                      [self, done] { done(committed_view(self->state.ctx, self->state.s.id)); },
+                      [done](const Error& e) { done(e); });
                 } else {
                   uint64_t w = st.next_waiter++;
                   st.teardown_waiters[w] = std::move(x.done);
@@ -318,6 +426,8 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 if (st.current && due == events::KILL_REASON_IDLE_TIMEOUT) return;  // busy
                 auto r = record(self, session::Reap{});
                 if (r && !*r) watch(self);  // not due yet (deadline moved): watch again
+              } else if constexpr (std::is_same_v<T, msg::RetryLog>) {
+                // handled above while log_failed; a late one after that is moot
               } else if constexpr (std::is_same_v<T, msg::Recover>) {
                 recover(self, x.adopted);
               } else if constexpr (std::is_same_v<T, msg::Create>) {
@@ -331,12 +441,15 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                   return;
                 }
                 auto done = std::move(x.done);
-                after_commits(self, [self, done] {
-                  auto& st = self->state;
-                  done(committed_view(st.ctx, st.s.id));
-                  self->send(st.ctx->admission,
-                             msg::ToAdmission{msg::Enqueue{st.s.id, self, 0}});
-                });
+                after_commits(
+                    self,
+                    [self, done] {
+                      auto& st = self->state;
+                      done(committed_view(st.ctx, st.s.id));
+                      self->send(st.ctx->admission,
+                                 msg::ToAdmission{msg::Enqueue{st.s.id, self, 0}});
+                    },
+                    [done](const Error& e) { done(e); });
               }
             },
             m);

@@ -15,7 +15,9 @@ enum class ErrorCode {
   kNotFound,           // 404 (also: another org's resource)
   kConflict,           // 409 (e.g. session_not_running)
   kTooLarge,           // 413
+  kQuotaExceeded,      // 429 (e.g. an org's stored bytes are over its quota)
   kUnavailable,        // 503
+  kInsufficientStorage,  // 507 (the data dir's disk is below its free-space floor)
   kInternal,           // 500
 };
 
@@ -24,6 +26,7 @@ struct Error {
   std::string reason;   // machine-readable, e.g. "session_not_running", "not_found"
   std::string message;  // for people
   std::string field;    // request field at fault, e.g. "limits.memoryMb"; may be empty
+  int retry_after_s = 0;  // > 0: the HTTP answer carries `Retry-After` with this many seconds
 };
 
 inline Error make_error(ErrorCode code, std::string reason, std::string message,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "events/storage_gate.h"
 #include "http/auth.h"
 #include "http/json_io.h"
 #include "http/openapi.h"
@@ -23,7 +24,11 @@ Response json_response(int status, std::string body) {
   return r;
 }
 
-Response error_response(const Error& e) { return json_response(http_status(e.code), error_json(e)); }
+Response error_response(const Error& e) {
+  Response r = json_response(http_status(e.code), error_json(e));
+  if (e.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
+  return r;
+}
 
 template <typename T>
 Response answer(const Result<T>& r, int ok_status = 200) {
@@ -175,9 +180,18 @@ void Api::dispatch(Call& c, Reply reply) {
   Engine& e = *engine_;
   const Principal& p = c.principal;
   switch (c.route->id) {
-    case RouteId::kHealthz:
-      return reply(json_response(
-          200, "{\"status\":\"ok\",\"backend\":" + json_quote(e.backend_name()) + "}"));
+    case RouteId::kHealthz: {
+      // Degraded (503) while the event log cannot take writes; ok again by itself after.
+      auto h = e.health();
+      std::string body = std::string("{\"status\":") + (h.ok ? "\"ok\"" : "\"degraded\"");
+      if (!h.ok)
+        body += ",\"reason\":" + json_quote(h.reason) + ",\"detail\":" + json_quote(h.detail);
+      Response r = json_response(h.ok ? 200 : 503,
+                                 body + ",\"backend\":" + json_quote(e.backend_name()) + "}");
+      if (!h.ok)
+        r.headers.emplace_back("Retry-After", std::to_string(storage_gate::kLogRetryAfterSeconds));
+      return reply(std::move(r));
+    }
     case RouteId::kMetrics: {
       Response r = json_response(200, e.metrics_text());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -49,6 +49,14 @@ flags (each also an environment variable; the flag wins):
   --auth keys|disabled      ENCLAVE_AUTH             default keys; disabled: loopback only
   --log-format text|json    ENCLAVE_LOG_FORMAT       default text
   --log-level LEVEL         ENCLAVE_LOG_LEVEL        trace|debug|info|warn|error, default info
+  --min-free-disk-mb N      ENCLAVE_MIN_FREE_DISK_MB default 512; below N MiB free on the data
+                                                     dir's disk, new sessions, fleets and turns
+                                                     get 507 insufficient_storage (0: no floor)
+  --org-storage-mb N        ENCLAVE_ORG_STORAGE_MB   default 4096; an org storing N MiB or more in
+                                                     the event log gets 429 quota_exceeded for new
+                                                     work, other orgs go on (0: no quota)
+  --org-storage-mb-for L    ENCLAVE_ORG_STORAGE_MB_FOR  ORG=MB,… per-org quotas that override
+                                                     --org-storage-mb (0: none for that org)
   --e2b on|off              ENCLAVE_E2B              E2B SDK compatibility (docs/E2B.md), default on
   --e2b-internet-allow L    ENCLAVE_E2B_INTERNET_ALLOW  HOST:PORT,… an E2B sandbox that asks for
                                                      allow_internet_access may reach; default
@@ -249,7 +257,8 @@ int serve_main(int argc, char** argv, int first) {
   Args a = parse_args(argc, argv, first,
                       {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
                        "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
-                       "k8s-runtime-class", "k8s-org-quota"},
+                       "k8s-runtime-class", "k8s-org-quota", "min-free-disk-mb", "org-storage-mb",
+                       "org-storage-mb-for"},
                       {});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
@@ -268,6 +277,22 @@ int serve_main(int argc, char** argv, int first) {
   auto cumulative = parse_int("ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS",
                               setting(a, "", "ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS", "60000"), 1,
                               int64_t{1} << 50);
+  auto min_free_mb = parse_int("--min-free-disk-mb",
+                               setting(a, "min-free-disk-mb", "ENCLAVE_MIN_FREE_DISK_MB", "512"),
+                               0, int64_t{1} << 30);
+  auto org_storage_mb = parse_int("--org-storage-mb",
+                                  setting(a, "org-storage-mb", "ENCLAVE_ORG_STORAGE_MB", "4096"),
+                                  0, int64_t{1} << 30);
+  std::map<std::string, uint64_t> org_storage_mb_for;
+  for (const auto& entry :
+       split_list(setting(a, "org-storage-mb-for", "ENCLAVE_ORG_STORAGE_MB_FOR", ""))) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0)
+      usage_error("--org-storage-mb-for entries are ORG=MB, not '" + entry + "'");
+    org_storage_mb_for[entry.substr(0, eq)] = static_cast<uint64_t>(
+        parse_int("--org-storage-mb-for " + entry.substr(0, eq), entry.substr(eq + 1), 0,
+                  int64_t{1} << 30));
+  }
   std::string e2b = setting(a, "e2b", "ENCLAVE_E2B", "on");
   if (e2b != "on" && e2b != "off") usage_error("--e2b must be on or off");
   std::vector<std::string> e2b_internet;
@@ -364,6 +389,9 @@ int serve_main(int argc, char** argv, int first) {
   cfg.policy.idle_ttl_ms = idle_ttl * 1000;
   cfg.policy.max_lifetime_ms = lifetime * 1000;
   cfg.policy.max_cumulative_ms = static_cast<uint64_t>(cumulative);
+  cfg.min_free_disk_mb = static_cast<uint64_t>(min_free_mb);
+  cfg.org_storage_mb = static_cast<uint64_t>(org_storage_mb);
+  cfg.org_storage_mb_for = std::move(org_storage_mb_for);
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {
     spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);

@@ -205,7 +205,9 @@ int http_status(ErrorCode code) {
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kQuotaExceeded: return 429;
     case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kInsufficientStorage: return 507;
     case ErrorCode::kInternal: return 500;
   }
   return 500;
@@ -219,7 +221,9 @@ std::string default_reason(ErrorCode code) {
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kTooLarge: return "too_large";
+    case ErrorCode::kQuotaExceeded: return "quota_exceeded";
     case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kInsufficientStorage: return "insufficient_storage";
     case ErrorCode::kInternal: return "internal";
   }
   return "internal";

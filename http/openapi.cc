@@ -98,9 +98,18 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
   std::string ok_schema =
       r.response_schema.empty() ? "{\"type\":\"string\"}" : schema_of(r.response_schema);
   if (r.id == RouteId::kHealthz || r.id == RouteId::kOpenApi) ok_schema = "{\"type\":\"object\"}";
+  std::string refusals;
+  for (const auto& e : route_errors(r.id)) {
+    refusals += "\"" + std::to_string(e.status) + "\":{\"description\":" +
+                json_quote(std::string(e.code) + ": " + std::string(e.description)) +
+                ",\"content\":{\"application/json\":{\"schema\":" +
+                (r.id == RouteId::kHealthz ? std::string("{\"type\":\"object\"}")
+                                           : schema_of("ErrorResponse")) +
+                "}}},";
+  }
   op += ",\"responses\":{\"" + std::to_string(r.success_status) +
         "\":{\"description\":\"success\",\"content\":{" + json_quote(r.response_type) +
-        ":{\"schema\":" + ok_schema + "}}},\"default\":{\"description\":\"error\","
+        ":{\"schema\":" + ok_schema + "}}}," + refusals + "\"default\":{\"description\":\"error\","
         "\"content\":{\"application/json\":{\"schema\":" + schema_of("ErrorResponse") + "}}}}}";
   return op;
 }

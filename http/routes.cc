@@ -87,6 +87,28 @@ const std::vector<Route>& routes() {
   return table;
 }
 
+std::vector<RouteError> route_errors(RouteId id) {
+  static const RouteError quota{429, "quota_exceeded",
+                                "the org's stored event-log bytes are at its storage quota "
+                                "(--org-storage-mb); the message names both figures"};
+  static const RouteError log{503, "log_unavailable",
+                              "the event log cannot take writes (see /v1/healthz); Retry-After "
+                              "says when to try again; nothing acknowledged is lost"};
+  static const RouteError disk{507, "insufficient_storage",
+                               "the server's data disk is below its free-space floor "
+                               "(--min-free-disk-mb)"};
+  switch (id) {
+    case RouteId::kCreateSession:
+    case RouteId::kCreateFleet:
+    case RouteId::kExec: return {quota, log, disk};
+    case RouteId::kHealthz:
+      return {{503, "degraded",
+               "{status: \"degraded\", reason: \"log_unwritable\", detail} while the event log "
+               "cannot take writes; ok again by itself when it can"}};
+    default: return {};
+  }
+}
+
 RouteMatch match_route(std::string_view method, std::string_view path) {
   RouteMatch m;
   for (const auto& r : routes()) {

@@ -46,6 +46,19 @@ struct Route {
 // Every route the server answers.
 const std::vector<Route>& routes();
 
+// An error status a route answers besides bad input, with its `error.code`, for the OpenAPI
+// document (storage bounds, issue 17).
+struct RouteError {
+  int status;
+  std::string_view code;
+  std::string_view description;
+};
+// The storage refusals of a route: new sessions, fleets and turns get 429 quota_exceeded (the
+// org's stored bytes are at its quota), 503 log_unavailable (the event log cannot take writes;
+// Retry-After) and 507 insufficient_storage (the data disk is below --min-free-disk-mb);
+// healthz answers 503 while degraded.
+std::vector<RouteError> route_errors(RouteId id);
+
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed } kind = Kind::kNotFound;
   const Route* route = nullptr;  // kFound
