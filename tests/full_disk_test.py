@@ -131,7 +131,7 @@ def phase_a(mnt, data, log):
 
         # The slot is free: at max concurrency 1 a new session is admitted and gets its result.
         st, b, _ = call(base, "POST", "/v1/sessions",
-                        {"code": "print('after')\n#@sim stdout=\"after\"\n", "language": "python"})
+                        {"code": "print('after')\n", "language": "python"})
         check(st == 201, f"A: a new session after the episode ({st} {b})")
         sid2 = b.get("id", "")
         check(wait(lambda: session_state(base, sid2).get("phase") in ("succeeded", "failed", "killed"), 120),
@@ -195,7 +195,7 @@ def phase_c(data, log):
             msg = refused[2].get("error", {}).get("message", "")
             check("org orga stores" in msg and "1.0 MiB" in msg, f"C: the refusal names the figures ({msg})")
         st, b, _ = call(s.base, "POST", "/v1/sessions",
-                        {"code": "print('b')\n#@sim stdout=\"b\"\n", "language": "python"}, key=keys["orgb"])
+                        {"code": "print('b')\n", "language": "python"}, key=keys["orgb"])
         check(st == 201, f"C: orgb beside it is unaffected ({st} {b})")
         sid = b.get("id", "")
         check(wait(lambda: session_state(s.base, sid, keys["orgb"]).get("phase") == "succeeded", 120),
