@@ -277,7 +277,7 @@ Result<bool> EventLog::load_heads() {
 }
 
 std::optional<Error> EventLog::room_for(uint64_t batch_bytes) const {
-  auto free = free_space_ ? free_space_() : std::nullopt;
+  auto free = free_bytes();
   if (!free) return std::nullopt;
   uint64_t memtables = 0;
   (void)db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
@@ -328,22 +328,23 @@ std::string EventLog::unwritable_reason() const {
 }
 
 void EventLog::set_free_space(FreeSpace fn) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(side_mu_);
   free_space_ = std::move(fn);
 }
 
 std::optional<uint64_t> EventLog::free_bytes() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(side_mu_);
   return free_space_ ? free_space_() : std::nullopt;
 }
 
 uint64_t EventLog::org_bytes(const std::string& org_id) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(side_mu_);
   auto it = org_bytes_.find(org_id);
   return it == org_bytes_.end() ? 0 : it->second;
 }
 
 Result<bool> EventLog::load_org_bytes(uint64_t heads_gseq) {
+  std::lock_guard side(side_mu_);
   org_bytes_.clear();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
   bool any = false;
@@ -615,7 +616,10 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
     unwritable_reason_.clear();
     writable_ = true;
   }
-  for (auto& [org, n] : org_added) org_bytes_[org] += n;
+  {
+    std::lock_guard side(side_mu_);
+    for (auto& [org, n] : org_added) org_bytes_[org] += n;
+  }
   bytes_appended_ += batch.GetDataSize();
   for (auto& [k, v] : staged) {
     if (!persist_heads) dirty_heads_.insert(k);

@@ -199,11 +199,14 @@ class EventLog {
   uint64_t unpersisted_events_ = 0;              // events appended since then
   uint64_t global_seq_ = 0;
   uint64_t bytes_appended_ = 0;
-  std::unordered_map<std::string, uint64_t> org_bytes_;  // guarded by mu_
+  // Written with mu_ AND side_mu_ held, so readers on the request path take only side_mu_ and
+  // never wait behind a write's fsync.
+  mutable std::mutex side_mu_;
+  std::unordered_map<std::string, uint64_t> org_bytes_;
   std::atomic<bool> writable_{true};
   bool write_failed_ = false;  // RocksDB failed a write; Resume() is needed (mu_ held)
   std::string unwritable_reason_;  // mu_ held
-  FreeSpace free_space_;
+  FreeSpace free_space_;  // side_mu_
 };
 
 // Key helpers (exposed for verification tools and tests).
