@@ -51,9 +51,12 @@ struct Create {     // spawned for a new session
 struct TeardownTimeout {
   uint64_t waiter;
 };
+struct RetryTeardown {  // the last removal left something: ask the backend again
+  uint32_t attempt;
+};
 using ToSession =
     std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout>;
+                 TeardownTimeout, RetryTeardown>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

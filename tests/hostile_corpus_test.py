@@ -17,7 +17,7 @@ import tempfile
 import time
 from datetime import datetime
 
-from enclave_testlib import Checks, Server, sandbox_processes
+from enclave_testlib import Checks, Server, sweep_slot, wait_no_traces
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
@@ -33,6 +33,7 @@ server = Server(BIN, data, BACKEND, log=open(os.path.join(work, "server.log"), "
                 args=("--max-concurrency", "4"))
 port = server.port
 call = server.call
+slot = server.slot()
 
 
 def wait_done(sid, seconds=90):
@@ -101,13 +102,21 @@ try:
         check(marker not in json.dumps([s, r, a]), f"{name}: the server's secret env never appears")
         check(sib.get("phase") == "succeeded" and sr.get("json") == {"sum": 499500},
               f"{name}: clean sibling got its exact result ({sib.get('phase')}, {sr.get('json')})")
+        # Torn down means gone: nothing on the host carries either sandbox's container id.
+        cids = server.container_ids([s["id"], sib["id"]])
+        check(len(cids) == 2,
+              f"{name}: both sandboxes reported a container id ({cids})")
+        left = wait_no_traces(cids.values())
+        check(not left, f"{name}: nothing left on the host after teardown: {left[:3]}")
         print(f"{name}: {s.get('phase')}{'/' + s['killReason'] if s.get('killReason') else ''}"
               f" denied={denied} stdout={out[:80]!r}", flush=True)
 finally:
     rc = server.stop()
     check(rc == 0, f"clean stop ({rc})")
-    left = sandbox_processes(ids)
-    check(not left, f"no sandbox process left: {left[:3]}")
+    if BACKEND == "gvisor":
+        check(slot is not None, "the server's instance slot was found")
+        left = sweep_slot(slot) if slot is not None else []
+        check(not left, f"instance slot {slot} is empty after stop: {left[:3]}")
     v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
     check(v.returncode == 0, f"audit chains verify ({v.stdout.strip()})")
     subprocess.run(["rm", "-rf", work])
