@@ -3,7 +3,8 @@
 clean sibling session that must still get its exact result. Each payload declares the outcome it
 must get on its first line: `# expect: {"phase": [...], "killReason": [...], "limits": {...},
 "stdout": "must contain", "notStdout": "must not contain", "truncatedStdout": true,
-"deniedHost": "…", "jsonIsNull": true, "json": {...}}`.
+"deniedHost": "…", "jsonIsNull": true, "json": {...}, "exitCode": N}`. An expectation must be
+exact enough to fail: a payload that may be killed names the kill reason.
 
 usage: hostile_corpus_test.py BIN_DIR [BACKEND=gvisor]
 """
@@ -54,6 +55,9 @@ try:
         first = code.splitlines()[0]
         assert first.startswith("# expect:"), f"{name}: first line must be '# expect: {{…}}'"
         want = json.loads(first[len("# expect:"):])
+        assert "killed" not in want["phase"] or want.get("killReason"), \
+            f"{name}: a payload that may be killed must name the kill reason"
+        assert len(want["phase"]) == 1, f"{name}: one expected phase, not a menu: {want['phase']}"
         req = {"code": code, "language": "python", "env": {"API_PORT": str(port), "DATA_DIR": data}}
         if "limits" in want:
             req["limits"] = want["limits"]
@@ -73,6 +77,8 @@ try:
         check(s.get("phase") in want["phase"], f"{name}: phase {s.get('phase')}/{s.get('killReason')} in {want['phase']}")
         if "killReason" in want:
             check(s.get("killReason") in want["killReason"], f"{name}: killReason {s.get('killReason')}")
+        if "exitCode" in want:
+            check(s.get("exitCode") == want["exitCode"], f"{name}: exit code {s.get('exitCode')} (want {want['exitCode']})")
         if s.get("phase") == "killed":
             check("quota_killed" in types, f"{name}: the kill is an audit event ({types})")
         if "killedWithinSecondsOfLimit" in want:

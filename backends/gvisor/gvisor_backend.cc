@@ -143,9 +143,13 @@ class GvisorBackend final : public Backend {
   }
 
   void kill(const std::string& session_id, const std::string& reason) override {
+    std::string container_id = session_id;
     if (auto s = find(session_id)) {
-      s->kill(reason);
-      return;
+      if (s->teardown_left().empty()) {
+        s->kill(reason);
+        return;
+      }
+      container_id = s->container_id();  // torn down, but something was left: retry below
     }
     if (stopping()) return;
     if (!is_container_id(session_id)) {
@@ -156,7 +160,6 @@ class GvisorBackend final : public Backend {
     // a pool kernel is not the session id), or it was left by a previous process (adopt() is
     // always false). Delete whatever runsc and the cgroups still hold, off the caller's thread.
     std::lock_guard lock(mu_);
-    std::string container_id = session_id;
     if (auto lb = left_behind_.find(session_id); lb != left_behind_.end()) {
       container_id = lb->second;
       left_behind_.erase(lb);
