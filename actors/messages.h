@@ -52,9 +52,12 @@ struct TeardownTimeout {
   uint64_t waiter;
 };
 struct RetryLog {};  // after an append failed: record the session's end if the log takes writes
+struct RetryTeardown {  // the last removal left something: ask the backend again
+  uint32_t attempt;
+};
 using ToSession =
     std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout, RetryLog>;
+                 TeardownTimeout, RetryLog, RetryTeardown>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

@@ -17,6 +17,11 @@ constexpr auto kTeardownReplyBound = std::chrono::seconds(15);
 constexpr size_t kMaxPendingTurns = 64;  // turns queued behind the one running, per session
 // After an append failed, how often the actor looks whether the log takes writes again.
 constexpr auto kLogRetryEvery = std::chrono::seconds(1);
+// An incomplete teardown is retried after 1, 2, 4, … s, at most a minute apart, for as long as
+// the backend reports something left (the session keeps its admission slot meanwhile: the
+// sandbox is not really gone).
+constexpr auto kTeardownRetryFirst = std::chrono::seconds(1);
+constexpr auto kTeardownRetryMax = std::chrono::seconds(60);
 
 struct SessionActorState {
   const Context* ctx = nullptr;
@@ -43,6 +48,8 @@ struct SessionActorState {
   bool log_failed = false;
   bool sandbox_gone = false;   // the backend reported Removed while log_failed
   size_t stale_commits = 0;    // answers still due for appends dropped by a failure
+  uint32_t teardown_retries = 0;  // kill() retries sent after an incomplete teardown
+  bool retry_scheduled = false;
 };
 
 using Self = caf::stateful_actor<SessionActorState>;
@@ -258,6 +265,15 @@ void on_durable(Self* self, const events::Envelope& e) {
   }
 }
 
+void schedule_teardown_retry(Self* self) {
+  auto& st = self->state;
+  if (st.retry_scheduled) return;
+  st.retry_scheduled = true;
+  auto delay = kTeardownRetryFirst * (1 << std::min<uint32_t>(st.teardown_retries, 6));
+  self->delayed_send(self, std::min<std::chrono::seconds>(delay, kTeardownRetryMax),
+                     msg::ToSession{msg::RetryTeardown{st.teardown_retries + 1}});
+}
+
 void on_backend(Self* self, backends::Event& ev) {
   auto& st = self->state;
   auto log_err = [&](const Result<bool>& r) {
@@ -265,8 +281,8 @@ void on_backend(Self* self, backends::Event& ev) {
   };
   if (auto* o = std::get_if<backends::Output>(&ev)) {
     st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn);
-  } else if (std::get_if<backends::Started>(&ev)) {
-    log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false}));
+  } else if (auto* up = std::get_if<backends::Started>(&ev)) {
+    log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false, up->container_id}));
   } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {
     if (st.current) log_err(record(self, session::CompleteTurn{t->turn}));
   } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
@@ -282,8 +298,14 @@ void on_backend(Self* self, backends::Event& ev) {
       lost.set_detail("sandbox removed without an exit status: " + r->detail);
       log_err(record(self, session::Exit{lost}));
     }
-    auto torn = record(self, session::TearDown{r->detail});
+    auto torn = record(self, session::TearDown{r->detail, r->left});
     log_err(torn);
+    if (!r->left.empty()) {
+      // Something is still on the host: not torn down, the slot stays held, ask again later.
+      spdlog::warn("session {}: teardown incomplete: {}", st.hex, r->left);
+      schedule_teardown_retry(self);
+      return;
+    }
     if (torn && *torn && !st.released) {
       // The sandbox is gone: its slot is free now, not one fsync later. The log still never
       // shows more than the ceiling: commits are FIFO, so the torn-down event just submitted
@@ -302,7 +324,7 @@ void recover(Self* self, bool adopted) {
   if (!s.ended() && adopted) {
     spdlog::info("session {}: re-attached after restart", st.hex);
     if (s.phase == session::Phase::kRunning) {
-      auto r = record(self, session::SandboxUp{st.ctx->backend->name(), true});
+      auto r = record(self, session::SandboxUp{st.ctx->backend->name(), true, s.container_id});
       if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
     }
     watch(self);
@@ -416,6 +438,14 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                   self->delayed_send(self, kTeardownReplyBound,
                                      msg::ToSession{msg::TeardownTimeout{w}});
                 }
+              } else if constexpr (std::is_same_v<T, msg::RetryTeardown>) {
+                st.retry_scheduled = false;
+                if (st.s.torn_down || st.s.teardown_incomplete.empty()) return;
+                st.teardown_retries = x.attempt;
+                st.ctx->backend->kill(st.hex, "retry teardown (attempt " +
+                                                  std::to_string(x.attempt + 1) + ")");
+                // If no answer comes (or it leaves something again), try again later.
+                schedule_teardown_retry(self);
               } else if constexpr (std::is_same_v<T, msg::TeardownTimeout>) {
                 auto it = st.teardown_waiters.find(x.waiter);
                 if (it == st.teardown_waiters.end()) return;

@@ -28,8 +28,13 @@ struct LaunchSpec {
 
 // ---- what comes back --------------------------------------------------------------------------
 // The sandbox is up (batch: the workload started; interactive: the kernel is ready for turn 1,
-// setup code has run).
-struct Started {};
+// setup code has run). `container_id` is the backend's own name for it — what a host-side
+// leftover check must look for (gVisor: the runsc container id, random for a warm-pool kernel;
+// Kubernetes: the pod name; simulator: the session id).
+struct Started {
+  Started(std::string id = "") : container_id(std::move(id)) {}  // Started{} still reads
+  std::string container_id;
+};
 // A chunk of live output, for streaming to watchers only (the final output arrives in Exited /
 // TurnDone). `stream` is "stdout" or "stderr".
 struct Output {
@@ -53,10 +58,16 @@ struct Exited {
   events::WorkloadExited exit;
   events::UsageMetered usage;
 };
-// Every trace of the sandbox (container, cgroups, sockets, files) is removed. Always follows
-// Exited, and is the last event of a session.
+// The backend tried to remove every trace of the sandbox (container, cgroups, sockets, files).
+// Always follows Exited, and is the last event of a session unless `left` is non-empty: then
+// something could not be removed (`left` says what), the teardown is incomplete, and the caller
+// asks again with kill() (which retries the removal and reports Removed again).
 struct Removed {
+  Removed(std::string d = "", std::string l = "", std::string cid = "")
+      : detail(std::move(d)), left(std::move(l)), container_id(std::move(cid)) {}
   std::string detail;
+  std::string left;          // "" = nothing left
+  std::string container_id;  // as in Started, when the backend made one ("" if none)
 };
 
 using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed>;
@@ -82,7 +93,8 @@ class Backend {
                          int64_t timeout_ms) = 0;
 
   // Ends the sandbox (any state); reports Exited (if not yet) and Removed. Idempotent; unknown
-  // ids report Removed so the caller is never left waiting.
+  // ids report Removed so the caller is never left waiting. After a Removed with `left`, a kill()
+  // retries removing what was left and reports Removed again.
   virtual void kill(const std::string& session_id, const std::string& reason) = 0;
 
   // Whether the backend still runs this session's sandbox (used after a control-plane restart to

@@ -1,6 +1,8 @@
 // The gVisor backend against its baselines, side by side in one run (issue 3):
-//   1. one-shot `pass` sandboxes/s through the backend vs a bare `runsc run` + `delete` loop,
-//      same count and parallelism (goal ratio ≥ 0.95);
+//   1. one-shot `pass` sandboxes/s through the backend (pool off) vs a bare `runsc run` loop,
+//      same count and parallelism, on equal terms: the same interpreter flags as the backend's
+//      runner (`python3 -I -S -B`) and the same cleanup (`delete --force` only when runsc left
+//      state behind, exactly the backend's rule) (goal ratio ≥ 0.95);
 //   2. an interactive session's first turn: from a warm-pool kernel vs a cold start;
 //   3. a trivial turn through the backend vs the same kernel (runner.py) on the host over pipes,
 //      no sandbox.
@@ -119,6 +121,18 @@ double parallel_rate(int n, int p, const std::function<void(int)>& job) {
   return n / (ms_since(t0) / 1000);
 }
 
+// Work that failed is not a figure: each part counts its failures, and main() prints INVALID
+// instead of a number for a part that had any.
+std::atomic<int> g_failures{0};
+std::mutex g_fail_mu;
+std::string g_first_failure;
+void failed(const std::string& what) {
+  if (g_failures++ == 0) {
+    std::lock_guard l(g_fail_mu);
+    g_first_failure = what;
+  }
+}
+
 int run(const std::vector<std::string>& argv) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -136,21 +150,32 @@ int run(const std::vector<std::string>& argv) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-// Bare runsc: the check's own minimal bundle, `run` then `delete --force`, P at a time.
+bool state_left(const std::string& state_dir, const std::string& id) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(state_dir, ec))
+    if (e.path().filename().string().rfind(id, 0) == 0) return true;
+  return static_cast<bool>(ec);
+}
+
+// Bare runsc: the check's own minimal bundle, `run`, then `delete --force` if runsc left state
+// (the backend's rule), P at a time. Every run must exit 0.
 double bare_runsc_rate(const std::string& dir, int n, int p) {
   fs::create_directories(dir + "/rootfs/usr");
   fs::create_directories(dir + "/state");
   for (const char* l : {"bin", "lib", "lib64", "sbin"})
     if (!fs::exists(dir + "/rootfs/" + l)) fs::create_symlink(std::string("usr/") + l, dir + "/rootfs/" + l);
-  std::ofstream(dir + "/config.json") << R"({"ociVersion":"1.0.2","process":{"args":["/usr/bin/python3","-c","pass"],"env":["PATH=/usr/bin:/bin"],"cwd":"/",
+  std::ofstream(dir + "/config.json") << R"({"ociVersion":"1.0.2","process":{"args":["/usr/bin/python3","-I","-S","-B","-c","pass"],"env":["PATH=/usr/bin:/bin"],"cwd":"/",
  "user":{"uid":65534,"gid":65534},"noNewPrivileges":true},"root":{"path":"rootfs","readonly":true},
  "mounts":[{"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}})";
   return parallel_rate(n, p, [&](int i) {
     char id[40];
     std::snprintf(id, sizeof id, "b%031x", i);
-    run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "run", "--bundle=" + dir, id});
-    run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
+    int rc = run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "run",
+                  "--bundle=" + dir, id});
+    if (rc != 0) failed(std::string("bare runsc run ") + id + " exited " + std::to_string(rc));
+    if (state_left(dir + "/state", id))
+      run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
   });
 }
 
@@ -159,7 +184,13 @@ double backend_rate(const std::string& root, int n, int p) {
   return parallel_rate(n, p, [&](int) {
     std::string id = to_hex(new_stream_id());
     rig.b->launch({id, spec(false, "pass")});
-    rig.ev.wait<backends::Removed>(id);
+    backends::Exited x;
+    backends::Removed rm;
+    if (!rig.ev.wait<backends::Exited>(id, &x) || x.exit.exit_code() != 0)
+      failed("backend one-shot " + id + " exit " + std::to_string(x.exit.exit_code()) + " " +
+             x.exit.detail());
+    if (!rig.ev.wait<backends::Removed>(id, &rm) || !rm.left.empty())
+      failed("backend one-shot " + id + " not removed: " + rm.left);
   });
 }
 
@@ -174,10 +205,16 @@ std::vector<double> first_turn_ms(const std::string& root, int pool, int samples
     std::string id = to_hex(new_stream_id());
     auto t0 = Steady::now();
     b->launch({id, spec(true, "")});
-    if (!ev.wait<backends::Started>(id)) continue;
+    if (!ev.wait<backends::Started>(id)) {
+      failed("interactive " + id + " never started");
+      continue;
+    }
     b->exec_turn(id, 1, "x = 1", 10'000);
     backends::TurnDone d;
-    if (ev.wait<backends::TurnDone>(id, &d)) out.push_back(ms_since(t0));
+    if (ev.wait<backends::TurnDone>(id, &d) && d.turn.has_exit_code() && d.turn.exit_code() == 0)
+      out.push_back(ms_since(t0));
+    else
+      failed("first turn of " + id + " failed: " + d.turn.stderr().substr(0, 200));
     b->kill(id, "bench");
     ev.wait<backends::Removed>(id);
   }
@@ -191,12 +228,17 @@ std::vector<double> backend_turn_ms(const std::string& root, int turns) {
   std::string id = to_hex(new_stream_id());
   b->launch({id, spec(true, "x = 0")});
   std::vector<double> out;
-  if (ev.wait<backends::Started>(id)) {
+  if (!ev.wait<backends::Started>(id)) failed("turn session never started");
+  if (g_failures == 0) {
     for (int t = 1; t <= turns; ++t) {
       auto t0 = Steady::now();
       b->exec_turn(id, t, "x += 1", 10'000);
       backends::TurnDone d;
-      if (!ev.wait<backends::TurnDone>(id, &d)) break;
+      if (!ev.wait<backends::TurnDone>(id, &d) || !d.turn.has_exit_code() ||
+          d.turn.exit_code() != 0) {
+        failed("turn " + std::to_string(t) + " failed: " + d.turn.stderr().substr(0, 200));
+        break;
+      }
       out.push_back(ms_since(t0));
     }
   }
@@ -296,18 +338,42 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gVisor is not usable here (needs root and runsc)\n");
     return 1;
   }
-  double bare = bare_runsc_rate(root + "/bare", n, p);
-  double ours = backend_rate(root + "/tput", n, p);
-  std::printf("one-shot sandboxes/s at P=%d, N=%d: backend %.2f vs bare runsc %.2f -> ratio %.2f (goal >= 0.95)\n",
-              p, n, ours, bare, bare > 0 ? ours / bare : 0);
+  int invalid = 0;
+  // Prints `figure` only if the part's work all succeeded; else INVALID and what failed.
+  auto report = [&](const char* part, const std::function<void()>& figure) {
+    if (g_failures == 0) {
+      figure();
+    } else {
+      ++invalid;
+      std::printf("INVALID %s: %d failures, first: %s; no figure\n", part, g_failures.load(),
+                  g_first_failure.c_str());
+    }
+    g_failures = 0;
+  };
+  double bare = 0, ours = 0;
+  bare = bare_runsc_rate(root + "/bare", n, p);
+  ours = backend_rate(root + "/tput", n, p);
+  report("one-shots", [&] {
+    std::printf("one-shot sandboxes/s at P=%d, N=%d (both python3 -I -S -B, delete only if state is "
+                "left, pool off): backend %.2f vs bare runsc %.2f -> ratio %.2f (goal >= 0.95)\n",
+                p, n, ours, bare, bare > 0 ? ours / bare : 0);
+  });
   auto warm = first_turn_ms(root + "/warm", 2, 8);
   auto cold = first_turn_ms(root + "/cold", 0, 8);
-  std::printf("interactive first turn (launch -> turn 1 done), p50 of %zu: warm pool %.1f ms vs cold start %.1f ms -> %.1fx faster\n",
-              warm.size(), median(warm), median(cold), median(warm) > 0 ? median(cold) / median(warm) : 0);
+  report("first turn", [&] {
+    std::printf("interactive first turn (launch -> turn 1 done), p50 of %zu: warm pool %.1f ms vs "
+                "cold start %.1f ms -> %.1fx faster\n", warm.size(), median(warm), median(cold),
+                median(warm) > 0 ? median(cold) / median(warm) : 0);
+  });
   auto ours_turn = backend_turn_ms(root + "/turns", turns);
   auto raw_turn = raw_kernel_turn_ms(root + "/raw", runner, turns);
-  std::printf("trivial turn, p50 of %zu: through the backend (gVisor) %.3f ms vs the same kernel on the host %.3f ms -> overhead %.3f ms\n",
-              ours_turn.size(), median(ours_turn), median(raw_turn), median(ours_turn) - median(raw_turn));
+  if (static_cast<int>(raw_turn.size()) != turns) failed("the host kernel answered only " +
+                                                         std::to_string(raw_turn.size()) + " turns");
+  report("trivial turn", [&] {
+    std::printf("trivial turn, p50 of %zu: through the backend (gVisor) %.3f ms vs the same kernel "
+                "on the host %.3f ms -> overhead %.3f ms\n", ours_turn.size(), median(ours_turn),
+                median(raw_turn), median(ours_turn) - median(raw_turn));
+  });
   fs::remove_all(root);
-  return 0;
+  return invalid ? 1 : 0;
 }

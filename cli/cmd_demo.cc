@@ -14,7 +14,7 @@ namespace enclave::cli {
 
 int cmd_demo(const Args& args) {
   const std::string use = "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] "
-                          "[--evidence DIR] | demo interactive-session [--idle-ttl S] "
+                          "[--ceiling N] [--evidence DIR] | demo interactive-session [--idle-ttl S] "
                           "[--evidence DIR]";
   if (args.words.empty()) return usage(use);
   Args rest{std::vector<std::string>(args.words.begin() + 1, args.words.end())};

@@ -14,6 +14,7 @@
 
 #include "cli/demo.h"
 #include "cli/fleet_grid.h"
+#include "cli/host_traces.h"
 #include "cli/json.h"
 
 namespace enclave::cli {
@@ -53,18 +54,21 @@ std::string member_json(const std::string& code, bool hostile) {
   return m + "}";
 }
 
-bool terminal_phase(const std::string& p) {
-  return p == "succeeded" || p == "failed" || p == "killed";
-}
-
 }  // namespace
 
 int demo_fleets_at_scale(const Args& args) {
-  auto o = parse_options(args.words, {"shards", "evidence", "key-b", "timeout"},
+  auto o = parse_options(args.words, {"shards", "evidence", "key-b", "timeout", "ceiling"},
                          {"no-hostile", "multi-org"});
   if (!o.error.empty()) return usage("demo fleets-at-scale [--shards N] [--no-hostile] "
-                                     "[--multi-org] [--evidence DIR]", o.error);
+                                     "[--multi-org] [--ceiling N] [--evidence DIR]", o.error);
   long long shards = 100, timeout_s = 900;
+  // The ceiling the server was configured with (--max-concurrency; its default is 8): the check
+  // pins it rather than believing the maxConcurrency the server reports.
+  long long want_ceiling = 8;
+  if (const char* env_c = std::getenv("ENCLAVE_MAX_CONCURRENCY"); env_c && !o.has("ceiling"))
+    (void)parse_uint(env_c, &want_ceiling);
+  if (o.has("ceiling") && (!parse_uint(o.get("ceiling"), &want_ceiling) || want_ceiling < 1))
+    return usage("demo fleets-at-scale --ceiling N", "--ceiling must be a positive number");
   if (o.has("shards") && (!parse_uint(o.get("shards"), &shards) || shards < 1 || shards > 10000))
     return usage("demo fleets-at-scale --shards N", "--shards must be 1..10000");
   if (o.has("timeout") && !parse_uint(o.get("timeout"), &timeout_s))
@@ -129,8 +133,10 @@ int demo_fleets_at_scale(const Args& args) {
   };
   std::vector<Mark> marks;
   int ceiling = 0;
+  bool ceiling_reported_as_configured = true;
   bool leaked = false;
-  std::vector<std::string> member_ids;
+  int removed = 0, incomplete_facts = 0;
+  std::vector<std::string> member_ids, container_ids, leak_details;
   if (members && members->has_list_value()) {
     for (const auto& m : members->list_value().values()) {
       long idx = static_cast<long>(get_number(m, "index"));
@@ -139,13 +145,14 @@ int demo_fleets_at_scale(const Args& args) {
       auto sv = demo_request(*api, "GET", "/v1/sessions/" + sid);
       seen.add(sv.body);
       auto s = parse_json(sv.body).value_or(JsonValue{});
-      // a member counts as leaked if its sandbox is not torn down shortly after it ended
+      // Give a member's teardown a bounded moment to finish; what counts is read below from the
+      // audit (what the backend reported) and, on gVisor, from the host itself.
       for (int wait = 0; !get_bool(s, "tornDown") && wait < 100; ++wait) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         sv = demo_request(*api, "GET", "/v1/sessions/" + sid);
         s = parse_json(sv.body).value_or(JsonValue{});
       }
-      leaked |= !get_bool(s, "tornDown");
+      bool torn_down_event = false, incomplete_open = false;
       auto audit = demo_request(*api, "GET", "/v1/sessions/" + sid + "/audit");
       seen.add(audit.body);
       auto a = parse_json(audit.body).value_or(JsonValue{});
@@ -155,13 +162,30 @@ int demo_fleets_at_scale(const Args& args) {
           const JsonValue* data = member(e, "data");
           if (type == "session_admitted") {
             marks.push_back({get_string(e, "at"), +1});
-            if (data) ceiling = std::max(ceiling, static_cast<int>(get_number(*data, "maxConcurrency")));
+            int reported = data ? static_cast<int>(get_number(*data, "maxConcurrency")) : 0;
+            ceiling = std::max(ceiling, reported);
+            ceiling_reported_as_configured &= reported == want_ceiling;
           } else if (type == "session_torn_down") {
             marks.push_back({get_string(e, "at"), -1});
+            torn_down_event = true;
+            incomplete_open = false;
+          } else if (type == "teardown_incomplete") {
+            ++incomplete_facts;
+            incomplete_open = true;
+            if (data) leak_details.push_back(sid + ": " + get_string(*data, "what"));
+          } else if (type == "sandbox_started" && data) {
+            std::string cid = get_string(*data, "containerId");
+            if (!cid.empty()) container_ids.push_back(cid);
           } else if (type == "egress_denied" && idx == shards && data) {
             denied_hosts.push_back(get_string(*data, "host"));
           }
         }
+      }
+      if (torn_down_event && !incomplete_open) {
+        ++removed;
+      } else {
+        leaked = true;
+        if (!incomplete_open) leak_details.push_back(sid + ": no session_torn_down");
       }
       if (idx < shards) {
         auto res = demo_request(*api, "GET", "/v1/sessions/" + sid + "/result");
@@ -186,7 +210,7 @@ int demo_fleets_at_scale(const Args& args) {
   int active = 0, peak = 0;
   for (const auto& m : marks) peak = std::max(peak, active += m.delta);
   int total_members = static_cast<int>(shards) + (hostile ? 1 : 0);
-  int waves = ceiling > 0 ? (total_members + ceiling - 1) / ceiling : 0;
+  int waves = static_cast<int>((total_members + want_ceiling - 1) / want_ceiling);
 
   // ---- checks ------------------------------------------------------------------------------
   report.check("aggregate", aggregate == expected && succeeded == shards,
@@ -197,7 +221,9 @@ int demo_fleets_at_scale(const Args& args) {
   if (hostile) {
     bool saw_metadata =
         std::find(denied_hosts.begin(), denied_hosts.end(), "169.254.169.254") != denied_hosts.end();
-    contained = terminal_phase(hostile_phase) && hostile_phase != "succeeded" && saw_metadata &&
+    // Exactly the designed outcome: killed at its first denied connection (killOnDenied). A crash,
+    // a timeout or any other failure is not containment.
+    contained = hostile_phase == "killed" && hostile_reason == "egress_denied" && saw_metadata &&
                 aggregate == expected;
     report.check("hostile contained", contained,
                  "hostile member " + hostile_phase +
@@ -211,11 +237,35 @@ int demo_fleets_at_scale(const Args& args) {
   report.check("no credential in any answer", !seen.has_jwt(),
                std::to_string(seen.text.size()) + " bytes of fleet, member, result and audit "
                "answers scanned for \"eyJ\"");
-  report.check("admission ceiling held", ceiling > 0 && peak <= ceiling,
-               "at most " + std::to_string(peak) + " members starting/running at once (ceiling " +
-                   std::to_string(ceiling) + ", from the audit timestamps)");
-  report.check("no sandbox left behind", !leaked, leaked ? "a member was not torn down"
-                                                         : "every member torn down");
+  report.check("admission ceiling held",
+               ceiling_reported_as_configured && peak > 0 && peak <= want_ceiling,
+               "at most " + std::to_string(peak) + " members starting/running at once (configured " +
+                   std::to_string(want_ceiling) + ", every admission reported " +
+                   (ceiling_reported_as_configured ? "the same"
+                                                   : "another (max " + std::to_string(ceiling) + ")") +
+                   "; from the audit timestamps)");
+  // "Left behind" is read from what the backend reported (session_torn_down only after every
+  // trace was removed; teardown_incomplete when not) and, when enclaved runs here on gVisor, from
+  // the host: no process, cgroup, runsc state or work dir carries a reported container id.
+  auto health = demo_request(*api, "GET", "/v1/healthz");
+  std::string backend = get_string(parse_json(health.body).value_or(JsonValue{}), "backend");
+  const bool local = api->url.host == "127.0.0.1" || api->url.host == "localhost";
+  std::string sweep = "host not swept (" + (backend == "gvisor" ? "enclaved is not on this host"
+                                                              : "backend " + backend) + ")";
+  if (backend == "gvisor" && local) {
+    std::vector<std::string> traces;
+    for (int wait = 0; wait < 50 && !(traces = host_traces(container_ids)).empty(); ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // runsc processes exiting
+    leaked |= !traces.empty();
+    for (const auto& t : traces) leak_details.push_back(t);
+    sweep = "host sweep of " + std::to_string(container_ids.size()) + " container ids: " +
+            (traces.empty() ? "nothing left" : std::to_string(traces.size()) + " traces");
+  }
+  report.check("no sandbox left behind", !leaked && removed == total_members,
+               std::to_string(removed) + "/" + std::to_string(total_members) +
+                   " sandboxes removed per the backend, " + std::to_string(incomplete_facts) +
+                   " teardown_incomplete; " + sweep +
+                   (leak_details.empty() ? "" : "; e.g. " + leak_details.front()));
   if (o.flag("multi-org")) {
     const char* env_b = std::getenv("ENCLAVE_API_KEY_B");
     std::string kb = o.get("key-b", env_b ? env_b : "");
@@ -249,10 +299,10 @@ int demo_fleets_at_scale(const Args& args) {
           << ",\"hostileDeniedHosts\":" << hosts << ",\"hostilePhase\":" << json_quote(hostile_phase)
           << ",\"hostileKillReason\":" << json_quote(hostile_reason)
           << ",\"waves\":" << waves << ",\"peakActive\":" << peak << ",\"ceiling\":" << ceiling
-          << ",\"leaked\":" << (leaked ? "true" : "false") << ",\"elapsedSeconds\":" << elapsed
+          << ",\"leaked\":" << (leaked ? "true" : "false") << ",\"removed\":" << removed
+          << ",\"teardownIncomplete\":" << incomplete_facts
+          << ",\"containerIds\":" << container_ids.size() << ",\"elapsedSeconds\":" << elapsed
           << "}";
-  auto health = demo_request(*api, "GET", "/v1/healthz");
-  std::string backend = get_string(parse_json(health.body).value_or(JsonValue{}), "backend");
   std::string base_url = "http://" + api->url.host + ":" + std::to_string(api->url.port);
   std::ostringstream md;
   md << "Fleet `" << fid << "` on **" << backend << "** (" << base_url << "): phase **" << phase

@@ -50,6 +50,7 @@ const char* event_type(const Envelope& e) {
     case Envelope::kWorkloadExited: return "workload_exited";
     case Envelope::kUsageMetered: return "usage_metered";
     case Envelope::kSessionTornDown: return "session_torn_down";
+    case Envelope::kTeardownIncomplete: return "teardown_incomplete";
     case Envelope::kFleetCreated: return "fleet_created";
     case Envelope::kFleetTornDown: return "fleet_torn_down";
     case Envelope::kApiKeyCreated: return "api_key_created";
@@ -190,6 +191,7 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           auto* st = b.add().mutable_sandbox_started();
           st->set_backend(cmd.backend);
           st->set_reattached(cmd.reattached);
+          if (!cmd.container_id.empty()) st->set_container_id(cmd.container_id);
           return b.take();
         } else if constexpr (std::is_same_v<T, CompleteTurn>) {
           if (s.phase != Phase::kRunning || !s.interactive()) return b.take();
@@ -235,6 +237,15 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
         } else if constexpr (std::is_same_v<T, TearDown>) {
           if (s.torn_down) return b.take();
           if (!s.ended()) add_kill(b, events::KILL_REASON_TORN_DOWN, cmd.detail);
+          if (!cmd.left.empty()) {
+            // Each distinct leftover is a fact once; a retry that leaves the same thing adds none.
+            if (cmd.left != s.teardown_incomplete) {
+              auto* ti = b.add().mutable_teardown_incomplete();
+              ti->set_what(cmd.left);
+              ti->set_attempt(s.teardown_attempts + 1);
+            }
+            return b.take();
+          }
           b.add().mutable_session_torn_down()->set_detail(cmd.detail);
           return b.take();
         }
@@ -279,6 +290,8 @@ void apply_into(State& s, const Envelope& e) {
       }
       break;
     case Envelope::kSandboxStarted:
+      if (!e.sandbox_started().container_id().empty())
+        s.container_id = e.sandbox_started().container_id();
       if (s.phase == Phase::kStarting) {
         s.phase = Phase::kRunning;
         s.started_at_ms = at;
@@ -323,8 +336,13 @@ void apply_into(State& s, const Envelope& e) {
       s.usage_recorded = true;
       s.usage = e.usage_metered();
       break;
+    case Envelope::kTeardownIncomplete:
+      s.teardown_incomplete = e.teardown_incomplete().what();
+      s.teardown_attempts = e.teardown_incomplete().attempt();
+      break;
     case Envelope::kSessionTornDown:
       s.torn_down = true;
+      s.teardown_incomplete.clear();
       if (!s.ended()) {
         s.phase = Phase::kKilled;
         s.kill_reason = events::KILL_REASON_TORN_DOWN;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct State {
   bool usage_recorded = false;
   events::UsageMetered usage;
   bool torn_down = false;
+  std::string container_id;         // the backend's name for the sandbox (sandbox_started)
+  std::string teardown_incomplete;  // what the last failed teardown left; "" once torn down
+  uint32_t teardown_attempts = 0;   // teardown attempts recorded as incomplete
 
   bool interactive() const { return spec.exec_mode() == events::EXEC_MODE_INTERACTIVE; }
   bool ended() const { return is_terminal(phase); }
@@ -84,8 +88,12 @@ struct Admit {
   uint64_t ticket, grant;
 };
 struct SandboxUp {
+  // A constructor so that `SandboxUp{backend, reattached}` (no container id) still reads.
+  SandboxUp(std::string b = "", bool re = false, std::string cid = "")
+      : backend(std::move(b)), reattached(re), container_id(std::move(cid)) {}
   std::string backend;
   bool reattached = false;
+  std::string container_id;  // the backend's name for the sandbox, recorded for leftover checks
 };
 struct CompleteTurn {
   events::ExecTurn turn;  // turn number, output and duration as the backend reported
@@ -105,8 +113,12 @@ struct Exit {
 struct Meter {
   events::UsageMetered usage;
 };
+// The backend reports the sandbox removed. `left` non-empty: it could not remove everything,
+// recorded as teardown_incomplete (once per distinct `left`); the session is not torn down.
 struct TearDown {
+  TearDown(std::string d = "", std::string l = "") : detail(std::move(d)), left(std::move(l)) {}
   std::string detail;
+  std::string left;
 };
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,

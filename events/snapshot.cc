@@ -36,6 +36,9 @@ events::SessionSnapshot of(const session::State& s) {
   p.set_usage_recorded(s.usage_recorded);
   *p.mutable_usage() = s.usage;
   p.set_torn_down(s.torn_down);
+  p.set_container_id(s.container_id);
+  p.set_teardown_incomplete(s.teardown_incomplete);
+  p.set_teardown_attempts(s.teardown_attempts);
   return p;
 }
 
@@ -73,6 +76,9 @@ session::State session_from(const events::SessionSnapshot& p) {
   s.usage_recorded = p.usage_recorded();
   s.usage = p.usage();
   s.torn_down = p.torn_down();
+  s.container_id = p.container_id();
+  s.teardown_incomplete = p.teardown_incomplete();
+  s.teardown_attempts = p.teardown_attempts();
   return s;
 }
 

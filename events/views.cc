@@ -90,6 +90,7 @@ api::Session session(const session::State& s) {
     a.set_kill_reason(session::kill_reason_name(s.kill_reason));
   a.set_turns(s.turns);
   a.set_torn_down(s.torn_down);
+  if (!s.teardown_incomplete.empty()) a.set_teardown_incomplete(utf8(s.teardown_incomplete));
   if (s.usage_recorded) {
     auto* u = a.mutable_usage();
     u->set_wall_ms(static_cast<double>(s.usage.wall_ms()));
@@ -169,6 +170,8 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
     case E::kSandboxStarted:
       put(d, "backend", e.sandbox_started().backend());
       put_bool(d, "reattached", e.sandbox_started().reattached());
+      if (!e.sandbox_started().container_id().empty())
+        put(d, "containerId", e.sandbox_started().container_id());
       msg = e.sandbox_started().reattached() ? "sandbox re-attached after restart"
                                              : "sandbox started";
       break;
@@ -220,6 +223,11 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
     case E::kSessionTornDown:
       put(d, "detail", e.session_torn_down().detail());
       msg = "sandbox removed";
+      break;
+    case E::kTeardownIncomplete:
+      put(d, "what", utf8(e.teardown_incomplete().what()));
+      put(d, "attempt", e.teardown_incomplete().attempt());
+      msg = "sandbox not fully removed: " + utf8(e.teardown_incomplete().what());
       break;
     case E::kFleetCreated:
       put(d, "name", e.fleet_created().name());

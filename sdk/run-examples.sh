@@ -26,9 +26,19 @@ run() {
 }
 run "python fleets-at-scale ($BACKEND)" env PYTHONPATH="$SDK/python/src" python3 "$SDK/python/examples/fleets_at_scale.py"
 run "python interactive-session ($BACKEND)" env PYTHONPATH="$SDK/python/src" python3 "$SDK/python/examples/interactive_session.py"
-if [ -f "$SDK/typescript/dist/examples/fleets-at-scale.js" ]; then
+skipped=0
+if ! command -v node >/dev/null 2>&1; then
+  echo "SKIP typescript examples: node not found"; skipped=2
+elif [ -f "$SDK/typescript/dist/examples/fleets-at-scale.js" ]; then
   run "typescript fleets-at-scale ($BACKEND)" node "$SDK/typescript/dist/examples/fleets-at-scale.js"
   run "typescript interactive-session ($BACKEND)" node "$SDK/typescript/dist/examples/interactive-session.js"
+else
+  # node is here, so sdk.typescript (which builds dist) should have run: a missing build is a
+  # failure, never a quiet drop of half the examples.
+  echo "FAIL typescript examples: $SDK/typescript/dist is missing (run sdk/run-tests.sh BIN typescript)"
+  failed=$((failed + 2))
 fi
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ] || exit 1
+[ $skipped -eq 0 ] || exit 77  # CTest: Skipped (SKIP_RETURN_CODE), and scripts/test may require it
+exit 0

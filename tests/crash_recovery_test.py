@@ -7,14 +7,13 @@ usage: crash_recovery_test.py BIN_DIR [BACKEND=gvisor]
 Each kill point is a fresh data dir: members still queued, members running, members ending.
 Loops are bounded in count and time; traffic only on 127.0.0.1.
 """
-import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-from enclave_testlib import Checks, Server, free_port, sandbox_processes, wait
+from enclave_testlib import Checks, Server, free_port, sweep_slot, wait, wait_no_traces
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
@@ -43,6 +42,7 @@ def run_case(name, kill_when):
     log = open(os.path.join(work, "server.log"), "ab")
     port = free_port()
     s = start(data, port, log)
+    slots = {s.slot()}
     # An interactive session mid-conversation (holding a sandbox) when the server dies.
     st, inter = s.call("POST", "/v1/sessions", {"language": "python", "execMode": "interactive"})
     iid = inter.get("id", "")
@@ -60,6 +60,7 @@ def run_case(name, kill_when):
     s.kill9()
 
     s = start(data, port, log)
+    slots.add(s.slot())  # another enclaved may have taken the first slot meanwhile
     done = wait(lambda: counts(s, fid)[1].get("phase") in ("completed", "partial", "failed"), 120)
     check(done, f"{name}: fleet terminal after restart")
     torn = wait(lambda: all(s.call("GET", f"/v1/sessions/{i}")[1].get("tornDown") for i in ids), 60)
@@ -79,6 +80,10 @@ def run_case(name, kill_when):
         if m["phase"] == "killed":
             _, v = s.call("GET", f"/v1/sessions/{m['sessionId']}")
             check(v.get("killReason") == "sandbox_error", f"{name}: a lost member says why ({v.get('killReason')})")
+    # The backend's names for the sandboxes (a warm-pool kernel's is not the session id).
+    cids = s.container_ids(ids)
+    started = [i for i in ids if i in cids]
+    check(iid in cids and len(started) >= 2, f"{name}: container ids reported ({len(started)} of {len(ids)})")
     check(s.stop() == 0, f"{name}: clean stop")
 
     # From the log alone: every member ended once, none ran twice, no gap, chains intact.
@@ -100,12 +105,14 @@ def run_case(name, kill_when):
         check(r["state"]["phase"] in ("succeeded", "failed", "killed"), f"{name}: {i} terminal in the log")
     v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
     check(v.returncode == 0, f"{name}: verify ({v.stdout.strip()})")
-    left = sandbox_processes(ids)
-    check(not left, f"{name}: no sandbox process of the fleet left: {left[:3]}")
-    cgroups = [d for ctl in ("memory", "pids", "cpu", "cpuacct", "cpuset")
-               for parent in glob.glob(f"/sys/fs/cgroup/{ctl}/enclave*") for d in os.listdir(parent)
-               if d in ids]
-    check(not cgroups, f"{name}: no cgroup of the fleet left: {cgroups[:3]}")
+    left = wait_no_traces(cids.values())
+    check(not left, f"{name}: nothing of the fleet's sandboxes left on the host (processes, cgroups, "
+                    f"runsc state, work dirs): {left[:3]}")
+    if BACKEND == "gvisor":
+        for slot in sorted(x for x in slots if x is not None):
+            left = sweep_slot(slot)
+            check(not left, f"{name}: instance slot {slot} is empty after stop: {left[:3]}")
+        check(None not in slots, f"{name}: the server's instance slot was found")
     print(f"{name}: fleet {after.get('phase')} {after.get('counts')}", flush=True)
 
 

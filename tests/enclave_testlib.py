@@ -1,8 +1,11 @@
 """Shared helpers for the end-to-end tests that drive a real enclaved over HTTP (stdlib only):
 counted checks with a plain "N passed, M failed" summary, a throwaway server on a free loopback
 port, JSON calls, and bounded waits."""
+import fcntl
+import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -84,6 +87,29 @@ class Server:
         except Exception as e:  # no answer at all
             return 0, {"error": str(e)}
 
+    def slot(self):
+        """The gVisor instance slot this server holds (the N of /run/enclave/work.slot-N.lock,
+        read from its open fds), or None (not gVisor, or not found)."""
+        try:
+            for fd in os.listdir(f"/proc/{self.p.pid}/fd"):
+                m = re.search(r"\.slot-(\d+)\.lock$", os.readlink(f"/proc/{self.p.pid}/fd/{fd}"))
+                if m:
+                    return int(m.group(1))
+        except OSError:
+            pass
+        return None
+
+    def container_ids(self, sids):
+        """{session id: container id} from each session's sandbox_started audit event (sessions
+        that never started a sandbox are absent)."""
+        out = {}
+        for sid in sids:
+            _, a = self.call("GET", f"/v1/sessions/{sid}/audit")
+            for e in a.get("events", []):
+                if e.get("type") == "sandbox_started" and e.get("data", {}).get("containerId"):
+                    out[sid] = e["data"]["containerId"]
+        return out
+
     def text(self, path):
         with urllib.request.urlopen(self.base + path, timeout=30) as r:
             return r.read().decode()
@@ -100,6 +126,100 @@ class Server:
     def kill9(self):
         self.p.kill()
         self.p.wait()
+
+
+CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset")
+RUN_DIR = "/run/enclave"  # the gVisor backend's default state and work dirs live here
+
+
+def _cmdlines():
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        yield pid, [a.decode(errors="replace") for a in args if a]
+
+
+def host_traces(container_ids):
+    """Everything on the host that carries one of these container ids (the ids the backend
+    reported in sandbox_started — for a warm-pool kernel NOT the session id): processes, cgroups
+    under any enclave* parent, runsc state under any instance's root, work dirs. [] = none."""
+    ids = [c for c in container_ids if c]
+    if not ids:
+        return []
+    out = []
+    for pid, args in _cmdlines():
+        line = " ".join(args)
+        if any(c in line for c in ids):
+            out.append(f"process {pid}: {line[:200]}")
+    for ctl in CONTROLLERS:
+        for parent in glob.glob(f"/sys/fs/cgroup/{ctl}/enclave*"):
+            for c in ids:
+                if os.path.isdir(os.path.join(parent, c)):
+                    out.append(f"cgroup {parent}/{c}")
+    for root in glob.glob(f"{RUN_DIR}/runsc*"):
+        for name in os.listdir(root) if os.path.isdir(root) else []:
+            if any(c in name for c in ids):
+                out.append(f"runsc state {root}/{name}")
+    for work in glob.glob(f"{RUN_DIR}/work*/sessions"):
+        for c in ids:
+            if os.path.exists(os.path.join(work, c)):
+                out.append(f"work dir {work}/{c}")
+    return out
+
+
+def wait_no_traces(container_ids, seconds=10):
+    """host_traces(), polled (bounded) until empty: runsc's processes may still be exiting."""
+    left = host_traces(container_ids)
+    end = time.time() + seconds
+    while left and time.time() < end:
+        time.sleep(0.1)
+        left = host_traces(container_ids)
+    return left
+
+
+def sweep_slot(slot, runsc="/usr/bin/runsc", seconds=30):
+    """The whole footprint of one stopped gVisor instance slot (its runsc root via `runsc list`
+    and its state files, its cgroup parent in every controller, its work dir's sessions, any
+    process running with its --root). Holds the slot's lock while it looks, so no new enclaved
+    takes the slot (and cleans it) meanwhile. Returns what is left; [] = clean."""
+    suffix = "" if slot == 0 else f"-{slot}"
+    state, work, parent = f"{RUN_DIR}/runsc{suffix}", f"{RUN_DIR}/work{suffix}", f"enclave{suffix}"
+    lock = open(f"{RUN_DIR}/work.slot-{slot}.lock", "a+")
+    end = time.time() + seconds
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if time.time() > end:
+                lock.close()
+                return [f"slot {slot} is held by another enclaved: could not sweep it"]
+            time.sleep(0.1)
+    try:
+        left = []
+        r = subprocess.run([runsc, f"--root={state}", "--network=none", "--platform=ptrace", "list",
+                            "-quiet"], capture_output=True, text=True, timeout=30)
+        left += [f"runsc list --root={state}: {i}" for i in r.stdout.split()]
+        if os.path.isdir(state):
+            left += [f"runsc state file {state}/{n}" for n in os.listdir(state)]
+        for ctl in CONTROLLERS:
+            d = f"/sys/fs/cgroup/{ctl}/{parent}"
+            if os.path.isdir(d):
+                left += [f"cgroup {d}/{n}" for n in os.listdir(d) if os.path.isdir(os.path.join(d, n))]
+        if os.path.isdir(f"{work}/sessions"):
+            left += [f"work dir {work}/sessions/{n}" for n in os.listdir(f"{work}/sessions")]
+        for pid, args in _cmdlines():
+            if f"--root={state}" in args:
+                left.append(f"process {pid}: {' '.join(args)[:200]}")
+        return left
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
 
 
 def sandbox_processes(ids):

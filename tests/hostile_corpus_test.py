@@ -3,7 +3,8 @@
 clean sibling session that must still get its exact result. Each payload declares the outcome it
 must get on its first line: `# expect: {"phase": [...], "killReason": [...], "limits": {...},
 "stdout": "must contain", "notStdout": "must not contain", "truncatedStdout": true,
-"deniedHost": "…", "jsonIsNull": true, "json": {...}}`.
+"deniedHost": "…", "jsonIsNull": true, "json": {...}, "exitCode": N}`. An expectation must be
+exact enough to fail: a payload that may be killed names the kill reason.
 
 usage: hostile_corpus_test.py BIN_DIR [BACKEND=gvisor]
 """
@@ -17,7 +18,7 @@ import tempfile
 import time
 from datetime import datetime
 
-from enclave_testlib import Checks, Server, sandbox_processes
+from enclave_testlib import Checks, Server, sweep_slot, wait_no_traces
 
 BIN = sys.argv[1]
 BACKEND = sys.argv[2] if len(sys.argv) > 2 else "gvisor"
@@ -33,6 +34,7 @@ server = Server(BIN, data, BACKEND, log=open(os.path.join(work, "server.log"), "
                 args=("--max-concurrency", "4"))
 port = server.port
 call = server.call
+slot = server.slot()
 
 
 def wait_done(sid, seconds=90):
@@ -53,6 +55,9 @@ try:
         first = code.splitlines()[0]
         assert first.startswith("# expect:"), f"{name}: first line must be '# expect: {{…}}'"
         want = json.loads(first[len("# expect:"):])
+        assert "killed" not in want["phase"] or want.get("killReason"), \
+            f"{name}: a payload that may be killed must name the kill reason"
+        assert len(want["phase"]) == 1, f"{name}: one expected phase, not a menu: {want['phase']}"
         req = {"code": code, "language": "python", "env": {"API_PORT": str(port), "DATA_DIR": data}}
         if "limits" in want:
             req["limits"] = want["limits"]
@@ -72,6 +77,8 @@ try:
         check(s.get("phase") in want["phase"], f"{name}: phase {s.get('phase')}/{s.get('killReason')} in {want['phase']}")
         if "killReason" in want:
             check(s.get("killReason") in want["killReason"], f"{name}: killReason {s.get('killReason')}")
+        if "exitCode" in want:
+            check(s.get("exitCode") == want["exitCode"], f"{name}: exit code {s.get('exitCode')} (want {want['exitCode']})")
         if s.get("phase") == "killed":
             check("quota_killed" in types, f"{name}: the kill is an audit event ({types})")
         if "killedWithinSecondsOfLimit" in want:
@@ -101,13 +108,21 @@ try:
         check(marker not in json.dumps([s, r, a]), f"{name}: the server's secret env never appears")
         check(sib.get("phase") == "succeeded" and sr.get("json") == {"sum": 499500},
               f"{name}: clean sibling got its exact result ({sib.get('phase')}, {sr.get('json')})")
+        # Torn down means gone: nothing on the host carries either sandbox's container id.
+        cids = server.container_ids([s["id"], sib["id"]])
+        check(len(cids) == 2,
+              f"{name}: both sandboxes reported a container id ({cids})")
+        left = wait_no_traces(cids.values())
+        check(not left, f"{name}: nothing left on the host after teardown: {left[:3]}")
         print(f"{name}: {s.get('phase')}{'/' + s['killReason'] if s.get('killReason') else ''}"
               f" denied={denied} stdout={out[:80]!r}", flush=True)
 finally:
     rc = server.stop()
     check(rc == 0, f"clean stop ({rc})")
-    left = sandbox_processes(ids)
-    check(not left, f"no sandbox process left: {left[:3]}")
+    if BACKEND == "gvisor":
+        check(slot is not None, "the server's instance slot was found")
+        left = sweep_slot(slot) if slot is not None else []
+        check(not left, f"instance slot {slot} is empty after stop: {left[:3]}")
     v = subprocess.run([f"{BIN}/enclave", "verify", "--data-dir", data], capture_output=True, text=True)
     check(v.returncode == 0, f"audit chains verify ({v.stdout.strip()})")
     subprocess.run(["rm", "-rf", work])

@@ -19,13 +19,17 @@ for _ in $(seq 1 300); do  # bounded wait for the server process to answer (≤ 
 done
 case $scenario in
   fleets)
-    "$bin/enclave" demo fleets-at-scale --shards 9 --evidence "$work/ev"
+    "$bin/enclave" demo fleets-at-scale --shards 9 --ceiling 4 --evidence "$work/ev"
     python3 - "$work/ev/fleets-at-scale-report.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); s, o = r["summary"], r["outcome"]
 assert s["passed"] == s["total"] >= 6, s
 assert o["aggregate"] == 213 and o["fleetPhase"] == "partial" and o["hostileContained"], o
+# contained = exactly the designed kill, never "any phase but succeeded"
+assert o["hostilePhase"] == "killed" and o["hostileKillReason"] == "egress_denied", o
 assert "169.254.169.254" in o["hostileDeniedHosts"] and not o["leaked"], o
+assert o["removed"] == 10 and o["teardownIncomplete"] == 0 and o["containerIds"] == 10, o
+assert o["ceiling"] == 4 and 0 < o["peakActive"] <= 4, o
 print("fleets-at-scale:", s["passed"], "/", s["total"], o["aggregate"], o["fleetPhase"])
 PY
     ;;
@@ -38,3 +42,19 @@ PY
 esac
 kill "$server"; wait "$server" 2>/dev/null || true; server=""
 "$bin/enclave" verify --data-dir "$work/data"
+# The admission ceiling from the log in commit order (equal timestamps cannot reorder a release
+# and a grant here), pinned to the configured 4 — not to what the server says its ceiling is.
+"$bin/enclave" replay --data-dir "$work/data" --export jsonl | python3 -c '
+import json, sys
+active = peak = 0
+admitted = set()
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["type"] == "session_admitted":
+        active += 1; admitted.add(e["stream"]); peak = max(peak, active)
+        assert e["data"]["maxConcurrency"] == 4, e
+    elif e["type"] == "session_torn_down" and e["stream"] in admitted:
+        active -= 1
+assert 0 < peak <= 4, f"peak {peak} > configured ceiling 4"
+print(f"ceiling from the log in commit order: peak {peak} <= 4")
+'

@@ -21,6 +21,12 @@ BOOST_AUTO_TEST_CASE(directives) {
   BOOST_CHECK(s.hang);
 }
 
+BOOST_AUTO_TEST_CASE(teardown_left_counts_failed_removals) {
+  BOOST_CHECK_EQUAL(parse("#@sim teardown_left=2\n").teardown_left, 2);
+  BOOST_CHECK_EQUAL(parse("#@sim teardown_left=-3\n").teardown_left, 0);  // never negative
+  BOOST_CHECK_EQUAL(parse("print(1)\n").teardown_left, 0);
+}
+
 BOOST_AUTO_TEST_CASE(literal_python) {
   auto s = parse("print(7)\nprint('hi')\nenclave.result({'v': 5, 'ok': True, 'n': None})\n");
   BOOST_CHECK_EQUAL(s.stdout_text, "7\nhi\n");

@@ -143,23 +143,37 @@ class GvisorBackend final : public Backend {
   }
 
   void kill(const std::string& session_id, const std::string& reason) override {
+    std::string container_id = session_id;
     if (auto s = find(session_id)) {
-      s->kill(reason);
-      return;
+      if (s->teardown_left().empty()) {
+        s->kill(reason);
+        return;
+      }
+      container_id = s->container_id();  // torn down, but something was left: retry below
     }
     if (stopping()) return;
     if (!is_container_id(session_id)) {
       sink_(session_id, Removed{"no sandbox for this session"});
       return;
     }
-    // Not ours in this process — maybe left by a previous one (adopt() is always false): delete
-    // whatever runsc and the cgroups still hold for it, off the caller's thread.
+    // Not running: either its teardown left something (retry under its container id, which for
+    // a pool kernel is not the session id), or it was left by a previous process (adopt() is
+    // always false). Delete whatever runsc and the cgroups still hold, off the caller's thread.
     std::lock_guard lock(mu_);
-    janitors_.emplace_back([this, session_id] {
-      std::vector<std::string> lines = remove_leftovers(session_id);
+    if (auto lb = left_behind_.find(session_id); lb != left_behind_.end()) {
+      container_id = lb->second;
+      left_behind_.erase(lb);
+    }
+    janitors_.emplace_back([this, session_id, container_id] {
+      std::string left;
+      std::vector<std::string> lines = remove_leftovers(container_id, &left);
       std::string detail = "no running sandbox for this session";
       for (const auto& l : lines) detail += "; " + l;
-      sink_(session_id, Removed{detail});
+      if (!left.empty()) {
+        std::lock_guard relock(mu_);
+        left_behind_[session_id] = container_id;  // still there: the next kill() tries again
+      }
+      sink_(session_id, Removed{detail, left, container_id});
     });
   }
 
@@ -169,26 +183,39 @@ class GvisorBackend final : public Backend {
     return false;
   }
 
-  // Deletes runsc state, cgroups and the work dir of container `id` if any exist.
-  std::vector<std::string> remove_leftovers(const std::string& id) {
+  // Deletes runsc state, cgroups and the work dir of container `id` if any exist. What could not
+  // be removed is appended to `*left`.
+  std::vector<std::string> remove_leftovers(const std::string& id, std::string* left) {
     std::vector<std::string> lines;
+    auto failed = [&](const std::string& what) {
+      lines.push_back(what);
+      *left += (left->empty() ? "" : "; ") + what;
+    };
     const auto& c = host_->config;
     if (std::filesystem::exists(c.state_dir + "/" + id) || has_runsc_state(id)) {
       auto r = gvisor::run_command({c.runsc_path, "--root=" + c.state_dir, "--network=none",
                                     "--platform=ptrace", "delete", "--force", id},
                                    10s);
-      lines.push_back("runsc container " + id +
-                      (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
+      if (r.exit_code == 0)
+        lines.push_back("runsc container " + id + " deleted");
+      else
+        failed("runsc delete failed: " + r.output.substr(0, 300));
     }
-    if (std::filesystem::exists(std::string(Cgroup::kRoot) + "/memory/" + c.cgroup_parent + "/" +
-                                id)) {
-      auto left = Cgroup(c.cgroup_parent, id).remove();
-      lines.push_back("cgroup /" + c.cgroup_parent + "/" + id +
-                      (left.empty() ? " removed" : " not removed: " + left));
+    for (const auto& ctl : Cgroup::controllers()) {
+      if (!std::filesystem::exists(std::string(Cgroup::kRoot) + "/" + ctl + "/" +
+                                   c.cgroup_parent + "/" + id))
+        continue;
+      auto not_removed = Cgroup(c.cgroup_parent, id).remove();
+      if (not_removed.empty())
+        lines.push_back("cgroup /" + c.cgroup_parent + "/" + id + " removed");
+      else
+        failed("cgroups left: " + not_removed);
+      break;  // remove() covers every controller
     }
     std::error_code ec;
     if (std::filesystem::remove_all(host_->sessions_dir + "/" + id, ec) > 0)
       lines.push_back("work dir of " + id + " removed");
+    if (ec) failed("remove work dir of " + id + ": " + ec.message());
     return lines;
   }
 
@@ -321,8 +348,10 @@ class GvisorBackend final : public Backend {
     auto it = all_.find(cid);
     if (it == all_.end()) return;
     finished_.push_back(it->second);
+    const bool left = !it->second->teardown_left().empty();
     all_.erase(it);
     if (auto so = session_of_.find(cid); so != session_of_.end()) {
+      if (left) left_behind_[so->second] = cid;  // kill() retries under this container id
       sessions_.erase(so->second);
       session_of_.erase(so);
     }
@@ -374,6 +403,7 @@ class GvisorBackend final : public Backend {
   std::map<std::string, std::shared_ptr<Sandbox>> all_;       // by container id
   std::map<std::string, std::shared_ptr<Sandbox>> sessions_;  // by session id
   std::map<std::string, std::string> session_of_;             // container id -> session id
+  std::map<std::string, std::string> left_behind_;  // session id -> container id, teardown left
   std::vector<std::shared_ptr<Sandbox>> pool_;                // idle, unassigned kernels
   std::vector<std::shared_ptr<Sandbox>> finished_;            // threads to join
   std::vector<std::thread> janitors_;                         // leftover removal for kill()

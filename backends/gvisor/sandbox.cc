@@ -383,7 +383,7 @@ void Sandbox::handle_commands() {
           interactive_ = false;
           if (!started_reported_) {
             started_reported_ = true;
-            emit(Started{});
+            emit(Started{container_id_});
           }
         }
         const int wall = or_default(l.wall_clock_seconds(), kDefaultWallClockSeconds);
@@ -470,7 +470,7 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
       if (!started_reported_) {
         started_reported_ = true;
         deadline_.reset();  // setup finished; turns carry their own timeouts
-        emit(Started{});
+        emit(Started{container_id_});
       }
       break;
     case 'D': {
@@ -655,7 +655,7 @@ void Sandbox::loop() {
           runner_connected_ = true;
           if (!interactive_ && !started_reported_) {
             started_reported_ = true;  // the runner is up; the workload starts now
-            emit(Started{});
+            emit(Started{container_id_});
           }
         }
         for (const auto& f : frames) handle_frame(f);
@@ -735,8 +735,15 @@ void Sandbox::teardown(const std::string& start_error) {
   std::filesystem::remove_all(dir_, ec);
   if (ec) detail += "remove " + dir_ + ": " + ec.message() + "; ";
   reap_runsc_orphans();
+  // Whatever is in `detail` is something left on the host: the teardown is incomplete, and the
+  // backend retries it when the session asks again (kill()).
+  {
+    std::lock_guard lock(mu_);
+    teardown_left_ = detail;
+  }
   emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed"
-                              : detail});
+                              : detail,
+               detail, container_id_});
 }
 
 }  // namespace enclave::backends::gvisor

@@ -60,6 +60,11 @@ class Sandbox {
   void exec_turn(uint32_t turn, std::string code, int64_t timeout_ms);
   void kill(std::string reason);
   bool finished() const;
+  // What the teardown could not remove ("" if everything went, or not torn down yet).
+  std::string teardown_left() const {
+    std::lock_guard lock(mu_);
+    return teardown_left_;
+  }
 
  private:
   struct Command {
@@ -108,6 +113,7 @@ class Sandbox {
   bool done_ = false;       // thread finished teardown
   bool accepting_ = true;   // false once the sandbox is going away
   int wake_fd_ = -1;        // eventfd
+  std::string teardown_left_;  // set by teardown(): what could not be removed
 
   // Thread-only state.
   std::string dir_;

@@ -411,7 +411,7 @@ class KubernetesBackend final : public Backend {
       }
       if (pod_finished(v) || pod_cannot_start(v) || v.deleting) finish = s->finishing = true;
     }
-    if (send_started) emit(s->id, Started{});
+    if (send_started) emit(s->id, Started{pod_name(s->id)});
     if (outside_delete)
       post(kEndLane,
            [this, s] { end_session(s, std::nullopt, "the pod was deleted outside enclave"); });
@@ -459,7 +459,13 @@ class KubernetesBackend final : public Backend {
     emit(s->id, report_pod_exit(f));
     std::string removed = delete_session_objects(s->ns, s->id, s->has_policy, 0);
     forget(s->id);
-    emit(s->id, Removed{removed});
+    emit(s->id, Removed{removed, left_in(removed)});
+  }
+
+  // What delete_session_objects() could not delete ("" if everything went): a teardown that
+  // left an object is incomplete, and the next kill() (remove_leftovers) tries again.
+  static std::string left_in(const std::string& removed) {
+    return removed.find(" not deleted (") == std::string::npos ? "" : removed;
   }
 
   // Deletes the pod (grace from the config) and waits, bounded, until the API server no longer
@@ -505,8 +511,11 @@ class KubernetesBackend final : public Backend {
     if (auto list = r.ok() ? parse(r.body) : std::nullopt) {
       for (const Json* item : list_at(*list, "items"))
         detail = delete_session_objects(str_at(*item, "metadata.namespace"), sid, true, 0);
+    } else if (api_) {
+      emit(sid, Removed{detail, "pods of this session could not be listed: " + r.describe()});
+      return;
     }
-    emit(sid, Removed{detail});
+    emit(sid, Removed{detail, left_in(detail)});
   }
 
   // ---- interactive turns ---------------------------------------------------------------------

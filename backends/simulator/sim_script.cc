@@ -1,5 +1,7 @@
 #include "backends/simulator/sim_script.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -60,6 +62,8 @@ void directive(Script& s, const std::string& body) {
     s.oom = true;
   } else if (key == "start_fail") {
     s.start_fail = true;
+  } else if (key == "teardown_left") {
+    s.teardown_left = std::max(0, std::atoi(value.c_str()));
   }
 }
 

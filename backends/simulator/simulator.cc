@@ -103,6 +103,11 @@ class Simulator final : public Backend {
     std::unique_lock lock(mu_);
     auto it = boxes_.find(id);
     if (it == boxes_.end()) {
+      if (auto lb = left_behind_.find(id); lb != left_behind_.end()) {
+        emit_later(id, removal(id, &lb->second, "removal retried"));
+        if (lb->second == 0) left_behind_.erase(lb);
+        return;
+      }
       emit_later(id, Removed{"no such sandbox"});
       return;
     }
@@ -114,7 +119,9 @@ class Simulator final : public Backend {
     x.usage.set_wall_ms(sb.started ? steady_ms() - sb.started : 0);
     x.usage.set_turn_ms_total(sb.turn_ms_total);
     emit_later(id, std::move(x));
-    emit_later(id, Removed{"sandbox removed after kill"});
+    int left = sb.script.teardown_left;
+    emit_later(id, removal(id, &left, "sandbox removed after kill"));
+    if (left > 0) left_behind_[id] = left;
   }
 
   bool adopt(const std::string& id) override {
@@ -147,6 +154,14 @@ class Simulator final : public Backend {
   }
 
  private:
+  // One removal attempt: while `*failures_left` > 0 it leaves a (simulated) cgroup behind and
+  // counts down. Called with mu_ held.
+  static Removed removal(const std::string& id, int* failures_left, const std::string& done) {
+    if (*failures_left <= 0) return Removed{done, ""};
+    --*failures_left;
+    return Removed{"simulated teardown failure", "cgroups left: simulated /enclave/" + id};
+  }
+
   // Called with mu_ held.
   void schedule(const std::string& id, Step step, int64_t after_ms, uint64_t generation) {
     timers_.push(Timer{steady_ms() + after_ms, ++order_, id, step, generation});
@@ -176,7 +191,7 @@ class Simulator final : public Backend {
         }
         sb.running = true;
         sb.started = steady_ms();
-        emit_later(t.id, Started{});
+        emit_later(t.id, Started{t.id});
         for (const auto& [host, port] : sc.egress) {
           bool allowed = false;
           for (const auto& a : sb.spec.egress().allow())
@@ -203,7 +218,9 @@ class Simulator final : public Backend {
         x.usage.set_peak_memory_bytes(sc.oom ? uint64_t(sb.spec.limits().memory_mb()) << 20
                                              : 8u << 20);
         emit_later(t.id, std::move(x));
-        emit_later(t.id, Removed{"sandbox removed"});
+        int left = sc.teardown_left;
+        emit_later(t.id, removal(t.id, &left, "sandbox removed"));
+        if (left > 0) left_behind_[t.id] = left;
         boxes_.erase(it);
         return;
       }
@@ -262,6 +279,7 @@ class Simulator final : public Backend {
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::string, Sandbox> boxes_;
+  std::unordered_map<std::string, int> left_behind_;  // removals that will still fail, by id
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<std::pair<std::string, Event>> outbox_;
   uint64_t order_ = 0, generation_ = 0;

@@ -163,11 +163,31 @@ BOOST_AUTO_TEST_CASE(kill_right_after_launch_cleans_up) {
   REQUIRE_RUNSC();
   Run r = launch(batch("import time\ntime.sleep(60)\n"));
   env().backend->kill(r.id, "teardown");
-  wait_end(&r, 30s);
+  wait_end(&r, 30s);  // checks every trace of the container id the backend reported
   BOOST_TEST(r.exited.exit.exit_code() != 0);
-  BOOST_TEST(
-      !std::filesystem::exists(std::string("/sys/fs/cgroup/memory/") + kCgroupParent + "/" + r.id));
-  BOOST_TEST(processes_naming(r.id) == 0);
+  BOOST_TEST(!r.container_id.empty());
+}
+
+// A session served by a warm-pool kernel runs in a container whose id is NOT the session id: a
+// leftover check that looks for the session id looks for something that never exists. The
+// backend reports the real one; while the session runs, the host shows it, and after Removed
+// nothing does.
+BOOST_AUTO_TEST_CASE(a_pool_kernel_is_found_by_its_reported_container_id) {
+  REQUIRE_RUNSC();
+  // Python, no stdin, the pool's disk and pids: served by the pre-started kernel.
+  Run r = launch(batch("import time\ntime.sleep(30)\n"));
+  auto up = env().log.next<eb::Started>(r.id, 30s);
+  BOOST_REQUIRE(up.has_value());
+  const std::string cid = up->container_id;
+  BOOST_TEST(cid.size() == 32u, cid);
+  BOOST_TEST(cid != r.id, "a pool kernel carries its own random id");
+  BOOST_TEST(processes_naming(cid) > 0, "the running sandbox is visible under " << cid);
+  BOOST_TEST(!traces_of_container(cid).empty());
+  BOOST_TEST(processes_naming(r.id) == 0, "nothing on the host carries the session id");
+  env().backend->kill(r.id, "done");
+  wait_end(&r, 30s);
+  BOOST_TEST(r.container_id == cid);
+  BOOST_TEST(traces_of_container(cid).empty());
 }
 
 BOOST_AUTO_TEST_CASE(kill_of_a_leftover_removes_it) {

@@ -337,20 +337,27 @@ def run_api_checks(ka, kv, kb):
     # live events while the session runs: a turn's output arrives, then the end after teardown
     import threading
     frames = []
+    subscribed = threading.Event()
     def listen():
         req = urllib.request.Request(BASE + f"/v1/sessions/{iid}/events", headers={"Authorization": "Bearer " + ka})
         try:
             with urllib.request.urlopen(req, timeout=15) as resp:
                 for line in resp:
                     frames.append(line.decode())
+                    # The history (session_created, …) is sent once the live subscription is in
+                    # place: from the first frame on, nothing published is missed.
+                    if line.startswith(b"event: audit"):
+                        subscribed.set()
         except Exception as e:
             frames.append(f"(error {e})")
+        subscribed.set()
     th = threading.Thread(target=listen)
     th.start()
-    time.sleep(0.3)
+    check(subscribed.wait(10) and frames and not frames[0].startswith("(error"),
+          f"subscribed to the event stream before acting: {frames[:2]}")
     st, t, _, _ = call("POST", f"/v1/sessions/{iid}/exec", {"code": '#@sim stdout="live out"\nprint(1)'}, key=ka)
     check(st == 200 and t.get("turn") == 3, f"exec turn 3: {st} {t}")
-    time.sleep(0.3)
+    # The turn's output was published before its answer; the teardown's end closes the stream.
     st1, s1, _, _ = call("DELETE", f"/v1/sessions/{iid}", key=ka)
     th.join(timeout=20)
     live = "".join(frames)

@@ -164,7 +164,9 @@ try {
   await page.fill("#api-key", "enc_not_a_key");
   await page.click("#sign-in");
   await page.waitForFunction(() => document.querySelector("[data-testid=login-error]")?.textContent?.includes("not accepted"), null, { timeout: WAIT_MS });
-  check(true, "a wrong key is refused");
+  check((await page.textContent("[data-testid=login-error]")).includes("not accepted") &&
+        (await page.$("[data-testid=fleets]")) === null && (await page.$("#api-key")) !== null,
+        "a wrong key is refused (error shown, still on the login form, no fleet list)");
   await page.fill("#api-key", keyA);
   await page.click("#sign-in");
   await page.waitForSelector(`[data-testid=fleets] a[href="#/fleets/${fleetId}"]`, { timeout: WAIT_MS });
@@ -246,7 +248,9 @@ try {
   await shot("08-other-org-not-found");
   await page.goto(`${base}/ui/#/sessions/${tiles.length ? (created.json.members[9].sessionId) : ""}`);
   await page.waitForSelector("[data-testid=not-found]", { timeout: WAIT_MS });
-  check(true, "another org's session URL shows not found");
+  check((await page.textContent("[data-testid=not-found]")).toLowerCase().includes("not found") &&
+        (await page.$("[data-testid=timeline]")) === null,
+        "another org's session URL shows not found (and no timeline of it)");
 
   // 401 (the wrong key) and 404 (the other org's fleet) are expected answers, not errors.
   const unexpected = consoleErrors.filter((e) => !/status of (401|404)/.test(e));
