@@ -255,7 +255,9 @@ Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p,
 void Engine::create_session(const Principal& p, const api::CreateSessionRequest& req,
                             Callback<api::Session> done) {
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
-  auto spec = validate_session_request(req);
+  RequestBounds bounds;
+  bounds.egress = impl_->config.egress;
+  auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
   std::string id = new_stream_id();
@@ -326,8 +328,10 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
                            "name is longer than 200 characters", "name"));
   msg::CreateFleet c;
   c.members.reserve(req.members_size());
+  RequestBounds bounds;
+  bounds.egress = impl_->config.egress;
   for (int i = 0; i < req.members_size(); ++i) {
-    auto spec = validate_session_request(req.members(i), RequestBounds{},
+    auto spec = validate_session_request(req.members(i), bounds,
                                          "members[" + std::to_string(i) + "].");
     if (!spec) return done(spec.error());
     c.members.push_back(std::move(*spec));

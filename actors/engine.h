@@ -21,6 +21,7 @@
 #include "backends/backend.h"
 #include "events/api.pb.h"
 #include "events/clock.h"
+#include "events/egress_policy.h"
 #include "events/error.h"
 #include "events/session.h"
 
@@ -54,6 +55,9 @@ struct EngineConfig {
   // HMAC key for session credentials. Empty: ENCLAVE_CRED_SECRET, else a key generated into
   // <data_dir>/cred_secret (0600).
   std::string cred_secret;
+  // The server's egress policy: an allow-list naming an IP literal it refuses is
+  // `400 egress_destination_forbidden` (the backend applies the same policy at connect time).
+  egress::Policy egress;
 };
 
 struct ListQuery {
