@@ -58,8 +58,8 @@ def as_nobody(roots, needles):
         os.setgroups([])
         os.setgid(65534)
         os.setuid(65534)
-    r = subprocess.run([sys.executable, "-c", READER, json.dumps(roots), json.dumps(needles)],
-                       capture_output=True, text=True, preexec_fn=drop, timeout=120)
+    r = subprocess.run(["/usr/bin/python3", "-c", READER, json.dumps(roots), json.dumps(needles)],
+                       capture_output=True, text=True, preexec_fn=drop, timeout=120, cwd="/")
     return json.loads(r.stdout or "[]")
 
 
@@ -82,10 +82,21 @@ try:
     ids.append(b["id"])
     check(wait(lambda: call("GET", f"/v1/sessions/{a['id']}")[1].get("phase") == "running", 90),
           "cold session running")
+    check(wait(lambda: call("GET", f"/v1/sessions/{b['id']}")[1].get("phase") == "running", 90),
+          "warm session running")
     st, t = call("POST", f"/v1/sessions/{b['id']}/exec",
                  {"code": f"import os\n# {marker}-turn\nprint(os.environ['SECRET'][-5:])"})
     check(st == 200 and t.get("stdout") == "-warm\n", f"warm session reads its env: {st} {t}")
 
+    # The reader itself works: a world-readable file with the marker is found.
+    control = os.path.join(work, "control")
+    os.makedirs(control)
+    os.chmod(control, 0o755)
+    with open(os.path.join(control, "open.txt"), "w") as f:
+        f.write(marker)
+    os.chmod(os.path.join(control, "open.txt"), 0o644)
+    check(as_nobody([control], [marker]) == ["read " + os.path.join(control, "open.txt")],
+          "control: uid 65534 does read a world-readable file")
     roots = [data, "/run/enclave"]
     found = as_nobody(roots, [marker] + ids)
     check(not found, f"uid 65534 reads or lists nothing of the live sessions: {found[:5]}")
