@@ -38,8 +38,7 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::open(const std::string
       if (fd >= 0) ::close(fd);
       if (!written)
         return make_error(ErrorCode::kInternal, "cred_secret",
-                          "cannot create the credential key " + path + ": " +
-                              std::strerror(errno));
+                          "cannot create the credential key " + path + ": " + std::strerror(errno));
       store->secret_ = secret;
     }
   }

@@ -331,8 +331,8 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
   for (int i = 0; i < req.members_size(); ++i) {
-    auto spec = validate_session_request(req.members(i), bounds,
-                                         "members[" + std::to_string(i) + "].");
+    auto spec =
+        validate_session_request(req.members(i), bounds, "members[" + std::to_string(i) + "].");
     if (!spec) return done(spec.error());
     c.members.push_back(std::move(*spec));
   }

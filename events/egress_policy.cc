@@ -36,17 +36,17 @@ std::optional<std::string_view> v4_range(uint32_t ip) {
     std::string_view name;
   };
   static constexpr Range kRanges[] = {
-      {0x00000000, 8, "this_network"},     // 0/8
-      {0x0a000000, 8, "private"},          // 10/8
-      {0x64400000, 10, "cgnat"},           // 100.64/10
-      {0x7f000000, 8, "loopback"},         // 127/8
-      {0xa9fe0000, 16, "link_local"},      // 169.254/16 (cloud metadata)
-      {0xac100000, 12, "private"},         // 172.16/12
-      {0xc0000000, 24, "special"},         // 192.0.0/24 (IETF protocol assignments)
-      {0xc0a80000, 16, "private"},         // 192.168/16
-      {0xc6120000, 15, "benchmarking"},    // 198.18/15
-      {0xe0000000, 4, "multicast"},        // 224/4
-      {0xf0000000, 4, "reserved"},         // 240/4, incl. 255.255.255.255 broadcast
+      {0x00000000, 8, "this_network"},   // 0/8
+      {0x0a000000, 8, "private"},        // 10/8
+      {0x64400000, 10, "cgnat"},         // 100.64/10
+      {0x7f000000, 8, "loopback"},       // 127/8
+      {0xa9fe0000, 16, "link_local"},    // 169.254/16 (cloud metadata)
+      {0xac100000, 12, "private"},       // 172.16/12
+      {0xc0000000, 24, "special"},       // 192.0.0/24 (IETF protocol assignments)
+      {0xc0a80000, 16, "private"},       // 192.168/16
+      {0xc6120000, 15, "benchmarking"},  // 198.18/15
+      {0xe0000000, 4, "multicast"},      // 224/4
+      {0xf0000000, 4, "reserved"},       // 240/4, incl. 255.255.255.255 broadcast
   };
   for (const auto& r : kRanges)
     if (in_v4(ip, r.base, r.bits)) return r.name;

@@ -50,7 +50,8 @@ const char* event_type(const Envelope& e) {
     case Envelope::kWorkloadExited: return "workload_exited";
     case Envelope::kUsageMetered: return "usage_metered";
     case Envelope::kSessionTornDown: return "session_torn_down";
-    case Envelope::kEgressAllowed: return "egress_allowed";
+    case Envelope::kEgressAllowed:
+      return "egress_allowed";
     case Envelope::kFleetCreated: return "fleet_created";
     case Envelope::kFleetTornDown: return "fleet_torn_down";
     case Envelope::kApiKeyCreated: return "api_key_created";

@@ -1,9 +1,8 @@
 #include "events/views.h"
 
-#include "events/egress_policy.h"
-
 #include <google/protobuf/util/json_util.h>
 
+#include "events/egress_policy.h"
 #include "events/ids.h"
 
 namespace enclave::views {
@@ -192,8 +191,9 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "port", e.egress_denied().port());
       // Events recorded before the policy existed carry neither: they were allow-list refusals.
       if (!e.egress_denied().ip().empty()) put(d, "ip", e.egress_denied().ip());
-      put(d, "reason", e.egress_denied().reason().empty() ? std::string(egress::kNotAllowed)
-                                                          : e.egress_denied().reason());
+      put(d, "reason",
+          e.egress_denied().reason().empty() ? std::string(egress::kNotAllowed)
+                                             : e.egress_denied().reason());
       msg = "egress to " + e.egress_denied().host() + ":" +
             std::to_string(e.egress_denied().port()) + " denied";
       if (!e.egress_denied().reason().empty()) msg += " (" + e.egress_denied().reason() + ")";

@@ -5,10 +5,10 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -278,9 +278,8 @@ void setup_logging(const std::string& format, const std::string& level) {
 int serve_main(int argc, char** argv, int first) {
   Args a = parse_args(argc, argv, first,
                       {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
-                       "log-level", "e2b", "e2b-internet-allow", "egress-permit",
-                       "egress-max-connections", "kubeconfig", "k8s-image",
-                       "k8s-runtime-class", "k8s-org-quota"},
+                       "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
+                       "k8s-runtime-class", "k8s-org-quota", "egress-permit", "egress-max-connections"},
                       {});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
@@ -307,10 +306,10 @@ int serve_main(int argc, char** argv, int first) {
     if (!permit) usage_error("--egress-permit: " + permit.error().message);
     egress_policy.permit = std::move(*permit);
     egress_policy.host_addresses = host_interface_addresses();
-    egress_policy.max_connections = static_cast<uint32_t>(parse_int(
-        "--egress-max-connections",
-        setting(a, "egress-max-connections", "ENCLAVE_EGRESS_MAX_CONNECTIONS", "256"), 1,
-        1'000'000));
+    egress_policy.max_connections = static_cast<uint32_t>(
+        parse_int("--egress-max-connections",
+                  setting(a, "egress-max-connections", "ENCLAVE_EGRESS_MAX_CONNECTIONS", "256"), 1,
+                  1'000'000));
   }
   std::vector<std::string> e2b_internet;
   for (const auto& hp :

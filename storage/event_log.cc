@@ -1,5 +1,4 @@
 #include "storage/event_log.h"
-#include "storage/private_dir.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -12,6 +11,7 @@
 #include <memory>
 
 #include "events/ids.h"
+#include "storage/private_dir.h"
 
 namespace enclave::storage {
 

@@ -16,7 +16,7 @@ std::string make_private(const std::string& dir) {
   if (ec) return "list " + dir + ": " + ec.message();
   for (; it != end; it.increment(ec)) {
     if (ec) return "list " + dir + ": " + ec.message();
-    struct stat st{};
+    struct stat st {};
     const std::string path = it->path().string();
     if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
     const mode_t want = S_ISDIR(st.st_mode) ? 0700 : (st.st_mode & 0700);

@@ -1,8 +1,9 @@
 // The server's egress policy (events/egress_policy.h) as tables: address parsing, every refused
 // range, the permit list winning, host addresses, create-time checks of allow-list entries.
+#include "events/egress_policy.h"
+
 #include <boost/test/unit_test.hpp>
 
-#include "events/egress_policy.h"
 #include "events/session_request.h"
 
 using namespace enclave;
@@ -28,15 +29,15 @@ BOOST_AUTO_TEST_CASE(addresses_parse_to_one_canonical_form) {
       {"127.0.0.1", "127.0.0.1"},
       {"::ffff:127.0.0.1", "127.0.0.1"},  // IPv4-mapped is the same address
       {"[::FFFF:7f00:1]", "127.0.0.1"},
-      {"127.1", "127.0.0.1"},             // what resolvers accept as numbers, too
+      {"127.1", "127.0.0.1"},  // what resolvers accept as numbers, too
       {"2130706433", "127.0.0.1"},
       {"0x7f.0.0.1", "127.0.0.1"},
       {"[::1]", "::1"},
       {"2001:DB8:0:0::1", "2001:db8::1"},
   };
   for (const auto& r : rows) BOOST_CHECK_EQUAL(egress::to_string(ip(r.in)), r.canonical);
-  for (const char* bad : {"", "example.com", "localhost", "1.2.3.4.5", "[::1", "::1]", "1::2::3",
-                          "256.0.0.1", "[]"})
+  for (const char* bad :
+       {"", "example.com", "localhost", "1.2.3.4.5", "[::1", "::1]", "1::2::3", "256.0.0.1", "[]"})
     BOOST_CHECK_MESSAGE(!egress::parse_ip(bad), bad);
 }
 
@@ -111,9 +112,9 @@ BOOST_AUTO_TEST_CASE(permit_list_wins_only_inside_its_ranges) {
     bool allowed;
   };
   const Row rows[] = {
-      {"127.0.0.2", true},        {"::ffff:127.0.0.2", true}, {"127.0.0.1", false},
-      {"127.0.0.3", false},       {"10.1.255.255", true},     {"10.2.0.0", false},
-      {"fd00:1:ffff::1", true},   {"fd00:2::1", false},       {"169.254.169.254", false},
+      {"127.0.0.2", true},      {"::ffff:127.0.0.2", true}, {"127.0.0.1", false},
+      {"127.0.0.3", false},     {"10.1.255.255", true},     {"10.2.0.0", false},
+      {"fd00:1:ffff::1", true}, {"fd00:2::1", false},       {"169.254.169.254", false},
   };
   for (const auto& r : rows)
     BOOST_CHECK_MESSAGE(egress::decide(p, ip(r.address)).allowed == r.allowed, r.address);
@@ -133,8 +134,8 @@ BOOST_AUTO_TEST_CASE(host_interface_addresses_are_refused_even_when_public) {
 }
 
 BOOST_AUTO_TEST_CASE(cidr_lists_reject_what_is_not_a_range) {
-  for (const char* bad : {"10.0.0.0/33", "10.0.0.1/8" /* host bits */, "example.com/8",
-                          "10.0.0.0/", "10.0.0.0/x", "::/129", "127.1/32", "10.0.0.0/8/8"}) {
+  for (const char* bad : {"10.0.0.0/33", "10.0.0.1/8" /* host bits */, "example.com/8", "10.0.0.0/",
+                          "10.0.0.0/x", "::/129", "127.1/32", "10.0.0.0/8/8"}) {
     auto r = egress::parse_cidr_list(std::string("1.2.3.4/32,") + bad);
     BOOST_CHECK_MESSAGE(!r.ok(), bad);
     if (!r.ok()) BOOST_CHECK_EQUAL(r.error().field, "egress-permit");
@@ -154,11 +155,11 @@ BOOST_AUTO_TEST_CASE(allow_list_literals_in_refused_ranges_are_refused_at_create
     bool forbidden;
   };
   const Row rows[] = {
-      {"127.0.0.1:8090", true},   {"169.254.169.254:80", true}, {"10.0.0.1:22", true},
-      {"192.168.1.1:80", true},   {"[::1]:8090", true},         {"[::ffff:127.0.0.1]:80", true},
-      {"2130706433:80", true},    {"0.0.0.0:80", true},         {"100.64.0.1:443", true},
-      {"[fd00::1]:443", true},    {"example.com:443", false},   {"localhost:8090", false},
-      {"1.1.1.1:443", false},     {"[2001:db8::1]:443", false},
+      {"127.0.0.1:8090", true}, {"169.254.169.254:80", true}, {"10.0.0.1:22", true},
+      {"192.168.1.1:80", true}, {"[::1]:8090", true},         {"[::ffff:127.0.0.1]:80", true},
+      {"2130706433:80", true},  {"0.0.0.0:80", true},         {"100.64.0.1:443", true},
+      {"[fd00::1]:443", true},  {"example.com:443", false},   {"localhost:8090", false},
+      {"1.1.1.1:443", false},   {"[2001:db8::1]:443", false},
   };
   for (const auto& r : rows) {
     api::CreateSessionRequest req;

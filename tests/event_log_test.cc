@@ -1,21 +1,21 @@
 // The event log on a temp dir: appends, optimistic concurrency, chains, global order, org index,
 // group commit, read-only opening.
 #define BOOST_TEST_MODULE storage
-#include <boost/test/unit_test.hpp>
+#include "storage/event_log.h"
 
 #include <rocksdb/db.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
-#include <fstream>
-#include <sys/stat.h>
 
 #include "events/ids.h"
 #include "storage/commit_queue.h"
-#include "storage/event_log.h"
 #include "storage/verify.h"
 #include "tests/temp_dir.h"
 
@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(data_dir_is_private_to_its_owner) {
     BOOST_REQUIRE((*log)->append({Append{s, 0, {e}}}).ok());
   }
   ::umask(before);
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(::stat(data.c_str(), &st) == 0);
   BOOST_CHECK_EQUAL(st.st_mode & 0777, 0700u);
   size_t files = 0;

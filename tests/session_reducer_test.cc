@@ -259,11 +259,15 @@ BOOST_AUTO_TEST_CASE(starting_too_long_is_a_sandbox_error) {
 
 BOOST_AUTO_TEST_CASE(egress_denial_is_recorded_and_kills_only_when_asked) {
   std::vector<std::string> types;
-  auto s = run(running(false, false), session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500, &types);
+  auto s = run(running(false, false),
+               session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500,
+               &types);
   BOOST_CHECK(s.phase == Phase::kRunning);
   BOOST_CHECK_EQUAL(s.egress_denied, 1u);
   types.clear();
-  s = run(running(false, true), session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500, &types);
+  s = run(running(false, true),
+          session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500,
+          &types);
   BOOST_CHECK(s.phase == Phase::kKilled);
   BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_EGRESS_DENIED);
   std::vector<std::string> want = {"egress_denied", "quota_killed"};
@@ -291,8 +295,8 @@ BOOST_AUTO_TEST_CASE(egress_verdicts_carry_the_checked_address) {
   BOOST_CHECK_EQUAL(s.egress_denied, 0u);
   const std::vector<std::string> want = {"egress_allowed", "egress_allowed"};
   BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
-  auto again = session::decide(s, session::AllowEgress{"example.com", 443, "93.184.216.34"}, 1502,
-                               policy());
+  auto again =
+      session::decide(s, session::AllowEgress{"example.com", 443, "93.184.216.34"}, 1502, policy());
   BOOST_REQUIRE(again.ok());
   BOOST_CHECK_EQUAL(again->front().egress_allowed().ip(), "93.184.216.34");
   BOOST_CHECK_EQUAL(again->front().egress_allowed().port(), 443u);

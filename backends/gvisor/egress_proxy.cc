@@ -1,14 +1,14 @@
 #include "backends/gvisor/egress_proxy.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -253,9 +253,10 @@ bool EgressProxy::handle_head(Conn& c) {
   }
   hp.first = canonical_host(hp.first);
   if (!allowed(hp.first, hp.second)) {
-    send_all_blocking(c.client, kForbidden, sizeof kForbidden - 1);
+    // Reported before the workload hears the answer, like every verdict.
     if (report_)
       report_(ConnectAttempt{hp.first, hp.second, "", std::string(egress::kNotAllowed), false});
+    send_all_blocking(c.client, kForbidden, sizeof kForbidden - 1);
     return false;
   }
   bool refused = false;

@@ -239,14 +239,14 @@ std::string Sandbox::prepare_and_spawn() {
     proxy_ = std::make_unique<EgressProxy>();
     std::vector<std::string> allow(create_spec_.egress().allow().begin(),
                                    create_spec_.egress().allow().end());
-    auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, host_->config.egress_policy,
-                           [this](ConnectAttempt a) {
+    auto report = [this](ConnectAttempt a) {  // on the proxy's thread: hand over to ours
       std::lock_guard lock(mu_);
       egress_reports_.push_back(std::move(a));
       commands_.push_back(Command{Command::kDenied, {}, 0, {}, 0});
       uint64_t one = 1;
       (void)::write(wake_fd_, &one, sizeof one);
-    });
+    };
+    auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, host_->config.egress_policy, report);
     if (!e.empty()) return e;
   }
 

@@ -24,8 +24,7 @@ struct RefusedAddress {
 // "" and the rules (one per entry with a permitted address: those addresses as /32 or /128, its
 // port; needs_dns for names) plus every refused address, or what is wrong (a malformed entry, a
 // name that does not resolve).
-[[nodiscard]] std::string resolve_egress(const events::Egress& egress,
-                                         const egress::Policy& policy,
+[[nodiscard]] std::string resolve_egress(const events::Egress& egress, const egress::Policy& policy,
                                          std::vector<EgressRule>* rules,
                                          std::vector<RefusedAddress>* refused);
 

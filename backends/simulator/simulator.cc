@@ -1,5 +1,4 @@
 #include "backends/simulator/simulator.h"
-#include "events/egress_policy.h"
 
 #include <openssl/sha.h>
 
@@ -12,6 +11,7 @@
 #include <unordered_map>
 
 #include "backends/simulator/sim_script.h"
+#include "events/egress_policy.h"
 
 namespace enclave::backends {
 

@@ -4,6 +4,8 @@
 // connected to; a listed name that resolves to loopback is refused and nothing connects to the
 // host; the per-session connection budget holds.
 #define BOOST_TEST_MODULE egress_proxy
+#include "backends/gvisor/egress_proxy.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,8 +19,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include "backends/gvisor/egress_proxy.h"
 
 namespace g = enclave::backends::gvisor;
 namespace egress = enclave::egress;

@@ -145,7 +145,8 @@ BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
     return std::find_if(denied.begin(), denied.end(), [&](auto& d) { return d.host == host; });
   };
   auto unlisted = find("127.0.0.2"), internal = find("localhost"), direct = find("10.1.2.3");
-  BOOST_TEST_REQUIRE((unlisted != denied.end() && internal != denied.end() && direct != denied.end()));
+  BOOST_TEST_REQUIRE(
+      (unlisted != denied.end() && internal != denied.end() && direct != denied.end()));
   BOOST_TEST(unlisted->port == static_cast<uint32_t>(other.port()));
   BOOST_TEST(unlisted->reason == "not_allowed");
   BOOST_TEST(internal->port == static_cast<uint32_t>(host_api.port()));
