@@ -1,8 +1,12 @@
 #include "actors/credential_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -23,13 +27,19 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::open(const std::string
     std::ifstream in(path);
     std::getline(in, store->secret_);
     if (store->secret_.empty()) {
-      store->secret_ = to_hex(new_stream_id() + new_stream_id());
-      std::ofstream out(path, std::ios::trunc);
-      out << store->secret_ << "\n";
-      out.close();
-      if (!out || chmod(path.c_str(), 0600) != 0)
+      // Created owner-only in the same step (no window where another uid could open it), and
+      // never over a file someone else placed there.
+      const std::string secret = to_hex(new_stream_id() + new_stream_id());
+      const std::string line = secret + "\n";
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      const bool written =
+          fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+          ::fsync(fd) == 0;
+      if (fd >= 0) ::close(fd);
+      if (!written)
         return make_error(ErrorCode::kInternal, "cred_secret",
-                          "cannot write the credential key to " + path);
+                          "cannot create the credential key " + path + ": " + std::strerror(errno));
+      store->secret_ = secret;
     }
   }
   return store;

@@ -292,7 +292,9 @@ Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p,
 void Engine::create_session(const Principal& p, const api::CreateSessionRequest& req,
                             Callback<api::Session> done) {
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
-  auto spec = validate_session_request(req);
+  RequestBounds bounds;
+  bounds.egress = impl_->config.egress;
+  auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
   if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
@@ -365,9 +367,11 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
                            "name is longer than 200 characters", "name"));
   msg::CreateFleet c;
   c.members.reserve(req.members_size());
+  RequestBounds bounds;
+  bounds.egress = impl_->config.egress;
   for (int i = 0; i < req.members_size(); ++i) {
-    auto spec = validate_session_request(req.members(i), RequestBounds{},
-                                         "members[" + std::to_string(i) + "].");
+    auto spec =
+        validate_session_request(req.members(i), bounds, "members[" + std::to_string(i) + "].");
     if (!spec) return done(spec.error());
     c.members.push_back(std::move(*spec));
   }

@@ -22,6 +22,7 @@
 #include "backends/backend.h"
 #include "events/api.pb.h"
 #include "events/clock.h"
+#include "events/egress_policy.h"
 #include "events/error.h"
 #include "events/session.h"
 
@@ -63,6 +64,9 @@ struct EngineConfig {
   uint64_t min_free_disk_mb = 512;
   uint64_t org_storage_mb = 4096;
   std::map<std::string, uint64_t> org_storage_mb_for;
+  // The server's egress policy: an allow-list naming an IP literal it refuses is
+  // `400 egress_destination_forbidden` (the backend applies the same policy at connect time).
+  egress::Policy egress;
 };
 
 // Whether the control plane can record what happens (GET /v1/healthz).

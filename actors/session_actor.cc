@@ -286,7 +286,9 @@ void on_backend(Self* self, backends::Event& ev) {
   } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {
     if (st.current) log_err(record(self, session::CompleteTurn{t->turn}));
   } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
-    log_err(record(self, session::DenyEgress{d->host, d->port}));
+    log_err(record(self, session::DenyEgress{d->host, d->port, d->ip, d->reason}));
+  } else if (auto* a = std::get_if<backends::EgressAllowed>(&ev)) {
+    log_err(record(self, session::AllowEgress{a->host, a->port, a->ip}));
   } else if (auto* x = std::get_if<backends::Exited>(&ev)) {
     log_err(record(self, session::Exit{x->exit}));
     x->usage.set_turn_ms_total(st.s.turn_ms_total);

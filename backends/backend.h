@@ -46,10 +46,21 @@ struct Output {
 struct TurnDone {
   events::ExecTurn turn;
 };
-// A connection attempt that policy refused.
+// A connection attempt that policy refused. `ip` is the address refused when the backend resolved
+// one; `reason` is "internal_address" (the server's egress policy), "connection_limit", or empty
+// (not on the allow-list / no egress at all).
 struct EgressDenied {
   std::string host;
   uint32_t port = 0;
+  std::string ip;
+  std::string reason;
+};
+// An allow-listed connection was opened, to `ip`: the one address checked against the server's
+// egress policy (a name is resolved once, and that address is the one connected to).
+struct EgressAllowed {
+  std::string host;
+  uint32_t port = 0;
+  std::string ip;
 };
 // The workload is gone. `exit.observed` names a quota the backend saw hit (memory, pids) or
 // NONE; a sandbox that could not start reports exit_code -1 with `exit.detail` saying why (the
@@ -70,7 +81,7 @@ struct Removed {
   std::string container_id;  // as in Started, when the backend made one ("" if none)
 };
 
-using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed>;
+using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed>;
 
 // Receives backend events. Called from backend threads; must not block for long.
 using Sink = std::function<void(const std::string& session_id, Event event)>;

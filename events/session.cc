@@ -51,6 +51,8 @@ const char* event_type(const Envelope& e) {
     case Envelope::kUsageMetered: return "usage_metered";
     case Envelope::kSessionTornDown: return "session_torn_down";
     case Envelope::kTeardownIncomplete: return "teardown_incomplete";
+    case Envelope::kEgressAllowed:
+      return "egress_allowed";
     case Envelope::kFleetCreated: return "fleet_created";
     case Envelope::kFleetTornDown: return "fleet_torn_down";
     case Envelope::kApiKeyCreated: return "api_key_created";
@@ -213,9 +215,17 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           auto* d = b.add().mutable_egress_denied();
           d->set_host(cmd.host);
           d->set_port(cmd.port);
+          d->set_ip(cmd.ip);
+          d->set_reason(cmd.reason);
           if (s.spec.egress().kill_on_denied() && !s.ended())
             add_kill(b, events::KILL_REASON_EGRESS_DENIED,
                      "connection to " + cmd.host + ":" + std::to_string(cmd.port) + " denied");
+          return b.take();
+        } else if constexpr (std::is_same_v<T, AllowEgress>) {
+          auto* a = b.add().mutable_egress_allowed();
+          a->set_host(cmd.host);
+          a->set_port(cmd.port);
+          a->set_ip(cmd.ip);
           return b.take();
         } else if constexpr (std::is_same_v<T, Kill>) {
           return decide_kill(s, cmd, now);
@@ -307,6 +317,9 @@ void apply_into(State& s, const Envelope& e) {
     }
     case Envelope::kEgressDenied:
       s.egress_denied++;
+      break;
+    case Envelope::kEgressAllowed:
+      s.egress_allowed++;
       break;
     case Envelope::kQuotaKilled:
       if (!s.ended()) {

@@ -63,6 +63,7 @@ struct State {
   uint32_t turns = 0;
   uint64_t turn_ms_total = 0;
   uint32_t egress_denied = 0;
+  uint32_t egress_allowed = 0;
   bool usage_recorded = false;
   events::UsageMetered usage;
   bool torn_down = false;
@@ -101,6 +102,14 @@ struct CompleteTurn {
 struct DenyEgress {
   std::string host;
   uint32_t port = 0;
+  std::string ip;      // the refused address, when the backend resolved one
+  std::string reason;  // "internal_address", "connection_limit", or empty: not on the allow-list
+};
+// The backend opened an allow-listed connection (to `ip`, the address the policy checked).
+struct AllowEgress {
+  std::string host;
+  uint32_t port = 0;
+  std::string ip;
 };
 struct Kill {
   events::KillReason reason;
@@ -122,7 +131,7 @@ struct TearDown {
 };
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown>;
+                             Reap, Exit, Meter, TearDown, AllowEgress>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.

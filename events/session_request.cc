@@ -37,7 +37,11 @@ bool valid_host_port(const std::string& entry) {
     if (!std::isdigit(static_cast<unsigned char>(entry[i]))) return false;
     port = port * 10 + (entry[i] - '0');
   }
-  return port >= 1 && port <= 65535 && valid_host(entry.substr(0, colon));
+  if (port < 1 || port > 65535) return false;
+  const std::string host = entry.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return host.find(':') != std::string::npos && egress::parse_ip(host).has_value();
+  return valid_host(host);
 }
 
 Result<events::SessionSpec> validate_session_request(const api::CreateSessionRequest& req,
@@ -79,7 +83,11 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
         return bad(pre + "egress.allow[" + std::to_string(i) + "]",
                    "egress.allow entries are \"host:port\", not \"" + re.allow(i).substr(0, 60) +
                        "\"");
-      eg->add_allow(re.allow(i));
+      const std::string field = pre + "egress.allow[" + std::to_string(i) + "]";
+      const auto& entry = re.allow(i);
+      if (auto e = egress::check_allow_host(b.egress, entry.substr(0, entry.rfind(':')), field))
+        return *e;
+      eg->add_allow(entry);
     }
   } else {
     return bad(pre + "egress.mode", "egress.mode must be \"deny_all\" or \"allow_list\"");

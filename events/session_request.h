@@ -3,6 +3,7 @@
 #pragma once
 
 #include "events/api.pb.h"
+#include "events/egress_policy.h"
 #include "events/error.h"
 #include "events/events.pb.h"
 
@@ -18,6 +19,9 @@ struct RequestBounds {
   size_t max_code_bytes = 512 * 1024;
   size_t max_env_entries = 64;
   size_t max_allow_entries = 64;
+  // Which destinations an allow-list may name: an IP literal in a refused range is
+  // `400 egress_destination_forbidden`. Default: every internal range refused, nothing permitted.
+  egress::Policy egress;
 };
 
 // `field_prefix` is prepended to field names in errors (e.g. "members[3].").
@@ -25,7 +29,8 @@ struct RequestBounds {
     const api::CreateSessionRequest& req, const RequestBounds& bounds = {},
     const std::string& field_prefix = "");
 
-// A "host:port" allow-list entry: host is a DNS name or IPv4 literal, port 1..65535.
+// A "host:port" allow-list entry: host is a DNS name, an IPv4 literal or a bracketed IPv6
+// literal ("[2001:db8::1]:443"), port 1..65535.
 bool valid_host_port(const std::string& entry);
 
 }  // namespace enclave

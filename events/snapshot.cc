@@ -33,6 +33,7 @@ events::SessionSnapshot of(const session::State& s) {
   p.set_turns(s.turns);
   p.set_turn_ms_total(s.turn_ms_total);
   p.set_egress_denied(s.egress_denied);
+  p.set_egress_allowed(s.egress_allowed);
   p.set_usage_recorded(s.usage_recorded);
   *p.mutable_usage() = s.usage;
   p.set_torn_down(s.torn_down);
@@ -73,6 +74,7 @@ session::State session_from(const events::SessionSnapshot& p) {
   s.turns = p.turns();
   s.turn_ms_total = p.turn_ms_total();
   s.egress_denied = p.egress_denied();
+  s.egress_allowed = p.egress_allowed();
   s.usage_recorded = p.usage_recorded();
   s.usage = p.usage();
   s.torn_down = p.torn_down();

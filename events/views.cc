@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "events/egress_policy.h"
 #include "events/ids.h"
 
 namespace enclave::views {
@@ -191,8 +192,22 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
     case E::kEgressDenied:
       put(d, "host", e.egress_denied().host());
       put(d, "port", e.egress_denied().port());
+      // Events recorded before the policy existed carry neither: they were allow-list refusals.
+      if (!e.egress_denied().ip().empty()) put(d, "ip", e.egress_denied().ip());
+      put(d, "reason",
+          e.egress_denied().reason().empty() ? std::string(egress::kNotAllowed)
+                                             : e.egress_denied().reason());
       msg = "egress to " + e.egress_denied().host() + ":" +
             std::to_string(e.egress_denied().port()) + " denied";
+      if (!e.egress_denied().reason().empty()) msg += " (" + e.egress_denied().reason() + ")";
+      break;
+    case E::kEgressAllowed:
+      put(d, "host", e.egress_allowed().host());
+      put(d, "port", e.egress_allowed().port());
+      put(d, "ip", e.egress_allowed().ip());
+      msg = "egress to " + e.egress_allowed().host() + ":" +
+            std::to_string(e.egress_allowed().port()) + " allowed (" + e.egress_allowed().ip() +
+            ")";
       break;
     case E::kQuotaKilled:
       put(d, "reason", session::kill_reason_name(e.quota_killed().reason()));

@@ -1,10 +1,14 @@
 // enclaved: the Enclave server. `enclaved [flags]` serves the HTTP API; `enclaved keys …`
 // administers API keys offline. Every setting is a flag and an environment variable; the flag
 // wins (SPEC.md).
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -61,6 +65,12 @@ flags (each also an environment variable; the flag wins):
   --e2b-internet-allow L    ENCLAVE_E2B_INTERNET_ALLOW  HOST:PORT,… an E2B sandbox that asks for
                                                      allow_internet_access may reach; default
                                                      none (deny-all egress, as for every sandbox)
+  --egress-permit CIDR,…    ENCLAVE_EGRESS_PERMIT    internal ranges an allow-list may reach; default
+                                                     none: loopback, 0/8, link-local, RFC 1918, CGNAT,
+                                                     ULA, multicast/broadcast and the host's own
+                                                     addresses are refused (docs/SECURITY.md)
+  --egress-max-connections N  ENCLAVE_EGRESS_MAX_CONNECTIONS  connections one session's egress
+                                                     may open, default 256
 environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
@@ -89,6 +99,26 @@ std::vector<std::string> split_list(const std::string& text) {
     if (comma > pos) out.push_back(text.substr(pos, comma - pos));
     pos = comma + 1;
   }
+  return out;
+}
+
+// Every address of this host's interfaces: an allow-list must not reach the host's own services
+// through a public or private address of it (refused unless --egress-permit covers it).
+std::vector<egress::IpAddress> host_interface_addresses() {
+  std::vector<egress::IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    char text[64] = {};
+    if (i->ifa_addr->sa_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, text,
+                sizeof text);
+    if (auto ip = egress::parse_ip(text)) out.push_back(*ip);
+  }
+  freeifaddrs(list);
   return out;
 }
 
@@ -258,7 +288,7 @@ int serve_main(int argc, char** argv, int first) {
                       {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
                        "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
                        "k8s-runtime-class", "k8s-org-quota", "min-free-disk-mb", "org-storage-mb",
-                       "org-storage-mb-for"},
+                       "org-storage-mb-for", "egress-permit", "egress-max-connections"},
                       {});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
@@ -295,11 +325,26 @@ int serve_main(int argc, char** argv, int first) {
   }
   std::string e2b = setting(a, "e2b", "ENCLAVE_E2B", "on");
   if (e2b != "on" && e2b != "off") usage_error("--e2b must be on or off");
+  egress::Policy egress_policy;
+  {
+    auto permit = egress::parse_cidr_list(setting(a, "egress-permit", "ENCLAVE_EGRESS_PERMIT", ""));
+    if (!permit) usage_error("--egress-permit: " + permit.error().message);
+    egress_policy.permit = std::move(*permit);
+    egress_policy.host_addresses = host_interface_addresses();
+    egress_policy.max_connections = static_cast<uint32_t>(
+        parse_int("--egress-max-connections",
+                  setting(a, "egress-max-connections", "ENCLAVE_EGRESS_MAX_CONNECTIONS", "256"), 1,
+                  1'000'000));
+  }
   std::vector<std::string> e2b_internet;
   for (const auto& hp :
        split_list(setting(a, "e2b-internet-allow", "ENCLAVE_E2B_INTERNET_ALLOW", ""))) {
     if (!valid_host_port(hp))
       usage_error("--e2b-internet-allow entries are HOST:PORT, not '" + hp + "'");
+    // The operator's own list obeys the same policy as a tenant's (permit it explicitly).
+    if (auto e = egress::check_allow_host(egress_policy, hp.substr(0, hp.rfind(':')),
+                                          "--e2b-internet-allow"))
+      usage_error(e->message + "; add its range to --egress-permit to allow it");
     e2b_internet.push_back(hp);
   }
   setup_logging(setting(a, "log-format", "ENCLAVE_LOG_FORMAT", "text"),
@@ -323,6 +368,7 @@ int serve_main(int argc, char** argv, int first) {
 #ifdef ENCLAVE_HAVE_GVISOR
     backends::GvisorConfig gcfg;
     gcfg.warm_pool_size = static_cast<int>(warm_pool);
+    gcfg.egress_policy = egress_policy;
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
@@ -347,6 +393,7 @@ int serve_main(int argc, char** argv, int first) {
     kcfg.image = setting(a, "k8s-image", "ENCLAVE_K8S_IMAGE", kcfg.image);
     kcfg.runtime_class = setting(a, "k8s-runtime-class", "ENCLAVE_K8S_RUNTIME_CLASS",
                                  kcfg.runtime_class);
+    kcfg.egress_policy = egress_policy;
     std::string quota = setting(a, "k8s-org-quota", "ENCLAVE_K8S_ORG_QUOTA", "");
     if (!quota.empty()) {
       int pods = 0, cpu = 0, mem = 0;
@@ -392,6 +439,7 @@ int serve_main(int argc, char** argv, int first) {
   cfg.min_free_disk_mb = static_cast<uint64_t>(min_free_mb);
   cfg.org_storage_mb = static_cast<uint64_t>(org_storage_mb);
   cfg.org_storage_mb_for = std::move(org_storage_mb_for);
+  cfg.egress = egress_policy;
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {
     spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
@@ -447,6 +495,9 @@ int serve_main(int argc, char** argv, int first) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Private at rest: nothing this process creates (log, keys, bundles, sockets' dirs) is readable
+  // by another uid — sandboxes run as uid 65534 on this host.
+  ::umask(077);
   if (argc >= 2 && std::string(argv[1]) == "keys") return keys_main(argc, argv);
   int first = 1;
   if (argc >= 2 && std::string(argv[1]) == "serve") first = 2;

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "events/ids.h"
+#include "storage/private_dir.h"
 
 namespace enclave::storage {
 
@@ -167,6 +168,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMod
   if (mode == OpenMode::kReadWrite) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    if (auto e = make_private(dir); !e.empty())
+      return make_error(ErrorCode::kInternal, "data_dir_not_private",
+                        "cannot make the data dir private: " + e);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* n : kCfNames) cfs.emplace_back(n, column_family_options(n));

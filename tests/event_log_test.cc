@@ -1,13 +1,16 @@
 // The event log on a temp dir: appends, optimistic concurrency, chains, global order, org index,
 // group commit, read-only opening.
 #define BOOST_TEST_MODULE storage
-#include <boost/test/unit_test.hpp>
+#include "storage/event_log.h"
 
 #include <rocksdb/db.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -15,7 +18,6 @@
 
 #include "events/ids.h"
 #include "storage/commit_queue.h"
-#include "storage/event_log.h"
 #include "storage/verify.h"
 #include "tests/temp_dir.h"
 
@@ -295,6 +297,41 @@ BOOST_AUTO_TEST_CASE(global_scan_starts_inside_a_batch) {
   auto ro = std::move(*EventLog::open(dir.path(), OpenMode::kReadOnly));
   BOOST_CHECK_EQUAL(ro->last_global_seq(), 4u);
   BOOST_CHECK(verify_log(*ro).ok);
+}
+
+BOOST_AUTO_TEST_CASE(data_dir_is_private_to_its_owner) {
+  // The attack: as uid 65534, read an env secret from the WAL of a 0755/0644 data dir. A data dir
+  // left loose (an older build, a loose umask) is made private at open; under the server's umask
+  // (077, set first thing in enclaved) every file RocksDB then writes is owner-only too.
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  std::filesystem::create_directories(data + "/old");
+  ::chmod(data.c_str(), 0755);
+  ::chmod((data + "/old").c_str(), 0755);
+  { std::ofstream(data + "/old/leftover.log") << "secret-from-before"; }
+  ::chmod((data + "/old/leftover.log").c_str(), 0644);
+  const mode_t before = ::umask(077);
+  {
+    auto log = EventLog::open(data, OpenMode::kReadWrite);
+    BOOST_REQUIRE(log.ok());
+    const auto s = new_stream_id();
+    auto e = ev(s, 1);
+    e.mutable_egress_denied()->set_host("env-secret-in-the-wal");
+    BOOST_REQUIRE((*log)->append({Append{s, 0, {e}}}).ok());
+  }
+  ::umask(before);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(data.c_str(), &st) == 0);
+  BOOST_CHECK_EQUAL(st.st_mode & 0777, 0700u);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data)) {
+    BOOST_REQUIRE(::lstat(entry.path().c_str(), &st) == 0);
+    if (S_ISLNK(st.st_mode)) continue;
+    ++files;
+    BOOST_CHECK_MESSAGE((st.st_mode & 077) == 0,
+                        entry.path().string() << " has mode " << std::oct << (st.st_mode & 0777));
+  }
+  BOOST_CHECK_GT(files, 3u);  // RocksDB's own files were among those checked
 }
 
 BOOST_AUTO_TEST_SUITE_END()

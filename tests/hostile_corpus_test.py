@@ -3,8 +3,9 @@
 clean sibling session that must still get its exact result. Each payload declares the outcome it
 must get on its first line: `# expect: {"phase": [...], "killReason": [...], "limits": {...},
 "stdout": "must contain", "notStdout": "must not contain", "truncatedStdout": true,
-"deniedHost": "…", "jsonIsNull": true, "json": {...}, "exitCode": N}`. An expectation must be
-exact enough to fail: a payload that may be killed names the kill reason.
+"deniedHost": "…", "deniedReason": "…", "jsonIsNull": true, "json": {...}, "exitCode": N,
+"egress": {...}}` (`egress` is the session's egress request; "{API_PORT}" in it becomes the server's
+port). An expectation must be exact enough to fail: a payload that may be killed names the kill reason.
 
 usage: hostile_corpus_test.py BIN_DIR [BACKEND=gvisor]
 """
@@ -61,6 +62,8 @@ try:
         req = {"code": code, "language": "python", "env": {"API_PORT": str(port), "DATA_DIR": data}}
         if "limits" in want:
             req["limits"] = want["limits"]
+        if "egress" in want:
+            req["egress"] = json.loads(json.dumps(want["egress"]).replace("{API_PORT}", str(port)))
         st, s = call("POST", "/v1/sessions", req)
         st2, sib = call("POST", "/v1/sessions", {"code": SIBLING, "language": "python"})
         check(st == 201 and st2 == 201, f"{name}: created ({st}, {st2})")
@@ -72,6 +75,7 @@ try:
         _, sr = call("GET", f"/v1/sessions/{sib['id']}/result")
         types = [e["type"] for e in a.get("events", [])]
         denied = [e["data"].get("host") for e in a.get("events", []) if e["type"] == "egress_denied"]
+        reasons = [e["data"].get("reason") for e in a.get("events", []) if e["type"] == "egress_denied"]
         out = r.get("stdout", "")
         check(s.get("tornDown") is True, f"{name}: torn down")
         check(s.get("phase") in want["phase"], f"{name}: phase {s.get('phase')}/{s.get('killReason')} in {want['phase']}")
@@ -99,6 +103,9 @@ try:
                   f"{name}: stderr capped")
         if "deniedHost" in want:
             check(want["deniedHost"] in denied, f"{name}: egress_denied names {want['deniedHost']} ({denied})")
+        if "deniedReason" in want:
+            check(want["deniedReason"] in reasons,
+                  f"{name}: egress_denied gives reason {want['deniedReason']} ({reasons})")
         if want.get("jsonIsNull"):
             check(r.get("json") is None, f"{name}: printed JSON is not the result ({r.get('json')})")
         if "json" in want:

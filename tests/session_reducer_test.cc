@@ -259,15 +259,47 @@ BOOST_AUTO_TEST_CASE(starting_too_long_is_a_sandbox_error) {
 
 BOOST_AUTO_TEST_CASE(egress_denial_is_recorded_and_kills_only_when_asked) {
   std::vector<std::string> types;
-  auto s = run(running(false, false), session::DenyEgress{"169.254.169.254", 80}, 1500, &types);
+  auto s = run(running(false, false),
+               session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500,
+               &types);
   BOOST_CHECK(s.phase == Phase::kRunning);
   BOOST_CHECK_EQUAL(s.egress_denied, 1u);
   types.clear();
-  s = run(running(false, true), session::DenyEgress{"169.254.169.254", 80}, 1500, &types);
+  s = run(running(false, true),
+          session::DenyEgress{"169.254.169.254", 80, "169.254.169.254", "not_allowed"}, 1500,
+          &types);
   BOOST_CHECK(s.phase == Phase::kKilled);
   BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_EGRESS_DENIED);
   std::vector<std::string> want = {"egress_denied", "quota_killed"};
   BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+}
+
+BOOST_AUTO_TEST_CASE(egress_verdicts_carry_the_checked_address) {
+  // A refusal by the server's policy names the address and why; it kills like any denial.
+  auto r = session::decide(running(false, true),
+                           session::DenyEgress{"localhost", 8090, "127.0.0.1", "internal_address"},
+                           1500, policy());
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE_EQUAL(r->size(), 2u);
+  BOOST_CHECK_EQUAL(r->at(0).egress_denied().host(), "localhost");
+  BOOST_CHECK_EQUAL(r->at(0).egress_denied().ip(), "127.0.0.1");
+  BOOST_CHECK_EQUAL(r->at(0).egress_denied().reason(), "internal_address");
+  BOOST_CHECK(r->at(1).has_quota_killed());
+  // An opened connection is recorded with its address and never ends the session.
+  std::vector<std::string> types;
+  auto s = run(running(false, true), session::AllowEgress{"example.com", 443, "93.184.216.34"},
+               1500, &types);
+  s = run(s, session::AllowEgress{"example.com", 443, "93.184.216.34"}, 1501, &types);
+  BOOST_CHECK(s.phase == Phase::kRunning);
+  BOOST_CHECK_EQUAL(s.egress_allowed, 2u);
+  BOOST_CHECK_EQUAL(s.egress_denied, 0u);
+  const std::vector<std::string> want = {"egress_allowed", "egress_allowed"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+  auto again =
+      session::decide(s, session::AllowEgress{"example.com", 443, "93.184.216.34"}, 1502, policy());
+  BOOST_REQUIRE(again.ok());
+  BOOST_CHECK_EQUAL(again->front().egress_allowed().ip(), "93.184.216.34");
+  BOOST_CHECK_EQUAL(again->front().egress_allowed().port(), 443u);
 }
 
 BOOST_AUTO_TEST_CASE(reattach_records_sandbox_started_again) {

@@ -1,7 +1,9 @@
 #include "backends/gvisor/egress_proxy.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace enclave::backends::gvisor {
 namespace {
@@ -24,6 +27,9 @@ constexpr int kConnectTimeoutMs = 5000;
 const char kForbidden[] =
     "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
     "Content-Length: 38\r\n\r\nenclave: destination not in allow list";
+const char kRefused[] =
+    "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+    "Content-Length: 45\r\n\r\nenclave: destination refused by egress policy";
 const char kBadRequest[] =
     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 const char kBadGateway[] =
@@ -35,30 +41,39 @@ std::string lower(std::string s) {
   return s;
 }
 
-int connect_to(const std::string& host, uint32_t port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_family = AF_UNSPEC;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
-  int fd = -1;
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (::poll(&p, 1, kConnectTimeoutMs) == 1 &&
-          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-        break;
-    }
-    ::close(fd);
-    fd = -1;
+// A non-blocking connect to exactly `addr`, waited for up to kConnectTimeoutMs.
+int connect_exactly(const sockaddr* addr, socklen_t len, int family) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, addr, len) == 0) return fd;
+  if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (::poll(&p, 1, kConnectTimeoutMs) == 1 &&
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0)
+      return fd;
   }
-  freeaddrinfo(res);
-  return fd;
+  ::close(fd);
+  return -1;
+}
+
+std::optional<egress::IpAddress> address_of(const sockaddr* sa) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text, sizeof text);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text, sizeof text);
+  } else {
+    return std::nullopt;
+  }
+  return egress::parse_ip(text);
+}
+
+// IP literals compare by address, not spelling ("[::FFFF:7f00:1]" is "127.0.0.1").
+std::string canonical_host(const std::string& host) {
+  auto ip = egress::parse_ip(host);
+  return ip ? egress::to_string(*ip) : host;
 }
 
 void send_all_blocking(int fd, const char* data, size_t n) {
@@ -108,12 +123,13 @@ struct EgressProxy::Conn {
 };
 
 std::string EgressProxy::start(const std::string& path, const std::vector<std::string>& allow,
-                               Denied on_denied) {
+                               egress::Policy policy, Report report) {
   for (const auto& a : allow) {
     auto hp = split_host_port(a, 0);
-    if (!hp.first.empty()) allow_.insert(hp);
+    if (!hp.first.empty()) allow_.insert({canonical_host(hp.first), hp.second});
   }
-  on_denied_ = std::move(on_denied);
+  policy_ = std::move(policy);
+  report_ = std::move(report);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return "proxy socket path too long: " + path;
@@ -152,6 +168,43 @@ void EgressProxy::stop() {
 
 bool EgressProxy::allowed(const std::string& host, uint32_t port) const {
   return allow_.count({host, port}) != 0;
+}
+
+int EgressProxy::open_upstream(const std::string& host, uint32_t port, bool* refused) {
+  auto refuse = [&](std::string ip, std::string_view reason) {
+    *refused = true;
+    if (report_) report_(ConnectAttempt{host, port, std::move(ip), std::string(reason), false});
+    return -1;
+  };
+  if (opened_ >= policy_.max_connections) return refuse("", egress::kConnectionLimit);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
+  // One lookup; each address is judged, and only an address that passed is connected to.
+  std::string refused_ip;
+  int fd = -1;
+  std::string connected_ip;
+  for (addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
+    auto ip = address_of(ai->ai_addr);
+    if (!ip) continue;
+    if (!egress::decide(policy_, *ip).allowed) {
+      if (refused_ip.empty()) refused_ip = egress::to_string(*ip);
+      continue;
+    }
+    if (opened_ >= policy_.max_connections) break;
+    ++opened_;
+    fd = connect_exactly(ai->ai_addr, ai->ai_addrlen, ai->ai_family);
+    if (fd >= 0) connected_ip = egress::to_string(*ip);
+  }
+  freeaddrinfo(res);
+  if (fd >= 0) {
+    if (report_) report_(ConnectAttempt{host, port, connected_ip, "", true});
+    return fd;
+  }
+  if (!refused_ip.empty()) return refuse(refused_ip, egress::kInternalAddress);
+  return -1;
 }
 
 void EgressProxy::accept_one() {
@@ -198,14 +251,21 @@ bool EgressProxy::handle_head(Conn& c) {
     send_all_blocking(c.client, kBadRequest, sizeof kBadRequest - 1);
     return false;
   }
+  hp.first = canonical_host(hp.first);
   if (!allowed(hp.first, hp.second)) {
+    // Reported before the workload hears the answer, like every verdict.
+    if (report_)
+      report_(ConnectAttempt{hp.first, hp.second, "", std::string(egress::kNotAllowed), false});
     send_all_blocking(c.client, kForbidden, sizeof kForbidden - 1);
-    if (on_denied_) on_denied_(ConnectAttempt{hp.first, hp.second});
     return false;
   }
-  c.upstream = connect_to(hp.first, hp.second);
+  bool refused = false;
+  c.upstream = open_upstream(hp.first, hp.second, &refused);
   if (c.upstream < 0) {
-    send_all_blocking(c.client, kBadGateway, sizeof kBadGateway - 1);
+    if (refused)
+      send_all_blocking(c.client, kRefused, sizeof kRefused - 1);
+    else
+      send_all_blocking(c.client, kBadGateway, sizeof kBadGateway - 1);
     return false;
   }
   if (tunnel) {

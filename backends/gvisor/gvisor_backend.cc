@@ -313,8 +313,12 @@ class GvisorBackend final : public Backend {
       std::filesystem::create_directories(d, ec);
       if (ec) return "create " + d + ": " + ec.message();
     }
-    ::chmod(c.work_dir.c_str(), 0711);
-    ::chmod(host_->sessions_dir.c_str(), 0711);
+    // Private at rest: runsc's state (it lists session ids) and every session's dir (bundle with
+    // the env, io with the code) are root-only. Only the runner sources, which the sandbox user
+    // reads inside, keep read bits — and they sit behind the 0700 work dir.
+    ::chmod(c.state_dir.c_str(), 0700);
+    ::chmod(c.work_dir.c_str(), 0700);
+    ::chmod(host_->sessions_dir.c_str(), 0700);
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
     const std::string runner = host_->runtime_dir + "/runner.py";

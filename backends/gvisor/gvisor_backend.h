@@ -8,6 +8,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "events/egress_policy.h"
 
 namespace enclave::backends {
 
@@ -44,6 +45,11 @@ struct GvisorConfig {
   // Make this process a child subreaper so that sandbox processes orphaned by a dying `runsc run`
   // are re-parented to us and reaped (only runsc's own processes are reaped). Default: true.
   bool become_subreaper = true;
+  // What allow_list sessions may reach: the egress proxy resolves each listed name once, checks
+  // every address against this policy and connects only to one that passed. Default: every
+  // internal range refused (loopback, link-local, RFC 1918, …), nothing permitted, 256
+  // connections per session.
+  egress::Policy egress_policy;
 };
 
 // Whether runsc can be used on this host with `config`; `ok` false comes with what to fix.

@@ -109,6 +109,11 @@ std::string prepare_rootfs(const std::string& dir) {
     std::filesystem::create_directories(dir + "/" + m, ec);
     if (ec) return "create " + dir + "/" + m + ": " + ec.message();
   }
+  // Mount points the sandbox user must traverse, whatever the server's umask (077) made them.
+  for (std::string m : {"usr", "tmp", "proc", "dev", "opt", "opt/enclave", "opt/enclave-io"}) {
+    std::filesystem::permissions(dir + "/" + m, std::filesystem::perms(0755), ec);
+    if (ec) return "chmod " + dir + "/" + m + ": " + ec.message();
+  }
   std::filesystem::permissions(dir, std::filesystem::perms(0755), ec);
   return "";
 }

@@ -204,7 +204,10 @@ std::string Sandbox::prepare_and_spawn() {
   //    sandbox sees read-only at /opt/enclave-io (code, result channel, proxy socket).
   std::filesystem::create_directories(dir_ + "/io", ec);
   if (ec) return "create " + dir_ + ": " + ec.message();
-  ::chmod(dir_.c_str(), 0711);
+  // The session dir is root-only (0700): no other host uid reaches the bundle (env) or the io
+  // files below it. io itself and code.py keep read bits because the sandbox user (65534) reads
+  // them inside gVisor, which applies these modes (test: private_at_rest.gvisor).
+  ::chmod(dir_.c_str(), 0700);
   ::chmod((dir_ + "/io").c_str(), 0755);
   if (!interactive_ && !write_file(dir_ + "/io/code.py", create_spec_.code()))
     return "write code.py: " + std::string(std::strerror(errno));
@@ -236,12 +239,14 @@ std::string Sandbox::prepare_and_spawn() {
     proxy_ = std::make_unique<EgressProxy>();
     std::vector<std::string> allow(create_spec_.egress().allow().begin(),
                                    create_spec_.egress().allow().end());
-    auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, [this](ConnectAttempt a) {
+    auto report = [this](ConnectAttempt a) {  // on the proxy's thread: hand over to ours
       std::lock_guard lock(mu_);
-      commands_.push_back(Command{Command::kDenied, {}, a.port, std::move(a.host), 0});
+      egress_reports_.push_back(std::move(a));
+      commands_.push_back(Command{Command::kDenied, {}, 0, {}, 0});
       uint64_t one = 1;
       (void)::write(wake_fd_, &one, sizeof one);
-    });
+    };
+    auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, host_->config.egress_policy, report);
     if (!e.empty()) return e;
   }
 
@@ -272,9 +277,12 @@ std::string Sandbox::prepare_and_spawn() {
   b.nproc = or_default(limits.pids(), kDefaultPids);
   b.cgroups_path = cgroup_.path();
   std::filesystem::create_directories(dir_ + "/bundle", ec);
+  ::chmod((dir_ + "/bundle").c_str(), 0700);
   if (!write_file(dir_ + "/bundle/config.json", oci_config_json(b)) ||
       !write_file(dir_ + "/pod.json", pod_init_config_json(dir_ + "/trace.sock")))
     return "write bundle: " + std::string(std::strerror(errno));
+  ::chmod((dir_ + "/bundle/config.json").c_str(), 0600);  // holds the session's env values
+  ::chmod((dir_ + "/pod.json").c_str(), 0600);
 
   // 5. `runsc run` with our pipes as stdio; its exit status is the workload's.
   int in[2], out[2], err[2];
@@ -420,7 +428,7 @@ void Sandbox::handle_commands() {
         request_kill(c.text);
         break;
       case Command::kDenied:
-        report_denied(ConnectAttempt{std::move(c.text), c.turn});
+        report_egress();
         break;
     }
   }
@@ -495,7 +503,25 @@ void Sandbox::report_denied(ConnectAttempt a) {
   // Bounded: a workload retrying connect() in a loop must not flood the event log.
   if (denied_reported_ >= kMaxDeniedReports) return;
   ++denied_reported_;
-  emit(EgressDenied{std::move(a.host), a.port});
+  if (a.reason.empty()) a.reason = std::string(egress::kNotAllowed);
+  // The trace sink sees raw sockaddrs: the host it reports is the address.
+  if (a.ip.empty() && egress::parse_ip(a.host)) a.ip = a.host;
+  emit(EgressDenied{std::move(a.host), a.port, std::move(a.ip), std::move(a.reason)});
+}
+
+void Sandbox::report_egress() {
+  std::deque<ConnectAttempt> reports;
+  {
+    std::lock_guard lock(mu_);
+    reports.swap(egress_reports_);
+  }
+  // Bounded by the proxy: at most Policy::max_connections are ever allowed per sandbox.
+  for (auto& a : reports) {
+    if (a.allowed)
+      emit(EgressAllowed{std::move(a.host), a.port, std::move(a.ip)});
+    else
+      report_denied(std::move(a));
+  }
 }
 
 void Sandbox::read_stream(int* fd, CappedStream* stream, const char* name) {
@@ -716,7 +742,7 @@ void Sandbox::teardown(const std::string& start_error) {
       cmds.swap(commands_);
     }
     for (auto& c : cmds) {
-      if (c.kind == Command::kDenied) report_denied(ConnectAttempt{std::move(c.text), c.turn});
+      if (c.kind == Command::kDenied) report_egress();
     }
   }
   if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));

@@ -82,6 +82,7 @@ class Sandbox {
   void handle_commands();
   void handle_frame(const ChannelFrame& frame);
   void report_denied(ConnectAttempt attempt);
+  void report_egress();  // reports the proxy's verdicts queued so far (allowed or refused)
   void report_early_exit(const std::string& status);
   void drain_trace();  // reports what the trace sockets hold now, without waiting
   ExitFacts exit_facts(const std::string& start_error, Clock::time_point ended, int wait_status);
@@ -109,6 +110,7 @@ class Sandbox {
   // Shared with callers.
   mutable std::mutex mu_;
   std::deque<Command> commands_;
+  std::deque<ConnectAttempt> egress_reports_;  // the proxy's verdicts, reported by the loop
   std::string session_id_;  // empty until assigned
   bool done_ = false;       // thread finished teardown
   bool accepting_ = true;   // false once the sandbox is going away

@@ -94,7 +94,8 @@ std::optional<ConnectAttempt> decode_connect_event(std::string_view m) {
   } else {
     return std::nullopt;  // AF_UNIX and others stay inside the sandbox
   }
-  return ConnectAttempt{text, port};
+  // A raw sockaddr: the address is both what was asked for and what was tried.
+  return ConnectAttempt{text, port, text, "", false};
 }
 
 TraceSink::~TraceSink() { close_all(); }

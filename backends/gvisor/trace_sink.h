@@ -14,8 +14,11 @@
 namespace enclave::backends::gvisor {
 
 struct ConnectAttempt {
-  std::string host;  // dotted IPv4 or IPv6 text
+  std::string host;  // dotted IPv4 or IPv6 text (the trace sink); the requested name (the proxy)
   uint32_t port = 0;
+  std::string ip;        // the address checked (proxy), empty when none was resolved
+  std::string reason;    // why refused (see egress_policy.h), empty: not on the allow-list
+  bool allowed = false;  // the proxy opened this connection
 };
 
 // Decodes one trace message (header + protobuf). Returns the destination of an AF_INET/AF_INET6

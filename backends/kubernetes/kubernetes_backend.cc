@@ -304,7 +304,13 @@ class KubernetesBackend final : public Backend {
       return fail_session(s, "ConfigMap: " + r.describe());
     if (spec.egress().mode() == "allow_list" && spec.egress().allow_size() > 0) {
       std::vector<EgressRule> rules;
-      if (auto e = resolve_egress(spec.egress(), &rules); !e.empty()) return fail_session(s, e);
+      std::vector<RefusedAddress> refused;
+      if (auto e = resolve_egress(spec.egress(), config_.egress_policy, &rules, &refused);
+          !e.empty())
+        return fail_session(s, e);
+      for (auto& x : refused)
+        emit(s->id, EgressDenied{std::move(x.host), x.port, std::move(x.ip),
+                                 std::string(egress::kInternalAddress)});
       s->has_policy = true;
       if (auto r = create("/apis/networking.k8s.io/v1/namespaces/" + s->ns + "/networkpolicies",
                           egress_policy(s->ns, s->id, s->org, rules));

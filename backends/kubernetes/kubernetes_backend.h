@@ -9,6 +9,7 @@
 
 #include "backends/backend.h"
 #include "backends/kubernetes/objects.h"
+#include "events/egress_policy.h"
 
 namespace enclave::backends {
 
@@ -42,6 +43,10 @@ struct KubernetesConfig {
   int64_t exec_grace_ms = 2000;
   // Threads making API calls for launches, finishes and kills. Default: 4.
   int workers = 4;
+  // Which addresses an allow-list may be given: names are resolved at launch and only permitted
+  // addresses get a NetworkPolicy rule (pinned); refused ones are reported as EgressDenied
+  // {reason "internal_address"}. Default: every internal range refused, nothing permitted.
+  egress::Policy egress_policy;
 };
 
 struct KubernetesProbe {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "backends/simulator/sim_script.h"
+#include "events/egress_policy.h"
 
 namespace enclave::backends {
 
@@ -197,7 +198,12 @@ class Simulator final : public Backend {
           for (const auto& a : sb.spec.egress().allow())
             allowed |= sb.spec.egress().mode() == "allow_list" &&
                        a == host + ":" + std::to_string(port);
-          if (!allowed) emit_later(t.id, EgressDenied{host, port});
+          // The simulator resolves nothing: an IP literal is its own address, a name has none.
+          const std::string ip = egress::parse_ip(host) ? host : "";
+          if (allowed)
+            emit_later(t.id, EgressAllowed{host, port, ip});
+          else
+            emit_later(t.id, EgressDenied{host, port, ip, std::string(egress::kNotAllowed)});
         }
         if (sb.spec.exec_mode() == events::EXEC_MODE_BATCH && !sc.hang)
           schedule(t.id, Step::kExit, sc.sleep_ms.value_or(cfg_.tick_ms), sb.generation);
@@ -242,7 +248,9 @@ class Simulator final : public Backend {
           turn.set_exit_code(ts.exit_code);
           turn.set_json(ts.result_json);
         }
-        for (const auto& [host, port] : ts.egress) emit_later(t.id, EgressDenied{host, port});
+        for (const auto& [host, port] : ts.egress)
+          emit_later(t.id, EgressDenied{host, port, egress::parse_ip(host) ? host : "",
+                                        std::string(egress::kNotAllowed)});
         emit_later(t.id, TurnDone{turn});
         return;
       }

@@ -108,6 +108,8 @@ eb::GvisorConfig test_config() {
   c.work_dir = std::string(kWorkDir) + "/work";
   c.cgroup_parent = kCgroupParent;
   c.warm_pool_size = 1;
+  // The operator permits one internal address, where the tests' own servers listen.
+  c.egress_policy.permit = {*enclave::egress::parse_cidr("127.0.0.2/32")};
   return c;
 }
 
@@ -324,11 +326,12 @@ void shut_down_with_a_session_running_and_check_everything_removed() {
 // A tiny HTTP server on host loopback (port 0: hermetic) answering "hello" to each request.
 class HelloServer {
  public:
-  HelloServer() {
+  // Listens on `address_host_order` (127.0.0.1 by default), port 0.
+  explicit HelloServer(uint32_t address_host_order = INADDR_LOOPBACK) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(address_host_order);
     ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
     ::listen(fd_, 8);
     socklen_t len = sizeof a;

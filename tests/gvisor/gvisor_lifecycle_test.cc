@@ -106,38 +106,61 @@ BOOST_AUTO_TEST_CASE(interactive_setup_failure_fails_the_session) {
 
 BOOST_AUTO_TEST_CASE(allow_list_goes_through_the_proxy_only) {
   REQUIRE_RUNSC();
-  HelloServer allowed, other;
+  // 127.0.0.2 is permitted by the operator (test_config); 127.0.0.1 stands for the host's own
+  // services (e.g. enclaved's API), listed by a tenant as "localhost:<port>".
+  HelloServer allowed(0x7f000002), other(0x7f000002), host_api;
   const std::string code =
       "import os, socket, urllib.request\n"
-      "A, B = " +
-      std::to_string(allowed.port()) + ", " + std::to_string(other.port()) +
+      "A, B, H = " +
+      std::to_string(allowed.port()) + ", " + std::to_string(other.port()) + ", " +
+      std::to_string(host_api.port()) +
       "\n"
-      "print(urllib.request.urlopen('http://127.0.0.1:%d/x' % A, timeout=10).read().decode())\n"
-      "try:\n    urllib.request.urlopen('http://127.0.0.1:%d/' % B, timeout=10); print('LEAK')\n"
+      "print(urllib.request.urlopen('http://127.0.0.2:%d/x' % A, timeout=10).read().decode())\n"
+      "try:\n    urllib.request.urlopen('http://127.0.0.2:%d/' % B, timeout=10); print('LEAK')\n"
+      "except Exception as e:\n    print('refused', getattr(e, 'code', e))\n"
+      "try:\n    urllib.request.urlopen('http://localhost:%d/' % H, timeout=10); print('ESCAPED')\n"
       "except Exception as e:\n    print('refused', getattr(e, 'code', e))\n"
       "s = socket.create_connection(('127.0.0.1', 3128))\n"
-      "s.sendall(b'CONNECT 127.0.0.1:%d HTTP/1.1\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' % A)\n"
+      "s.sendall(b'CONNECT 127.0.0.2:%d HTTP/1.1\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' % A)\n"
       "data = b''\nwhile True:\n    d = s.recv(4096)\n    if not d: break\n    data += d\n"
       "print('tunnel', data.endswith(b'hello'))\n"
       "try:\n    socket.create_connection(('10.1.2.3', 443), timeout=3); print('LEAK')\n"
       "except OSError:\n    print('direct refused')\n";
   Run r = run_batch(code, [&](ev::SessionSpec& s) {
     s.mutable_egress()->set_mode("allow_list");
-    s.mutable_egress()->add_allow("127.0.0.1:" + std::to_string(allowed.port()));
+    s.mutable_egress()->add_allow("127.0.0.2:" + std::to_string(allowed.port()));
+    s.mutable_egress()->add_allow("localhost:" + std::to_string(host_api.port()));
   });
   const auto& out = r.exited.exit.stdout();
-  BOOST_TEST(out == "hello\nrefused 403\ntunnel True\ndirect refused\n",
+  BOOST_TEST(out == "hello\nrefused 403\nrefused 403\ntunnel True\ndirect refused\n",
              out << r.exited.exit.stderr());
-  std::vector<std::pair<std::string, uint32_t>> denied;
+  std::vector<eb::EgressDenied> denied;
+  std::vector<eb::EgressAllowed> opened;
   for (const auto& e : r.before_exit) {
-    if (auto* d = std::get_if<eb::EgressDenied>(&e)) denied.emplace_back(d->host, d->port);
+    if (auto* d = std::get_if<eb::EgressDenied>(&e)) denied.push_back(*d);
+    if (auto* a = std::get_if<eb::EgressAllowed>(&e)) opened.push_back(*a);
   }
-  BOOST_TEST(std::count(denied.begin(), denied.end(),
-                        std::make_pair(std::string("127.0.0.1"),
-                                       static_cast<uint32_t>(other.port()))) == 1);
-  BOOST_TEST(
-      std::count(denied.begin(), denied.end(), std::make_pair(std::string("10.1.2.3"), 443u)) == 1);
-  BOOST_TEST(denied.size() == 2u);
+  BOOST_TEST_REQUIRE(denied.size() == 3u);
+  auto find = [&](const std::string& host) {
+    return std::find_if(denied.begin(), denied.end(), [&](auto& d) { return d.host == host; });
+  };
+  auto unlisted = find("127.0.0.2"), internal = find("localhost"), direct = find("10.1.2.3");
+  BOOST_TEST_REQUIRE(
+      (unlisted != denied.end() && internal != denied.end() && direct != denied.end()));
+  BOOST_TEST(unlisted->port == static_cast<uint32_t>(other.port()));
+  BOOST_TEST(unlisted->reason == "not_allowed");
+  BOOST_TEST(internal->port == static_cast<uint32_t>(host_api.port()));
+  BOOST_TEST(internal->reason == "internal_address");
+  BOOST_TEST((internal->ip == "127.0.0.1" || internal->ip == "::1"), internal->ip);
+  BOOST_TEST(direct->port == 443u);
+  BOOST_TEST(direct->ip == "10.1.2.3");
+  BOOST_TEST(direct->reason == "not_allowed");
+  BOOST_TEST_REQUIRE(opened.size() == 2u);  // the GET and the tunnel, each at the checked address
+  for (const auto& a : opened) {
+    BOOST_TEST(a.host == "127.0.0.2");
+    BOOST_TEST(a.ip == "127.0.0.2");
+    BOOST_TEST(a.port == static_cast<uint32_t>(allowed.port()));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(parallel_sessions_are_independent) {

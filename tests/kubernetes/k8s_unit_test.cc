@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <deque>
 
+#include "backends/kubernetes/egress_resolve.h"
 #include "backends/kubernetes/exec_stream.h"
 #include "backends/kubernetes/json.h"
 #include "backends/kubernetes/kubeconfig.h"
@@ -125,6 +126,40 @@ BOOST_AUTO_TEST_CASE(org_objects) {
   Json ns = namespace_object("enclave-acme", "acme");
   BOOST_TEST(annotation_of(ns, kOrgAnnotation) == "acme");
   BOOST_TEST(label_of(ns, "pod-security.kubernetes.io/enforce") == "restricted");
+}
+
+BOOST_AUTO_TEST_CASE(allow_list_addresses_obey_the_server_egress_policy) {
+  // The attack: an allow-list naming the host's API by a loopback name, or an internal literal,
+  // becomes a NetworkPolicy ipBlock. Refused addresses get no rule and are reported instead.
+  enclave::events::Egress e;
+  e.set_mode("allow_list");
+  e.add_allow("203.0.113.7:443");
+  e.add_allow("10.0.0.1:22");
+  e.add_allow("localhost:8090");
+  std::vector<EgressRule> rules;
+  std::vector<RefusedAddress> refused;
+  BOOST_TEST_REQUIRE(resolve_egress(e, enclave::egress::Policy{}, &rules, &refused) == "");
+  BOOST_TEST_REQUIRE(rules.size() == 1u);
+  BOOST_TEST(rules[0].cidrs == std::vector<std::string>{"203.0.113.7/32"});
+  BOOST_TEST(rules[0].port == 443u);
+  BOOST_TEST_REQUIRE(refused.size() >= 2u);
+  BOOST_TEST(refused[0].host == "10.0.0.1");
+  BOOST_TEST(refused[0].ip == "10.0.0.1");
+  BOOST_TEST(refused[0].range == "private");
+  for (size_t i = 1; i < refused.size(); ++i) {
+    BOOST_TEST(refused[i].host == "localhost");
+    BOOST_TEST(refused[i].port == 8090u);
+    BOOST_TEST(refused[i].range == "loopback");
+  }
+  // The operator's permit list opens exactly its range.
+  enclave::egress::Policy permit;
+  permit.permit = {*enclave::egress::parse_cidr("10.0.0.0/8")};
+  rules.clear();
+  refused.clear();
+  BOOST_TEST_REQUIRE(resolve_egress(e, permit, &rules, &refused) == "");
+  BOOST_TEST_REQUIRE(rules.size() == 2u);
+  BOOST_TEST(rules[1].cidrs == std::vector<std::string>{"10.0.0.1/32"});
+  for (const auto& r : refused) BOOST_TEST(r.host == "localhost");
 }
 
 BOOST_AUTO_TEST_CASE(egress_policy_allows_exactly_the_list) {
