@@ -36,6 +36,7 @@ events::SessionSnapshot of(const session::State& s) {
   p.set_usage_recorded(s.usage_recorded);
   *p.mutable_usage() = s.usage;
   p.set_torn_down(s.torn_down);
+  p.set_cpu_ms(s.cpu_ms);
   return p;
 }
 
@@ -73,6 +74,7 @@ session::State session_from(const events::SessionSnapshot& p) {
   s.usage_recorded = p.usage_recorded();
   s.usage = p.usage();
   s.torn_down = p.torn_down();
+  s.cpu_ms = p.cpu_ms();
   return s;
 }
 

@@ -60,6 +60,8 @@ void directive(Script& s, const std::string& body) {
     s.oom = true;
   } else if (key == "start_fail") {
     s.start_fail = true;
+  } else if (key == "cpu_ms") {
+    s.cpu_ms = static_cast<uint64_t>(std::atoll(value.c_str()));
   }
 }
 

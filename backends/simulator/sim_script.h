@@ -9,6 +9,8 @@
 //   #@sim hang              never finishes on its own
 //   #@sim oom               exceeds its memory limit (exit 137, memory_exceeded)
 //   #@sim start_fail        the sandbox cannot start
+//   #@sim cpu_ms=N          (a turn) after it, the sandbox's CPU since ready reads N ms, as if
+//                           it burnt CPU after its reply (a forged "done", a thread): CpuUsage
 // Without directives, a few literal Python statements are understood: `print(LITERAL)`,
 // `enclave.result(LITERAL)` and `sys.exit(N)` / `exit(N)` at the start of a line, and a line
 // starting with `raise` (exit 1 with a traceback on stderr).
@@ -30,6 +32,7 @@ struct Script {
   bool hang = false;
   bool oom = false;
   bool start_fail = false;
+  std::optional<uint64_t> cpu_ms;
 };
 
 Script parse(const std::string& code);

@@ -227,6 +227,7 @@ class Simulator final : public Backend {
         }
         for (const auto& [host, port] : ts.egress) emit_later(t.id, EgressDenied{host, port});
         emit_later(t.id, TurnDone{turn});
+        if (ts.cpu_ms) emit_later(t.id, CpuUsage{*ts.cpu_ms});  // burnt after the reply
         return;
       }
     }
