@@ -82,9 +82,9 @@ def interactive_session(name):
                                           "name": name})
     check(st == 201, f"{name}: created ({st} {s})")
     sid = s.get("id", "")
-    wait(lambda: call("GET", f"/v1/sessions/{sid}")[1].get("phase") != "starting" and
-         call("GET", f"/v1/sessions/{sid}")[1].get("phase") != "queued", 120, 0.2)
-    check(call("GET", f"/v1/sessions/{sid}")[1].get("phase") == "running", f"{name}: running")
+    wait(lambda: call("GET", f"/v1/sessions/{sid}")[1].get("phase") == "running", 120, 0.2)
+    st, s = call("GET", f"/v1/sessions/{sid}")
+    check(s.get("phase") == "running", f"{name}: running ({st} {s})")
     return sid
 
 
@@ -241,11 +241,11 @@ try:
         sids.append(sid)
         st, r, ms = exec_turn(sid, payload(name))
         outcomes[name] = (sid, time.monotonic())
-        print(f"FIGURE {name}: the turn's reply came after {ms:.0f} ms, meteredMs "
+        print(f"FIGURE {name}: the turn's reply came after {ms:.0f} ms, durationMs "
               f"{r.get('durationMs')} (status {st})", flush=True)
-        check(st == 200, f"{name}: the turn answered at once ({st})")
+        check(st == 200, f"{name}: the turn answered at once ({st} {r})")
     for name, (sid, t0) in outcomes.items():
-        ended = wait(lambda: call("GET", f"/v1/sessions/{sid}")[1].get("phase") == "killed", 120, 0.2)
+        ended = wait(lambda: call("GET", f"/v1/sessions/{sid}")[1].get("phase") == "killed", 170, 0.2)
         s = call("GET", f"/v1/sessions/{sid}")[1]
         check(ended and s.get("killReason") == "turn_budget_exceeded",
               f"{name}: killed with turn_budget_exceeded ({s.get('phase')}/{s.get('killReason')})")

@@ -1,13 +1,14 @@
 # expect: {"phase": ["killed"], "killReason": ["turn_budget_exceeded"], "budgetMs": 3000}
-# No forgery: a 1 ms turn starts a thread that burns CPU between turns (20 s of wall time, past the session's
-# 3,000 ms cumulative budget), then leaves ESCAPED in /tmp for the next turn to print. Contained
-# when the host's CPU meter, sampled between turns too, kills the session first.
+# No forgery: a turn of a few ms starts a thread that burns CPU between turns (150 s of wall time,
+# far past the session's 3,000 ms cumulative budget however busy the host is), then leaves
+# ESCAPED in /tmp for a next turn to print. Contained when the host's CPU meter, sampled between
+# turns too, kills the session first.
 import threading
 import time
 
 
 def burn():
-    end = time.monotonic() + 20
+    end = time.monotonic() + 150
     while time.monotonic() < end:
         pass
     with open("/tmp/escaped", "w") as f:
