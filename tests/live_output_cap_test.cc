@@ -1,8 +1,8 @@
 // LiveOutputCap (backends/live_output_cap.h): live output forwarded per stream never exceeds the
 // stored cap, whatever is forged; the first dropped chunk becomes one truncation marker.
-#include <boost/test/unit_test.hpp>
-
 #include "backends/live_output_cap.h"
+
+#include <boost/test/unit_test.hpp>
 
 using enclave::backends::LiveOutputCap;
 using enclave::backends::Output;

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "backends/live_output_cap.h"
 #include "backends/gvisor/capped_stream.h"
 #include "backends/gvisor/cgroup_v1.h"
 #include "backends/gvisor/egress_proxy.h"
@@ -26,6 +25,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
+#include "backends/live_output_cap.h"
 
 namespace enclave::backends::gvisor {
 
