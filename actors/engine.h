@@ -94,6 +94,9 @@ struct StreamItem {
   // changed since the previous item (counts and phase are always the whole fleet's).
   api::Fleet fleet;
   bool fleet_delta = false;
+  // kOutput: this stream's live output reached its cap (per turn, or per batch session); what
+  // follows is dropped — the stored output says how much there was. `data` is empty.
+  bool truncated = false;
 };
 
 template <typename T>

@@ -546,7 +546,7 @@ void ReadModel::publish_fleet_changes(
 }
 
 void ReadModel::publish_output(const std::string& id, const std::string& stream,
-                               const std::string& data, uint32_t turn) {
+                               const std::string& data, uint32_t turn, bool truncated) {
   std::vector<std::function<void(const StreamItem&)>> fns;
   {
     std::lock_guard lock(sub_mu_);
@@ -559,6 +559,7 @@ void ReadModel::publish_output(const std::string& id, const std::string& stream,
   item.stream = stream;
   item.data = data;
   item.turn = turn;
+  item.truncated = truncated;
   for (auto& fn : fns) fn(item);
 }
 

@@ -72,8 +72,9 @@ class ReadModel {
   // `id`, `fn` gets a kFleet delta (see StreamItem), then kEnd once the fleet's phase is final.
   uint64_t subscribe_fleet(const std::string& id, std::function<void(const StreamItem&)> fn);
   void unsubscribe(uint64_t sub);
+  // A live output chunk (capped by the backend; `truncated`: the stream's cap was reached).
   void publish_output(const std::string& id, const std::string& stream, const std::string& data,
-                      uint32_t turn);
+                      uint32_t turn, bool truncated = false);
 
   // Counters for /metrics (monotonic unless noted).
   struct Counters {

@@ -280,7 +280,9 @@ void on_backend(Self* self, backends::Event& ev) {
     if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
   };
   if (auto* o = std::get_if<backends::Output>(&ev)) {
-    st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn);
+    st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn, o->truncated);
+  } else if (auto* u = std::get_if<backends::CpuUsage>(&ev)) {
+    log_err(record(self, session::MeterCpu{u->cpu_ms}));
   } else if (auto* up = std::get_if<backends::Started>(&ev)) {
     log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false, up->container_id}));
   } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {

@@ -36,11 +36,14 @@ struct Started {
   std::string container_id;
 };
 // A chunk of live output, for streaming to watchers only (the final output arrives in Exited /
-// TurnDone). `stream` is "stdout" or "stderr".
+// TurnDone). `stream` is "stdout" or "stderr". Live output is capped by the backend, per turn
+// (interactive) or per session (batch), at the same limit as stored output: once a stream
+// reaches it, one last Output with `truncated` set (and no data) says the rest was dropped.
 struct Output {
   std::string stream;
   std::string data;
   uint32_t turn = 0;  // 0 for batch output
+  bool truncated = false;
 };
 // An interactive turn finished (or timed out: timed_out=true, has_exit_code=false).
 struct TurnDone {
@@ -81,7 +84,15 @@ struct Removed {
   std::string container_id;  // as in Started, when the backend made one ("" if none)
 };
 
-using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed>;
+// An interactive sandbox's CPU time since its kernel was ready, as the host measures it (never
+// from anything the sandbox says). Sent on a bounded timer while the session lives, so CPU burnt
+// between turns is counted too. Backends that cannot measure it never send it.
+struct CpuUsage {
+  uint64_t cpu_ms = 0;
+};
+
+using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed,
+                           CpuUsage>;
 
 // Receives backend events. Called from backend threads; must not block for long.
 using Sink = std::function<void(const std::string& session_id, Event event)>;

@@ -28,6 +28,9 @@ int cmd_events(const Args& args) {
       } else if (ev.event == "output") {
         std::string text = get_string(*d, "data");
         std::fwrite(text.data(), 1, text.size(), get_string(*d, "stream") == "stderr" ? stderr : stdout);
+        if (ev.data.find("\"truncated\":true") != std::string::npos)
+          std::fprintf(stderr, "\n[enclave: live %s truncated at its cap]\n",
+                       get_string(*d, "stream").c_str());
         std::fflush(stderr);
       } else if (ev.event == "end") {
         std::cout << "(end of session)\n";

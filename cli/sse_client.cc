@@ -33,6 +33,13 @@ bool SseParser::feed(const std::string& bytes,
     if (ev.event.empty()) ev.event = "message";
     if (!on_event(ev)) return false;
   }
+  // One event larger than any the server sends (its live output is capped, chunks ≤ 1 MiB
+  // before JSON escaping): stop rather than buffer without bound.
+  if (buf_.size() > kMaxEventBytes) {
+    std::cerr << "enclave: event stream sent an event over " << (kMaxEventBytes >> 20)
+              << " MiB; stopping\n";
+    return false;
+  }
   return true;
 }
 

@@ -20,6 +20,8 @@ class SseParser {
   // `on_event` returns false.
   bool feed(const std::string& bytes, const std::function<bool(const SseEvent&)>& on_event);
 
+  static constexpr size_t kMaxEventBytes = 16u << 20;  // an incomplete event beyond: stop
+
  private:
   std::string buf_;
 };

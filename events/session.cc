@@ -53,6 +53,7 @@ const char* event_type(const Envelope& e) {
     case Envelope::kTeardownIncomplete: return "teardown_incomplete";
     case Envelope::kEgressAllowed:
       return "egress_allowed";
+    case Envelope::kCpuMetered: return "cpu_metered";
     case Envelope::kFleetCreated: return "fleet_created";
     case Envelope::kFleetTornDown: return "fleet_torn_down";
     case Envelope::kApiKeyCreated: return "api_key_created";
@@ -103,6 +104,10 @@ Result<uint32_t> check_exec(const State& s) {
   return s.turns + 1;
 }
 
+uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms) {
+  return std::max(turn_ms_total, cpu_ms);
+}
+
 std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) {
   if (!s.exists || s.ended()) return std::nullopt;
   if (s.phase == Phase::kStarting && s.admitted_at_ms + p.start_timeout_ms <= now)
@@ -133,6 +138,18 @@ void add_kill(Batch& b, KillReason reason, const std::string& detail) {
   auto* k = b.add().mutable_quota_killed();
   k->set_reason(reason);
   k->set_detail(detail);
+}
+
+// turn_budget_exceeded, with both figures of the meter in the detail and the event.
+void add_budget_kill(Batch& b, uint64_t turn_ms_total, uint64_t cpu_ms, uint64_t budget_ms) {
+  auto* k = b.add().mutable_quota_killed();
+  k->set_reason(events::KILL_REASON_TURN_BUDGET_EXCEEDED);
+  k->set_detail("cumulative turn time " + std::to_string(charged_ms(turn_ms_total, cpu_ms)) +
+                " ms exceeds " + std::to_string(budget_ms) + " ms (turns " +
+                std::to_string(turn_ms_total) + " ms wall, sandbox CPU " + std::to_string(cpu_ms) +
+                " ms)");
+  k->set_turn_ms_total(turn_ms_total);
+  k->set_cpu_ms(cpu_ms);
 }
 
 Result<std::vector<Envelope>> decide_kill(const State& s, const Kill& k, TimeMs now) {
@@ -203,13 +220,13 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
                                   std::to_string(s.turns + 1));
           auto& t = *b.add().mutable_exec_turn() = cmd.turn;
           t.set_metered_ms(std::max<uint64_t>(t.duration_ms(), 1));
+          const uint64_t turn_total = s.turn_ms_total + t.metered_ms();
+          const uint64_t cpu = std::max(s.cpu_ms, t.cpu_ms());
           if (t.timed_out())
             add_kill(b, events::KILL_REASON_WALL_CLOCK_EXCEEDED,
                      "turn " + std::to_string(t.turn()) + " exceeded its timeout");
-          else if (s.turn_ms_total + t.metered_ms() > policy.max_cumulative_ms)
-            add_kill(b, events::KILL_REASON_TURN_BUDGET_EXCEEDED,
-                     "cumulative turn time " + std::to_string(s.turn_ms_total + t.metered_ms()) +
-                         " ms exceeds " + std::to_string(policy.max_cumulative_ms) + " ms");
+          else if (charged_ms(turn_total, cpu) > policy.max_cumulative_ms)
+            add_budget_kill(b, turn_total, cpu, policy.max_cumulative_ms);
           return b.take();
         } else if constexpr (std::is_same_v<T, DenyEgress>) {
           auto* d = b.add().mutable_egress_denied();
@@ -243,6 +260,16 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
         } else if constexpr (std::is_same_v<T, Meter>) {
           if (s.usage_recorded) return b.take();
           *b.add().mutable_usage_metered() = cmd.usage;
+          return b.take();
+        } else if constexpr (std::is_same_v<T, MeterCpu>) {
+          // Only a live interactive session is metered, and only a rising figure counts.
+          if (s.phase != Phase::kRunning || !s.interactive() || cmd.cpu_ms <= s.cpu_ms)
+            return b.take();
+          const bool over = charged_ms(s.turn_ms_total, cmd.cpu_ms) > policy.max_cumulative_ms;
+          if (!over && cmd.cpu_ms < s.cpu_ms + std::max<uint64_t>(policy.cpu_record_step_ms, 1))
+            return b.take();
+          b.add().mutable_cpu_metered()->set_cpu_ms(cmd.cpu_ms);
+          if (over) add_budget_kill(b, s.turn_ms_total, cmd.cpu_ms, policy.max_cumulative_ms);
           return b.take();
         } else if constexpr (std::is_same_v<T, TearDown>) {
           if (s.torn_down) return b.take();
@@ -312,9 +339,13 @@ void apply_into(State& s, const Envelope& e) {
       const auto& t = e.exec_turn();
       s.turns = t.turn();
       s.turn_ms_total += std::max<uint64_t>(t.metered_ms(), 1);
+      s.cpu_ms = std::max(s.cpu_ms, t.cpu_ms());
       s.last_activity_ms = at;
       break;
     }
+    case Envelope::kCpuMetered:
+      s.cpu_ms = std::max(s.cpu_ms, e.cpu_metered().cpu_ms());
+      break;
     case Envelope::kEgressDenied:
       s.egress_denied++;
       break;

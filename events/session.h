@@ -29,6 +29,9 @@ struct Policy {
   TimeMs idle_ttl_ms = 300'000;
   TimeMs max_lifetime_ms = 1'800'000;
   uint64_t max_cumulative_ms = 60'000;
+  // A CPU sample below the budget is recorded only once it has grown this much since the last
+  // recorded figure (an idle kernel records nothing; a burner records ~1 event a second).
+  uint64_t cpu_record_step_ms = 1'000;
   TimeMs start_timeout_ms = 120'000;  // a sandbox that has not started by then is an error
 };
 
@@ -62,6 +65,8 @@ struct State {
 
   uint32_t turns = 0;
   uint64_t turn_ms_total = 0;
+  // Sandbox CPU since the kernel was ready, as last recorded (cpu_metered, exec_turn.cpu_ms).
+  uint64_t cpu_ms = 0;
   uint32_t egress_denied = 0;
   uint32_t egress_allowed = 0;
   bool usage_recorded = false;
@@ -129,9 +134,15 @@ struct TearDown {
   std::string detail;
   std::string left;
 };
+// The host's reading of an interactive sandbox's CPU since its kernel was ready (cumulative,
+// from the cgroup; never from a frame). Sent on a bounded timer while the session lives.
+struct MeterCpu {
+  uint64_t cpu_ms = 0;
+};
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown, AllowEgress>;
+                             Reap, Exit, Meter, TearDown, AllowEgress,
+                             MeterCpu>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.
@@ -145,6 +156,11 @@ void apply_into(State& s, const events::Envelope& e);
 
 // Whether a new exec turn may start now; the next turn's number if so.
 [[nodiscard]] Result<uint32_t> check_exec(const State& s);
+
+// What the cumulative budget (Policy::max_cumulative_ms) is charged for an interactive session:
+// the larger of its turns' wall time (each ≥ 1 ms) and the sandbox's CPU time, so neither a
+// forged "done" frame (short turns) nor work between turns escapes it.
+uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms);
 
 // Which time bound, if any, is exceeded at `now`.
 std::optional<events::KillReason> due_kill(const State& s, TimeMs now, const Policy& policy);

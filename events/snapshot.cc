@@ -40,6 +40,7 @@ events::SessionSnapshot of(const session::State& s) {
   p.set_container_id(s.container_id);
   p.set_teardown_incomplete(s.teardown_incomplete);
   p.set_teardown_attempts(s.teardown_attempts);
+  p.set_cpu_ms(s.cpu_ms);
   return p;
 }
 
@@ -81,6 +82,7 @@ session::State session_from(const events::SessionSnapshot& p) {
   s.container_id = p.container_id();
   s.teardown_incomplete = p.teardown_incomplete();
   s.teardown_attempts = p.teardown_attempts();
+  s.cpu_ms = p.cpu_ms();
   return s;
 }
 

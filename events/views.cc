@@ -186,6 +186,7 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "stdoutBytes", static_cast<double>(t.stdout().size()));
       put(d, "stderrBytes", static_cast<double>(t.stderr().size()));
       put_bool(d, "timedOut", t.timed_out());
+      if (t.cpu_ms() > 0) put(d, "cpuMs", static_cast<double>(t.cpu_ms()));
       msg = "turn " + std::to_string(t.turn());
       break;
     }
@@ -212,6 +213,10 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
     case E::kQuotaKilled:
       put(d, "reason", session::kill_reason_name(e.quota_killed().reason()));
       put(d, "detail", e.quota_killed().detail());
+      if (e.quota_killed().reason() == events::KILL_REASON_TURN_BUDGET_EXCEEDED) {
+        put(d, "turnMsTotal", static_cast<double>(e.quota_killed().turn_ms_total()));
+        put(d, "cpuMs", static_cast<double>(e.quota_killed().cpu_ms()));
+      }
       msg = std::string("killed: ") + session::kill_reason_name(e.quota_killed().reason());
       break;
     case E::kWorkloadExited: {
@@ -235,6 +240,10 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       msg = "usage metered";
       break;
     }
+    case E::kCpuMetered:
+      put(d, "cpuMs", static_cast<double>(e.cpu_metered().cpu_ms()));
+      msg = "sandbox CPU metered";
+      break;
     case E::kSessionTornDown:
       put(d, "detail", e.session_torn_down().detail());
       msg = "sandbox removed";

@@ -52,7 +52,8 @@ std::string frame_for(const StreamItem& item, const std::string& id, std::string
     case StreamItem::Kind::kOutput:
       return sse_frame("output", "{\"stream\":" + json_quote(item.stream) +
                                      ",\"data\":" + json_quote(item.data) +
-                                     ",\"turn\":" + std::to_string(item.turn) + "}");
+                                     ",\"turn\":" + std::to_string(item.turn) +
+                                     (item.truncated ? ",\"truncated\":true}" : "}"));
     case StreamItem::Kind::kEnd:
       return sse_frame("end", "{\"" + std::string(id_key) + "\":" + json_quote(id) + "}");
     case StreamItem::Kind::kFleet:

@@ -121,6 +121,32 @@ BOOST_AUTO_TEST_CASE(cumulative_meter_ends_the_session) {
   BOOST_CHECK_EQUAL(f.view().kill_reason(), "turn_budget_exceeded");
 }
 
+// Issue 16: CPU the sandbox burns after its turn's reply (a forged "done" frame, a thread) is
+// charged to the budget from the backend's CpuUsage, and the kill is audited with both figures.
+BOOST_AUTO_TEST_CASE(cpu_burnt_after_the_reply_ends_the_session) {
+  Fixture f(1000);
+  auto t = f.exec("#@sim sleep_ms=1\n#@sim cpu_ms=400");
+  BOOST_REQUIRE(t.ok());
+  BOOST_CHECK(f.view().phase() == "running");  // 400 ms of CPU: within the budget
+  t = f.exec("#@sim sleep_ms=1\n#@sim cpu_ms=1500");
+  BOOST_REQUIRE(t.ok());  // the reply came at once; the CPU after it trips the budget
+  BOOST_REQUIRE(wait_until([&] { return f.view().torn_down(); }));
+  BOOST_CHECK_EQUAL(f.view().kill_reason(), "turn_budget_exceeded");
+  auto audit = f.engine->get_audit(f.p, f.id);
+  BOOST_REQUIRE(audit.ok());
+  bool metered = false, killed = false;
+  for (const auto& e : audit->events()) {
+    if (e.type() == "cpu_metered") metered = true;
+    if (e.type() != "quota_killed") continue;
+    killed = true;
+    const auto& d = e.data().fields();
+    BOOST_CHECK_EQUAL(d.at("cpuMs").number_value(), 1500);
+    BOOST_CHECK_LT(d.at("turnMsTotal").number_value(), 1000);
+  }
+  BOOST_CHECK(metered);
+  BOOST_CHECK(killed);
+}
+
 BOOST_AUTO_TEST_CASE(turn_timeout_kills_the_session) {
   Fixture f;
   api::ExecRequest r;

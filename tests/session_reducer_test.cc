@@ -206,6 +206,142 @@ BOOST_AUTO_TEST_CASE(cumulative_meter_kills_when_exceeded) {
   BOOST_CHECK_EQUAL(types.back(), "quota_killed");
 }
 
+// Issue 16: the budget is charged max(turn wall, sandbox CPU) — the CPU figure comes from the host
+// (cgroup), so a forged "done" frame (1 ms turns) or a thread burning between turns still trips it.
+BOOST_AUTO_TEST_CASE(cpu_meter_table) {
+  session::Policy p = policy();  // budget 100 ms
+  p.cpu_record_step_ms = 10;
+  struct Step {
+    enum Kind { kTurn, kCpu } kind;
+    uint64_t wall_ms;  // kTurn: the turn's duration
+    uint64_t cpu_ms;   // kTurn: cpu at turn end; kCpu: the sample
+  };
+  struct Row {
+    const char* name;
+    bool interactive;
+    std::vector<Step> steps;
+    std::vector<std::string> last_types;  // events of the last step
+    Phase phase;
+    uint64_t cpu_ms;         // State::cpu_ms after
+    uint64_t turn_ms_total;  // State::turn_ms_total after
+  };
+  const std::vector<Row> rows = {
+      {"an idle kernel records nothing",
+       true,
+       {{Step::kCpu, 0, 0}, {Step::kCpu, 0, 5}},
+       {},
+       Phase::kRunning,
+       0,
+       0},
+      {"a step of CPU is recorded",
+       true,
+       {{Step::kCpu, 0, 50}},
+       {"cpu_metered"},
+       Phase::kRunning,
+       50,
+       0},
+      {"less than a step since the last record is not",
+       true,
+       {{Step::kCpu, 0, 50}, {Step::kCpu, 0, 55}},
+       {},
+       Phase::kRunning,
+       50,
+       0},
+      {"a falling figure is ignored",
+       true,
+       {{Step::kCpu, 0, 50}, {Step::kCpu, 0, 20}},
+       {},
+       Phase::kRunning,
+       50,
+       0},
+      {"CPU between turns past the budget kills",
+       true,
+       {{Step::kCpu, 0, 101}},
+       {"cpu_metered", "quota_killed"},
+       Phase::kKilled,
+       101,
+       0},
+      {"forged done: 1 ms turns, CPU trips the budget later",
+       true,
+       {{Step::kTurn, 1, 2}, {Step::kTurn, 1, 60}, {Step::kCpu, 0, 130}},
+       {"cpu_metered", "quota_killed"},
+       Phase::kKilled,
+       130,
+       2},
+      {"CPU sampled at turn end counts in that turn",
+       true,
+       {{Step::kTurn, 1, 150}},
+       {"exec_turn", "quota_killed"},
+       Phase::kKilled,
+       150,
+       1},
+      {"CPU under wall time: wall is charged",
+       true,
+       {{Step::kTurn, 60, 10}, {Step::kTurn, 60, 20}},
+       {"exec_turn", "quota_killed"},
+       Phase::kKilled,
+       20,
+       120},
+      {"within budget on both figures",
+       true,
+       {{Step::kTurn, 40, 30}, {Step::kCpu, 0, 90}},
+       {"cpu_metered"},
+       Phase::kRunning,
+       90,
+       40},
+      {"a batch session is never CPU-metered",
+       false,
+       {{Step::kCpu, 0, 5000}},
+       {},
+       Phase::kRunning,
+       0,
+       0},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.name) {
+      auto s = running(row.interactive);
+      std::vector<std::string> types;
+      TimeMs now = 1100;
+      for (const auto& st : row.steps) {
+        types.clear();
+        session::Command c = session::MeterCpu{st.cpu_ms};
+        if (st.kind == Step::kTurn) {
+          events::ExecTurn t;
+          t.set_turn(s.turns + 1);
+          t.set_has_exit_code(true);
+          t.set_duration_ms(st.wall_ms);
+          t.set_cpu_ms(st.cpu_ms);
+          c = session::CompleteTurn{t};
+        }
+        auto r = session::decide(s, c, now++, p);
+        BOOST_REQUIRE(r.ok());
+        for (const auto& e : r.value()) {
+          types.push_back(session::event_type(e));
+          if (e.has_quota_killed()) {
+            // Audited with both figures.
+            BOOST_CHECK_EQUAL(e.quota_killed().reason(), events::KILL_REASON_TURN_BUDGET_EXCEEDED);
+            BOOST_CHECK_EQUAL(e.quota_killed().cpu_ms(), row.cpu_ms);
+            BOOST_CHECK_EQUAL(e.quota_killed().turn_ms_total(), row.turn_ms_total);
+            BOOST_CHECK(e.quota_killed().detail().find("sandbox CPU") != std::string::npos);
+          }
+          s = session::apply(s, e);
+        }
+      }
+      BOOST_CHECK(types == row.last_types);
+      BOOST_CHECK(s.phase == row.phase);
+      BOOST_CHECK_EQUAL(s.cpu_ms, row.cpu_ms);
+      BOOST_CHECK_EQUAL(s.turn_ms_total, row.turn_ms_total);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cpu_sample_after_the_end_records_nothing) {
+  auto s = run(running(true), session::Kill{events::KILL_REASON_TORN_DOWN, "bye"}, 1100);
+  auto r = session::decide(s, session::MeterCpu{1'000'000}, 1200, policy());
+  BOOST_REQUIRE(r.ok());
+  BOOST_CHECK(r->empty());
+}
+
 BOOST_AUTO_TEST_CASE(turn_timeout_kills_with_wall_clock) {
   events::ExecTurn t;
   t.set_turn(1);

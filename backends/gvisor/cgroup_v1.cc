@@ -165,6 +165,8 @@ CgroupUsage Cgroup::usage() const {
   return u;
 }
 
+uint64_t Cgroup::cpu_ns() const { return read_u64(dir("cpuacct") + "/cpuacct.usage"); }
+
 std::string Cgroup::remove() {
   std::string left;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

@@ -42,6 +42,8 @@ class Cgroup {
   // Writes memory/cpu/pids limits; may be called again (warm pool assignment). "" or error.
   [[nodiscard]] std::string apply(const CgroupLimits& limits);
   CgroupUsage usage() const;
+  // cpuacct.usage alone (one small sysfs read): the CPU meter's sample.
+  uint64_t cpu_ns() const;
   // Removes the directories (retrying while tasks drain, up to ~2 s). "" or what stayed.
   std::string remove();
   // "/<parent>/<id>", the OCI cgroupsPath.

@@ -27,6 +27,10 @@ struct GvisorConfig {
   // Bytes kept per output stream (stdout, stderr; per turn for interactive). Output beyond is
   // counted and dropped. Default: 1 MiB.
   uint64_t output_cap_bytes = 1 << 20;
+  // How often a live interactive sandbox's CPU time is read from its cgroup (cpuacct) and sent
+  // as CpuUsage, so CPU burnt between turns (or after a forged "done" frame) is metered. A
+  // reading that moved less than 20 ms is not sent. Default: 1000 ms.
+  int cpu_sample_interval_ms = 1000;
   // Largest enclave.result() JSON text accepted. Default: 1 MiB.
   uint64_t result_cap_bytes = 1 << 20;
   // Extra seconds past limits.wall_clock_seconds before a batch sandbox is killed by the backend

@@ -42,7 +42,9 @@ void ResultChannel::on_readable(std::vector<ChannelFrame>* frames) {
     return;
   }
   char tmp[65536];
-  for (;;) {
+  // Bounded work (and memory: ≤ 1 MiB of frames) per wake-up, however fast the sandbox writes;
+  // poll brings us back while there is more.
+  for (int i = 0; i < 16; ++i) {
     ssize_t n = ::recv(conn_fd_, tmp, sizeof tmp, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;

@@ -27,8 +27,9 @@ class ResultChannel {
   int fd() const { return conn_fd_ >= 0 ? conn_fd_ : listen_fd_; }
   bool connected() const { return conn_fd_ >= 0; }
   bool closed() const { return conn_fd_ < 0 && listen_fd_ < 0; }
-  // Handles readiness; appends complete frames. A malformed or oversized frame closes the
-  // channel (the rest of the run has no result channel) and sets `error`.
+  // Handles readiness; appends complete frames (reading at most 1 MiB per call). A malformed or
+  // oversized frame closes the channel (the rest of the run has no result channel) and sets
+  // `error`. Frames are the sandbox's claims: callers bound and check what they act on.
   void on_readable(std::vector<ChannelFrame>* frames);
   const std::string& error() const { return error_; }
   void close_all();

@@ -90,6 +90,7 @@ Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_i
       cgroup_(host_->config.cgroup_parent, container_id_) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   out_.cap = err_.cap = host_->config.output_cap_bytes;
+  live_ = LiveOutputCap(host_->config.output_cap_bytes);
   if (!session_id_.empty()) {
     spec_ = create_spec_;
     // A cold interactive session is assigned at once: its setup frame waits in the stdin pipe.
@@ -421,6 +422,7 @@ void Sandbox::handle_commands() {
                                                           kDefaultWallClockSeconds);
         t.deadline = t.started + std::chrono::milliseconds(timeout_ms);
         turn_ = std::move(t);
+        live_.reset();  // each turn's live output has its own cap
         queue_stdin('T', c.turn, c.text);
         break;
       }
@@ -447,6 +449,7 @@ void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
   if (!timed_out) t.set_exit_code(exit_code);
   t.set_duration_ms(duration_ms);
   t.set_metered_ms(std::max<uint64_t>(duration_ms, 1));
+  if (cpu_metering_) t.set_cpu_ms(cpu_ms_since_ready());
   turn_ms_total_ += t.metered_ms();
   turn_.reset();
   emit(std::move(done));
@@ -467,9 +470,9 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
     case 'E':
       if (turn_) turn_->err = f.payload.substr(0, host_->config.output_cap_bytes);
       break;
-    case 'o':  // live chunks of the running turn's output, for watchers
+    case 'o':  // live chunks of the running turn's output, for watchers (capped: may be forged)
     case 'e':
-      if (turn_) emit(Output{f.kind == 'o' ? "stdout" : "stderr", f.payload, turn_->turn});
+      if (turn_) emit_live(f.kind == 'o' ? "stdout" : "stderr", f.payload);
       break;
     case 'X':
       report_early_exit(f.payload);
@@ -478,19 +481,24 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
       if (!started_reported_) {
         started_reported_ = true;
         deadline_.reset();  // setup finished; turns carry their own timeouts
+        // The session's CPU meter starts here: boot and setup are not the turns' budget.
+        cpu_metering_ = true;
+        cpu_ns_at_ready_ = cgroup_.cpu_ns();
+        next_cpu_sample_ =
+            Clock::now() + std::chrono::milliseconds(host_->config.cpu_sample_interval_ms);
         emit(Started{container_id_});
       }
       break;
     case 'D': {
+      // May be forged by the workload (it shares the runner's process): it can end the turn's
+      // reply early, nothing more. The duration is our own wall view (the frame's is ignored)
+      // and the CPU meter goes on sampling the cgroup after it (sample_cpu).
       unsigned turn = 0;
       int rc = 0;
-      unsigned long long dur = 0;
-      if (turn_ && std::sscanf(f.payload.c_str(), "%u %d %llu", &turn, &rc, &dur) == 3 &&
+      unsigned long long claimed_ms = 0;
+      if (turn_ && std::sscanf(f.payload.c_str(), "%u %d %llu", &turn, &rc, &claimed_ms) == 3 &&
           turn == turn_->turn) {
-        // The kernel measures the turn's own run time; we report our wall view if larger.
-        const uint64_t wall = ms_between(turn_->started, Clock::now());
-        (void)dur;
-        finish_turn(false, rc, wall);
+        finish_turn(false, rc, ms_between(turn_->started, Clock::now()));
       }
       break;
     }
@@ -535,9 +543,31 @@ void Sandbox::read_stream(int* fd, CappedStream* stream, const char* name) {
       return;
     }
     if (exit_reported_) continue;  // after an early Exited: drained, not reported
+    const bool was_truncated = stream->truncated();
     std::string kept = stream->append(buf, static_cast<size_t>(n));
-    if (!kept.empty()) emit(Output{name, std::move(kept), turn_ ? turn_->turn : 0});
+    if (!kept.empty()) emit_live(name, kept);
+    // The stored stream is full: watchers are told once that the rest is dropped.
+    if (kept.size() < static_cast<size_t>(n) && !was_truncated && !live_.truncated(name))
+      emit(Output{name, "", turn_ ? turn_->turn : 0, true});
   }
+}
+
+void Sandbox::emit_live(const std::string& stream, const std::string& data) {
+  for (auto& o : live_.admit(stream, data, turn_ ? turn_->turn : 0)) emit(std::move(o));
+}
+
+uint64_t Sandbox::cpu_ms_since_ready() const {
+  if (!cpu_metering_) return 0;
+  const uint64_t ns = cgroup_.cpu_ns();
+  return ns > cpu_ns_at_ready_ ? (ns - cpu_ns_at_ready_) / 1'000'000 : 0;
+}
+
+void Sandbox::sample_cpu() {
+  constexpr uint64_t kMinMovedMs = 20;  // an idle kernel's noise is not worth a message
+  const uint64_t ms = cpu_ms_since_ready();
+  if (ms < cpu_ms_sent_ + kMinMovedMs) return;
+  cpu_ms_sent_ = ms;
+  emit(CpuUsage{ms});
 }
 
 void Sandbox::request_kill(const std::string& reason) {
@@ -636,6 +666,11 @@ void Sandbox::loop() {
       escalated_ = true;  // it said it was done but goes on: end it
       ::kill(child_, SIGKILL);
     }
+    const bool metering = interactive_ && cpu_metering_ && !exited_ && !kill_requested_;
+    if (metering && now >= next_cpu_sample_) {
+      sample_cpu();
+      next_cpu_sample_ = now + std::chrono::milliseconds(host_->config.cpu_sample_interval_ms);
+    }
 
     std::vector<pollfd> pfds;
     pfds.push_back({wake_fd_, POLLIN, 0});
@@ -654,6 +689,7 @@ void Sandbox::loop() {
     if (kill_requested_ && !escalated_) next = std::min(next, kill_escalate_at_);
     if (exit_reported_ && !escalated_) next = std::min(next, exit_grace_until_);
     if (exited_at) next = std::min(next, *exited_at + kDrainAfterExit);
+    if (metering) next = std::min(next, next_cpu_sample_);
     const auto wait_ms = std::max<int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1);
     int n = ::poll(pfds.data(), pfds.size(), static_cast<int>(wait_ms));

@@ -25,6 +25,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
+#include "backends/live_output_cap.h"
 
 namespace enclave::backends::gvisor {
 
@@ -87,6 +88,12 @@ class Sandbox {
   void drain_trace();  // reports what the trace sockets hold now, without waiting
   ExitFacts exit_facts(const std::string& start_error, Clock::time_point ended, int wait_status);
   void read_stream(int* fd, CappedStream* stream, const char* name);
+  // Forwards live output through the cap (live_): never more than the stored cap per turn
+  // (interactive) or per session (batch), whatever the sandbox writes or forges.
+  void emit_live(const std::string& stream, const std::string& data);
+  // The cgroup's CPU since the kernel was ready (interactive), in ms; 0 before.
+  uint64_t cpu_ms_since_ready() const;
+  void sample_cpu();
   void request_kill(const std::string& reason);
   void on_child_exit(int status);
   void teardown(const std::string& start_error);
@@ -130,6 +137,7 @@ class Sandbox {
   std::string stdin_pending_;
   bool close_stdin_when_flushed_ = false;
   CappedStream out_, err_;
+  LiveOutputCap live_;
   std::string result_json_;
   Clock::time_point spawned_at_{}, assigned_at_{};
   std::optional<Clock::time_point> deadline_;  // batch backstop / setup backstop
@@ -153,6 +161,12 @@ class Sandbox {
   bool kernel_broken_ = false;  // a turn timed out; only kill() remains
   uint64_t turn_ms_total_ = 0;
   uint64_t cpu_ns_at_assign_ = 0;
+  // CPU meter of an interactive session (issue 16): from the kernel's 'S' (setup done) on,
+  // sampled on a timer and at each turn's end. Frames never feed it.
+  bool cpu_metering_ = false;
+  uint64_t cpu_ns_at_ready_ = 0;
+  uint64_t cpu_ms_sent_ = 0;
+  Clock::time_point next_cpu_sample_{};
   int denied_reported_ = 0;
   // A one-shot's runner sends 'X' (its exit status) after flushing its output, just before it
   // exits: Exited is reported then, not after gVisor has shut the sandbox down (~20 ms later).

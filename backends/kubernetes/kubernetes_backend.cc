@@ -16,6 +16,7 @@
 #include "backends/kubernetes/pod_exit.h"
 #include "backends/kubernetes/pod_log.h"
 #include "backends/kubernetes/pod_watch.h"
+#include "backends/live_output_cap.h"
 
 namespace enclave::backends {
 namespace gvisor {
@@ -537,6 +538,9 @@ class KubernetesBackend final : public Backend {
     }
     const auto t0 = Clock::now();
     TurnCollector collector(config_.output_cap_bytes * 3 + config_.result_cap_bytes + 1024);
+    // Frames come from the pod's runner, which the workload shares: live chunks are capped here
+    // at the stored cap, whatever the pod sends (issue 16).
+    LiveOutputCap live(config_.output_cap_bytes);
     std::string status_text, proc_stderr;
     bool malformed = false;
     auto r = api_->websocket(
@@ -548,7 +552,7 @@ class KubernetesBackend final : public Backend {
           if (m.channel == 1) {
             if (!collector.feed(m.payload)) malformed = true;
             for (auto& [stream, data] : collector.take_live())
-              emit(sid, Output{stream, std::move(data), turn});
+              for (auto& o : live.admit(stream, data, turn)) emit(sid, std::move(o));
           } else if (m.channel == 2) {
             proc_stderr.append(m.payload.substr(0, 4096));
           } else if (m.channel == 3) {
@@ -564,6 +568,9 @@ class KubernetesBackend final : public Backend {
     if (collector.done() && static_cast<int64_t>(collector.turn().duration_ms()) <= timeout_ms) {
       done.turn = collector.turn();
       done.turn.set_turn(turn);
+      // The D frame's duration is the pod's claim (forgeable): the turn is metered on our own
+      // wall view, which includes the exec's start-up.
+      done.turn.set_duration_ms(ms);
     } else if (collector.done() || r.error == "timeout") {  // ran, or is running, past its time
       done.turn.set_timed_out(true);
       done.turn.set_duration_ms(ms);

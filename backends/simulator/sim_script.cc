@@ -64,6 +64,8 @@ void directive(Script& s, const std::string& body) {
     s.start_fail = true;
   } else if (key == "teardown_left") {
     s.teardown_left = std::max(0, std::atoi(value.c_str()));
+  } else if (key == "cpu_ms") {
+    s.cpu_ms = static_cast<uint64_t>(std::atoll(value.c_str()));
   }
 }
 

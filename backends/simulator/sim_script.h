@@ -11,6 +11,8 @@
 //   #@sim start_fail        the sandbox cannot start
 //   #@sim teardown_left=N   the first N removals leave something behind (Removed.left); the
 //                           N+1-th, asked for by kill(), succeeds
+//   #@sim cpu_ms=N          (a turn) after it, the sandbox's CPU since ready reads N ms, as if
+//                           it burnt CPU after its reply (a forged "done", a thread): CpuUsage
 // Without directives, a few literal Python statements are understood: `print(LITERAL)`,
 // `enclave.result(LITERAL)` and `sys.exit(N)` / `exit(N)` at the start of a line, and a line
 // starting with `raise` (exit 1 with a traceback on stderr).
@@ -33,6 +35,7 @@ struct Script {
   bool oom = false;
   bool start_fail = false;
   int teardown_left = 0;
+  std::optional<uint64_t> cpu_ms;
 };
 
 Script parse(const std::string& code);

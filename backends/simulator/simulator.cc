@@ -252,6 +252,7 @@ class Simulator final : public Backend {
           emit_later(t.id, EgressDenied{host, port, egress::parse_ip(host) ? host : "",
                                         std::string(egress::kNotAllowed)});
         emit_later(t.id, TurnDone{turn});
+        if (ts.cpu_ms) emit_later(t.id, CpuUsage{*ts.cpu_ms});  // burnt after the reply
         return;
       }
     }

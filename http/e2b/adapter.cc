@@ -100,15 +100,22 @@ struct Adapter::Call {
   std::string sent_out, sent_err;               // output of its turn already streamed
   std::string held_out, held_err;               // a cell's partial last line, not sent yet
 
+  // Live output a call streams (and keeps, to send only the rest at the end), per stream: the
+  // backend already caps a turn's live output at the stored cap; this bounds the call's memory
+  // whatever reaches it. Past it the final answer carries the stored (capped) output.
+  static constexpr size_t kMaxLiveBytes = 1u << 20;
+
   // A live output chunk of the session (any turn).
   void on_output(const StreamItem& item) {
     std::lock_guard lock(mu);
-    if (finished || cancelled || turn == 0 || item.turn != turn) return;
+    if (finished || cancelled || turn == 0 || item.turn != turn || item.data.empty()) return;
     bool err = item.stream == "stderr";
-    std::string chunk = item.data;
+    const size_t kept = (err ? sent_err : sent_out).size() + (err ? held_err : held_out).size();
+    if (kept >= kMaxLiveBytes) return;
+    std::string chunk = item.data.substr(0, kMaxLiveBytes - kept);
     if (kind == CallKind::kCell) {
       auto& held = err ? held_err : held_out;
-      held += item.data;
+      held += chunk;
       size_t n = ndjson::sendable_prefix(held);
       if (n == 0) return;
       chunk = held.substr(0, n);
