@@ -52,9 +52,8 @@ struct TeardownTimeout {
   uint64_t waiter;
 };
 struct RetryLog {};  // after an append failed: record the session's end if the log takes writes
-using ToSession =
-    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout, RetryLog>;
+using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
+                               Create, TeardownTimeout, RetryLog>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

@@ -41,8 +41,8 @@ struct SessionActorState {
   // An append failed: `s` is back at what the log holds, the sandbox is being killed, and
   // nothing is recorded until the log takes writes again (RetryLog), when the end is recorded.
   bool log_failed = false;
-  bool sandbox_gone = false;   // the backend reported Removed while log_failed
-  size_t stale_commits = 0;    // answers still due for appends dropped by a failure
+  bool sandbox_gone = false;  // the backend reported Removed while log_failed
+  size_t stale_commits = 0;   // answers still due for appends dropped by a failure
 };
 
 using Self = caf::stateful_actor<SessionActorState>;
@@ -152,7 +152,8 @@ void finish(Self* self) {
 Error log_unavailable(const Error& cause) {
   auto e = make_error(ErrorCode::kUnavailable, "log_unavailable",
                       "the event log could not record this session's events, so its sandbox "
-                      "was killed (" + cause.message + ")");
+                      "was killed (" +
+                          cause.message + ")");
   e.retry_after_s = storage_gate::kLogRetryAfterSeconds;
   return e;
 }
@@ -323,8 +324,8 @@ template <typename T>
 bool handle_while_log_failed(Self* self, T& x) {
   auto& st = self->state;
   auto unwritable = [] {
-    return log_unavailable(make_error(ErrorCode::kUnavailable, "log_unavailable",
-                                      "the event log is unwritable"));
+    return log_unavailable(
+        make_error(ErrorCode::kUnavailable, "log_unavailable", "the event log is unwritable"));
   };
   if constexpr (std::is_same_v<T, msg::Committed>) {
     return true;

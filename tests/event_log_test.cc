@@ -1,12 +1,13 @@
 // The event log on a temp dir: appends, optimistic concurrency, chains, global order, org index,
 // group commit, read-only opening.
 #define BOOST_TEST_MODULE storage
-#include <boost/test/unit_test.hpp>
+#include "storage/event_log.h"
 
 #include <rocksdb/db.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -15,7 +16,6 @@
 
 #include "events/ids.h"
 #include "storage/commit_queue.h"
-#include "storage/event_log.h"
 #include "storage/verify.h"
 #include "tests/temp_dir.h"
 
@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_appends_as_values_and_recovers_by_itsel
     BOOST_REQUIRE(!refused.ok());
     BOOST_CHECK(refused.error().code == ErrorCode::kUnavailable);
     BOOST_CHECK_EQUAL(refused.error().reason, "log_unavailable");
-    BOOST_CHECK_MESSAGE(refused.error().message.find("4 MiB free") != std::string::npos,
+    BOOST_CHECK_MESSAGE(refused.error().message.find("4.0 MiB free") != std::string::npos,
                         refused.error().message);
     BOOST_CHECK(!log->writable());
     BOOST_CHECK(!log->unwritable_reason().empty());
@@ -366,7 +366,8 @@ BOOST_AUTO_TEST_CASE(org_bytes_count_what_is_stored_and_survive_reopen) {
   };
   {
     auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
-    BOOST_REQUIRE(log->append({{a1, 0, {ev(a1, 1, "a"), ev(a1, 2, "a")}}, {b1, 0, {ev(b1, 1, "b")}}}).ok());
+    BOOST_REQUIRE(
+        log->append({{a1, 0, {ev(a1, 1, "a"), ev(a1, 2, "a")}}, {b1, 0, {ev(b1, 1, "b")}}}).ok());
     // A failed entry of a group adds nothing.
     auto g = log->append_group({{{a2, 0, {ev(a2, 1, "a")}}}, {{b1, 0, {ev(b1, 1, "b")}}}});
     BOOST_REQUIRE(g[0].ok());
