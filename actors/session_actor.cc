@@ -159,7 +159,8 @@ void finish(Self* self) {
 Error log_unavailable(const Error& cause) {
   auto e = make_error(ErrorCode::kUnavailable, "log_unavailable",
                       "the event log could not record this session's events, so its sandbox "
-                      "was killed (" + cause.message + ")");
+                      "was killed (" +
+                          cause.message + ")");
   e.retry_after_s = storage_gate::kLogRetryAfterSeconds;
   return e;
 }
@@ -349,8 +350,8 @@ template <typename T>
 bool handle_while_log_failed(Self* self, T& x) {
   auto& st = self->state;
   auto unwritable = [] {
-    return log_unavailable(make_error(ErrorCode::kUnavailable, "log_unavailable",
-                                      "the event log is unwritable"));
+    return log_unavailable(
+        make_error(ErrorCode::kUnavailable, "log_unavailable", "the event log is unwritable"));
   };
   if constexpr (std::is_same_v<T, msg::Committed>) {
     return true;

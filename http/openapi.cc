@@ -109,8 +109,10 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
   }
   op += ",\"responses\":{\"" + std::to_string(r.success_status) +
         "\":{\"description\":\"success\",\"content\":{" + json_quote(r.response_type) +
-        ":{\"schema\":" + ok_schema + "}}}," + refusals + "\"default\":{\"description\":\"error\","
-        "\"content\":{\"application/json\":{\"schema\":" + schema_of("ErrorResponse") + "}}}}}";
+        ":{\"schema\":" + ok_schema + "}}}," + refusals +
+        "\"default\":{\"description\":\"error\","
+        "\"content\":{\"application/json\":{\"schema\":" +
+        schema_of("ErrorResponse") + "}}}}}";
   return op;
 }
 

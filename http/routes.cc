@@ -100,12 +100,14 @@ std::vector<RouteError> route_errors(RouteId id) {
   switch (id) {
     case RouteId::kCreateSession:
     case RouteId::kCreateFleet:
-    case RouteId::kExec: return {quota, log, disk};
+    case RouteId::kExec:
+      return {quota, log, disk};
     case RouteId::kHealthz:
       return {{503, "degraded",
                "{status: \"degraded\", reason: \"log_unwritable\", detail} while the event log "
                "cannot take writes; ok again by itself when it can"}};
-    default: return {};
+    default:
+      return {};
   }
 }
 

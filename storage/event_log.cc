@@ -7,7 +7,6 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
-
 #include <sys/statvfs.h>
 
 #include <cstdarg>
@@ -104,7 +103,11 @@ std::optional<uint64_t> statvfs_free(const std::string& dir) {
   return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
-std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+// "17.4 MiB": one decimal, so two figures a few KiB apart do not read the same.
+std::string mib(uint64_t bytes) {
+  const uint64_t tenths = bytes * 10 / (1ull << 20);
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
+}
 
 Error log_unavailable(const std::string& why) {
   return make_error(ErrorCode::kUnavailable, "log_unavailable",
@@ -221,8 +224,10 @@ EventLog::~EventLog() {
         stage_org_bytes(&batch, {});
         rocksdb::WriteOptions wo;
         wo.sync = true;
-        if (!db_->Write(wo, &batch).ok()) {  // the next open rolls the heads forward
-          (void)db_.release();  // as above: never close after a failed write
+        // If this fails, the next open rolls the heads forward; and as above, a DB whose write
+        // failed is never closed.
+        if (!db_->Write(wo, &batch).ok()) {
+          (void)db_.release();
           return;
         }
       }
@@ -287,7 +292,8 @@ std::optional<Error> EventLog::room_for(uint64_t batch_bytes) const {
   (void)db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
   const uint64_t need = batch_bytes + memtables + kReserveBytes;
   if (*free >= need) return std::nullopt;
-  return log_unavailable("only " + mib(*free) + " free on the data dir's filesystem; this write needs " + mib(need) +
+  return log_unavailable("only " + mib(*free) +
+                         " free on the data dir's filesystem; this write needs " + mib(need) +
                          " (the batch, a flush of the memtables, and the log's reserve)");
 }
 

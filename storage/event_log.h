@@ -204,9 +204,9 @@ class EventLog {
   mutable std::mutex side_mu_;
   std::unordered_map<std::string, uint64_t> org_bytes_;
   std::atomic<bool> writable_{true};
-  bool write_failed_ = false;  // RocksDB failed a write; Resume() is needed (mu_ held)
+  bool write_failed_ = false;      // RocksDB failed a write; Resume() is needed (mu_ held)
   std::string unwritable_reason_;  // mu_ held
-  FreeSpace free_space_;  // side_mu_
+  FreeSpace free_space_;           // side_mu_
 };
 
 // Key helpers (exposed for verification tools and tests).

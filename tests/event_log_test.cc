@@ -355,7 +355,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_appends_as_values_and_recovers_by_itsel
     BOOST_REQUIRE(!refused.ok());
     BOOST_CHECK(refused.error().code == ErrorCode::kUnavailable);
     BOOST_CHECK_EQUAL(refused.error().reason, "log_unavailable");
-    BOOST_CHECK_MESSAGE(refused.error().message.find("4 MiB free") != std::string::npos,
+    BOOST_CHECK_MESSAGE(refused.error().message.find("4.0 MiB free") != std::string::npos,
                         refused.error().message);
     BOOST_CHECK(!log->writable());
     BOOST_CHECK(!log->unwritable_reason().empty());
@@ -403,7 +403,8 @@ BOOST_AUTO_TEST_CASE(org_bytes_count_what_is_stored_and_survive_reopen) {
   };
   {
     auto log = std::move(*EventLog::open(dir.path(), OpenMode::kReadWrite));
-    BOOST_REQUIRE(log->append({{a1, 0, {ev(a1, 1, "a"), ev(a1, 2, "a")}}, {b1, 0, {ev(b1, 1, "b")}}}).ok());
+    BOOST_REQUIRE(
+        log->append({{a1, 0, {ev(a1, 1, "a"), ev(a1, 2, "a")}}, {b1, 0, {ev(b1, 1, "b")}}}).ok());
     // A failed entry of a group adds nothing.
     auto g = log->append_group({{{a2, 0, {ev(a2, 1, "a")}}}, {{b1, 0, {ev(b1, 1, "b")}}}});
     BOOST_REQUIRE(g[0].ok());

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -114,8 +115,10 @@ def phase_a(mnt, data, log):
                   "A: the failed session's sandbox is gone from the host")
 
         os.remove(ballast)  # space returns: nothing but time makes the server ok again
+        freed = time.time()
         check(wait(lambda: call(base, "GET", "/v1/healthz")[0] == 200, 30),
               "A: healthz is ok again by itself once there is room")
+        print(f"A: healthz ok {time.time() - freed:.2f} s after space returned", flush=True)
         st, h, _ = call(base, "GET", "/v1/healthz")
         check(h.get("status") == "ok", f"A: healthz status ok ({h})")
         check(wait(lambda: session_state(base, sid).get("tornDown") is True, 60),

@@ -1,8 +1,9 @@
-// The event log meeting a really full disk (a 32 MiB tmpfs, 20 MiB of it ballast; needs root to mount, else exit 77):
-// RocksDB's ENOSPC is an error value for the append, never an abort (Debian's RocksDB 7.8 aborts
-// on an assert if its WAL writer is touched after a failed write: by its own auto-recovery, by
-// Resume() on a still-full disk, or by closing the DB); the log takes no write until there is
-// room, resumes by itself then, and everything acknowledged is still there and verifies.
+// The event log meeting a really full disk (a 32 MiB tmpfs, 20 MiB of it ballast; needs root to
+// mount, else exit 77): RocksDB's ENOSPC is an error value for the append, never an abort (Debian's
+// RocksDB 7.8 aborts on an assert if its WAL writer is touched after a failed write: by its own
+// auto-recovery, by Resume() on a still-full disk, or by closing the DB); the log takes no write
+// until there is room, resumes by itself then, and everything acknowledged is still there and
+// verifies.
 #include <sys/mount.h>
 
 #include <cstdio>
@@ -22,12 +23,12 @@ using namespace enclave::storage;
 namespace {
 
 int failures = 0;
-#define CHECK(cond, what)                                              \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
+#define CHECK(cond, what)                                                   \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
       std::fprintf(stderr, "FAILED %s:%d: %s\n", __FILE__, __LINE__, what); \
-      ++failures;                                                      \
-    }                                                                  \
+      ++failures;                                                           \
+    }                                                                       \
   } while (0)
 
 events::Envelope big_event(const std::string& stream, uint64_t seq, size_t bytes) {
@@ -106,7 +107,8 @@ int main() {
     CHECK(!log->probe_writable(), "still full: not writable");
     std::filesystem::remove(ballast);
     // 20 MiB freed: room for the memtables' flush (~ what the WAL took) and the reserve.
-    CHECK(log->probe_writable(), ("resumed once there is room: " + log->unwritable_reason()).c_str());
+    CHECK(log->probe_writable(),
+          ("resumed once there is room: " + log->unwritable_reason()).c_str());
     auto r = log->append({{s, acknowledged, {big_event(s, acknowledged + 1, 1000)}}});
     CHECK(r.ok(), "an append after resuming lands");
     if (r.ok()) ++acknowledged;

@@ -1,8 +1,8 @@
 // Table tests of the storage gate: which figures refuse new work, with which status, and that
 // the refusal names the figures.
-#include <boost/test/unit_test.hpp>
-
 #include "events/storage_gate.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace enclave;
 
@@ -42,13 +42,14 @@ BOOST_AUTO_TEST_CASE(refusals_in_order_with_their_status_and_figures) {
        ErrorCode::kInsufficientStorage, "insufficient_storage", "floor of 512 MiB", 0},
       {"free unknown is not a refusal", [](storage_gate::Figures& f) { f.free_bytes.reset(); },
        std::nullopt, "", "", 0},
-      {"no floor", [](storage_gate::Figures& f) {
+      {"no floor",
+       [](storage_gate::Figures& f) {
          f.min_free_bytes = 0;
          f.free_bytes = 0;
        },
        std::nullopt, "", "", 0},
-      {"org just under its quota",
-       [](storage_gate::Figures& f) { f.org_bytes = 4096 * MiB - 1; }, std::nullopt, "", "", 0},
+      {"org just under its quota", [](storage_gate::Figures& f) { f.org_bytes = 4096 * MiB - 1; },
+       std::nullopt, "", "", 0},
       {"org at its quota", [](storage_gate::Figures& f) { f.org_bytes = 4096 * MiB; },
        ErrorCode::kQuotaExceeded, "quota_exceeded", "org acme stores 4096 MiB", 0},
       {"small quota figures keep a decimal",
@@ -57,7 +58,8 @@ BOOST_AUTO_TEST_CASE(refusals_in_order_with_their_status_and_figures) {
          f.org_quota_bytes = 1 * MiB;
        },
        ErrorCode::kQuotaExceeded, "quota_exceeded", "1.5 MiB", 0},
-      {"no quota", [](storage_gate::Figures& f) {
+      {"no quota",
+       [](storage_gate::Figures& f) {
          f.org_quota_bytes = 0;
          f.org_bytes = UINT64_MAX;
        },

@@ -17,6 +17,7 @@ Response error_response(const Error& e) {
   Response r;
   r.status = http_status(e.code);
   r.body = error_body(e);
+  if (e.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
   return r;
 }
 
