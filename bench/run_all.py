@@ -268,6 +268,8 @@ try:
                              f"GET /v1/healthz {base_rps:,.0f} req/s", f"{rps / base_rps:.2f}",
                              "≥ 15k req/s", status(rps >= 15000), "wrk -t2 -c32 -d10s --latency"))
             sim.stop()
+        else:
+            refuse("6 HTTP GET /v1/sessions/{id}", "wrk is not installed (scripts/install-deps wrk)")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
