@@ -1,6 +1,7 @@
 #include "cli/host_traces.h"
 
 #include <cctype>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -38,8 +39,13 @@ std::vector<std::string> host_traces(const std::vector<std::string>& ids) {
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     const std::string pid = e.path().filename().string();
     if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
-    std::ifstream in(e.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmd;
+    try {  // the process may exit while it is read (libstdc++ throws on the failed read)
+      std::ifstream in(e.path() / "cmdline");
+      cmd.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::exception&) {
+      continue;
+    }
     for (auto& c : cmd)
       if (c == '\0') c = ' ';
     if (names_any(cmd, ids)) out.push_back("process " + pid + ": " + cmd.substr(0, 160));

@@ -66,6 +66,7 @@ class GvisorBackend final : public Backend {
  public:
   GvisorBackend(GvisorConfig config, Sink sink) : sink_(std::move(sink)) {
     auto host = std::make_shared<HostLayout>();
+    base_ = config;  // before the slot suffix: how other slots' dirs are named
     host->config = std::move(config);
     if (host->config.isolate_instances) init_error_ = acquire_slot(&host->config);
     const auto& c = host->config;
@@ -257,9 +258,53 @@ class GvisorBackend final : public Backend {
       std::filesystem::remove_all(e.path(), ec);
       lines.push_back("work dir " + e.path().string() + " removed");
     }
+    if (c.isolate_instances) remove_dead_slots(&lines);
     if (int n = gvisor::reap_runsc_orphans(); n > 0)
       lines.push_back("reaped " + std::to_string(n) + " orphaned runsc processes");
     return lines;
+  }
+
+  // Another instance killed (-9) leaves its slot's containers, cgroups and work dirs behind; if
+  // it restarts, it may take another slot and never see them. So every slot whose lock nobody
+  // holds (its owner is gone) is emptied here, under its lock.
+  void remove_dead_slots(std::vector<std::string>* lines) {
+    for (int n = 0; n < 64; ++n) {
+      if (n == slot_) continue;
+      const std::string lock = base_.work_dir + ".slot-" + std::to_string(n) + ".lock";
+      int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) continue;  // never used
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);  // a live instance owns it
+        continue;
+      }
+      const std::string suffix = n > 0 ? "-" + std::to_string(n) : "";
+      GvisorConfig dead = base_;
+      dead.state_dir += suffix;
+      dead.work_dir += suffix;
+      dead.cgroup_parent += suffix;
+      const std::string tag = "dead slot " + std::to_string(n) + ": ";
+      for (const auto& id : runsc_list(dead)) {
+        auto r = gvisor::run_command({dead.runsc_path, "--root=" + dead.state_dir,
+                                      "--network=none", "--platform=ptrace", "delete", "--force",
+                                      id},
+                                     10s);
+        lines->push_back(tag + "runsc container " + id +
+                         (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
+      }
+      for (const auto& id : Cgroup::list_children(dead.cgroup_parent)) {
+        auto left = Cgroup(dead.cgroup_parent, id).remove();
+        lines->push_back(tag + "cgroup /" + dead.cgroup_parent + "/" + id +
+                         (left.empty() ? " removed" : " not removed: " + left));
+      }
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dead.work_dir + "/sessions", ec)) {
+        std::error_code ec2;
+        std::filesystem::remove_all(e.path(), ec2);
+        lines->push_back(tag + "work dir " + e.path().string() + " removed");
+      }
+      ::flock(fd, LOCK_UN);
+      ::close(fd);
+    }
   }
 
   void shutdown() override {
@@ -295,6 +340,7 @@ class GvisorBackend final : public Backend {
         continue;
       }
       slot_lock_fd_ = fd;
+      slot_ = n;
       if (n > 0) {
         const std::string suffix = "-" + std::to_string(n);
         c->state_dir += suffix;
@@ -401,6 +447,8 @@ class GvisorBackend final : public Backend {
   std::shared_ptr<const HostLayout> host_;
   std::string init_error_;
   int slot_lock_fd_ = -1;  // flock held while this backend owns its slot
+  int slot_ = 0;           // which slot (0 when instances are not isolated)
+  GvisorConfig base_;      // the configuration as given, before the slot suffix
   mutable std::mutex mu_;
   bool stopping_ = false;
   int pool_failures_ = 0;
