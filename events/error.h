@@ -15,6 +15,7 @@ enum class ErrorCode {
   kNotFound,           // 404 (also: another org's resource)
   kConflict,           // 409 (e.g. session_not_running)
   kTooLarge,           // 413
+  kResourceExhausted,  // 429 (e.g. quota_exceeded: an org's limit would be passed)
   kUnavailable,        // 503
   kInternal,           // 500
 };

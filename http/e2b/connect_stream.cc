@@ -81,6 +81,7 @@ std::string_view code_name(ErrorCode code) {
     case ErrorCode::kConflict:
       return "failed_precondition";
     case ErrorCode::kTooLarge:
+    case ErrorCode::kResourceExhausted:
       return "resource_exhausted";
     case ErrorCode::kUnavailable:
       return "unavailable";
