@@ -12,11 +12,9 @@ uint32_t weight_of(const OrgLimits& l) { return std::max<uint32_t>(l.weight, 1);
 
 AdmissionQueue::Org& AdmissionQueue::org(const std::string& name) { return orgs_[name]; }
 
-bool AdmissionQueue::eligible(const Org& o) {
-  return !o.fifo.empty() && (o.limits.max_live == 0 || o.live < o.limits.max_live);
-}
+bool AdmissionQueue::eligible(const Org& o) { return o.waiting > 0 && under_limit(o); }
 
-bool AdmissionQueue::under_limit(const Org& o) const {
+bool AdmissionQueue::under_limit(const Org& o) {
   return o.limits.max_live == 0 || o.live < o.limits.max_live;
 }
 
@@ -49,20 +47,37 @@ void AdmissionQueue::next_turn() {
   credit_ = weight_of((*turn_)->limits);
 }
 
-AdmissionQueue::Grant AdmissionQueue::grant(const std::string& id, Org& o, uint64_t ticket) {
-  active_[id] = &o;
-  ++o.live;
-  return Grant{id, active(), ticket, next_grant_++};
+void AdmissionQueue::park(Org& o, const std::string& id, uint64_t ticket) {
+  if (o.fifo.empty() || o.fifo.back().first < ticket) {
+    o.fifo.emplace_back(ticket, id);
+  } else {  // a restored ticket older than the org's newest: keep the FIFO in ticket order
+    auto at = std::lower_bound(o.fifo.begin(), o.fifo.end(), ticket,
+                               [](const auto& e, uint64_t t) { return e.first < t; });
+    o.fifo.emplace(at, ticket, id);
+  }
+  sessions_.emplace(id, Entry{&o, ticket, false});
+  ++o.waiting;
+  ++waiting_;
+  join_round(o);
 }
 
 AdmissionQueue::Grant AdmissionQueue::take_turn() {
   Org& o = **turn_;
-  auto first = o.fifo.begin();
-  uint64_t ticket = first->first;
-  std::string id = std::move(first->second);
-  o.fifo.erase(first);
-  parked_.erase(id);
-  Grant g = grant(id, o, ticket);
+  for (;;) {  // skip the stale entries of withdrawn sessions
+    auto& [ticket, id] = o.fifo.front();
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && !it->second.holding && it->second.ticket == ticket) {
+      it->second.holding = true;
+      break;
+    }
+    o.fifo.pop_front();
+  }
+  Grant g{std::move(o.fifo.front().second), 0, o.fifo.front().first, next_grant_++};
+  o.fifo.pop_front();
+  --o.waiting;
+  --waiting_;
+  ++o.live;
+  g.active = ++active_;
   if (!eligible(o)) {
     leave_round(o);
   } else if (--credit_ == 0) {
@@ -82,31 +97,40 @@ void AdmissionQueue::set_limits(const std::string& name, OrgLimits limits) {
 
 std::variant<AdmissionQueue::Grant, AdmissionQueue::Parked> AdmissionQueue::enqueue(
     const std::string& id, const std::string& org_name, uint64_t ticket) {
-  if (auto a = active_.find(id); a != active_.end())
-    return Grant{id, active(), ticket, next_grant_++};
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    const Entry& e = it->second;
+    if (e.holding) return Grant{id, active(), ticket, next_grant_++};
+    return Parked{waiting(), e.ticket, e.org->waiting};  // asking again changes nothing
+  }
   Org& o = org(org_name);
-  if (auto p = parked_.find(id); p != parked_.end())
-    return Parked{waiting(), p->second.second, static_cast<uint32_t>(p->second.first->fifo.size())};
   if (ticket == 0) ticket = next_ticket_++;
   else next_ticket_ = std::max(next_ticket_, ticket + 1);
-  if (round_.empty() && active() < ceiling_ && under_limit(o)) return grant(id, o, ticket);
-  o.fifo.emplace(ticket, id);
-  parked_.emplace(id, std::make_pair(&o, ticket));
-  join_round(o);
-  return Parked{waiting(), ticket, static_cast<uint32_t>(o.fifo.size())};
+  if (round_.empty() && active() < ceiling_ && under_limit(o)) {
+    sessions_.emplace(id, Entry{&o, ticket, true});
+    ++o.live;
+    return Grant{id, ++active_, ticket, next_grant_++};
+  }
+  park(o, id, ticket);
+  return Parked{waiting(), ticket, o.waiting};
 }
 
 std::vector<AdmissionQueue::Grant> AdmissionQueue::release(const std::string& id) {
-  if (auto a = active_.find(id); a != active_.end()) {
-    Org& o = *a->second;
-    active_.erase(a);
-    --o.live;
-    join_round(o);  // back in the round if max_live had held it out
-  } else if (auto p = parked_.find(id); p != parked_.end()) {
-    Org& o = *p->second.first;
-    o.fifo.erase(p->second.second);
-    parked_.erase(p);
-    if (!eligible(o)) leave_round(o);
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    Entry e = it->second;
+    sessions_.erase(it);
+    Org& o = *e.org;
+    if (e.holding) {
+      --active_;
+      --o.live;
+      join_round(o);  // back in the round if max_live had held it out
+    } else {  // withdrawn: its fifo entry goes stale
+      --o.waiting;
+      --waiting_;
+      if (o.waiting == 0) {
+        o.fifo.clear();
+        leave_round(o);
+      }
+    }
   }
   std::vector<Grant> out;
   while (!round_.empty() && active() < ceiling_) out.push_back(take_turn());
@@ -116,10 +140,11 @@ std::vector<AdmissionQueue::Grant> AdmissionQueue::release(const std::string& id
 void AdmissionQueue::restore(const std::vector<Holder>& active, uint64_t next_ticket,
                              uint64_t next_grant) {
   for (const auto& h : active) {
-    if (active_.count(h.id)) continue;
+    if (sessions_.count(h.id)) continue;
     Org& o = org(h.org);
-    active_[h.id] = &o;
+    sessions_.emplace(h.id, Entry{&o, 0, true});
     ++o.live;
+    ++active_;
     if (!eligible(o)) leave_round(o);
   }
   next_ticket_ = std::max(next_ticket_, next_ticket);
@@ -128,7 +153,7 @@ void AdmissionQueue::restore(const std::vector<Holder>& active, uint64_t next_ti
 
 uint32_t AdmissionQueue::waiting(const std::string& name) const {
   auto it = orgs_.find(name);
-  return it == orgs_.end() ? 0 : static_cast<uint32_t>(it->second.fifo.size());
+  return it == orgs_.end() ? 0 : it->second.waiting;
 }
 
 uint32_t AdmissionQueue::live(const std::string& name) const {

@@ -6,12 +6,13 @@
 // being served), so it is granted a slot after at most one turn of every other waiting org —
 // with every weight 1, after at most (waiting orgs) releases, however long their queues are.
 // An org at its `max_live` leaves the round until one of its slots is given back.
-// Cost: O(log n) per enqueue and release (n = sessions waiting in that org), O(1) per grant.
+// Cost: O(1) per enqueue, release and grant (amortised; hashing the id), except a restored
+// ticket older than its org's newest, which is placed by binary search and an insert.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <list>
-#include <map>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -62,34 +63,43 @@ class AdmissionQueue {
   // After a restart: these sessions hold slots already; tickets and grants continue from here.
   void restore(const std::vector<Holder>& active, uint64_t next_ticket, uint64_t next_grant);
 
-  uint32_t active() const { return static_cast<uint32_t>(active_.size()); }
-  uint32_t waiting() const { return static_cast<uint32_t>(parked_.size()); }
+  uint32_t active() const { return active_; }
+  uint32_t waiting() const { return waiting_; }
   uint32_t ceiling() const { return ceiling_; }
   uint32_t waiting(const std::string& org) const;
   uint32_t live(const std::string& org) const;
 
  private:
   struct Org {
-    std::map<uint64_t, std::string> fifo;  // ticket → session id
+    // Waiting sessions by ticket (ticket, id). Arrivals come in ticket order, so this is a
+    // deque appended at the back; a withdrawn session stays as a stale entry (its id is no
+    // longer parked with that ticket) and is skipped when it reaches the front.
+    std::deque<std::pair<uint64_t, std::string>> fifo;
+    uint32_t waiting = 0;  // live entries of fifo
     uint32_t live = 0;
     OrgLimits limits;
     bool in_round = false;
     std::list<Org*>::iterator pos;  // in round_, while in_round
   };
+  struct Entry {
+    Org* org;
+    uint64_t ticket;
+    bool holding;  // a slot; otherwise parked in org->fifo
+  };
 
   Org& org(const std::string& name);
   static bool eligible(const Org& o);
-  bool under_limit(const Org& o) const;
+  static bool under_limit(const Org& o);
   void join_round(Org& o);   // if eligible and not in it: at the end of the round
   void leave_round(Org& o);  // if in it; the turn passes on when it was this org's
   void next_turn();
   Grant take_turn();         // round_ not empty
-  Grant grant(const std::string& id, Org& o, uint64_t ticket);
+  void park(Org& o, const std::string& id, uint64_t ticket);
 
   uint32_t ceiling_;
   std::unordered_map<std::string, Org> orgs_;  // nodes are stable: round_ points into them
-  std::unordered_map<std::string, Org*> active_;  // session id → its org
-  std::unordered_map<std::string, std::pair<Org*, uint64_t>> parked_;  // id → org, ticket
+  std::unordered_map<std::string, Entry> sessions_;  // every session holding a slot or parked
+  uint32_t active_ = 0, waiting_ = 0;
   std::list<Org*> round_;                  // orgs with someone waiting and room under max_live
   std::list<Org*>::iterator turn_ = round_.end();  // the org being served
   uint32_t credit_ = 0;                    // grants left in its turn

@@ -257,4 +257,22 @@ BOOST_AUTO_TEST_CASE(withdrawn_sessions_leave_their_org_and_the_round) {
   BOOST_CHECK(q.release("nobody").empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_withdrawn_session_that_asks_again_goes_to_the_back) {
+  AdmissionQueue q(1);
+  q.enqueue("a1", "A");
+  q.enqueue("a2", "A");
+  auto first = std::get<Pk>(q.enqueue("a3", "A"));
+  q.enqueue("a4", "A");
+  BOOST_CHECK(q.release("a3").empty());
+  BOOST_CHECK_EQUAL(q.waiting("A"), 2u);
+  auto again = std::get<Pk>(q.enqueue("a3", "A"));
+  BOOST_CHECK_GT(again.ticket, first.ticket);
+  BOOST_CHECK_EQUAL(again.org_queued, 3u);
+  auto order = drain(q, {"a1"});
+  const std::vector<std::string> want = {"a2", "a4", "a3"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(order.begin(), order.end(), want.begin(), want.end());
+  BOOST_CHECK_EQUAL(q.waiting(), 0u);
+  BOOST_CHECK_EQUAL(q.active(), 0u);  // drain gave every slot back
+}
+
 BOOST_AUTO_TEST_SUITE_END()
