@@ -1,5 +1,5 @@
 // enclaved: the Enclave server. `enclaved [flags]` serves the HTTP API; `enclaved keys …`
-// administers API keys offline. Every setting is a flag and an environment variable; the flag
+// administers API keys and `enclaved orgs …` orgs' admission settings offline. Every setting is a flag and an environment variable; the flag
 // wins (SPEC.md).
 #include <signal.h>
 #include <spdlog/pattern_formatter.h>
@@ -239,9 +239,9 @@ int orgs_main(int argc, char** argv) {
       std::cerr << "enclaved orgs list: " << r.error().message << "\n";
       return 1;
     }
-    std::printf("%-64s %8s %12s %10s\n", "ORG", "WEIGHT", "MAX QUEUED", "MAX LIVE");
+    std::printf("%-24s %8s %12s %10s\n", "ORG", "WEIGHT", "MAX QUEUED", "MAX LIVE");
     for (const auto& [org, v] : r->by_org)
-      std::printf("%-64s %8u %12u %10u\n", org.c_str(), v.weight, v.max_queued, v.max_live);
+      std::printf("%-24s %8u %12u %10u\n", org.c_str(), v.weight, v.max_queued, v.max_live);
     return 0;
   }
   usage_error("orgs: unknown verb '" + verb + "' (set, list)");
