@@ -1,6 +1,6 @@
 // enclaved: the Enclave server. `enclaved [flags]` serves the HTTP API; `enclaved keys …`
-// administers API keys and `enclaved orgs …` orgs' admission settings offline. Every setting is a flag and an environment variable; the flag
-// wins (SPEC.md).
+// administers API keys and `enclaved orgs …` orgs' admission settings offline. Every setting
+// is a flag and an environment variable; the flag wins (SPEC.md).
 #include <signal.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
