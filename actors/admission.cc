@@ -103,8 +103,10 @@ std::variant<AdmissionQueue::Grant, AdmissionQueue::Parked> AdmissionQueue::enqu
     return Parked{waiting(), e.ticket, e.org->waiting};  // asking again changes nothing
   }
   Org& o = org(org_name);
-  if (ticket == 0) ticket = next_ticket_++;
-  else next_ticket_ = std::max(next_ticket_, ticket + 1);
+  if (ticket == 0)
+    ticket = next_ticket_++;
+  else
+    next_ticket_ = std::max(next_ticket_, ticket + 1);
   if (round_.empty() && active() < ceiling_ && under_limit(o)) {
     sessions_.emplace(id, Entry{&o, ticket, true});
     ++o.live;
@@ -123,7 +125,7 @@ std::vector<AdmissionQueue::Grant> AdmissionQueue::release(const std::string& id
       --active_;
       --o.live;
       join_round(o);  // back in the round if max_live had held it out
-    } else {  // withdrawn: its fifo entry goes stale
+    } else {          // withdrawn: its fifo entry goes stale
       --o.waiting;
       --waiting_;
       if (o.waiting == 0) {

@@ -38,7 +38,7 @@ class AdmissionQueue {
     uint64_t ticket, grant;
   };
   struct Parked {
-    uint32_t queued;      // sessions waiting (all orgs), this one included
+    uint32_t queued;  // sessions waiting (all orgs), this one included
     uint64_t ticket;
     uint32_t org_queued;  // sessions of the same org waiting, this one included
   };
@@ -93,16 +93,16 @@ class AdmissionQueue {
   void join_round(Org& o);   // if eligible and not in it: at the end of the round
   void leave_round(Org& o);  // if in it; the turn passes on when it was this org's
   void next_turn();
-  Grant take_turn();         // round_ not empty
+  Grant take_turn();  // round_ not empty
   void park(Org& o, const std::string& id, uint64_t ticket);
 
   uint32_t ceiling_;
-  std::unordered_map<std::string, Org> orgs_;  // nodes are stable: round_ points into them
+  std::unordered_map<std::string, Org> orgs_;        // nodes are stable: round_ points into them
   std::unordered_map<std::string, Entry> sessions_;  // every session holding a slot or parked
   uint32_t active_ = 0, waiting_ = 0;
-  std::list<Org*> round_;                  // orgs with someone waiting and room under max_live
+  std::list<Org*> round_;  // orgs with someone waiting and room under max_live
   std::list<Org*>::iterator turn_ = round_.end();  // the org being served
-  uint32_t credit_ = 0;                    // grants left in its turn
+  uint32_t credit_ = 0;                            // grants left in its turn
   uint64_t next_ticket_ = 1, next_grant_ = 1;
 };
 

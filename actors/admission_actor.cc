@@ -24,8 +24,8 @@ caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceil
     for (const auto& g : grants) {
       auto it = self->state.waiting.find(g.id);
       if (it == self->state.waiting.end()) continue;
-      self->send(it->second, msg::ToSession{msg::Admitted{g.active, self->state.ceiling, g.ticket,
-                                                          g.grant}});
+      self->send(it->second,
+                 msg::ToSession{msg::Admitted{g.active, self->state.ceiling, g.ticket, g.grant}});
       self->state.waiting.erase(it);
     }
   };
@@ -40,7 +40,8 @@ caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceil
           } else {
             auto& p = std::get<AdmissionQueue::Parked>(r);
             st.waiting[e->id] = e->session;
-            self->send(e->session, msg::ToSession{msg::Queued{p.queued, st.ceiling, p.ticket, p.org_queued}});
+            self->send(e->session,
+                       msg::ToSession{msg::Queued{p.queued, st.ceiling, p.ticket, p.org_queued}});
           }
         } else if (auto* r = std::get_if<msg::Release>(&m)) {
           st.waiting.erase(r->id);

@@ -14,8 +14,7 @@ Result<org_settings::State> load(storage::EventLog& log) {
 }
 
 Result<org_settings::Settings> set(const std::string& data_dir, const std::string& org,
-                                   std::optional<int64_t> weight,
-                                   std::optional<int64_t> max_queued,
+                                   std::optional<int64_t> weight, std::optional<int64_t> max_queued,
                                    std::optional<int64_t> max_live) {
   if (!org_settings::valid_org(org))
     return make_error(ErrorCode::kInvalidArgument, "invalid_argument",

@@ -28,8 +28,9 @@ struct State {
   uint64_t last_seq = 0;
 };
 
-// Folds one event of the orgs stream; other payloads only advance last_seq. Values outside the bounds (a log
-// not written by us) are clamped into them, so a hostile data dir cannot stall admission.
+// Folds one event of the orgs stream; other payloads only advance last_seq. Values outside the
+// bounds (a log not written by us) are clamped into them, so a hostile data dir cannot stall
+// admission.
 State apply(State s, const events::Envelope& e);
 
 // The settings of `org` (the defaults if never set).

@@ -80,12 +80,14 @@ BOOST_AUTO_TEST_CASE(a_500_member_fleet_does_not_starve_another_orgs_session) {
   auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(a, hanging_fleet(500), cb); });
   BOOST_REQUIRE(f.ok());
   BOOST_REQUIRE(wait_until([&] { return count_phase(*engine, a, f->id(), "running") == 2; }));
-  auto s = call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
+  auto s =
+      call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
   BOOST_REQUIRE(s.ok());
-  BOOST_REQUIRE(wait_until([&] { return audit_data(*engine, b, s->id(), "session_queued").has_value(); }));
+  BOOST_REQUIRE(
+      wait_until([&] { return audit_data(*engine, b, s->id(), "session_queued").has_value(); }));
   auto q = *audit_data(*engine, b, s->id(), "session_queued");
-  BOOST_CHECK_EQUAL(field(q, "orgQueued"), 1);   // first in its own org's FIFO
-  BOOST_CHECK_EQUAL(field(q, "queued"), 499);    // behind 498 of A's globally
+  BOOST_CHECK_EQUAL(field(q, "orgQueued"), 1);  // first in its own org's FIFO
+  BOOST_CHECK_EQUAL(field(q, "queued"), 499);   // behind 498 of A's globally
 
   auto b_admitted = [&] { return engine->get_session(b, s->id())->phase() != "queued"; };
   int releases = 0;
@@ -113,7 +115,8 @@ BOOST_AUTO_TEST_CASE(a_500_member_fleet_does_not_starve_another_orgs_session) {
   BOOST_REQUIRE(lq);
   BOOST_CHECK_EQUAL(field(*lq, "orgQueued"), 498);
   BOOST_REQUIRE(call<api::Fleet>([&](auto cb) { engine->teardown_fleet(a, f->id(), cb); }).ok());
-  BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(b, s->id(), cb); }).ok());
+  BOOST_REQUIRE(
+      call<api::Session>([&](auto cb) { engine->teardown_session(b, s->id(), cb); }).ok());
   BOOST_CHECK(wait_until([&] { return fleet_done(*engine, a, f->id()); }));
 }
 
@@ -139,10 +142,12 @@ BOOST_AUTO_TEST_CASE(max_queued_refuses_creates_with_429_naming_the_limit) {
   auto s2 = call<api::Session>([&](auto cb) { engine->create_session(a, batch("print(1)"), cb); });
   BOOST_CHECK(is_quota(s2));
   // Another org has no such limit.
-  auto other = call<api::Session>([&](auto cb) { engine->create_session(b, batch("print(1)"), cb); });
+  auto other =
+      call<api::Session>([&](auto cb) { engine->create_session(b, batch("print(1)"), cb); });
   BOOST_CHECK(other.ok());
   // A queued session that ends gives its room back.
-  BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(a, s1->id(), cb); }).ok());
+  BOOST_REQUIRE(
+      call<api::Session>([&](auto cb) { engine->teardown_session(a, s1->id(), cb); }).ok());
   auto s3 = call<api::Session>([&](auto cb) { engine->create_session(a, batch("print(1)"), cb); });
   BOOST_CHECK(s3.ok());
   BOOST_REQUIRE(call<api::Fleet>([&](auto cb) { engine->teardown_fleet(a, f->id(), cb); }).ok());
@@ -160,7 +165,8 @@ BOOST_AUTO_TEST_CASE(settings_and_each_orgs_fifo_are_rebuilt_after_a_restart) {
     fleet = f->id();
     // max_live 1: one of A's members runs although the ceiling is 2.
     BOOST_REQUIRE(wait_until([&] { return count_phase(*engine, a, fleet, "queued") == 2; }));
-    auto s = call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
+    auto s =
+        call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
     BOOST_REQUIRE(s.ok());
     bs = s->id();
     BOOST_REQUIRE(wait_until([&] { return engine->get_session(b, bs)->phase() == "running"; }));
@@ -175,10 +181,12 @@ BOOST_AUTO_TEST_CASE(settings_and_each_orgs_fifo_are_rebuilt_after_a_restart) {
     return engine->get_session(p, id)->phase();
   };
   BOOST_REQUIRE(wait_until([&] {
-    return engine->get_session(b, bs)->torn_down() && phase(a, members[1].session_id()) == "running";
+    return engine->get_session(b, bs)->torn_down() &&
+           phase(a, members[1].session_id()) == "running";
   }));
   BOOST_CHECK_EQUAL(phase(a, members[0].session_id()), "killed");
-  auto s2 = call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
+  auto s2 =
+      call<api::Session>([&](auto cb) { engine->create_session(b, batch("#@sim hang\n"), cb); });
   BOOST_REQUIRE(s2.ok());
   BOOST_REQUIRE(wait_until([&] { return phase(b, s2->id()) == "running"; }));
   BOOST_CHECK_EQUAL(phase(a, members[2].session_id()), "queued");
@@ -187,7 +195,8 @@ BOOST_AUTO_TEST_CASE(settings_and_each_orgs_fifo_are_rebuilt_after_a_restart) {
                 }).ok());
   BOOST_CHECK(wait_until([&] { return phase(a, members[2].session_id()) == "running"; }));
   BOOST_REQUIRE(call<api::Fleet>([&](auto cb) { engine->teardown_fleet(a, fleet, cb); }).ok());
-  BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(b, s2->id(), cb); }).ok());
+  BOOST_REQUIRE(
+      call<api::Session>([&](auto cb) { engine->teardown_session(b, s2->id(), cb); }).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

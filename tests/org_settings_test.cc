@@ -1,8 +1,8 @@
 // Orgs' admission settings: the fold of OrgSettingsSet (last wins, hostile values clamped) and
 // the bounds `enclaved orgs set` enforces.
-#include <boost/test/unit_test.hpp>
-
 #include "events/org_settings.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace enclave;
 
