@@ -15,15 +15,17 @@ struct AdmissionState {
   uint32_t ceiling = 0;
 };
 
-caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceiling) {
+caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceiling,
+                        std::map<std::string, OrgLimits> limits) {
   self->state.queue = std::make_unique<AdmissionQueue>(ceiling);
+  for (const auto& [org, l] : limits) self->state.queue->set_limits(org, l);
   self->state.ceiling = ceiling;
   auto send_grants = [self](const std::vector<AdmissionQueue::Grant>& grants) {
     for (const auto& g : grants) {
       auto it = self->state.waiting.find(g.id);
       if (it == self->state.waiting.end()) continue;
-      self->send(it->second, msg::ToSession{msg::Admitted{g.active, self->state.ceiling, g.ticket,
-                                                          g.grant}});
+      self->send(it->second,
+                 msg::ToSession{msg::Admitted{g.active, self->state.ceiling, g.ticket, g.grant}});
       self->state.waiting.erase(it);
     }
   };
@@ -31,14 +33,15 @@ caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceil
       [self, send_grants](msg::ToAdmission& m) {
         auto& st = self->state;
         if (auto* e = std::get_if<msg::Enqueue>(&m)) {
-          auto r = st.queue->enqueue(e->id, e->ticket);
+          auto r = st.queue->enqueue(e->id, e->org, e->ticket);
           if (auto* g = std::get_if<AdmissionQueue::Grant>(&r)) {
             self->send(e->session,
                        msg::ToSession{msg::Admitted{g->active, st.ceiling, g->ticket, g->grant}});
           } else {
             auto& p = std::get<AdmissionQueue::Parked>(r);
             st.waiting[e->id] = e->session;
-            self->send(e->session, msg::ToSession{msg::Queued{p.queued, st.ceiling, p.ticket}});
+            self->send(e->session,
+                       msg::ToSession{msg::Queued{p.queued, st.ceiling, p.ticket, p.org_queued}});
           }
         } else if (auto* r = std::get_if<msg::Release>(&m)) {
           st.waiting.erase(r->id);
@@ -52,8 +55,9 @@ caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceil
 
 }  // namespace
 
-caf::actor spawn_admission(caf::actor_system& sys, uint32_t ceiling) {
-  return sys.spawn(admission, ceiling);
+caf::actor spawn_admission(caf::actor_system& sys, uint32_t ceiling,
+                           std::map<std::string, OrgLimits> limits) {
+  return sys.spawn(admission, ceiling, std::move(limits));
 }
 
 }  // namespace enclave

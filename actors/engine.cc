@@ -12,6 +12,8 @@
 #include "actors/fleet_actor.h"
 #include "actors/messages.h"
 #include "actors/once_callback.h"
+#include "actors/org_admin.h"
+#include "actors/queued_quota.h"
 #include "actors/metrics.h"
 #include "actors/reaper_actor.h"
 #include "actors/session_actor.h"
@@ -42,6 +44,7 @@ struct Engine::Impl {
   std::unique_ptr<storage::CommitQueue> commits;
   Registry registry;
   std::unique_ptr<CredentialStore> creds;
+  std::unique_ptr<QueuedQuota> queued_quota;  // orgs' max_queued, checked at create
   std::unique_ptr<backends::Backend> backend;
   std::string backend_name;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
@@ -161,20 +164,32 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.clock = config.clock;
   d->ctx.policy = config.policy;
   d->ctx.max_concurrency = config.max_concurrency;
-  d->ctx.admission = spawn_admission(*d->sys, config.max_concurrency);
+  // Orgs' admission settings (`enclaved orgs set`, offline): weights and max_live for the
+  // admission actor, max_queued for creates.
+  auto org_state = orgs::load(*d->log);
+  if (!org_state) return org_state.error();
+  std::map<std::string, OrgLimits> org_limits;
+  std::map<std::string, uint32_t> org_max_queued;
+  for (const auto& [org, v] : org_state->by_org) {
+    org_limits[org] = OrgLimits{v.weight, v.max_live};
+    if (v.max_queued) org_max_queued[org] = v.max_queued;
+  }
+  d->queued_quota = std::make_unique<QueuedQuota>(
+      std::move(org_max_queued), [d](const std::string& org) { return d->model().queued_in(org); });
+  d->ctx.admission = spawn_admission(*d->sys, config.max_concurrency, std::move(org_limits));
   d->ctx.reaper = spawn_reaper(*d->sys, config.clock, config.reaper_tick_ms);
 
   // ---- recovery: every session that is not torn down gets its actor back -------------------
   auto live = d->model().live_sessions();
   std::set<std::string> keep;
   std::unordered_map<std::string, bool> adopted;
-  std::vector<std::string> active;
+  std::vector<AdmissionQueue::Holder> active;
   uint64_t max_ticket = 0, max_grant = 0;
   for (const auto& s : live) {
     max_ticket = std::max(max_ticket, s.ticket);
     max_grant = std::max(max_grant, s.grant);
     if (!s.admitted) continue;
-    active.push_back(s.id);
+    active.push_back({s.id, s.org_id});
     bool ok = !s.ended() && d->backend->adopt(to_hex(s.id));
     adopted[s.id] = ok;
     if (ok) keep.insert(to_hex(s.id));
@@ -192,7 +207,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
     d->registry.put(id, a);
     fleet_actors[id] = a;
   }
-  // Queued sessions re-enter the queue in ticket order (never-queued ones last, by creation).
+  // Queued sessions re-enter their org's queue in ticket order (never-queued ones last, by
+  // creation, with new tickets).
   std::vector<const session::State*> queued;
   for (const auto& s : live) {
     caf::actor fleet;
@@ -214,7 +230,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   for (const auto* s : queued)
     caf::anon_send(d->ctx.admission,
                    msg::ToAdmission{msg::Enqueue{s->id, d->registry.get(s->id),
-                                                 s->queue_recorded ? s->ticket : 0}});
+                                                 s->queue_recorded ? s->ticket : 0, s->org_id}});
   {
     std::lock_guard lock(d->early_mu);
     for (auto& [id, ev] : d->early)
@@ -298,6 +314,14 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
   if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
+  if (d->queued_quota->limited(p.org_id)) {
+    if (auto refused = d->queued_quota->reserve(p.org_id, 1)) return done(*refused);
+    done = [quota = d->queued_quota.get(), org = p.org_id,
+            done = std::move(done)](Result<api::Session> r) {
+      quota->release(org, 1);
+      done(std::move(r));
+    };
+  }
   std::string id = new_stream_id();
   auto a = spawn_session(*d->sys, &d->ctx, session::State{}, caf::actor{});
   d->registry.put(id, a);
@@ -377,6 +401,15 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   }
   auto* d = impl_.get();
   if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
+  if (d->queued_quota->limited(p.org_id)) {
+    uint64_t n = c.members.size();
+    if (auto refused = d->queued_quota->reserve(p.org_id, n)) return done(*refused);
+    done = [quota = d->queued_quota.get(), org = p.org_id, n,
+            done = std::move(done)](Result<api::Fleet> r) {
+      quota->release(org, n);
+      done(std::move(r));
+    };
+  }
   c.id = new_stream_id();
   c.org_id = p.org_id;
   c.created_by = p.user_id;

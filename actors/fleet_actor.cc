@@ -86,7 +86,7 @@ void create(Self* self, msg::CreateFleet& c) {
              std::string id = m.id;
              auto a = spawn_session(self->home_system(), st.ctx, std::move(m), me);
              st.ctx->registry->put(id, a);
-             self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, a, 0}});
+             self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, a, 0, st.f.org_id}});
              st.live++;
            }
            done(committed_view(st.ctx, st.f.id));

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/admission.h"
 #include "actors/engine.h"
 #include "backends/backend.h"
 #include "events/session.h"
@@ -26,6 +27,7 @@ struct FromBackend {
 struct Queued {
   uint32_t queued, max_concurrency;
   uint64_t ticket;
+  uint32_t org_queued = 0;  // sessions of the same org waiting, this one included
 };
 struct Admitted {
   uint32_t active, max_concurrency;
@@ -64,12 +66,13 @@ struct Enqueue {
   std::string id;
   caf::actor session;
   uint64_t ticket = 0;  // 0: assign a new one
+  std::string org;      // whose FIFO it waits in
 };
 struct Release {
   std::string id;
 };
 struct Restore {  // after a restart: sessions already holding a slot
-  std::vector<std::string> active;
+  std::vector<AdmissionQueue::Holder> active;
   uint64_t next_ticket, next_grant;
 };
 using ToAdmission = std::variant<Enqueue, Release, Restore>;

@@ -47,6 +47,7 @@ uint64_t ReadModel::load(std::string* warning) {
     auto s = snapshot::session_from(p);
     auto g = cp.created_gseq().find(to_hex(s.id));
     created_gseq_[s.id] = g == cp.created_gseq().end() ? 0 : static_cast<uint64_t>(g->second);
+    if (s.phase == session::Phase::kQueued) queued_by_org_[s.org_id]++;
     sessions_[s.id] = std::move(s);
   }
   for (const auto& p : cp.live_fleets()) {
@@ -125,8 +126,19 @@ void ReadModel::note_phase(const session::State* before, const session::State& a
   if (before && before->exists) {
     if (before->phase == after.phase) return;
     counters_.phase_now[session::phase_name(before->phase)]--;
+    if (before->phase == session::Phase::kQueued) {
+      auto q = queued_by_org_.find(before->org_id);
+      if (q != queued_by_org_.end() && --q->second == 0) queued_by_org_.erase(q);
+    }
   }
   counters_.phase_now[session::phase_name(after.phase)]++;
+  if (after.phase == session::Phase::kQueued) queued_by_org_[after.org_id]++;
+}
+
+uint64_t ReadModel::queued_in(const std::string& org) const {
+  std::shared_lock lock(mu_);
+  auto it = queued_by_org_.find(org);
+  return it == queued_by_org_.end() ? 0 : it->second;
 }
 
 void ReadModel::apply(const storage::Stored& st) {
@@ -153,6 +165,8 @@ void ReadModel::apply(const storage::Stored& st) {
     case E::kApiKeyCreated:
     case E::kApiKeyRevoked:
       keys_ = api_keys::apply(std::move(keys_), e);
+      return;
+    case E::kOrgSettingsSet:  // read by the engine when it opens (actors/org_admin.h)
       return;
     default:
       break;

@@ -90,6 +90,8 @@ class ReadModel {
                                                         250, 500, 1000, 5000};
   Counters counters() const;
   size_t live_count() const;
+  // Sessions of `org` created and not yet admitted (phase queued, including any not yet ended).
+  uint64_t queued_in(const std::string& org) const;
 
   // Checkpoint every max(this, 2 × live sessions and fleet members) events, and at shutdown.
   static constexpr uint64_t kCheckpointEvery = 50'000;
@@ -114,6 +116,7 @@ class ReadModel {
   std::unordered_map<std::string, size_t> fleet_live_;        // live members per fleet
   api_keys::State keys_;
   Counters counters_;
+  std::unordered_map<std::string, uint64_t> queued_by_org_;  // gauge: phase queued, per org
   uint64_t applied_gseq_ = 0, checkpoint_gseq_ = 0;
   std::vector<std::pair<std::string, std::string>> pending_snapshots_;  // written after a batch
   // Set while apply_committed folds live commits (not during startup replay): only then are

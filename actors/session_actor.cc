@@ -406,7 +406,8 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::FromBackend>) {
                 on_backend(self, x.event);
               } else if constexpr (std::is_same_v<T, msg::Queued>) {
-                (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket});
+                (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
+                                                            x.org_queued});
               } else if constexpr (std::is_same_v<T, msg::Admitted>) {
                 auto r = record(self,
                                 session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
@@ -482,7 +483,7 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                       auto& st = self->state;
                       done(committed_view(st.ctx, st.s.id));
                       self->send(st.ctx->admission,
-                                 msg::ToAdmission{msg::Enqueue{st.s.id, self, 0}});
+                                 msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
                     },
                     [done](const Error& e) { done(e); });
               }

@@ -84,7 +84,7 @@ int cmd_replay(const Args& args) {
     streams.push_back(*id);
   } else {
     for (const auto& [id, head] : (*log)->heads())
-      if (id != keys_stream_id()) streams.push_back(id);
+      if (id != keys_stream_id() && id != orgs_stream_id()) streams.push_back(id);
     std::sort(streams.begin(), streams.end());
   }
   bool json = o.flag("json");

@@ -57,4 +57,10 @@ std::string keys_stream_id() {
   return id;
 }
 
+std::string orgs_stream_id() {
+  std::string id(16, '\0');
+  id[15] = 0x17;  // issue 17; 1 is the keys stream
+  return id;
+}
+
 }  // namespace enclave

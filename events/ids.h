@@ -20,4 +20,7 @@ std::optional<std::string> from_hex_id(std::string_view hex);
 // A well-known stream: the API keys of the whole installation.
 std::string keys_stream_id();
 
+// A well-known stream: the orgs' admission settings (OrgSettingsSet).
+std::string orgs_stream_id();
+
 }  // namespace enclave

@@ -58,6 +58,7 @@ const char* event_type(const Envelope& e) {
     case Envelope::kFleetTornDown: return "fleet_torn_down";
     case Envelope::kApiKeyCreated: return "api_key_created";
     case Envelope::kApiKeyRevoked: return "api_key_revoked";
+    case Envelope::kOrgSettingsSet: return "org_settings_set";
     case Envelope::PAYLOAD_NOT_SET: break;
   }
   return "unknown";
@@ -192,6 +193,7 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           q->set_queued(cmd.queued);
           q->set_max_concurrency(cmd.max_concurrency);
           q->set_ticket(cmd.ticket);
+          if (cmd.org_queued) q->set_org_queued(cmd.org_queued);
           return b.take();
         } else if constexpr (std::is_same_v<T, Admit>) {
           if (s.phase != Phase::kQueued || s.admitted)

@@ -88,6 +88,7 @@ struct Create {
 struct RecordQueued {
   uint32_t queued, max_concurrency;
   uint64_t ticket;
+  uint32_t org_queued = 0;  // sessions of the same org waiting, this one included
 };
 struct Admit {
   uint32_t active, max_concurrency;

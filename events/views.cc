@@ -159,6 +159,8 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "queued", e.session_queued().queued());
       put(d, "maxConcurrency", e.session_queued().max_concurrency());
       put(d, "ticket", static_cast<double>(e.session_queued().ticket()));
+      if (e.session_queued().org_queued())
+        put(d, "orgQueued", e.session_queued().org_queued());
       msg = "queued behind the admission ceiling";
       break;
     case E::kSessionAdmitted:
@@ -270,6 +272,13 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
     case E::kApiKeyRevoked:
       put(d, "keyId", e.api_key_revoked().key_id());
       msg = "api key revoked";
+      break;
+    case E::kOrgSettingsSet:
+      put(d, "orgId", e.org_settings_set().org_id());
+      put(d, "weight", e.org_settings_set().weight());
+      put(d, "maxQueued", e.org_settings_set().max_queued());
+      put(d, "maxLive", e.org_settings_set().max_live());
+      msg = "org admission settings set";
       break;
     case E::PAYLOAD_NOT_SET:
       break;

@@ -1,6 +1,6 @@
 // enclaved: the Enclave server. `enclaved [flags]` serves the HTTP API; `enclaved keys …`
-// administers API keys offline. Every setting is a flag and an environment variable; the flag
-// wins (SPEC.md).
+// administers API keys and `enclaved orgs …` orgs' admission settings offline. Every setting
+// is a flag and an environment variable; the flag wins (SPEC.md).
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -21,6 +21,7 @@
 
 #include "actors/engine.h"
 #include "actors/key_admin.h"
+#include "actors/org_admin.h"
 #include "backends/simulator/simulator.h"
 #include "events/session_request.h"
 #include "http/api.h"
@@ -44,6 +45,8 @@ constexpr const char* kUsage =
        enclaved keys create --org ORG --role owner|member|viewer [--e2b] [--data-dir DIR]
        enclaved keys list [--data-dir DIR]
        enclaved keys revoke KEYID [--data-dir DIR]
+       enclaved orgs set ORG [--weight N] [--max-queued N] [--max-live N] [--data-dir DIR]
+       enclaved orgs list [--data-dir DIR]
 
 flags (each also an environment variable; the flag wins):
   --listen HOST:PORT        ENCLAVE_LISTEN           default 127.0.0.1:8090
@@ -238,6 +241,48 @@ int keys_main(int argc, char** argv) {
     return 0;
   }
   usage_error("keys: unknown verb '" + verb + "' (create, list, revoke)");
+}
+
+// Orgs' share of admission (docs/ARCHITECTURE.md, fair admission): offline, like keys.
+int orgs_main(int argc, char** argv) {
+  if (argc < 3) usage_error("orgs: expected set or list");
+  std::string verb = argv[2];
+  Args a = parse_args(argc, argv, 3, {"data-dir", "weight", "max-queued", "max-live"}, {});
+  std::string data_dir = setting(a, "data-dir", "ENCLAVE_DATA_DIR", "./data");
+  if (verb == "set") {
+    if (a.words.size() != 1) usage_error("orgs set: expected exactly one ORG");
+    auto number = [&](const char* flag, int64_t max) -> std::optional<int64_t> {
+      auto it = a.flags.find(flag);
+      if (it == a.flags.end()) return std::nullopt;
+      return parse_int(std::string("--") + flag, it->second, 0, max);
+    };
+    auto weight = number("weight", org_settings::kMaxWeight);
+    auto max_queued = number("max-queued", org_settings::kMaxQueued);
+    auto max_live = number("max-live", org_settings::kMaxLive);
+    if (!weight && !max_queued && !max_live)
+      usage_error("orgs set: give at least one of --weight, --max-queued, --max-live");
+    auto r = orgs::set(data_dir, a.words[0], weight, max_queued, max_live);
+    if (!r.ok()) {
+      std::cerr << "enclaved orgs set: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << "org " << a.words[0] << ": weight " << r->weight << ", max queued "
+              << r->max_queued << ", max live " << r->max_live << " (0: no limit)\n";
+    return 0;
+  }
+  if (verb == "list") {
+    if (!a.words.empty()) usage_error("orgs list: unexpected argument " + a.words[0]);
+    auto r = orgs::list(data_dir);
+    if (!r.ok()) {
+      std::cerr << "enclaved orgs list: " << r.error().message << "\n";
+      return 1;
+    }
+    std::printf("%-24s %8s %12s %10s\n", "ORG", "WEIGHT", "MAX QUEUED", "MAX LIVE");
+    for (const auto& [org, v] : r->by_org)
+      std::printf("%-24s %8u %12u %10u\n", org.c_str(), v.weight, v.max_queued, v.max_live);
+    return 0;
+  }
+  usage_error("orgs: unknown verb '" + verb + "' (set, list)");
 }
 
 // `%*` in a pattern: the message as the inside of a JSON string (quotes, backslashes and control
@@ -499,6 +544,7 @@ int main(int argc, char** argv) {
   // by another uid — sandboxes run as uid 65534 on this host.
   ::umask(077);
   if (argc >= 2 && std::string(argv[1]) == "keys") return keys_main(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "orgs") return orgs_main(argc, argv);
   int first = 1;
   if (argc >= 2 && std::string(argv[1]) == "serve") first = 2;
   return serve_main(argc, argv, first);

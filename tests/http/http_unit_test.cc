@@ -164,6 +164,7 @@ BOOST_AUTO_TEST_CASE(json_output) {
   BOOST_CHECK_EQUAL(http_status(ErrorCode::kNotFound), 404);
   BOOST_CHECK_EQUAL(http_status(ErrorCode::kConflict), 409);
   BOOST_CHECK_EQUAL(http_status(ErrorCode::kTooLarge), 413);
+  BOOST_CHECK_EQUAL(http_status(ErrorCode::kQuotaExceeded), 429);
   BOOST_CHECK_EQUAL(http_status(ErrorCode::kUnavailable), 503);
   BOOST_CHECK_EQUAL(http_status(ErrorCode::kInternal), 500);
   api::ExecTurnResult r;
