@@ -141,6 +141,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.content_type = std::string(msg[bhttp::field::content_type]);
     req.sandbox_id = std::string(msg["E2b-Sandbox-Id"]);
     req.access_token = std::string(msg["X-Access-Token"]);
+    req.origin = std::string(msg[bhttp::field::origin]);
+    req.host = std::string(msg[bhttp::field::host]);
+    req.has_preflight = msg.find(bhttp::field::access_control_request_method) != msg.end();
     req.body = std::move(msg.body());
     ++served_;
     auto self = shared_from_this();

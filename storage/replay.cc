@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "events/ids.h"
+#include "events/printable.h"
 #include "events/views.h"
 
 namespace enclave::storage {
@@ -173,7 +174,7 @@ std::string replay_text(const StreamReplay& r) {
     o << "  phase: " << session::phase_name(s.phase);
     if (s.kill_reason != events::KILL_REASON_NONE)
       o << " (" << session::kill_reason_name(s.kill_reason) << ")";
-    o << "\n  org: " << s.org_id << "  created by: " << s.created_by
+    o << "\n  org: " << printable(s.org_id) << "  created by: " << printable(s.created_by)
       << "\n  turns: " << s.turns << "  turn ms: " << s.turn_ms_total
       << "  egress denied: " << s.egress_denied;
     if (s.exit_code) o << "  exit code: " << *s.exit_code;
@@ -182,7 +183,8 @@ std::string replay_text(const StreamReplay& r) {
       << "  torn down: " << (s.torn_down ? "yes" : "no") << "\n";
   } else if (r.kind == "fleet") {
     auto c = fleet::counts(r.fleet);
-    o << "  name: " << r.fleet.name << "  phase: " << fleet::phase_name(fleet::aggregate(c))
+    o << "  name: " << printable(r.fleet.name)
+      << "  phase: " << fleet::phase_name(fleet::aggregate(c))
       << "\n  members: " << c.total() << " (queued " << c.queued << ", starting " << c.starting
       << ", running " << c.running << ", succeeded " << c.succeeded << ", failed " << c.failed
       << ", killed " << c.killed << ")\n";
@@ -190,7 +192,8 @@ std::string replay_text(const StreamReplay& r) {
   o << "  events:\n";
   for (const auto& s : r.events) {
     auto a = views::audit_event(s.envelope, to_hex(s.hash));
-    o << "    " << a.seq() << "  " << a.at() << "  " << a.type() << "  " << a.message() << "\n";
+    o << "    " << a.seq() << "  " << printable(a.at()) << "  " << printable(a.type()) << "  "
+      << printable(a.message()) << "\n";
   }
   return o.str();
 }

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE forensics
 #include <boost/test/unit_test.hpp>
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <rocksdb/db.h>
 
@@ -137,6 +138,42 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_flipped_byte_in_any_event) {
     BOOST_CHECK_GE(rep.seq, victim + 1);
     std::filesystem::remove_all(dir);
   }
+}
+
+// Issue 17: a tampered data dir whose stream head names a crafted org id must not be able to
+// turn `enclave verify --json` into `{"ok":false,…,"ok":true}` (json.load keeps the last "ok").
+BOOST_AUTO_TEST_CASE(verify_json_is_one_object_whatever_the_data_dir_holds) {
+  Recorded rec;
+  auto dir = copy_of(rec.dir.path(), "crafted-org");
+  const std::string crafted = "x\",\"ok\":true,\"y\":\"\x1b]0;owned\x07\xff";
+  {
+    RawDb raw(dir);
+    rocksdb::ColumnFamilyHandle* streams = nullptr;
+    for (auto* h : raw.handles)
+      if (h->GetName() == "streams") streams = h;
+    BOOST_REQUIRE(streams);
+    std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator(rocksdb::ReadOptions(), streams));
+    it->SeekToFirst();
+    BOOST_REQUIRE(it->Valid() && it->value().size() >= 40);
+    std::string head = it->value().ToString().substr(0, 40) + crafted;
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), streams, it->key(), head).ok());
+  }
+  auto rep = verify(dir);
+  BOOST_REQUIRE(!rep.ok);
+  BOOST_CHECK(rep.problem.find(crafted) != std::string::npos);  // the crafted bytes are in it
+  std::string text = storage::verify_json(rep);
+  google::protobuf::Struct parsed;
+  BOOST_REQUIRE_MESSAGE(google::protobuf::util::JsonStringToMessage(text, &parsed).ok(), text);
+  BOOST_CHECK_EQUAL(parsed.fields().at("ok").bool_value(), false);
+  BOOST_CHECK_EQUAL(parsed.fields().size(), 7u);  // ok streams events seconds stream seq problem
+  BOOST_CHECK(parsed.fields().count("y") == 0);
+  BOOST_CHECK(text.find('\x1b') == std::string::npos && text.find('\x07') == std::string::npos);
+  // Exactly one "ok" key: count occurrences of the quoted key outside strings' escapes.
+  size_t oks = 0;
+  for (size_t p = text.find("\"ok\":"); p != std::string::npos; p = text.find("\"ok\":", p + 1))
+    ++oks;
+  BOOST_CHECK_EQUAL(oks, 1u);
+  BOOST_CHECK(storage::verify_json(verify(rec.dir.path())).find("\"ok\":true") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(verify_catches_a_deleted_event) {
