@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/engine.h"
 #include "actors/key_admin.h"
+#include "actors/read_model.h"
 #include "events/ids.h"
+#include "storage/commit_queue.h"
 
 namespace enclave {
 
@@ -75,7 +78,7 @@ void KeyService::append(events::Envelope e, std::function<void(Result<bool>)> do
 }
 
 void KeyService::create(const Principal& p, const api::CreateKeyRequest& req,
-                        Callback<api::CreatedApiKey> done) {
+                        std::function<void(Result<api::CreatedApiKey>)> done) {
   if (!p.has("admin")) return done(forbidden_admin());
   if (req.role().empty())
     return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
@@ -112,7 +115,7 @@ Result<api::ApiKeyList> KeyService::list(const Principal& p) const {
 }
 
 void KeyService::revoke(const Principal& p, const std::string& key_id,
-                        Callback<api::ApiKey> done) {
+                        std::function<void(Result<api::ApiKey>)> done) {
   auto k = model_->key_by_id(key_id);
   if (!k || k->org_id != p.org_id) return done(no_such_key());
   if (!p.has("admin")) return done(forbidden_admin());

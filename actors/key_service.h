@@ -13,12 +13,18 @@
 #include <mutex>
 #include <string>
 
-#include "actors/engine.h"
-#include "actors/read_model.h"
 #include "events/api.pb.h"
-#include "storage/commit_queue.h"
+#include "events/api_keys.h"
+#include "events/clock.h"
+#include "events/error.h"
 
 namespace enclave {
+
+namespace storage {
+class CommitQueue;
+}
+class ReadModel;
+struct Principal;  // actors/engine.h (this sits below the facade and does not include it)
 
 class KeyService {
  public:
@@ -28,11 +34,12 @@ class KeyService {
   // Creates a key of the caller's org. Errors: no scope admin (kPermissionDenied), a role, name
   // out of shape (kInvalidArgument naming the field), the log refused (as the log says).
   void create(const Principal& p, const api::CreateKeyRequest& req,
-              Callback<api::CreatedApiKey> done);
+              std::function<void(Result<api::CreatedApiKey>)> done);
   // The caller's org's keys, revoked ones included; never a secret.
   [[nodiscard]] Result<api::ApiKeyList> list(const Principal& p) const;
   // Revokes a key of the caller's org; idempotent (a revoked key answers its view again).
-  void revoke(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done);
+  void revoke(const Principal& p, const std::string& key_id,
+              std::function<void(Result<api::ApiKey>)> done);
   // Whether `user_id` ("key:<id>") names a key that exists and is not revoked. Principals that
   // are not keys (auth disabled: "anonymous") are live.
   [[nodiscard]] bool live(const std::string& user_id) const;
