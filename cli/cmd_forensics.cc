@@ -86,6 +86,8 @@ int cmd_replay(const Args& args) {
   }
   bool json = o.flag("json");
   bool one = o.has("stream");  // --stream: one object; otherwise always a list
+  // Streamed: each element is printed by the JSON library (storage::replay_json); only the
+  // list's brackets and commas are written here.
   if (json && !one) std::cout << "[";
   bool first = true;
   for (const auto& id : streams) {

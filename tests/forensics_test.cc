@@ -176,6 +176,52 @@ BOOST_AUTO_TEST_CASE(verify_json_is_one_object_whatever_the_data_dir_holds) {
   BOOST_CHECK(storage::verify_json(verify(rec.dir.path())).find("\"ok\":true") != std::string::npos);
 }
 
+// Issue 17: names a tenant chose reach the operator's terminal through `enclave replay`: the text
+// rendering escapes every control character, the JSON keeps the exact bytes as a string.
+BOOST_AUTO_TEST_CASE(replay_output_is_safe_for_the_operator) {
+  TempDir dir;
+  const std::string crafted = "fleet\x1b]0;owned\x07\x1b[2J\nTAMPERED: fake line\xc2\x9b";
+  std::string fleet_id;
+  {
+    auto engine = open_engine(dir.path(), 2);
+    api::CreateFleetRequest fr;
+    fr.set_name(crafted);
+    *fr.add_members() = batch("print(1)");
+    auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(default_principal(), fr, cb); });
+    BOOST_REQUIRE(f.ok());
+    fleet_id = f->id();
+    BOOST_REQUIRE(wait_until([&] {
+      return engine->get_fleet(default_principal(), fleet_id)->phase() == "completed";
+    }));
+  }
+  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  auto r = storage::replay_stream(**log, *from_hex_id(fleet_id), {});
+  BOOST_REQUIRE(r.ok());
+  std::string text = storage::replay_text(*r);
+  BOOST_CHECK(text.find('\x1b') == std::string::npos);
+  BOOST_CHECK(text.find('\x07') == std::string::npos);
+  BOOST_CHECK(text.find("\xc2\x9b") == std::string::npos);
+  BOOST_CHECK(text.find("\nTAMPERED") == std::string::npos);
+  BOOST_CHECK(text.find("fleet\\e]0;owned\\x07\\e[2J\\nTAMPERED: fake line\\u{9b}") !=
+              std::string::npos);
+  google::protobuf::Struct parsed;
+  std::string json = storage::replay_json(*r);
+  BOOST_REQUIRE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok());
+  BOOST_CHECK_EQUAL(parsed.fields().at("state").struct_value().fields().at("name").string_value(),
+                    crafted);
+  std::string lines;
+  BOOST_REQUIRE(storage::export_jsonl(**log, &lines).ok());
+  size_t n = 0;
+  for (size_t start = 0, end; (end = lines.find('\n', start)) != std::string::npos; start = end + 1) {
+    google::protobuf::Struct line;
+    BOOST_CHECK(google::protobuf::util::JsonStringToMessage(lines.substr(start, end - start), &line).ok());
+    BOOST_CHECK(line.fields().count("globalSeq") && line.fields().count("stream"));
+    ++n;
+  }
+  BOOST_CHECK_GT(n, 3u);
+}
+
 BOOST_AUTO_TEST_CASE(verify_catches_a_deleted_event) {
   Recorded r;
   auto dir = copy_of(r.dir.path(), "delete");
