@@ -93,7 +93,8 @@ void KeyService::create(const Principal& p, const api::CreateKeyRequest& req,
       auto k = r ? model_->key_by_id(id) : std::nullopt;
       finished();
       if (!r) return done(r.error());
-      if (!k) return done(make_error(ErrorCode::kInternal, "internal", "the new key was not folded"));
+      if (!k)
+        return done(make_error(ErrorCode::kInternal, "internal", "the new key was not folded"));
       spdlog::info("API key {} (org {}, role {}) created by {}", id, k->org_id, k->role, by);
       api::CreatedApiKey out;
       out.set_id(k->key_id);

@@ -56,8 +56,7 @@ int list(const Options& o) {
     for (const auto& k : keys->list_value().values()) {
       std::printf("%-18s %-8s %-26s %-8s %s\n", display_member(k, "id").c_str(),
                   display_member(k, "role").c_str(), display_member(k, "createdAt").c_str(),
-                  get_bool(k, "revoked") ? "revoked" : "active",
-                  display_member(k, "name").c_str());
+                  get_bool(k, "revoked") ? "revoked" : "active", display_member(k, "name").c_str());
     }
   }
   return 0;

@@ -39,11 +39,21 @@ std::string printable(std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        case 0x1b: out += "\\e"; break;
-        case '\\': out += "\\\\"; break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case 0x1b:
+          out += "\\e";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
         default:
           if (c < 0x20 || c == 0x7f)
             hex_escape(out, c);

@@ -1,10 +1,9 @@
 // API keys administered online (actors/key_service.h): the same events as the offline tool,
 // through the commit queue; a revoked key is refused from the moment its revoke answers; tenancy
 // (another org's key id is not found, scope admin needed); secrets shown once, never listed.
-#include <boost/test/unit_test.hpp>
-
 #include <google/protobuf/util/json_util.h>
 
+#include <boost/test/unit_test.hpp>
 #include <mutex>
 #include <thread>
 
@@ -76,8 +75,8 @@ BOOST_AUTO_TEST_CASE(created_online_works_at_once_and_revoked_is_refused_at_once
   auto missing = call<api::ApiKey>([&](auto cb) { engine->revoke_key(*a, "00ff", cb); });
   BOOST_CHECK(!missing.ok() && missing.error().code == ErrorCode::kNotFound);
   BOOST_CHECK_EQUAL(other.error().message, missing.error().message);
-  auto by_member = call<api::CreatedApiKey>(
-      [&](auto cb) { engine->create_key(*m, key_request("owner"), cb); });
+  auto by_member =
+      call<api::CreatedApiKey>([&](auto cb) { engine->create_key(*m, key_request("owner"), cb); });
   BOOST_CHECK(!by_member.ok() && by_member.error().code == ErrorCode::kPermissionDenied);
   BOOST_CHECK(!engine->list_keys(*m).ok());
   BOOST_CHECK(engine->authenticate(k->key()));
@@ -88,7 +87,7 @@ BOOST_AUTO_TEST_CASE(created_online_works_at_once_and_revoked_is_refused_at_once
   BOOST_CHECK(!engine->authenticate(k->key()));  // refused the moment revoke answered
   BOOST_CHECK(!engine->principal_live(m->user_id));
   auto again = call<api::ApiKey>([&](auto cb) { engine->revoke_key(*a, k->id(), cb); });
-  BOOST_CHECK(again.ok() && again->revoked());  // idempotent
+  BOOST_CHECK(again.ok() && again->revoked());       // idempotent
   BOOST_CHECK(engine->principal_live("anonymous"));  // not a key: auth disabled
 }
 
@@ -106,9 +105,9 @@ BOOST_AUTO_TEST_CASE(bad_requests_name_the_field) {
                                          {"member", "new\nline", "name"}}) {
     auto r = call<api::CreatedApiKey>(
         [&](auto cb) { engine->create_key(p, key_request(c.role, c.name), cb); });
-    BOOST_CHECK_MESSAGE(!r.ok() && r.error().code == ErrorCode::kInvalidArgument &&
-                            r.error().field == c.field,
-                        c.field);
+    BOOST_CHECK_MESSAGE(
+        !r.ok() && r.error().code == ErrorCode::kInvalidArgument && r.error().field == c.field,
+        c.field);
   }
   auto metrics = call<api::CreatedApiKey>(
       [&](auto cb) { engine->create_key(p, key_request("metrics", "prometheus"), cb); });
@@ -148,8 +147,8 @@ BOOST_AUTO_TEST_CASE(concurrent_creates_and_revokes_all_land_and_survive_a_resta
     BOOST_CHECK_EQUAL(engine->list_keys(p)->keys_size(), 16);
     auto victim = engine->authenticate(secrets[3]);
     BOOST_REQUIRE(victim);
-    auto r = call<api::ApiKey>(
-        [&](auto cb) { engine->revoke_key(p, victim->user_id.substr(4), cb); });
+    auto r =
+        call<api::ApiKey>([&](auto cb) { engine->revoke_key(p, victim->user_id.substr(4), cb); });
     BOOST_REQUIRE(r.ok());
     revoked_secret = secrets[3];
   }
