@@ -18,6 +18,7 @@
 #include "actors/engine.h"
 #include "actors/key_admin.h"
 #include "backends/simulator/simulator.h"
+#include "events/printable.h"
 #include "events/session_request.h"
 #include "http/api.h"
 #include "http/auth.h"
@@ -190,8 +191,10 @@ int keys_main(int argc, char** argv) {
     }
     std::printf("%-34s %-20s %-8s %-26s %s\n", "KEY ID", "ORG", "ROLE", "CREATED", "STATUS");
     for (const auto& k : *r) {
-      std::printf("%-34s %-20s %-8s %-26s %s\n", k.key_id.c_str(), k.org_id.c_str(),
-                  k.role.c_str(), k.created_at.c_str(), k.revoked ? "revoked" : "active");
+      // Escaped: a data dir is hostile input, its strings may hold terminal controls.
+      std::printf("%-34s %-20s %-8s %-26s %s\n", printable(k.key_id).c_str(),
+                  printable(k.org_id).c_str(), printable(k.role).c_str(), k.created_at.c_str(),
+                  k.revoked ? "revoked" : "active");
     }
     return 0;
   }
