@@ -90,7 +90,8 @@ std::optional<Response> unsupported_media_type(const Route& route, const Request
   if (content_type_is(req.content_type, "application/json")) return std::nullopt;
   bool raw_ok = route.request_schema.empty();
   if (raw_ok && content_type_is(req.content_type, "application/octet-stream")) return std::nullopt;
-  std::string sent = req.content_type.empty() ? "none" : sanitize_utf8(req.content_type.substr(0, 100));
+  std::string sent =
+      req.content_type.empty() ? "none" : sanitize_utf8(req.content_type.substr(0, 100));
   return json_response(
       415, error_json(Error{ErrorCode::kInvalidArgument, "unsupported_media_type",
                             std::string("a request body must be sent with Content-Type: "

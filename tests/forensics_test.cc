@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(verify_json_is_one_object_whatever_the_data_dir_holds) {
   for (size_t p = text.find("\"ok\":"); p != std::string::npos; p = text.find("\"ok\":", p + 1))
     ++oks;
   BOOST_CHECK_EQUAL(oks, 1u);
-  BOOST_CHECK(storage::verify_json(verify(rec.dir.path())).find("\"ok\":true") != std::string::npos);
+  BOOST_CHECK(storage::verify_json(verify(rec.dir.path())).find("\"ok\":true") !=
+              std::string::npos);
 }
 
 // Issue 17: names a tenant chose reach the operator's terminal through `enclave replay`: the text
@@ -213,9 +214,11 @@ BOOST_AUTO_TEST_CASE(replay_output_is_safe_for_the_operator) {
   std::string lines;
   BOOST_REQUIRE(storage::export_jsonl(**log, &lines).ok());
   size_t n = 0;
-  for (size_t start = 0, end; (end = lines.find('\n', start)) != std::string::npos; start = end + 1) {
+  for (size_t start = 0, end; (end = lines.find('\n', start)) != std::string::npos;
+       start = end + 1) {
     google::protobuf::Struct line;
-    BOOST_CHECK(google::protobuf::util::JsonStringToMessage(lines.substr(start, end - start), &line).ok());
+    auto one = lines.substr(start, end - start);
+    BOOST_CHECK(google::protobuf::util::JsonStringToMessage(one, &line).ok());
     BOOST_CHECK(line.fields().count("globalSeq") && line.fields().count("stream"));
     ++n;
   }
