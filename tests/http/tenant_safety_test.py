@@ -222,6 +222,13 @@ try:
         st, j, hd = call(srv.base, "GET", "/v1/sessions", key=ka, headers=o)
         check(st == 200 and hd.get("Access-Control-Allow-Origin") == "https://console.example.com",
               f"an allowed origin → 200 with Access-Control-Allow-Origin ({st})")
+        st, s, _ = call(srv.base, "POST", "/v1/sessions", {"code": CLEAN_CODE}, key=ka, headers=o)
+        r = wait_result(srv.base, s.get("id", ""), ka) if st == 201 else {}
+        check(st == 201 and r.get("json") == {"v": 7}, f"an allowed origin may run code ({st} {r})")
+        st, text, hd = call(srv.base, "GET", f"/v1/sessions/{s.get('id', '')}/events", key=ka, headers=o)
+        check(st == 200 and "event: end" in str(text)
+              and hd.get("Access-Control-Allow-Origin") == "https://console.example.com",
+              f"an allowed origin's event stream carries Access-Control-Allow-Origin ({st})")
         st, _, hd = call(srv.base, "OPTIONS", "/v1/sessions",
                          headers=dict(o, **{"Access-Control-Request-Method": "POST"}))
         check(st == 204 and "POST" in (hd.get("Access-Control-Allow-Methods") or ""), f"preflight → 204 ({st})")
