@@ -10,6 +10,7 @@
 #include "actors/admission_actor.h"
 #include "actors/context.h"
 #include "actors/fleet_actor.h"
+#include "actors/key_service.h"
 #include "actors/messages.h"
 #include "actors/once_callback.h"
 #include "actors/org_admin.h"
@@ -26,9 +27,11 @@
 namespace enclave {
 
 std::set<std::string> scopes_for_role(const std::string& role) {
-  if (role == "owner") return {"sessions:read", "sessions:write", "audit:read", "admin"};
+  if (role == "owner")
+    return {"sessions:read", "sessions:write", "audit:read", "admin", "metrics:read"};
   if (role == "member") return {"sessions:read", "sessions:write", "audit:read"};
   if (role == "viewer") return {"sessions:read", "audit:read"};
+  if (role == "metrics") return {"metrics:read"};
   return {};
 }
 
@@ -42,6 +45,7 @@ struct Engine::Impl {
   std::unique_ptr<ReadModel> model_ptr;
   ReadModel& model() { return *model_ptr; }
   std::unique_ptr<storage::CommitQueue> commits;
+  std::unique_ptr<KeyService> keys;
   Registry registry;
   std::unique_ptr<CredentialStore> creds;
   std::unique_ptr<QueuedQuota> queued_quota;  // orgs' max_queued, checked at create
@@ -134,6 +138,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
         d->model().apply_committed(batch);
         d->model().maybe_checkpoint(false);
       });
+
+  d->keys = std::make_unique<KeyService>(d->commits.get(), d->model_ptr.get(), config.clock);
 
   d->sys_cfg = std::make_unique<caf::actor_system_config>();
   d->sys_cfg->set("scheduler.max-threads", config.scheduler_threads);
@@ -630,6 +636,24 @@ std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
   auto k = impl_->model().key_by_hash(api_keys::hash_secret(std::string(api_key)));
   if (!k) return std::nullopt;
   return Principal{"key:" + k->key_id, k->org_id, k->role, scopes_for_role(k->role)};
+}
+
+bool Engine::principal_live(const std::string& user_id) const {
+  return impl_->keys->live(user_id);
+}
+
+void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
+                        Callback<api::CreatedApiKey> done) {
+  impl_->keys->create(p, req, std::move(done));
+}
+
+Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const {
+  return impl_->keys->list(p);
+}
+
+void Engine::revoke_key(const Principal& p, const std::string& key_id,
+                        Callback<api::ApiKey> done) {
+  impl_->keys->revoke(p, key_id, std::move(done));
 }
 
 std::string Engine::metrics_text() const {

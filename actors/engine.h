@@ -33,12 +33,12 @@ struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
   std::string org_id;
   std::string role;  // owner | member | viewer
-  std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin
+  std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin, metrics:read
   bool has(const std::string& scope) const { return scopes.count(scope) > 0; }
 };
 
-// The scopes of a role: owner = all four; member = sessions:read/write + audit:read;
-// viewer = sessions:read + audit:read.
+// The scopes of a role: owner = all five; member = sessions:read/write + audit:read;
+// viewer = sessions:read + audit:read; metrics = metrics:read only (for a Prometheus scraper).
 std::set<std::string> scopes_for_role(const std::string& role);
 
 // The principal used when auth is disabled: org "default", role owner.
@@ -158,6 +158,17 @@ class Engine {
   // ---- auth ------------------------------------------------------------------------------------
   // The principal of a presented API key secret, or nullopt (unknown or revoked).
   [[nodiscard]] std::optional<Principal> authenticate(std::string_view api_key) const;
+  // Whether a principal's user id ("key:<id>") still names a live key (credentials minted under
+  // a key, e.g. E2B access tokens, die with it). Non-key principals ("anonymous") are live.
+  [[nodiscard]] bool principal_live(const std::string& user_id) const;
+
+  // ---- API keys online (scope admin, own org only; actors/key_service.h) ----------------------
+  // Creates a key; the answer carries its secret, the only time it is shown.
+  void create_key(const Principal& p, const api::CreateKeyRequest& req,
+                  Callback<api::CreatedApiKey> done);
+  [[nodiscard]] Result<api::ApiKeyList> list_keys(const Principal& p) const;
+  // Revokes a key of the caller's org (idempotent); refused from the moment this answers.
+  void revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done);
 
   // ---- operations ------------------------------------------------------------------------------
   // Prometheus text exposition of the engine's counters and gauges.

@@ -45,10 +45,13 @@ std::string render_metrics(const MetricsInputs& in) {
     << "# TYPE enclave_session_kills_total counter\n";
   for (const auto& [r, n] : c.kills_by_reason)
     o << "enclave_session_kills_total{reason=\"" << r << "\"} " << n << "\n";
-  o << "# HELP enclave_egress_denied_total Denied connection attempts, by org.\n"
-    << "# TYPE enclave_egress_denied_total counter\n";
-  for (const auto& [org, n] : c.egress_denied_by_org)
-    o << "enclave_egress_denied_total{org=\"" << org << "\"} " << n << "\n";
+  // One total, never per org: /metrics is read by scrapers that hold no tenant's key, and an
+  // org id (or its activity) is the tenant's own business.
+  uint64_t egress_denied = 0;
+  for (const auto& [org, n] : c.egress_denied_by_org) egress_denied += n;
+  o << "# HELP enclave_egress_denied_total Denied connection attempts (all orgs).\n"
+    << "# TYPE enclave_egress_denied_total counter\n"
+    << "enclave_egress_denied_total " << egress_denied << "\n";
   auto phase = [&](const char* p) {
     auto it = c.phase_now.find(p);
     return it == c.phase_now.end() ? 0 : it->second;

@@ -1,5 +1,6 @@
 // Prometheus text exposition of the engine's state (pure: inputs in, text out). Names follow
-// Prometheus conventions; labels are bounded (phases, kill reasons, orgs — never session ids).
+// Prometheus conventions; labels are bounded (phases, kill reasons) and never name an org or a
+// session: /metrics may be read by a scraper holding no tenant's key.
 #pragma once
 
 #include <string>

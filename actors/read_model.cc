@@ -456,6 +456,23 @@ std::optional<api_keys::Key> ReadModel::key_by_hash(const std::string& hash_hex)
   return *k;
 }
 
+std::optional<api_keys::Key> ReadModel::key_by_id(const std::string& key_id) const {
+  std::shared_lock lock(mu_);
+  auto it = keys_.by_id.find(key_id);
+  if (it == keys_.by_id.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<api_keys::Key> ReadModel::keys_of_org(const std::string& org) const {
+  std::shared_lock lock(mu_);
+  return api_keys::of_org(keys_, org);
+}
+
+uint64_t ReadModel::keys_last_seq() const {
+  std::shared_lock lock(mu_);
+  return keys_.last_seq;
+}
+
 std::vector<session::State> ReadModel::live_sessions() const {
   std::shared_lock lock(mu_);
   std::vector<std::pair<uint64_t, const session::State*>> ordered;

@@ -62,6 +62,12 @@ class ReadModel {
                      const std::string& phase, uint64_t cursor, size_t limit) const;
   std::vector<fleet::State> list_fleets(const std::string& org) const;
   std::optional<api_keys::Key> key_by_hash(const std::string& hash_hex) const;
+  // The key with id `key_id` (revoked or not), or nullopt.
+  std::optional<api_keys::Key> key_by_id(const std::string& key_id) const;
+  // The keys of `org`, revoked ones included (in key-id order).
+  std::vector<api_keys::Key> keys_of_org(const std::string& org) const;
+  // The keys stream's last seq (the expected seq of the next key event).
+  uint64_t keys_last_seq() const;
   // Every session that is not torn down (for recovery), in creation order.
   std::vector<session::State> live_sessions() const;
   std::vector<fleet::State> live_fleets() const;

@@ -1,5 +1,7 @@
 #include "cli/api_client.h"
 
+#include "events/printable.h"
+
 #include <cstdlib>
 #include <iostream>
 
@@ -21,13 +23,13 @@ std::string describe_error(const HttpResponse& r) {
   auto j = parse_json(r.body);
   if (j) {
     if (const JsonValue* e = member(*j, "error")) {
-      std::string out = get_string(*e, "code", "error") + ": " + get_string(*e, "message");
-      std::string field = get_string(*e, "field");
+      std::string out = display_member(*e, "code", "error") + ": " + display_member(*e, "message");
+      std::string field = display_member(*e, "field");
       if (!field.empty()) out += " (field: " + field + ")";
       return out + " [HTTP " + std::to_string(r.status) + "]";
     }
   }
-  std::string snippet = r.body.substr(0, 200);
+  std::string snippet = printable(r.body.substr(0, 200));
   return "HTTP " + std::to_string(r.status) + (snippet.empty() ? "" : ": " + snippet);
 }
 

@@ -20,11 +20,18 @@ int cmd_events(const Args& args) {
   bool json = o.flag("json");
   bool ok = follow_session_events(*api, o.positional[0], [&](const SseEvent& ev) {
     if (json) {
-      std::cout << "{\"event\":" << json_quote(ev.event) << ",\"data\":" << ev.data << "}\n";
+      JsonValue line;
+      auto& f = *line.mutable_struct_value()->mutable_fields();
+      f["event"].set_string_value(ev.event);
+      if (auto d = parse_json(ev.data))
+        f["data"] = std::move(*d);
+      else
+        f["data"].set_string_value(ev.data);
+      std::cout << to_json_text(line) << "\n";
     } else if (auto d = parse_json(ev.data)) {
       if (ev.event == "audit") {
-        std::cout << display_member(*d, "seq") << "  " << get_string(*d, "at") << "  "
-                  << get_string(*d, "type") << "  " << get_string(*d, "message") << "\n";
+        std::cout << display_member(*d, "seq") << "  " << display_member(*d, "at") << "  "
+                  << display_member(*d, "type") << "  " << display_member(*d, "message") << "\n";
       } else if (ev.event == "output") {
         std::string text = get_string(*d, "data");
         std::fwrite(text.data(), 1, text.size(), get_string(*d, "stream") == "stderr" ? stderr : stdout);

@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/json.h"
 #include "events/ids.h"
+#include "events/printable.h"
 #include "storage/replay.h"
 #include "storage/verify.h"
 
@@ -33,19 +35,14 @@ int cmd_verify(const Args& args) {
   if (!log) return fail(log.error().message, 2);
   auto rep = storage::verify_log(**log);
   if (o.flag("json")) {
-    std::cout << "{\"ok\":" << (rep.ok ? "true" : "false") << ",\"streams\":" << rep.streams
-              << ",\"events\":" << rep.events << ",\"seconds\":" << rep.seconds;
-    if (!rep.ok)
-      std::cout << ",\"stream\":\"" << rep.stream_hex << "\",\"seq\":" << rep.seq
-                << ",\"problem\":\"" << rep.problem << "\"";
-    std::cout << "}\n";
+    std::cout << storage::verify_json(rep) << "\n";  // built by the JSON library
   } else if (rep.ok) {
     std::cout << "verified: " << rep.streams << " streams, " << rep.events << " events, chains "
               << "and indexes intact (" << rep.seconds << " s)\n";
   } else {
-    std::cout << "TAMPERED: stream " << rep.stream_hex << " seq " << rep.seq << ": " << rep.problem
-              << " (checked " << rep.streams << " streams, " << rep.events << " events, "
-              << rep.seconds << " s)\n";
+    std::cout << "TAMPERED: stream " << printable(rep.stream_hex) << " seq " << rep.seq << ": "
+              << printable(rep.problem) << " (checked " << rep.streams << " streams, "
+              << rep.events << " events, " << rep.seconds << " s)\n";
   }
   return rep.ok ? 0 : 1;
 }
@@ -89,6 +86,8 @@ int cmd_replay(const Args& args) {
   }
   bool json = o.flag("json");
   bool one = o.has("stream");  // --stream: one object; otherwise always a list
+  // Streamed: each element is printed by the JSON library (storage::replay_json); only the
+  // list's brackets and commas are written here.
   if (json && !one) std::cout << "[";
   bool first = true;
   for (const auto& id : streams) {

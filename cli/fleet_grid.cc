@@ -74,8 +74,8 @@ std::string render_fleet_frame(const JsonValue& fleet) {
   }
   std::stable_sort(tiles.begin(), tiles.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out = "fleet " + get_string(fleet, "id");
-  std::string name = get_string(fleet, "name");
+  std::string out = "fleet " + display_member(fleet, "id");
+  std::string name = display_member(fleet, "name");
   if (!name.empty()) out += " (" + name + ")";
   out += "  phase: " + get_string(fleet, "phase", "?") + "  members: " +
          std::to_string(tiles.size()) + "\n";

@@ -1,5 +1,7 @@
 #include "cli/json.h"
 
+#include "events/printable.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <cmath>
@@ -64,7 +66,7 @@ bool has_value(const JsonValue& v, std::string_view key) {
 
 std::string display(const JsonValue& v) {
   switch (v.kind_case()) {
-    case JsonValue::kStringValue: return v.string_value();
+    case JsonValue::kStringValue: return printable(v.string_value());
     case JsonValue::kNumberValue: {
       double d = v.number_value();
       if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));

@@ -29,7 +29,8 @@ bool get_bool(const JsonValue& v, std::string_view key, bool dflt = false);
 // Whether the member exists and is not null.
 bool has_value(const JsonValue& v, std::string_view key);
 
-// A scalar as text for people: strings bare, numbers without ".0", objects/arrays as JSON.
+// A scalar as text for people: strings bare (control characters escaped: events/printable.h),
+// numbers without ".0", objects/arrays as JSON.
 std::string display(const JsonValue& v);
 // display() of member `key`, or `dflt` when absent.
 std::string display_member(const JsonValue& v, std::string_view key, const std::string& dflt = "");

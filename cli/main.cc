@@ -35,6 +35,9 @@ const Command kCommands[] = {
      "replay --data-dir DIR [--stream ID] [--until-seq N | --until-time T] [--json] "
      "[--export jsonl]"},
     {"verify", enclave::cli::cmd_verify, "verify --data-dir DIR [--json]"},
+    {"keys", enclave::cli::cmd_keys,
+     "keys create --role owner|member|viewer|metrics [--name NAME] [--e2b] [--json] | keys list "
+     "[--json] | keys revoke KEYID [--json]"},
 };
 
 void print_usage(std::ostream& out) {

@@ -36,8 +36,8 @@ std::string describe_audit(const JsonValue& trail) {
   const JsonValue* events = member(trail, "events");
   if (!events || events->kind_case() != JsonValue::kListValue) return out;
   for (const auto& e : events->list_value().values()) {
-    out += display_member(e, "seq") + "  " +
-           get_string(e, "at") + "  " + get_string(e, "type") + "  " + get_string(e, "message");
+    out += display_member(e, "seq") + "  " + display_member(e, "at") + "  " +
+           display_member(e, "type") + "  " + display_member(e, "message");
     if (const JsonValue* d = member(e, "data");
         d && d->kind_case() == JsonValue::kStructValue && d->struct_value().fields_size() > 0) {
       out += "  " + to_json_text(*d);

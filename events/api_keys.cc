@@ -9,7 +9,8 @@ namespace enclave::api_keys {
 State apply(State s, const events::Envelope& e) {
   if (e.payload_case() == events::Envelope::kApiKeyCreated) {
     const auto& c = e.api_key_created();
-    Key k{c.key_id(), c.org_id(), c.role(), c.hash_hex(), c.user_id(), e.at_ms(), false};
+    Key k{c.key_id(), c.org_id(), c.role(), c.hash_hex(), c.user_id(),
+          c.name(),   c.created_by(), e.at_ms(), false};
     s.by_hash[k.hash_hex] = k.key_id;
     s.by_id[k.key_id] = std::move(k);
   } else if (e.payload_case() == events::Envelope::kApiKeyRevoked) {
@@ -20,6 +21,27 @@ State apply(State s, const events::Envelope& e) {
   }
   s.last_seq = e.seq();
   return s;
+}
+
+bool valid_role(std::string_view role) {
+  return role == "owner" || role == "member" || role == "viewer" || role == "metrics";
+}
+
+bool valid_org(std::string_view org) {
+  if (org.empty() || org.size() > 64) return false;
+  for (char c : org) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<Key> of_org(const State& s, const std::string& org) {
+  std::vector<Key> out;
+  for (const auto& [id, k] : s.by_id)
+    if (k.org_id == org) out.push_back(k);
+  return out;
 }
 
 std::string hash_secret(const std::string& secret) {

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "events/storage_gate.h"
 #include "http/auth.h"
+#include "http/browser_guard.h"
 #include "http/json_io.h"
 #include "http/openapi.h"
 #include "http/query.h"
@@ -85,6 +87,25 @@ Response ui_response(const std::string& name) {
   return r;
 }
 
+// The native API's body rule (issue 17): a JSON body must say `Content-Type: application/json`
+// — a browser can send text/plain, form and multipart bodies cross-site without asking, but not
+// that. Body-less requests pass; a route that takes no JSON body also accepts raw bytes
+// (application/octet-stream). 415 otherwise, naming the header.
+std::optional<Response> unsupported_media_type(const Route& route, const Request& req) {
+  if (req.body.empty() || route.pattern.rfind("/v1/", 0) != 0) return std::nullopt;
+  if (content_type_is(req.content_type, "application/json")) return std::nullopt;
+  bool raw_ok = route.request_schema.empty();
+  if (raw_ok && content_type_is(req.content_type, "application/octet-stream")) return std::nullopt;
+  std::string sent =
+      req.content_type.empty() ? "none" : sanitize_utf8(req.content_type.substr(0, 100));
+  return json_response(
+      415, error_json(Error{ErrorCode::kInvalidArgument, "unsupported_media_type",
+                            std::string("a request body must be sent with Content-Type: "
+                                        "application/json") +
+                                (raw_ok ? " (or application/octet-stream)" : "") + "; got " + sent,
+                            "Content-Type"}));
+}
+
 }  // namespace
 
 struct Api::Call {
@@ -140,6 +161,8 @@ void Api::handle(Request req, Reply reply) {
     return logged(std::move(r));
   }
 
+  if (auto refused = unsupported_media_type(*m.route, req)) return logged(std::move(*refused));
+
   std::shared_lock lock(mu_);
   if (!engine_) {
     return logged(error_response(
@@ -150,7 +173,9 @@ void Api::handle(Request req, Reply reply) {
   call.id = std::move(m.id);
   call.query = std::move(target.query);
   call.body = std::move(req.body);
-  if (m.route->needs_auth) {
+  bool needs_auth = m.route->needs_auth &&
+                    !(m.route->id == RouteId::kMetrics && options_.metrics_public);
+  if (needs_auth) {
     if (options_.auth_disabled) {
       call.principal = default_principal();
     } else {
@@ -167,6 +192,10 @@ void Api::handle(Request req, Reply reply) {
       }
       call.principal = std::move(*p);
     }
+  }
+  if (m.route->pattern.find("{keyId}") != std::string_view::npos && !is_key_id(call.id)) {
+    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found",
+                                            "key not found: " + sanitize_utf8(call.id))));
   }
   if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
     bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
@@ -194,6 +223,10 @@ void Api::dispatch(Call& c, Reply reply) {
       return reply(std::move(r));
     }
     case RouteId::kMetrics: {
+      if (!options_.metrics_public && !p.has("metrics:read") && !p.has("admin")) {
+        return reply(error_response(make_error(ErrorCode::kPermissionDenied, "permission_denied",
+                                               "this API key lacks the scope metrics:read")));
+      }
       Response r = json_response(200, e.metrics_text());
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       return reply(std::move(r));
@@ -276,6 +309,15 @@ void Api::dispatch(Call& c, Reply reply) {
     case RouteId::kGetFleet: return reply(answer(e.get_fleet(p, c.id)));
     case RouteId::kTeardownFleet:
       return e.teardown_fleet(p, c.id, reply_with<api::Fleet>(std::move(reply), 200));
+
+    case RouteId::kCreateKey: {
+      api::CreateKeyRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.create_key(p, req, reply_with<api::CreatedApiKey>(std::move(reply), 201));
+    }
+    case RouteId::kListKeys: return reply(answer(e.list_keys(p)));
+    case RouteId::kRevokeKey:
+      return e.revoke_key(p, c.id, reply_with<api::ApiKey>(std::move(reply), 200));
   }
   reply(error_response(make_error(ErrorCode::kInternal, "internal", "unrouted request")));
 }

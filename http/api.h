@@ -15,6 +15,9 @@ namespace enclave::http {
 struct ApiOptions {
   // true: every request acts as enclave::default_principal() (loopback-only; enclaved checks).
   bool auth_disabled = false;
+  // true: GET /metrics answers without a key (--metrics-public); otherwise it needs a key with
+  // scope metrics:read or admin.
+  bool metrics_public = false;
 };
 
 class Api {

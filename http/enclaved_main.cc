@@ -23,9 +23,11 @@
 #include "actors/key_admin.h"
 #include "actors/org_admin.h"
 #include "backends/simulator/simulator.h"
+#include "events/printable.h"
 #include "events/session_request.h"
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/browser_guard.h"
 #include "http/e2b/adapter.h"
 #include "http/query.h"
 #include "http/server.h"
@@ -42,7 +44,7 @@ using namespace enclave;
 
 constexpr const char* kUsage =
     R"(usage: enclaved [flags]                      serve the HTTP API
-       enclaved keys create --org ORG --role owner|member|viewer [--e2b] [--data-dir DIR]
+       enclaved keys create --org ORG --role owner|member|viewer|metrics [--e2b] [--data-dir DIR]
        enclaved keys list [--data-dir DIR]
        enclaved keys revoke KEYID [--data-dir DIR]
        enclaved orgs set ORG [--weight N] [--max-queued N] [--max-live N] [--data-dir DIR]
@@ -74,6 +76,11 @@ flags (each also an environment variable; the flag wins):
                                                      addresses are refused (docs/SECURITY.md)
   --egress-max-connections N  ENCLAVE_EGRESS_MAX_CONNECTIONS  connections one session's egress
                                                      may open, default 256
+  --allow-origin URL,…      ENCLAVE_ALLOW_ORIGIN     browser origins (http[s]://host[:port]) allowed
+                                                     to call the API besides the server's own (its
+                                                     dashboard); default none: any other Origin 403
+  --metrics-public          ENCLAVE_METRICS_PUBLIC   /metrics answers without a key (default: needs
+                                                     a key with scope metrics:read or admin)
 environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
@@ -204,7 +211,7 @@ int keys_main(int argc, char** argv) {
     std::string org = setting(a, "org", nullptr, "");
     std::string role = setting(a, "role", nullptr, "");
     if (org.empty()) usage_error("keys create: --org is required");
-    if (role.empty()) usage_error("keys create: --role is required (owner, member or viewer)");
+    if (role.empty()) usage_error("keys create: --role is required (owner, member, viewer or metrics)");
     auto r = keys::create(data_dir, org, role, a.flags.count("e2b") > 0);
     if (!r.ok()) {
       std::cerr << "enclaved keys create: " << r.error().message << "\n";
@@ -225,8 +232,10 @@ int keys_main(int argc, char** argv) {
     }
     std::printf("%-34s %-20s %-8s %-26s %s\n", "KEY ID", "ORG", "ROLE", "CREATED", "STATUS");
     for (const auto& k : *r) {
-      std::printf("%-34s %-20s %-8s %-26s %s\n", k.key_id.c_str(), k.org_id.c_str(),
-                  k.role.c_str(), k.created_at.c_str(), k.revoked ? "revoked" : "active");
+      // Escaped: a data dir is hostile input, its strings may hold terminal controls.
+      std::printf("%-34s %-20s %-8s %-26s %s\n", printable(k.key_id).c_str(),
+                  printable(k.org_id).c_str(), printable(k.role).c_str(), k.created_at.c_str(),
+                  k.revoked ? "revoked" : "active");
     }
     return 0;
   }
@@ -333,8 +342,9 @@ int serve_main(int argc, char** argv, int first) {
                       {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
                        "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
                        "k8s-runtime-class", "k8s-org-quota", "min-free-disk-mb", "org-storage-mb",
-                       "org-storage-mb-for", "egress-permit", "egress-max-connections"},
-                      {});
+                       "org-storage-mb-for", "egress-permit", "egress-max-connections",
+                       "allow-origin"},
+                      {"metrics-public"});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
   std::string data_dir = setting(a, "data-dir", "ENCLAVE_DATA_DIR", "./data");
@@ -392,6 +402,18 @@ int serve_main(int argc, char** argv, int first) {
       usage_error(e->message + "; add its range to --egress-permit to allow it");
     e2b_internet.push_back(hp);
   }
+  http::BrowserPolicy browsers;
+  for (const auto& o : split_list(setting(a, "allow-origin", "ENCLAVE_ALLOW_ORIGIN", ""))) {
+    auto n = http::normalize_origin(o);
+    if (!n) usage_error("--allow-origin entries are http[s]://HOST[:PORT], not '" + o + "'");
+    browsers.allowed_origins.push_back(*n);
+  }
+  std::string metrics_public = a.flags.count("metrics-public")
+                                   ? "1"
+                                   : setting(a, "", "ENCLAVE_METRICS_PUBLIC", "0");
+  if (metrics_public != "0" && metrics_public != "1" && metrics_public != "true" &&
+      metrics_public != "false")
+    usage_error("ENCLAVE_METRICS_PUBLIC must be 1, 0, true or false");
   setup_logging(setting(a, "log-format", "ENCLAVE_LOG_FORMAT", "text"),
                 setting(a, "log-level", "ENCLAVE_LOG_LEVEL", "info"));
 
@@ -496,7 +518,11 @@ int serve_main(int argc, char** argv, int first) {
     spdlog::warn("authentication is DISABLED (--auth disabled): every request acts as org "
                  "'default', role owner. Loopback only; never expose this server.");
   }
-  http::Api api(eng.get(), http::ApiOptions{auth_disabled});
+  browsers.loopback_host_only = auth_disabled;
+  http::ApiOptions api_opts;
+  api_opts.auth_disabled = auth_disabled;
+  api_opts.metrics_public = metrics_public == "1" || metrics_public == "true";
+  http::Api api(eng.get(), api_opts);
   http::e2b::AdapterOptions e2b_opts;
   e2b_opts.auth_disabled = auth_disabled;
   e2b_opts.policy.max_timeout_seconds = static_cast<int32_t>(std::min<int64_t>(lifetime, 1 << 30));
@@ -506,13 +532,15 @@ int serve_main(int argc, char** argv, int first) {
   http::ServerOptions sopts;
   sopts.host = addr->host;
   sopts.port = addr->port;
+  // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
   auto server = http::Server::start(
-      sopts, [&api, &e2b_adapter, e2b_on](http::Request req, http::Reply reply) {
-        if (e2b_on && http::e2b::Adapter::owns(http::split_target(req.target).path)) {
-          return e2b_adapter.handle(std::move(req), std::move(reply));
-        }
-        api.handle(std::move(req), std::move(reply));
-      });
+      sopts, http::guard_browsers(
+                 browsers, [&api, &e2b_adapter, e2b_on](http::Request req, http::Reply reply) {
+                   if (e2b_on && http::e2b::Adapter::owns(http::split_target(req.target).path)) {
+                     return e2b_adapter.handle(std::move(req), std::move(reply));
+                   }
+                   api.handle(std::move(req), std::move(reply));
+                 }));
   if (!server.ok()) {
     spdlog::error("{}", server.error().message);
     api.detach();
@@ -522,8 +550,9 @@ int serve_main(int argc, char** argv, int first) {
   }
   std::unique_ptr<http::Server> srv = std::move(server.value());
   spdlog::info("enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {}, "
-               "E2B compatibility {})",
-               addr->host, srv->port(), eng->backend_name(), data_dir, max_conc, auth, e2b);
+               "E2B compatibility {}, /metrics {}, extra browser origins {})",
+               addr->host, srv->port(), eng->backend_name(), data_dir, max_conc, auth, e2b,
+               api_opts.metrics_public ? "public" : "keyed", browsers.allowed_origins.size());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

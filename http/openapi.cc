@@ -77,6 +77,10 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
     params += "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\","
               "\"pattern\":\"^[0-9a-f]{32}$\"}}";
   }
+  if (r.pattern.find("{keyId}") != std::string_view::npos) {
+    params += "{\"name\":\"keyId\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":"
+              "\"string\",\"pattern\":\"^[0-9a-f]{1,64}$\"}}";
+  }
   if (r.pattern.find("{asset}") != std::string_view::npos) {
     params +=
         "{\"name\":\"asset\",\"in\":\"path\",\"required\":true,\"schema\":{"

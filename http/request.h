@@ -22,6 +22,9 @@ struct Request {
   std::string content_type;   // Content-Type header, or empty
   std::string sandbox_id;     // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
   std::string access_token;   // X-Access-Token header (the E2B adapter's calls), or empty
+  std::string origin;         // Origin header (browsers), or empty
+  std::string host;           // Host header, or empty
+  bool has_preflight = false; // an Access-Control-Request-Method header was sent (CORS preflight)
 };
 
 // A streamed answer (status 200). `subscribe` is called on the connection's thread; on success

@@ -25,7 +25,7 @@ bool path_matches(std::string_view pattern, std::string_view path, std::string* 
   auto got = split_path(path);
   if (want.size() != got.size() || got.empty()) return false;
   for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == "{id}" || want[i] == "{asset}") {
+    if (want[i] == "{id}" || want[i] == "{asset}" || want[i] == "{keyId}") {
       if (got[i].empty()) return false;
       *id = std::string(got[i]);
     } else if (want[i] != got[i]) {
@@ -74,8 +74,21 @@ const std::vector<Route>& routes() {
        "Tear down every member of a fleet (idempotent)", true, 200, "", "Fleet", kJson},
       {RouteId::kHealthz, "GET", "/v1/healthz", "healthz", "Liveness; no API key needed", false,
        200, "", "", kJson},
-      {RouteId::kMetrics, "GET", "/metrics", "metrics", "Prometheus metrics", false, 200, "", "",
-       "text/plain; version=0.0.4"},
+      {RouteId::kMetrics, "GET", "/metrics", "metrics",
+       "Prometheus metrics (never per org); needs scope metrics:read or admin unless the server "
+       "runs with --metrics-public",
+       true, 200, "", "", "text/plain; version=0.0.4"},
+      {RouteId::kCreateKey, "POST", "/v1/keys", "createKey",
+       "Create an API key of the caller's org (scope admin); the answer is the only time its "
+       "secret (`key`) is shown",
+       true, 201, "CreateKeyRequest", "CreatedApiKey", kJson},
+      {RouteId::kListKeys, "GET", "/v1/keys", "listKeys",
+       "List the caller's org's API keys, revoked ones included, never a secret (scope admin)",
+       true, 200, "", "ApiKeyList", kJson},
+      {RouteId::kRevokeKey, "DELETE", "/v1/keys/{keyId}", "revokeKey",
+       "Revoke an API key of the caller's org (scope admin; idempotent): refused at once, and so "
+       "are the E2B access tokens minted under it",
+       true, 200, "", "ApiKey", kJson},
       {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "",
        "", kJson},
       {RouteId::kUi, "GET", "/ui/", "dashboard", "The built-in dashboard (HTML)", false, 200, "",
@@ -134,6 +147,14 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
 
 bool is_id(std::string_view id) {
   if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool is_key_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }

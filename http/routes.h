@@ -27,13 +27,17 @@ enum class RouteId {
   kUi,
   kUiAsset,
   kFleetEvents,
+  kCreateKey,
+  kListKeys,
+  kRevokeKey,
 };
 
 struct Route {
   RouteId id;
   std::string_view method;   // "GET", "POST", "DELETE"
   std::string_view pattern;  // "/v1/sessions/{id}/exec"; `{id}` is a 32-char lowercase hex id,
-                             // `{asset}` one file name of the dashboard (e.g. "app.js")
+                             // `{asset}` one file name of the dashboard (e.g. "app.js"),
+                             // `{keyId}` an API key's id (is_key_id)
   std::string_view operation_id;
   std::string_view summary;
   bool needs_auth;                   // false: answered without an API key
@@ -62,7 +66,7 @@ std::vector<RouteError> route_errors(RouteId id);
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed } kind = Kind::kNotFound;
   const Route* route = nullptr;  // kFound
-  std::string id;                // the `{id}` or `{asset}` segment, as sent (not yet validated)
+  std::string id;                // the `{…}` segment, as sent (not yet validated)
   std::string allow;             // kMethodNotAllowed: e.g. "GET, DELETE"
 };
 
@@ -71,5 +75,8 @@ RouteMatch match_route(std::string_view method, std::string_view path);
 
 // Whether `id` has the shape of an Enclave id: exactly 32 lowercase hex characters.
 bool is_id(std::string_view id);
+
+// Whether `id` has the shape of an API key id: 1..64 lowercase hex characters.
+bool is_key_id(std::string_view id);
 
 }  // namespace enclave::http

@@ -36,13 +36,18 @@ bool is_parse_error(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-std::string stream_head(const StreamSource& source) {
+// `extra`: the Response's own headers (e.g. CORS for an allowed origin); never from the client
+// unchecked (Beast refuses CR/LF in the header values they may echo).
+std::string stream_head(const StreamSource& source,
+                        const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::string more;
+  for (const auto& [k, v] : extra) more += k + ": " + v + "\r\n";
   if (source.framing == StreamSource::Framing::kSse) {
     return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-           "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+           "X-Accel-Buffering: no\r\n" + more + "Connection: close\r\n\r\n";
   }
   return "HTTP/1.1 200 OK\r\nContent-Type: " + source.content_type +
-         "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+         "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n" + more +
          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 }
 
@@ -141,6 +146,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.content_type = std::string(msg[bhttp::field::content_type]);
     req.sandbox_id = std::string(msg["E2b-Sandbox-Id"]);
     req.access_token = std::string(msg["X-Access-Token"]);
+    req.origin = std::string(msg[bhttp::field::origin]);
+    req.host = std::string(msg[bhttp::field::host]);
+    req.has_preflight = msg.find(bhttp::field::access_control_request_method) != msg.end();
     req.body = std::move(msg.body());
     ++served_;
     auto self = shared_from_this();
@@ -152,7 +160,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void send(Response r) {
     if (closed_) return;
-    if (r.stream) return start_stream(std::move(r.stream));
+    if (r.stream) return start_stream(std::move(r.stream), r.headers);
     res_.emplace();
     res_->version(11);
     res_->result(static_cast<unsigned>(r.status));
@@ -204,7 +212,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // ---- Streamed answers (Server-Sent Events, chunked bodies) -----------------------------------
-  void start_stream(std::shared_ptr<StreamSource> source) {
+  void start_stream(std::shared_ptr<StreamSource> source,
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
     auto queue = std::make_shared<SseQueue>(opts_.sse_max_items, opts_.sse_max_bytes);
     std::weak_ptr<Connection> weak = shared_from_this();
     auto ex = executor_;
@@ -226,7 +235,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return send(std::move(r));
     }
     chunked_ = source->framing == StreamSource::Framing::kChunked;
-    sse_buf_ = stream_head(*source);
+    sse_buf_ = stream_head(*source, headers);
     source_ = std::move(source);
     subscription_ = *sub;
     sse_writing_ = true;

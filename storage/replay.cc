@@ -1,11 +1,13 @@
 #include "storage/replay.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <ctime>
 #include <sstream>
 
 #include "events/ids.h"
+#include "events/printable.h"
 #include "events/views.h"
 
 namespace enclave::storage {
@@ -26,12 +28,27 @@ std::string to_json(const google::protobuf::Message& m) {
   return out;
 }
 
-std::string usage_json(const session::State& s) {
-  std::ostringstream o;
-  o << "{\"wallMs\":" << s.usage.wall_ms() << ",\"cpuMs\":" << s.usage.cpu_ms()
-    << ",\"peakMemoryBytes\":" << s.usage.peak_memory_bytes()
-    << ",\"turnMsTotal\":" << s.turn_ms_total << "}";
-  return o.str();
+// A message as a JSON value (through its JSON text: protobuf's own mapping, camelCase names).
+google::protobuf::Value as_value(const google::protobuf::Message& m) {
+  google::protobuf::Value v;
+  if (!google::protobuf::util::JsonStringToMessage(to_json(m), &v).ok()) v.set_null_value({});
+  return v;
+}
+
+google::protobuf::Value usage_value(const session::State& s) {
+  google::protobuf::Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["wallMs"].set_number_value(static_cast<double>(s.usage.wall_ms()));
+  f["cpuMs"].set_number_value(static_cast<double>(s.usage.cpu_ms()));
+  f["peakMemoryBytes"].set_number_value(static_cast<double>(s.usage.peak_memory_bytes()));
+  f["turnMsTotal"].set_number_value(static_cast<double>(s.turn_ms_total));
+  return v;
+}
+
+std::string print(const google::protobuf::Value& v) {
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(v, &out);
+  return out;
 }
 
 }  // namespace
@@ -142,26 +159,29 @@ Result<uint64_t> replay_all(const EventLog& log, const ReplayCut& cut,
 }
 
 std::string replay_json(const StreamReplay& r) {
-  std::ostringstream o;
-  std::string id = r.events.empty() ? "" : to_hex(r.events.front().envelope.stream());
-  o << "{\"stream\":\"" << id << "\",\"kind\":\"" << r.kind << "\",\"foldedEvents\":"
-    << r.events.size() << ",\"state\":";
+  // Built as a value and printed by protobuf's JSON printer: every string from the log (names,
+  // messages, ids) stays a string, whatever bytes it holds.
+  google::protobuf::Value out;
+  auto& f = *out.mutable_struct_value()->mutable_fields();
+  f["stream"].set_string_value(r.events.empty() ? "" : to_hex(r.events.front().envelope.stream()));
+  f["kind"].set_string_value(r.kind);
+  f["foldedEvents"].set_number_value(static_cast<double>(r.events.size()));
+  google::protobuf::Value state;
   if (r.kind == "session") {
-    std::string s = to_json(views::session(r.session));
-    s.pop_back();
-    o << s << ",\"usage\":" << usage_json(r.session) << ",\"egressDenied\":"
-      << r.session.egress_denied << "}";
+    state = as_value(views::session(r.session));
+    auto& sf = *state.mutable_struct_value()->mutable_fields();
+    sf["usage"] = usage_value(r.session);
+    sf["egressDenied"].set_number_value(static_cast<double>(r.session.egress_denied));
   } else if (r.kind == "fleet") {
-    o << to_json(views::fleet(r.fleet));
+    state = as_value(views::fleet(r.fleet));
   } else {
-    o << "{}";
+    state.mutable_struct_value();
   }
-  o << ",\"events\":[";
-  for (size_t i = 0; i < r.events.size(); ++i)
-    o << (i ? "," : "")
-      << to_json(views::audit_event(r.events[i].envelope, to_hex(r.events[i].hash)));
-  o << "]}";
-  return o.str();
+  f["state"] = std::move(state);
+  auto* events = f["events"].mutable_list_value();
+  for (const auto& e : r.events)
+    *events->add_values() = as_value(views::audit_event(e.envelope, to_hex(e.hash)));
+  return print(out);
 }
 
 std::string replay_text(const StreamReplay& r) {
@@ -173,7 +193,7 @@ std::string replay_text(const StreamReplay& r) {
     o << "  phase: " << session::phase_name(s.phase);
     if (s.kill_reason != events::KILL_REASON_NONE)
       o << " (" << session::kill_reason_name(s.kill_reason) << ")";
-    o << "\n  org: " << s.org_id << "  created by: " << s.created_by
+    o << "\n  org: " << printable(s.org_id) << "  created by: " << printable(s.created_by)
       << "\n  turns: " << s.turns << "  turn ms: " << s.turn_ms_total
       << "  egress denied: " << s.egress_denied;
     if (s.exit_code) o << "  exit code: " << *s.exit_code;
@@ -182,7 +202,8 @@ std::string replay_text(const StreamReplay& r) {
       << "  torn down: " << (s.torn_down ? "yes" : "no") << "\n";
   } else if (r.kind == "fleet") {
     auto c = fleet::counts(r.fleet);
-    o << "  name: " << r.fleet.name << "  phase: " << fleet::phase_name(fleet::aggregate(c))
+    o << "  name: " << printable(r.fleet.name)
+      << "  phase: " << fleet::phase_name(fleet::aggregate(c))
       << "\n  members: " << c.total() << " (queued " << c.queued << ", starting " << c.starting
       << ", running " << c.running << ", succeeded " << c.succeeded << ", failed " << c.failed
       << ", killed " << c.killed << ")\n";
@@ -190,18 +211,19 @@ std::string replay_text(const StreamReplay& r) {
   o << "  events:\n";
   for (const auto& s : r.events) {
     auto a = views::audit_event(s.envelope, to_hex(s.hash));
-    o << "    " << a.seq() << "  " << a.at() << "  " << a.type() << "  " << a.message() << "\n";
+    o << "    " << a.seq() << "  " << printable(a.at()) << "  " << printable(a.type()) << "  "
+      << printable(a.message()) << "\n";
   }
   return o.str();
 }
 
 Result<uint64_t> export_jsonl(const EventLog& log, std::string* out) {
   return log.scan_global(1, [&](const Stored& s) {
-    auto a = views::audit_event(s.envelope, to_hex(s.hash));
-    std::string line = to_json(a);
-    line.pop_back();
-    *out += line + ",\"stream\":\"" + to_hex(s.envelope.stream()) +
-            "\",\"globalSeq\":" + std::to_string(s.global_seq) + "}\n";
+    auto line = as_value(views::audit_event(s.envelope, to_hex(s.hash)));
+    auto& f = *line.mutable_struct_value()->mutable_fields();
+    f["stream"].set_string_value(to_hex(s.envelope.stream()));
+    f["globalSeq"].set_number_value(static_cast<double>(s.global_seq));
+    *out += print(line) + "\n";
     return true;
   });
 }

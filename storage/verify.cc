@@ -1,11 +1,15 @@
 #include "storage/verify.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <chrono>
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "events/ids.h"
+#include "events/printable.h"
 
 namespace enclave::storage {
 
@@ -158,6 +162,24 @@ ChainCheck verify_chain(const std::vector<Stored>& events, const StreamHead& hea
   if (prev != head.hash)
     return fail(head.seq, "seq " + std::to_string(head.seq) + " does not hash to the stored head");
   return c;
+}
+
+std::string verify_json(const VerifyReport& rep) {
+  google::protobuf::Struct out;
+  auto& f = *out.mutable_fields();
+  f["ok"].set_bool_value(rep.ok);
+  f["streams"].set_number_value(static_cast<double>(rep.streams));
+  f["events"].set_number_value(static_cast<double>(rep.events));
+  f["seconds"].set_number_value(rep.seconds);
+  if (!rep.ok) {
+    // printable(): valid UTF-8 whatever the data dir held, and no terminal controls either.
+    f["stream"].set_string_value(printable(rep.stream_hex));
+    f["seq"].set_number_value(static_cast<double>(rep.seq));
+    f["problem"].set_string_value(printable(rep.problem));
+  }
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(out, &text);  // cannot fail: valid UTF-8
+  return text;
 }
 
 }  // namespace enclave::storage

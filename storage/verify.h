@@ -35,4 +35,9 @@ struct ChainCheck {
 // Pure: what the log holds in, a verdict out.
 ChainCheck verify_chain(const std::vector<Stored>& events, const StreamHead& head);
 
+// `enclave verify --json`: one JSON object {ok, streams, events, seconds[, stream, seq, problem]}
+// built as a value and printed by protobuf's JSON printer, so bytes a tampered data dir put into
+// the problem text (an org id, a stream key) are a string inside it, never JSON syntax. Pure.
+std::string verify_json(const VerifyReport& report);
+
 }  // namespace enclave::storage

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE forensics
 #include <boost/test/unit_test.hpp>
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <rocksdb/db.h>
 
@@ -137,6 +138,91 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_flipped_byte_in_any_event) {
     BOOST_CHECK_GE(rep.seq, victim + 1);
     std::filesystem::remove_all(dir);
   }
+}
+
+// Issue 17: a tampered data dir whose stream head names a crafted org id must not be able to
+// turn `enclave verify --json` into `{"ok":false,…,"ok":true}` (json.load keeps the last "ok").
+BOOST_AUTO_TEST_CASE(verify_json_is_one_object_whatever_the_data_dir_holds) {
+  Recorded rec;
+  auto dir = copy_of(rec.dir.path(), "crafted-org");
+  const std::string crafted = "x\",\"ok\":true,\"y\":\"\x1b]0;owned\x07\xff";
+  {
+    RawDb raw(dir);
+    rocksdb::ColumnFamilyHandle* streams = nullptr;
+    for (auto* h : raw.handles)
+      if (h->GetName() == "streams") streams = h;
+    BOOST_REQUIRE(streams);
+    std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator(rocksdb::ReadOptions(), streams));
+    it->SeekToFirst();
+    BOOST_REQUIRE(it->Valid() && it->value().size() >= 40);
+    std::string head = it->value().ToString().substr(0, 40) + crafted;
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), streams, it->key(), head).ok());
+  }
+  auto rep = verify(dir);
+  BOOST_REQUIRE(!rep.ok);
+  BOOST_CHECK(rep.problem.find(crafted) != std::string::npos);  // the crafted bytes are in it
+  std::string text = storage::verify_json(rep);
+  google::protobuf::Struct parsed;
+  BOOST_REQUIRE_MESSAGE(google::protobuf::util::JsonStringToMessage(text, &parsed).ok(), text);
+  BOOST_CHECK_EQUAL(parsed.fields().at("ok").bool_value(), false);
+  BOOST_CHECK_EQUAL(parsed.fields().size(), 7u);  // ok streams events seconds stream seq problem
+  BOOST_CHECK(parsed.fields().count("y") == 0);
+  BOOST_CHECK(text.find('\x1b') == std::string::npos && text.find('\x07') == std::string::npos);
+  // Exactly one "ok" key: count occurrences of the quoted key outside strings' escapes.
+  size_t oks = 0;
+  for (size_t p = text.find("\"ok\":"); p != std::string::npos; p = text.find("\"ok\":", p + 1))
+    ++oks;
+  BOOST_CHECK_EQUAL(oks, 1u);
+  BOOST_CHECK(storage::verify_json(verify(rec.dir.path())).find("\"ok\":true") !=
+              std::string::npos);
+}
+
+// Issue 17: names a tenant chose reach the operator's terminal through `enclave replay`: the text
+// rendering escapes every control character, the JSON keeps the exact bytes as a string.
+BOOST_AUTO_TEST_CASE(replay_output_is_safe_for_the_operator) {
+  TempDir dir;
+  const std::string crafted = "fleet\x1b]0;owned\x07\x1b[2J\nTAMPERED: fake line\xc2\x9b";
+  std::string fleet_id;
+  {
+    auto engine = open_engine(dir.path(), 2);
+    api::CreateFleetRequest fr;
+    fr.set_name(crafted);
+    *fr.add_members() = batch("print(1)");
+    auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(default_principal(), fr, cb); });
+    BOOST_REQUIRE(f.ok());
+    fleet_id = f->id();
+    BOOST_REQUIRE(wait_until([&] {
+      return engine->get_fleet(default_principal(), fleet_id)->phase() == "completed";
+    }));
+  }
+  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  auto r = storage::replay_stream(**log, *from_hex_id(fleet_id), {});
+  BOOST_REQUIRE(r.ok());
+  std::string text = storage::replay_text(*r);
+  BOOST_CHECK(text.find('\x1b') == std::string::npos);
+  BOOST_CHECK(text.find('\x07') == std::string::npos);
+  BOOST_CHECK(text.find("\xc2\x9b") == std::string::npos);
+  BOOST_CHECK(text.find("\nTAMPERED") == std::string::npos);
+  BOOST_CHECK(text.find("fleet\\e]0;owned\\x07\\e[2J\\nTAMPERED: fake line\\u{9b}") !=
+              std::string::npos);
+  google::protobuf::Struct parsed;
+  std::string json = storage::replay_json(*r);
+  BOOST_REQUIRE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok());
+  BOOST_CHECK_EQUAL(parsed.fields().at("state").struct_value().fields().at("name").string_value(),
+                    crafted);
+  std::string lines;
+  BOOST_REQUIRE(storage::export_jsonl(**log, &lines).ok());
+  size_t n = 0;
+  for (size_t start = 0, end; (end = lines.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    google::protobuf::Struct line;
+    auto one = lines.substr(start, end - start);
+    BOOST_CHECK(google::protobuf::util::JsonStringToMessage(one, &line).ok());
+    BOOST_CHECK(line.fields().count("globalSeq") && line.fields().count("stream"));
+    ++n;
+  }
+  BOOST_CHECK_GT(n, 3u);
 }
 
 BOOST_AUTO_TEST_CASE(verify_catches_a_deleted_event) {

@@ -428,7 +428,7 @@ void Adapter::health(const Request& req, Reply reply) {
   auto owner = verify_access_token(token_secret_, req.sandbox_id, req.access_token);
   std::shared_lock lock(mu_);
   if (!engine_) return reply(error_response(unavailable()));
-  if (owner && is_id(req.sandbox_id)) {
+  if (owner && is_id(req.sandbox_id) && engine_->principal_live(owner->user_id)) {
     auto s = engine_->get_session(token_principal(*owner), req.sandbox_id);
     if (s && is_e2b(*s) && alive(*s)) return reply(std::move(ok));
   }
@@ -450,6 +450,10 @@ Result<std::shared_ptr<Adapter::Call>> Adapter::sandbox_call(const Request& req)
   call->sandbox_id = req.sandbox_id;
   std::shared_lock lock(mu_);
   if (!engine_) return unavailable();
+  // A token dies with the API key it was minted under (revoked keys are refused at once).
+  if (!engine_->principal_live(owner->user_id)) {
+    return unauthenticated("the API key this sandbox's X-Access-Token was issued under is revoked");
+  }
   call->clock = engine_->config().clock;
   auto s = engine_->get_session(call->principal, call->sandbox_id);
   if (!s || !is_e2b(*s)) return sandbox_not_found(req.sandbox_id);

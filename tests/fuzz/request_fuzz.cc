@@ -1,7 +1,8 @@
 // libFuzzer target over everything Enclave does with a request before the engine sees it:
 // the request target (path, query, percent-decoding), route matching and id validation, the
-// Authorization / X-API-KEY headers, the JSON body parsed into each request message (with the
-// field named in errors), request validation, and the error JSON written back. Every input
+// Authorization / X-API-KEY headers, the browser rules (Origin, Host, Content-Type), the JSON
+// body parsed into each request message (with the field named in errors), request validation,
+// and the error JSON written back. Every input
 // must end in a value or an Error — never a crash, a sanitizer report, or an unbounded loop.
 //
 // The E2B adapter's pure pieces get the same input: endpoint matching, every E2B body (also as a
@@ -16,6 +17,7 @@
 #include "events/api.pb.h"
 #include "events/session_request.h"
 #include "http/auth.h"
+#include "http/browser_guard.h"
 #include "http/e2b/access_token.h"
 #include "http/e2b/connect_stream.h"
 #include "http/e2b/kernel_code.h"
@@ -81,6 +83,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)http::is_id(m.id);
   (void)http::api_key_from_headers(auth, auth);
   (void)http::parse_listen(auth);
+  (void)http::is_key_id(m.id);
+  // The browser rules (issue 17): the auth line stands in for Origin, the path for Host.
+  if (auto o = http::normalize_origin(auth); o && http::normalize_origin(*o) != o) __builtin_trap();
+  http::BrowserPolicy browsers;
+  browsers.loopback_host_only = !method.empty() && method.front() == 'P';
+  if (auto o = http::normalize_origin(target)) browsers.allowed_origins.push_back(*o);
+  auto verdict = http::check_origin(auth, t.path, browsers);
+  if (!verdict.allowed && verdict.why.empty()) __builtin_trap();  // a refusal says why
+  if (!http::valid_utf8(verdict.why)) __builtin_trap();
+  (void)http::content_type_is(auth, "application/json");
 
   body_as<api::ExecRequest>(body);
   body_as<api::CreateFleetRequest>(body);

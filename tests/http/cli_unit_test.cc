@@ -158,3 +158,32 @@ BOOST_AUTO_TEST_CASE(sse_parser) {
   BOOST_CHECK(!q.feed("data: 1\n\ndata: 2\n\n", [&](const SseEvent&) { return ++n < 1; }));
   BOOST_CHECK_EQUAL(n, 1);
 }
+
+// Operator output (issue 17): text that came from a tenant or a data dir cannot drive the
+// terminal or forge a line; JSON the CLI prints comes from the JSON library.
+BOOST_AUTO_TEST_CASE(text_output_escapes_control_characters) {
+  struct Case {
+    std::string in, out;
+  };
+  std::vector<Case> cases = {
+      {"plain name", "plain name"},
+      {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},          // UTF-8 unchanged
+      {"\x1b]0;pwned\x07", "\\e]0;pwned\\x07"},                          // set window title
+      {"\x1b[2J\x1b[31mred", "\\e[2J\\e[31mred"},                        // clear screen, colour
+      {"line\nTAMPERED: fake", "line\\nTAMPERED: fake"},                 // forged line
+      {"a\rb\tc\x7f", "a\\rb\\tc\\x7f"},
+      {"\xc2\x9b" "31m", "\\u{9b}31m"},                                  // C1 CSI
+      {"bad \xff\xfe utf8", "bad \\xff\\xfe utf8"},
+      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                               // encoded surrogate
+      {"back\\slash", "back\\\\slash"},
+  };
+  for (const auto& c : cases) {
+    JsonValue v;
+    v.set_string_value(c.in);
+    BOOST_CHECK_EQUAL(display(v), c.out);
+  }
+  auto trail = parse_json(
+      R"({"events":[{"seq":1,"at":"t","type":"session_created","message":"x\u001b[2Jy\nz"}]})");
+  BOOST_REQUIRE(trail);
+  BOOST_CHECK_EQUAL(describe_audit(*trail), "1  t  session_created  x\\e[2Jy\\nz\n");
+}

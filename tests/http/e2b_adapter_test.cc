@@ -34,9 +34,11 @@ struct Fixture {
   std::unique_ptr<Engine> engine = testing::open_engine(dir.path(), 8);
   std::unique_ptr<e2b::Adapter> adapter;
 
-  explicit Fixture(int32_t max_timeout = 1800) {
+  std::string api_key;  // sent as X-API-KEY when set
+
+  explicit Fixture(int32_t max_timeout = 1800, bool auth_disabled = true) {
     e2b::AdapterOptions o;
-    o.auth_disabled = true;  // org "default", role owner
+    o.auth_disabled = auth_disabled;  // true: org "default", role owner
     o.policy.max_timeout_seconds = max_timeout;
     adapter = std::make_unique<e2b::Adapter>(engine.get(), o);
   }
@@ -54,6 +56,7 @@ struct Fixture {
     req.body = body;
     req.sandbox_id = sandbox;
     req.access_token = token;
+    req.x_api_key = api_key;
     auto p = std::make_shared<std::promise<Response>>();
     auto f = p->get_future();
     adapter->handle(req, [p](Response r) { p->set_value(std::move(r)); });
@@ -179,6 +182,44 @@ BOOST_AUTO_TEST_CASE(tokens_and_bad_requests) {
   // A list shows both, as running.
   auto list = f.send("GET", "/v2/sandboxes");
   BOOST_CHECK(list.body.find(ida) != std::string::npos && list.body.find(idb) != std::string::npos);
+}
+
+// Issue 17: an envdAccessToken dies with the API key it was minted under — revoking a leaked key
+// also cuts off the sandboxes created with it, at once, while the server runs.
+BOOST_AUTO_TEST_CASE(tokens_die_with_their_revoked_key) {
+  Fixture f(1800, /*auth_disabled=*/false);
+  api::CreateKeyRequest kr;
+  kr.set_role("member");
+  kr.set_e2b(true);
+  auto key = testing::call<api::CreatedApiKey>(
+      [&](auto cb) { f.engine->create_key(default_principal(), kr, cb); });
+  BOOST_REQUIRE(key.ok());
+  auto other = testing::call<api::CreatedApiKey>(
+      [&](auto cb) { f.engine->create_key(default_principal(), kr, cb); });
+  BOOST_REQUIRE(other.ok());
+  f.api_key = key->key();
+  auto a = f.send("POST", "/sandboxes", R"({"templateID":"base"})");
+  BOOST_REQUIRE_EQUAL(a.status, 201);
+  f.api_key = other->key();
+  auto b = f.send("POST", "/sandboxes", R"({"templateID":"base"})");  // the clean sibling
+  BOOST_REQUIRE_EQUAL(b.status, 201);
+  std::string ida = f.str(a, "sandboxID"), ta = f.str(a, "envdAccessToken");
+  std::string idb = f.str(b, "sandboxID"), tb = f.str(b, "envdAccessToken");
+  BOOST_CHECK_EQUAL(f.send("GET", "/health", "", ida, ta).status, 204);
+  BOOST_CHECK(f.send("POST", "/execute", R"({"code":"1"})", ida, ta).streamed);
+
+  auto revoked = testing::call<api::ApiKey>(
+      [&](auto cb) { f.engine->revoke_key(default_principal(), key->id(), cb); });
+  BOOST_REQUIRE(revoked.ok());
+  BOOST_CHECK_EQUAL(f.send("POST", "/execute", R"({"code":"1"})", ida, ta).status, 401);
+  BOOST_CHECK_EQUAL(f.send("GET", "/health", "", ida, ta).status, 502);
+  f.api_key = key->key();
+  BOOST_CHECK_EQUAL(f.send("GET", "/sandboxes/" + ida).status, 401);
+  // The other key's sandbox goes on exactly as before.
+  BOOST_CHECK_EQUAL(f.send("GET", "/health", "", idb, tb).status, 204);
+  auto cell = f.send("POST", "/execute", R"({"code":"1"})", idb, tb);
+  BOOST_CHECK(cell.streamed);
+  BOOST_CHECK(cell.body.find("end_of_execution") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(calls_at_once_run_one_after_another) {

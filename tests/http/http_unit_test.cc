@@ -5,10 +5,12 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <boost/test/unit_test.hpp>
+#include <optional>
 #include <set>
 
 #include "events/api.pb.h"
 #include "http/auth.h"
+#include "http/browser_guard.h"
 #include "http/json_io.h"
 #include "http/openapi.h"
 #include "http/query.h"
@@ -47,6 +49,10 @@ BOOST_AUTO_TEST_CASE(routes_match_methods_and_ids) {
       {"GET", "/ui/app.js", K::kFound, RouteId::kUiAsset},
       {"GET", "/ui/a/b.js", K::kNotFound, RouteId::kHealthz},
       {"GET", "/v1/fleets/" + id + "/events", K::kFound, RouteId::kFleetEvents},
+      {"POST", "/v1/keys", K::kFound, RouteId::kCreateKey},
+      {"GET", "/v1/keys", K::kFound, RouteId::kListKeys},
+      {"DELETE", "/v1/keys/3f2a0b1c4d5e6f70", K::kFound, RouteId::kRevokeKey},
+      {"GET", "/v1/keys/3f2a0b1c4d5e6f70", K::kMethodNotAllowed, RouteId::kHealthz},
       {"GET", "/ui", K::kNotFound, RouteId::kHealthz},
       {"PATCH", "/v1/sessions", K::kMethodNotAllowed, RouteId::kHealthz},
       {"GET", "/v1/sessions/" + id + "/exec", K::kMethodNotAllowed, RouteId::kHealthz},
@@ -267,4 +273,135 @@ BOOST_AUTO_TEST_CASE(sse_framing_and_bounds) {
   big.push(std::string(8, 'x'), false);
   big.push(std::string(8, 'y'), false);
   BOOST_CHECK(big.take().overflow);
+}
+
+// ---- browser-safe HTTP (http/browser_guard.h) -------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(origins_normalize_to_scheme_host_port) {
+  struct Case {
+    std::string in;
+    std::optional<std::string> out;
+  };
+  std::vector<Case> cases = {
+      {"http://127.0.0.1:8090", "http://127.0.0.1:8090"},
+      {"HTTP://Console.Example.COM", "http://console.example.com:80"},
+      {"https://console.example.com", "https://console.example.com:443"},
+      {"https://console.example.com/", "https://console.example.com:443"},
+      {"http://[::1]:8090", "http://[::1]:8090"},
+      {"null", std::nullopt},
+      {"", std::nullopt},
+      {"file://", std::nullopt},
+      {"ftp://example.com", std::nullopt},
+      {"http://example.com/path", std::nullopt},
+      {"http://user@example.com", std::nullopt},
+      {"http://example.com:0", std::nullopt},
+      {"http://example.com:99999", std::nullopt},
+      {"http://example.com:80x", std::nullopt},
+      {"http://exa mple.com", std::nullopt},
+      {"http://", std::nullopt},
+  };
+  for (const auto& c : cases) BOOST_CHECK_MESSAGE(normalize_origin(c.in) == c.out, c.in);
+}
+
+BOOST_AUTO_TEST_CASE(origin_rule_table) {
+  BrowserPolicy none;
+  BrowserPolicy listed;
+  listed.allowed_origins = {"https://console.example.com:443"};
+  BrowserPolicy loopback;
+  loopback.loopback_host_only = true;
+  struct Case {
+    std::string origin, host;
+    const BrowserPolicy* policy;
+    bool allowed, cross;
+  };
+  std::vector<Case> cases = {
+      {"", "127.0.0.1:8090", &none, true, false},                        // curl, SDKs, CLI
+      {"http://127.0.0.1:8090", "127.0.0.1:8090", &none, true, false},   // the dashboard
+      {"http://LOCALHOST:8090", "localhost:8090", &none, true, false},
+      {"http://example.com", "example.com", &none, true, false},        // default port 80
+      {"https://example.com", "example.com:443", &none, true, false},
+      {"http://evil.example", "127.0.0.1:8090", &none, false, false},    // the request
+      {"null", "127.0.0.1:8090", &none, false, false},                   // sandboxed iframe
+      {"http://127.0.0.1:8091", "127.0.0.1:8090", &none, false, false},  // another port
+      {"http://localhost:8090", "127.0.0.1:8090", &none, false, false},  // another name
+      {"http://127.0.0.1:8090.evil.example", "127.0.0.1:8090", &none, false, false},
+      {"http://evil.example", "", &none, false, false},
+      {"https://console.example.com", "api.example.com", &listed, true, true},
+      {"https://console.example.com:443", "api.example.com", &listed, true, true},
+      {"http://console.example.com", "api.example.com", &listed, false, false},  // scheme counts
+      {"https://other.example.com", "api.example.com", &listed, false, false},
+      // --auth disabled: the Host must be loopback (DNS rebinding), with or without Origin.
+      {"", "127.0.0.1:8090", &loopback, true, false},
+      {"", "localhost:8090", &loopback, true, false},
+      {"", "[::1]:8090", &loopback, true, false},
+      {"http://evil.example:8090", "evil.example:8090", &loopback, false, false},
+      {"", "evil.example:8090", &loopback, false, false},
+      {"", "", &loopback, false, false},
+  };
+  for (const auto& c : cases) {
+    auto v = check_origin(c.origin, c.host, *c.policy);
+    BOOST_CHECK_MESSAGE(v.allowed == c.allowed && v.cross_origin == c.cross,
+                        "Origin '" << c.origin << "' Host '" << c.host << "': allowed "
+                                   << v.allowed << " cross " << v.cross_origin << " " << v.why);
+    if (!v.allowed) BOOST_CHECK(!v.why.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(content_types_are_compared_by_media_type) {
+  BOOST_CHECK(content_type_is("application/json", "application/json"));
+  BOOST_CHECK(content_type_is("Application/JSON; charset=utf-8", "application/json"));
+  BOOST_CHECK(content_type_is(" application/json ;charset=UTF-8", "application/json"));
+  BOOST_CHECK(!content_type_is("application/jsonx", "application/json"));
+  BOOST_CHECK(!content_type_is("text/plain;charset=UTF-8", "application/json"));
+  BOOST_CHECK(!content_type_is("application/x-www-form-urlencoded", "application/json"));
+  BOOST_CHECK(!content_type_is("", "application/json"));
+  BOOST_CHECK(!content_type_is("text/plain; application/json", "application/json"));
+}
+
+BOOST_AUTO_TEST_CASE(guard_refuses_foreign_origins_and_answers_preflights) {
+  BrowserPolicy policy;
+  policy.allowed_origins = {"https://console.example.com:443"};
+  int reached = 0;
+  auto handler = guard_browsers(policy, [&](Request, Reply reply) {
+    ++reached;
+    reply(Response{});
+  });
+  auto run = [&](Request r) {
+    Response got;
+    handler(std::move(r), [&](Response x) { got = std::move(x); });
+    return got;
+  };
+  Request evil;
+  evil.method = "POST";
+  evil.target = "/v1/sessions";
+  evil.host = "127.0.0.1:8090";
+  evil.origin = "http://evil.example";
+  auto r = run(evil);
+  BOOST_CHECK_EQUAL(r.status, 403);
+  BOOST_CHECK(r.body.find("\"field\":\"Origin\"") != std::string::npos);
+  BOOST_CHECK_EQUAL(reached, 0);
+
+  Request allowed = evil;
+  allowed.origin = "https://console.example.com";
+  r = run(allowed);
+  BOOST_CHECK_EQUAL(r.status, 200);
+  BOOST_CHECK_EQUAL(reached, 1);
+  bool acao = false;
+  for (const auto& [k, v] : r.headers)
+    acao |= k == "Access-Control-Allow-Origin" && v == "https://console.example.com";
+  BOOST_CHECK(acao);
+
+  Request preflight = allowed;
+  preflight.method = "OPTIONS";
+  preflight.has_preflight = true;
+  r = run(preflight);
+  BOOST_CHECK_EQUAL(r.status, 204);
+  BOOST_CHECK_EQUAL(reached, 1);  // answered by the guard
+
+  Request own = evil;
+  own.origin = "http://127.0.0.1:8090";
+  r = run(own);
+  BOOST_CHECK_EQUAL(r.status, 200);
+  BOOST_CHECK_EQUAL(reached, 2);
+  BOOST_CHECK(r.headers.empty());  // same origin: no CORS headers needed
 }

@@ -222,8 +222,10 @@ def check_auth_disabled_json_logs():
 def run_api_checks(ka, kv, kb):
     st, j, ctype, _ = call("GET", "/v1/healthz")
     check(st == 200 and j == {"status": "ok", "backend": "simulator"}, f"healthz {st} {j}")
-    st, _, ctype, text = call("GET", "/metrics")
+    st, _, ctype, text = call("GET", "/metrics", key=ka)
     check(st == 200 and ctype.startswith("text/plain") and b"version=0.0.4" in ctype.encode(), f"metrics {st} {ctype}")
+    st, j, _, _ = call("GET", "/metrics")
+    expect_error("metrics without a key", st, j, 401, "unauthenticated")
     st, j, _, _ = call("GET", "/v1/openapi.json")
     check(st == 200 and j.get("openapi", "").startswith("3.") and "/v1/sessions/{id}/exec" in j["paths"], "openapi")
 
