@@ -32,6 +32,14 @@ struct Options {
 Options parse_options(const std::vector<std::string>& words, const std::set<std::string>& valued,
                       const std::set<std::string>& boolean);
 
+// Levenshtein distance between two words (for "did you mean").
+size_t edit_distance(const std::string& a, const std::string& b);
+// The word of `known` nearest to `word` if it is near enough to be a typo of it, else "".
+std::string closest(const std::string& word, const std::vector<std::string>& known);
+
+// Whether the words ask for help (`--help` or `-h` before any `--`).
+bool wants_help(const std::vector<std::string>& words);
+
 // Reads a whole file, or stdin for "-". false (with `error`) when it cannot.
 bool read_input(const std::string& path, std::string* out, std::string* error);
 

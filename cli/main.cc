@@ -20,6 +20,10 @@ struct Command {
 const Command kCommands[] = {
     {"run", enclave::cli::cmd_run,
      "run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] [--json]"},
+    {"list", enclave::cli::cmd_list,
+     "list [--phase P] [--fleet FLEET] [--limit N] [--output table|json]"},
+    {"result", enclave::cli::cmd_result,
+     "result SESSION [--wait] [--json]   (a session's output and enclave.result() value)"},
     {"exec", enclave::cli::cmd_exec, "exec SESSION CODE|- [--timeout-ms N] [--json]"},
     {"get", enclave::cli::cmd_get, "get SESSION [--json]"},
     {"kill", enclave::cli::cmd_kill, "kill SESSION [--json]"},
@@ -27,7 +31,7 @@ const Command kCommands[] = {
     {"events", enclave::cli::cmd_events, "events SESSION [--json]   (live until the session ends)"},
     {"fleet", enclave::cli::cmd_fleet,
      "fleet submit FILE.jsonl [--name NAME] [--json] | fleet watch FLEET | fleet get FLEET "
-     "[--json]"},
+     "[--json] | fleet cancel FLEET [--json]"},
     {"demo", enclave::cli::cmd_demo,
      "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] [--evidence DIR] | "
      "demo interactive-session [--idle-ttl S] [--evidence DIR]"},
@@ -57,10 +61,19 @@ int main(int argc, char** argv) {
     if (verb == c.verb) {
       Args args;
       for (int i = 2; i < argc; ++i) args.words.emplace_back(argv[i]);
+      if (enclave::cli::wants_help(args.words)) {  // every verb answers --help, rc 0
+        std::cout << "usage: enclave " << c.usage << "\n";
+        return 0;
+      }
       return c.run(args);
     }
   }
-  std::cerr << "enclave: unknown verb '" << verb << "'\n";
+  std::cerr << "enclave: unknown verb '" << verb << "'";
+  std::vector<std::string> verbs;
+  for (const auto& c : kCommands) verbs.emplace_back(c.verb);
+  if (auto guess = enclave::cli::closest(verb, verbs); !guess.empty())
+    std::cerr << " (did you mean '" << guess << "'?)";
+  std::cerr << "\n";
   print_usage(std::cerr);
   return 2;
 }
