@@ -32,7 +32,7 @@ struct Options {
 Options parse_options(const std::vector<std::string>& words, const std::set<std::string>& valued,
                       const std::set<std::string>& boolean);
 
-// Levenshtein distance between two words (for "did you mean").
+// Edit distance between two words, an adjacent swap counting one (for "did you mean").
 size_t edit_distance(const std::string& a, const std::string& b);
 // The word of `known` nearest to `word` if it is near enough to be a typo of it, else "".
 std::string closest(const std::string& word, const std::vector<std::string>& known);

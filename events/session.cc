@@ -199,9 +199,10 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
                                   std::to_string(s.turns + 1));
           auto& t = *b.add().mutable_exec_turn() = cmd.turn;
           t.set_metered_ms(std::max<uint64_t>(t.duration_ms(), 1));
-          if (t.timed_out())
+          if (t.timed_out() && !t.interrupted())
             add_kill(b, events::KILL_REASON_WALL_CLOCK_EXCEEDED,
-                     "turn " + std::to_string(t.turn()) + " exceeded its timeout");
+                     "turn " + std::to_string(t.turn()) +
+                         " exceeded its timeout and did not stop when interrupted");
           else if (s.turn_ms_total + t.metered_ms() > policy.max_cumulative_ms)
             add_kill(b, events::KILL_REASON_TURN_BUDGET_EXCEEDED,
                      "cumulative turn time " + std::to_string(s.turn_ms_total + t.metered_ms()) +

@@ -224,6 +224,7 @@ try {
   await page.waitForSelector('[data-testid=grid] .tile[data-index="3"]', { timeout: WAIT_MS });
   await page.click('[data-testid=grid] .tile[data-index="3"]');
   check(await until(async () => (await page.textContent("[data-testid=stdout]").catch(() => "")).includes("shard 3: value=10")), "shard 3's output on its page");
+  check(await until(async () => JSON.parse(await page.textContent("[data-testid=result-json]").catch(() => "null") || "null")?.value === 10), "shard 3's enclave.result() JSON on its page");
   await shot("06-session-shard");
 
   // ---- usage ----------------------------------------------------------------------------------
