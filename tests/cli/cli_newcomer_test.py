@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from enclave_testlib import Checks, Server, wait  # noqa: E402
@@ -54,7 +55,9 @@ def simulator_checks(work):
                           "--role", "owner"], capture_output=True, text=True, timeout=60)
     assert key.returncode == 0, key.stderr
     api_key = key.stdout.split()[-1]
-    srv = Server(BIN, data, "simulator", auth="keys")
+    log_path = os.path.join(work, "server.log")
+    log = open(log_path, "w")
+    srv = Server(BIN, data, "simulator", auth="keys", log=log)
     env = dict(os.environ, ENCLAVE_BASE_URL=srv.base, ENCLAVE_API_KEY=api_key)
     try:
         # --help on every verb of the usage text: rc 0, the verb's usage on stdout.
@@ -141,8 +144,72 @@ def simulator_checks(work):
             st = api(srv, api_key, "GET", f"/v1/sessions/{s}")[1]
             check(st.get("phase") == "killed" and st.get("killReason") == "torn_down",
                   f"session {s} after signal {sig}: {st.get('phase')} {st.get('killReason')}")
+        fleet_checks(work, srv, env, api_key, sid)
+        operator_checks(work, srv, data, log_path)
     finally:
         srv.stop()
+        log.close()
+
+
+def fleet_checks(work, srv, env, api_key, session_id):
+    members = os.path.join(work, "members.jsonl")
+    with open(members, "w") as f:
+        f.write('{"code": "print(1)", "name": "alpha"}\n{"code": "print(2)",}\n')
+    bad = cli("fleet", "submit", members, env=env)
+    check(bad.returncode == 1 and "members.jsonl:2: column 21: trailing comma" in bad.stderr,
+          f"a trailing comma is refused at its line: {bad.stderr!r}")
+    with open(members, "w") as f:
+        f.write('{"code": "print(1)"}\n{"execMode": "interactive"}\n')
+    inter = cli("fleet", "submit", members, env=env)
+    check(inter.returncode == 1 and "members[1].execMode" in inter.stderr and "400" in inter.stderr,
+          f"an interactive member is a 400 naming the field: {inter.stderr!r}")
+    with open(members, "w") as f:
+        f.write('{"code": "#@sim hang", "name": "slow-one"}\n'
+                '{"code": "#@sim hang", "name": "slow-two"}\n')
+    sub = cli("fleet", "submit", members, env=env)
+    fid = sub.stdout.strip()
+    check(sub.returncode == 0 and ID.fullmatch(fid) is not None, f"fleet submitted: {sub.stderr!r}")
+    got = cli("fleet", "get", fid, env=env)
+    check(got.returncode == 0 and "slow-one" in got.stdout and "slow-two" in got.stdout,
+          f"fleet get names the members: {got.stdout!r}")
+    cancel = cli("fleet", "cancel", fid, env=env)
+    check(cancel.returncode == 0 and fid in cancel.stdout, f"fleet cancel: {cancel.stderr!r}")
+    check(wait(lambda: api(srv, api_key, "GET", f"/v1/fleets/{fid}")[1].get("phase") == "failed",
+               30), "the cancelled fleet ends (no member succeeded)")
+    watch = cli("fleet", "watch", fid, env=env)
+    check(watch.returncode == 1 and "slow-one" in watch.stdout and "did not succeed" in watch.stdout,
+          f"fleet watch names the members that did not succeed: {watch.stdout[-300:]!r}")
+    typo = cli("fleet", "cancle", fid, env=env)
+    check(typo.returncode == 2 and "did you mean 'cancel'?" in typo.stderr, "fleet verb typo")
+    # Ids of the wrong kind: the same clean 404 as a missing id.
+    for verb, wrong in (("get", fid), ("result", fid)):
+        r = cli(verb, wrong, env=env)
+        check(r.returncode == 1 and "not_found" in r.stderr, f"{verb} of a fleet id: {r.stderr!r}")
+    r = cli("fleet", "get", session_id, env=env)
+    check(r.returncode == 1 and "not_found" in r.stderr, f"fleet get of a session id: {r.stderr!r}")
+
+
+def operator_checks(work, srv, data, log_path):
+    with open(log_path) as f:
+        noise = [l for l in f if "invalid UTF-8" in l or "damaged" in l]
+    check(not noise, f"wrong-kind lookups leave no log noise: {noise[:2]}")
+    h = subprocess.run([ENCLAVED, "--help"], capture_output=True, text=True, timeout=30)
+    flags, _, env_only = h.stdout.partition("environment only:")
+    check("--warm-pool" in flags and "--warm-pool" not in env_only.split("kubernetes")[0],
+          "enclaved --help lists --warm-pool among the flags")
+    # A second server: the busy port and the data dir in use fail at once, in words.
+    t0 = time.monotonic()
+    busy = subprocess.run([ENCLAVED, "--listen", f"127.0.0.1:{srv.port}", "--data-dir",
+                           os.path.join(work, "other"), "--backend", "simulator", "--auth",
+                           "disabled"], capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - t0
+    check(busy.returncode != 0 and "already in use" in busy.stderr and took < 2,
+          f"busy port: rc {busy.returncode} in {took:.1f} s: {busy.stderr[-200:]!r}")
+    inuse = subprocess.run([ENCLAVED, "--listen", "127.0.0.1:0", "--data-dir", data, "--backend",
+                            "simulator", "--auth", "disabled"], capture_output=True, text=True,
+                           timeout=60)
+    check(inuse.returncode != 0 and "is in use by another process" in inuse.stderr and
+          "While lock file" not in inuse.stderr, f"data dir in use: {inuse.stderr[-300:]!r}")
 
 
 def gvisor_checks(work):
