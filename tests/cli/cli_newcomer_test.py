@@ -144,11 +144,36 @@ def simulator_checks(work):
             st = api(srv, api_key, "GET", f"/v1/sessions/{s}")[1]
             check(st.get("phase") == "killed" and st.get("killReason") == "torn_down",
                   f"session {s} after signal {sig}: {st.get('phase')} {st.get('killReason')}")
+        doctor_and_completion_checks(work, srv, env)
         fleet_checks(work, srv, env, api_key, sid)
         operator_checks(work, srv, data, log_path)
     finally:
         srv.stop()
         log.close()
+
+
+def doctor_and_completion_checks(work, srv, env):
+    open_dir = os.path.join(work, "open-data")
+    os.mkdir(open_dir, 0o755)
+    os.chmod(open_dir, 0o755)
+    d = cli("doctor", "--data-dir", open_dir, "--listen", f"127.0.0.1:{srv.port}", env=env)
+    lines = d.stdout.splitlines()
+    check(lines and all(l.split()[0] in ("ok", "WARN", "FAIL") for l in lines[:-1]) and
+          lines[-1].startswith("doctor: "), f"doctor prints one verdict a line: {d.stdout!r}")
+    check(d.returncode == (1 if any(l.startswith("FAIL") for l in lines) else 0), "doctor's rc")
+    check(any(l.startswith("WARN  data dir") and "0755" in l for l in lines),
+          "doctor warns of a data dir others can read")
+    check(any(l.startswith("ok    listen") and "already answers" in l for l in lines),
+          "doctor sees the running enclaved on its port")
+    check(any(l.split()[1:2] == ["disk"] and "MiB free" in l for l in lines), "doctor: free disk")
+    script = cli("completion", "bash", env=env).stdout
+    probe = ('source /dev/stdin; COMP_WORDS=(%s li); COMP_CWORD=1; _enclave; echo "${COMPREPLY[@]}";'
+             ' COMP_WORDS=(%s run --tim); COMP_CWORD=2; _enclave; echo "${COMPREPLY[@]}"'
+             % (ENCLAVE, ENCLAVE))
+    comp = subprocess.run(["bash", "-c", probe], input=script, capture_output=True, text=True,
+                          timeout=60, env=env)
+    check(comp.stdout.split("\n")[:2] == ["list", "--timeout"],
+          f"bash completion of verbs and options: {comp.stdout!r} {comp.stderr[-200:]!r}")
 
 
 def fleet_checks(work, srv, env, api_key, session_id):
@@ -185,6 +210,12 @@ def fleet_checks(work, srv, env, api_key, session_id):
     for verb, wrong in (("get", fid), ("result", fid)):
         r = cli(verb, wrong, env=env)
         check(r.returncode == 1 and "not_found" in r.stderr, f"{verb} of a fleet id: {r.stderr!r}")
+    for path in (f"/v1/sessions/{fid}", f"/v1/sessions/{fid}/result", "/v1/sessions/nope",
+                 f"/v1/fleets/{session_id}", "/v1/fleets/nope"):
+        st, body = api(srv, api_key, "GET", path)
+        msg = body.get("error", {}).get("message", "")
+        check(st == 404 and msg.startswith("no such " + ("fleet" if "fleets" in path else "session")),
+              f"one 404 text per kind: {path} -> {st} {msg!r}")
     r = cli("fleet", "get", session_id, env=env)
     check(r.returncode == 1 and "not_found" in r.stderr, f"fleet get of a session id: {r.stderr!r}")
 
