@@ -70,6 +70,17 @@ Options parse_options(const std::vector<std::string>& words, const std::set<std:
       name.resize(eq);
       has_value = true;
     }
+    // The output convention: a verb with --json also takes --output json|table (text).
+    if (name == "output" && !valued.count(name) && boolean.count("json")) {
+      if (!has_value && i + 1 < words.size()) value = words[++i], has_value = true;
+      if (value == "json") {
+        o.flags.insert("json");
+      } else if (value != "table" && value != "text") {
+        o.error = "--output must be table or json";
+        return o;
+      }
+      continue;
+    }
     if (boolean.count(name)) {
       if (has_value) {
         o.error = "--" + name + " takes no value";

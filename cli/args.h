@@ -15,7 +15,8 @@ struct Args {
 };
 
 // Parsed options: `--name value`, `--name=value` for valued options (repeatable), `--flag` for
-// booleans; everything else (including "-") is positional. `--` ends options.
+// booleans; everything else (including "-") is positional. `--` ends options. A command with a
+// `--json` flag also accepts `--output json` (sets it) and `--output table` / `text` (the default).
 struct Options {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> values;

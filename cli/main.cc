@@ -48,7 +48,8 @@ const Command kCommands[] = {
 void print_usage(std::ostream& out) {
   out << "usage: enclave VERB [ARGS]\n\n";
   for (const auto& c : kCommands) out << "  enclave " << c.usage << "\n";
-  out << "\nenvironment: ENCLAVE_BASE_URL (default http://127.0.0.1:8090), ENCLAVE_API_KEY\n"
+  out << "\nevery verb answers --help; every verb with --json also takes --output json|table\n";
+  out << "environment: ENCLAVE_BASE_URL (default http://127.0.0.1:8090), ENCLAVE_API_KEY\n"
          "fleet watch tiles: . queued  s starting  R running  o succeeded  K killed  F failed\n";
 }
 

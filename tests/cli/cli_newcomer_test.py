@@ -98,6 +98,8 @@ def simulator_checks(work):
         res = cli("result", sid, env=env)
         check(res.returncode == 0 and res.stdout == "hi\n" and '{"answer":42}' in res.stderr,
               f"result {sid}: {res.stdout!r} {res.stderr!r}")
+        gj = cli("get", sid, "--output", "json", env=env)
+        check(gj.returncode == 0 and json.loads(gj.stdout)["id"] == sid, "get --output json")
         rj = json.loads(cli("result", sid, "--json", env=env).stdout)
         check(rj["final"] is True and rj["json"] == {"answer": 42}, f"result --json: {rj}")
         missing = cli("result", "f" * 32, env=env)

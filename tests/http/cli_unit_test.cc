@@ -203,4 +203,9 @@ BOOST_AUTO_TEST_CASE(tables_and_output_formats) {
   BOOST_CHECK(*output_format(parse_options({"--output", "json"}, {"output"}, {"json"})) ==
               OutputFormat::kJson);
   BOOST_CHECK(!output_format(parse_options({"--output=yaml"}, {"output"}, {"json"})));
+  // Verbs with only --json take --output too.
+  BOOST_CHECK(parse_options({"id", "--output", "json"}, {}, {"json"}).flag("json"));
+  BOOST_CHECK(!parse_options({"id", "--output=table"}, {}, {"json"}).flag("json"));
+  BOOST_CHECK_EQUAL(parse_options({"--output", "yaml"}, {}, {"json"}).error,
+                    "--output must be table or json");
 }
