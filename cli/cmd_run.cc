@@ -92,10 +92,10 @@ int cmd_run(const Args& args) {
   std::string cerr;
   auto api = client_from_env(&cerr);
   if (!api) return fail(cerr);
+  catch_stop_signals();  // from here on, Ctrl-C must not leave a session nobody knows of
   auto created = call(*api, "POST", "/v1/sessions", body);
   if (!created) return 1;
   std::string id = get_string(created->json, "id");
-  catch_stop_signals();
   // The id comes first, on stderr: the README's next steps (audit, result) need it, and it
   // must not mix with the workload's stdout.
   if (!o.flag("interactive")) std::cerr << "enclave: session " << id << "\n";
