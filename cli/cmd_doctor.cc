@@ -2,8 +2,8 @@
 // locally, one line each (ok / WARN / FAIL): runsc, root, cgroups, free disk and permissions of
 // the data dir, the listen port, the clock. Exit 1 when any check FAILs. It reads only; it starts
 // no sandbox (enclaved's own start-up probe does that and says how to fix what it finds).
-#include <sys/statvfs.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/timex.h>
 #include <unistd.h>
 
@@ -46,7 +46,8 @@ std::string first_line(const std::string& command) {
 void check_runsc(Report& r) {
   std::string v = first_line("runsc --version 2>/dev/null");
   if (v.empty())
-    r.line("FAIL", "runsc", "not found on PATH: apt-get install runsc (or use --backend simulator)");
+    r.line("FAIL", "runsc",
+           "not found on PATH: apt-get install runsc (or use --backend simulator)");
   else
     r.line("ok", "runsc", v);
   if (::geteuid() == 0)
@@ -58,7 +59,8 @@ void check_runsc(Report& r) {
 void check_cgroups(Report& r) {
   std::string missing;
   for (const char* c : {"memory", "pids", "cpu", "cpuacct", "cpuset"}) {
-    if (!std::filesystem::is_directory(std::string("/sys/fs/cgroup/") + c)) missing += " " + std::string(c);
+    if (!std::filesystem::is_directory(std::string("/sys/fs/cgroup/") + c))
+      missing += " " + std::string(c);
   }
   if (missing.empty())
     r.line("ok", "cgroups", "v1 controllers memory, pids, cpu, cpuacct, cpuset mounted");
@@ -75,14 +77,16 @@ void check_data_dir(Report& r, const std::string& dir) {
   if (!exists) probe = std::filesystem::absolute(dir, ec).parent_path().string();
   struct statvfs vfs {};
   if (::statvfs(probe.c_str(), &vfs) != 0) {
-    r.line("FAIL", "data dir", probe + ": cannot be read (" + std::string(std::strerror(errno)) + ")");
+    r.line("FAIL", "data dir",
+           probe + ": cannot be read (" + std::string(std::strerror(errno)) + ")");
     return;
   }
   const unsigned long long free_mb =
       static_cast<unsigned long long>(vfs.f_bavail) * vfs.f_frsize / (1024 * 1024);
   r.line(free_mb < kMinFreeDiskMb ? "FAIL" : "ok", "disk",
-         std::to_string(free_mb) + " MiB free at " + probe + " (enclaved refuses new sessions below " +
-             std::to_string(kMinFreeDiskMb) + " MiB by default)");
+         std::to_string(free_mb) + " MiB free at " + probe +
+             " (enclaved refuses new sessions below " + std::to_string(kMinFreeDiskMb) +
+             " MiB by default)");
   if (::access(probe.c_str(), W_OK) != 0) {
     r.line("FAIL", "data dir", probe + " is not writable by this user");
     return;
@@ -92,7 +96,8 @@ void check_data_dir(Report& r, const std::string& dir) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
     r.line("WARN", "data dir",
-           dir + " is mode " + mode + ": the audit log and key hashes are readable by others (chmod 700)");
+           dir + " is mode " + mode +
+               ": the audit log and key hashes are readable by others (chmod 700)");
   } else {
     r.line("ok", "data dir", exists ? dir + " exists and is writable" : dir + " will be created");
   }
@@ -109,8 +114,9 @@ void check_port(Report& r, const std::string& listen) {
   if (h.status == 200)
     r.line("ok", "listen", listen + ": an enclaved already answers there (healthz 200)");
   else if (h.status != 0)
-    r.line("FAIL", "listen", listen + ": in use by something that is not enclaved (HTTP " +
-                                 std::to_string(h.status) + ")");
+    r.line("FAIL", "listen",
+           listen + ": in use by something that is not enclaved (HTTP " + std::to_string(h.status) +
+               ")");
   else
     r.line("ok", "listen", listen + ": nothing listens there yet");
 }
@@ -119,7 +125,8 @@ void check_clock(Report& r) {
   struct timex tx {};
   const int state = ::adjtimex(&tx);
   if (state == TIME_ERROR)
-    r.line("WARN", "clock", "not synchronised (NTP): audit timestamps and signed tree heads may drift");
+    r.line("WARN", "clock",
+           "not synchronised (NTP): audit timestamps and signed tree heads may drift");
   else
     r.line("ok", "clock", "synchronised by the kernel's NTP discipline");
 }
@@ -132,7 +139,8 @@ int cmd_doctor(const Args& args) {
   const char* env_dir = std::getenv("ENCLAVE_DATA_DIR");
   const char* env_listen = std::getenv("ENCLAVE_LISTEN");
   const std::string dir = o.get("data-dir", env_dir && *env_dir ? env_dir : "./data");
-  const std::string listen = o.get("listen", env_listen && *env_listen ? env_listen : "127.0.0.1:8090");
+  const std::string listen =
+      o.get("listen", env_listen && *env_listen ? env_listen : "127.0.0.1:8090");
   Report r;
   check_runsc(r);
   check_cgroups(r);

@@ -36,8 +36,9 @@ std::string listen_preflight(const std::string& host, uint16_t port) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     const std::string where = host + ":" + std::to_string(port);
     if (errno == EADDRINUSE)
-      why = where + " is already in use (another enclaved, or another program, listens there): "
-                    "stop it or choose another address with --listen HOST:PORT";
+      why = where +
+            " is already in use (another enclaved, or another program, listens there): "
+            "stop it or choose another address with --listen HOST:PORT";
     else if (errno == EADDRNOTAVAIL)
       why = where + ": this machine has no such address (--listen HOST:PORT)";
     else if (errno == EACCES)
