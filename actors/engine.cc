@@ -403,6 +403,12 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
     auto spec =
         validate_session_request(req.members(i), bounds, "members[" + std::to_string(i) + "].");
     if (!spec) return done(spec.error());
+    // A member runs unattended: an interactive one would wait for turns nobody sends and hold
+    // the fleet open until its idle TTL.
+    if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE)
+      return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                             "fleet members are batch sessions; interactive is not allowed here",
+                             "members[" + std::to_string(i) + "].execMode"));
     c.members.push_back(std::move(*spec));
   }
   auto* d = impl_.get();

@@ -327,6 +327,12 @@ void ReadModel::cache_put(const std::string& id, fleet::State f) const {
   lru_put(lru_, cold_fleets_, cold_sessions_, id, std::move(f), kCacheEntries);
 }
 
+bool ReadModel::stream_starts_with(const std::string& id,
+                                   events::Envelope::PayloadCase kind) const {
+  auto first = log_->read_stream(id, 1, 1);
+  return first && !first->empty() && first->front().envelope.payload_case() == kind;
+}
+
 std::optional<session::State> ReadModel::cold_session(const std::string& id) const {
   {
     std::lock_guard lock(cache_mu_);
@@ -336,7 +342,7 @@ std::optional<session::State> ReadModel::cold_session(const std::string& id) con
     }
   }
   auto head = log_->head(id);
-  if (!head) return std::nullopt;
+  if (!head || !stream_starts_with(id, events::Envelope::kSessionCreated)) return std::nullopt;
   session::State s;
   if (auto bytes = log_->get_snapshot(id)) {
     events::SessionSnapshot p;
@@ -364,7 +370,7 @@ std::optional<fleet::State> ReadModel::cold_fleet(const std::string& id) const {
     }
   }
   auto head = log_->head(id);
-  if (!head) return std::nullopt;
+  if (!head || !stream_starts_with(id, events::Envelope::kFleetCreated)) return std::nullopt;
   fleet::State f;
   if (auto bytes = log_->get_snapshot(id)) {
     events::FleetSnapshot p;

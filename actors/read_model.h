@@ -109,6 +109,9 @@ class ReadModel {
   // Sends each subscribed fleet one delta for the (fleet id, member index) changes of a batch.
   void publish_fleet_changes(const std::vector<std::pair<std::string, uint32_t>>& changes);
   // Loads an ended session or fleet (cache → snapshot → fold of its stream).
+  // Whether stream `id` begins with an event of `kind`: a session's id asked for as a fleet
+  // (or the reverse) is then not found, without parsing one kind's snapshot as the other.
+  bool stream_starts_with(const std::string& id, events::Envelope::PayloadCase kind) const;
   std::optional<session::State> cold_session(const std::string& id) const;
   std::optional<fleet::State> cold_fleet(const std::string& id) const;
   void cache_put(const std::string& id, session::State s) const;

@@ -45,7 +45,8 @@ struct Output {
   uint32_t turn = 0;  // 0 for batch output
   bool truncated = false;
 };
-// An interactive turn finished (or timed out: timed_out=true, has_exit_code=false).
+// An interactive turn finished (or timed out: timed_out=true, has_exit_code=false; with
+// interrupted=true it stopped when interrupted and the kernel lives on).
 struct TurnDone {
   events::ExecTurn turn;
 };
@@ -109,8 +110,10 @@ class Backend {
   virtual void launch(const LaunchSpec& spec) = 0;
 
   // Runs one turn in an interactive session's kernel; reports TurnDone(turn). A turn that runs
-  // past timeout_ms is reported with timed_out=true (the caller then kills the session). Turns are
-  // issued one at a time per session.
+  // past timeout_ms is interrupted (Python: KeyboardInterrupt, as a notebook's stop button) and
+  // reported with timed_out=true: with interrupted=true (and the output so far, the traceback on
+  // stderr) when it stopped within the backend's grace period — the session goes on — else
+  // without, and the caller then kills the session. Turns are issued one at a time per session.
   virtual void exec_turn(const std::string& session_id, uint32_t turn, const std::string& code,
                          int64_t timeout_ms) = 0;
 

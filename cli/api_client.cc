@@ -41,6 +41,12 @@ std::optional<ApiAnswer> call(const ApiClient& api, const std::string& method,
   HttpResponse r = http_request(api.url, method, path, body, h);
   if (r.status < 200 || r.status >= 300) {
     std::cerr << "enclave: " << describe_error(r) << "\n";
+    if (r.status == 401 && api.api_key.empty())
+      std::cerr << "enclave: set ENCLAVE_API_KEY to an API key (enclaved keys create --data-dir "
+                   "DIR --org ORG --role owner prints one)\n";
+    else if (r.status == 0)
+      std::cerr << "enclave: is enclaved running at " << api.url.host << ":" << api.url.port
+                << "? (ENCLAVE_BASE_URL sets where)\n";
     return std::nullopt;
   }
   ApiAnswer a;

@@ -15,7 +15,8 @@ struct Args {
 };
 
 // Parsed options: `--name value`, `--name=value` for valued options (repeatable), `--flag` for
-// booleans; everything else (including "-") is positional. `--` ends options.
+// booleans; everything else (including "-") is positional. `--` ends options. A command with a
+// `--json` flag also accepts `--output json` (sets it) and `--output table` / `text` (the default).
 struct Options {
   std::vector<std::string> positional;
   std::map<std::string, std::vector<std::string>> values;
@@ -31,6 +32,14 @@ struct Options {
 
 Options parse_options(const std::vector<std::string>& words, const std::set<std::string>& valued,
                       const std::set<std::string>& boolean);
+
+// Edit distance between two words, an adjacent swap counting one (for "did you mean").
+size_t edit_distance(const std::string& a, const std::string& b);
+// The word of `known` nearest to `word` if it is near enough to be a typo of it, else "".
+std::string closest(const std::string& word, const std::vector<std::string>& known);
+
+// Whether the words ask for help (`--help` or `-h` before any `--`).
+bool wants_help(const std::vector<std::string>& words);
 
 // Reads a whole file, or stdin for "-". false (with `error`) when it cannot.
 bool read_input(const std::string& path, std::string* out, std::string* error);

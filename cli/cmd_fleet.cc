@@ -1,15 +1,19 @@
-// enclave fleet submit | watch | get: many sessions at once, and the live member grid.
+// enclave fleet submit | watch | get | cancel: many sessions at once, the live member grid, and
+// ending a fleet early.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/fleet_grid.h"
+#include "cli/json_strict.h"
+#include "cli/output_format.h"
 #include "cli/sse_client.h"
 
 namespace enclave::cli {
@@ -20,6 +24,7 @@ constexpr const char* kUsage =
     "enclave fleet submit FILE.jsonl [--name NAME] [--json]\n"
     "       enclave fleet watch FLEET [--interval-ms N]\n"
     "       enclave fleet get FLEET [--json]\n"
+    "       enclave fleet cancel FLEET [--json]   (tears down every member still running)\n"
     "  grid tiles: . queued  s starting  R running  o succeeded  K killed  F failed";
 
 void write_all(FILE* f, const std::string& s) {
@@ -48,6 +53,10 @@ int submit(const std::vector<std::string>& words) {
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (auto bad = json_syntax_error(line)) {
+      return fail(o.positional[0] + ":" + std::to_string(lineno) + ": " + *bad +
+                  " (one CreateSessionRequest, strict JSON, a line)");
+    }
     auto j = parse_json(line);
     if (!j || j->kind_case() != JsonValue::kStructValue) {
       return fail(o.positional[0] + ":" + std::to_string(lineno) +
@@ -67,6 +76,47 @@ int submit(const std::vector<std::string>& words) {
   return 0;
 }
 
+// Session id → name for a fleet's members that have one (GET /v1/sessions?fleetId=, page by
+// page; bounded so a 100k-member fleet costs at most kMaxPages calls).
+std::map<std::string, std::string> member_names(const ApiClient& api, const std::string& fleet) {
+  constexpr int kMaxPages = 20;
+  std::map<std::string, std::string> names;
+  std::string cursor;
+  for (int page = 0; page < kMaxPages; ++page) {
+    auto a = call(api, "GET",
+                  "/v1/sessions?limit=1000&fleetId=" + url_encode(fleet) +
+                      (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)));
+    if (!a) break;
+    if (const JsonValue* list = member(a->json, "sessions");
+        list && list->kind_case() == JsonValue::kListValue) {
+      for (const auto& s : list->list_value().values()) {
+        std::string name = get_string(s, "name");
+        if (!name.empty()) names[get_string(s, "id")] = name;
+      }
+    }
+    cursor = get_string(a->json, "nextCursor");
+    if (cursor.empty()) break;
+  }
+  return names;
+}
+
+// The grid, then one line per named member: index, session, phase (with the kill reason), name.
+std::string describe_fleet(const ApiClient& api, const JsonValue& fleet) {
+  std::string out = render_fleet_frame(fleet);
+  auto names = member_names(api, get_string(fleet, "id"));
+  if (names.empty()) return out;
+  Table t({"INDEX", "SESSION", "PHASE", "NAME"});
+  if (const JsonValue* members = member(fleet, "members");
+      members && members->kind_case() == JsonValue::kListValue) {
+    for (const auto& m : members->list_value().values()) {
+      auto it = names.find(get_string(m, "sessionId"));
+      if (it == names.end()) continue;
+      t.add({display_member(m, "index"), it->first, get_string(m, "phase"), it->second});
+    }
+  }
+  return out + "\n" + t.render();
+}
+
 int get(const std::vector<std::string>& words) {
   Options o = parse_options(words, {}, {"json"});
   if (!o.error.empty()) return usage(kUsage, o.error);
@@ -75,6 +125,20 @@ int get(const std::vector<std::string>& words) {
   auto api = client_from_env(&err);
   if (!api) return fail(err);
   auto a = call(*api, "GET", "/v1/fleets/" + o.positional[0]);
+  if (!a) return 1;
+  write_all(stdout, o.flag("json") ? a->body + "\n" : describe_fleet(*api, a->json));
+  return 0;
+}
+
+// DELETE /v1/fleets/ID: every member still queued or running is torn down; prints the fleet.
+int cancel(const std::vector<std::string>& words) {
+  Options o = parse_options(words, {}, {"json"});
+  if (!o.error.empty()) return usage(kUsage, o.error);
+  if (o.positional.size() != 1) return usage(kUsage, "fleet cancel: expected one FLEET id");
+  std::string err;
+  auto api = client_from_env(&err);
+  if (!api) return fail(err);
+  auto a = call(*api, "DELETE", "/v1/fleets/" + o.positional[0]);
   if (!a) return 1;
   write_all(stdout, o.flag("json") ? a->body + "\n" : render_fleet_frame(a->json));
   return 0;
@@ -142,19 +206,48 @@ int watch(const std::vector<std::string>& words) {
     draw(fleet);
     phase = get_string(fleet, "phase");
   }
+  if (phase != "completed") {
+    // The tiles say how many failed; the names say which (the first kMaxListed).
+    constexpr size_t kMaxListed = 20;
+    auto names = member_names(*api, id);
+    Table t({"INDEX", "SESSION", "PHASE", "NAME"});
+    size_t listed = 0, not_ok = 0;
+    if (const JsonValue* members = member(fleet, "members");
+        members && members->kind_case() == JsonValue::kListValue) {
+      for (const auto& m : members->list_value().values()) {
+        if (get_string(m, "phase") == "succeeded") continue;
+        if (++not_ok > kMaxListed) continue;
+        ++listed;
+        auto it = names.find(get_string(m, "sessionId"));
+        t.add({display_member(m, "index"), get_string(m, "sessionId"), get_string(m, "phase"),
+               it == names.end() ? "-" : it->second});
+      }
+    }
+    if (listed > 0) {
+      write_all(stdout, "\nmembers that did not succeed" +
+                            (not_ok > listed ? " (first " + std::to_string(listed) + " of " +
+                                                   std::to_string(not_ok) + ")"
+                                             : std::string()) +
+                            ":\n" + t.render());
+    }
+  }
   return phase == "completed" ? 0 : 1;
 }
 
 }  // namespace
 
 int cmd_fleet(const Args& args) {
-  if (args.words.empty()) return usage(kUsage, "fleet: expected submit, watch or get");
+  if (args.words.empty()) return usage(kUsage, "fleet: expected submit, watch, get or cancel");
   std::vector<std::string> rest(args.words.begin() + 1, args.words.end());
   const std::string& verb = args.words[0];
   if (verb == "submit") return submit(rest);
   if (verb == "watch") return watch(rest);
   if (verb == "get") return get(rest);
-  return usage(kUsage, "fleet: unknown verb '" + verb + "'");
+  if (verb == "cancel") return cancel(rest);
+  std::string why = "fleet: unknown verb '" + verb + "'";
+  if (auto guess = closest(verb, {"submit", "watch", "get", "cancel"}); !guess.empty())
+    why += " (did you mean '" + guess + "'?)";
+  return usage(kUsage, why);
 }
 
 }  // namespace enclave::cli

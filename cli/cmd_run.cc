@@ -1,7 +1,11 @@
 // enclave run FILE|- : one session from a file (batch: wait for it, print its output, exit with
 // its exit code; --interactive: create the session and print its id for `enclave exec`).
+// Ctrl-C or SIGTERM while waiting tears the session down (it would otherwise run on until its
+// wall clock ends, unseen).
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +13,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/session_result.h"
 #include "cli/session_view.h"
 
 namespace enclave::cli {
@@ -22,6 +27,37 @@ void write_all(FILE* f, const std::string& s) {
   if (!s.empty()) std::fwrite(s.data(), 1, s.size(), f);
   std::fflush(f);
 }
+
+// The signal that asked us to stop (SIGINT, SIGTERM), or 0.
+std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_stop{false};
+
+void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  g_stop = true;
+}
+
+void catch_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // an HTTP call in flight completes; the loop then sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Tears the session down after Ctrl-C / SIGTERM; the exit code a shell expects (128 + signal).
+int stop_session(const ApiClient& api, const std::string& id) {
+  std::cerr << "\r\x1b[K" << std::flush;
+  auto torn = call(api, "DELETE", "/v1/sessions/" + id);
+  std::cerr << "enclave: interrupted: session " << id
+            << (torn ? " torn down" : " could not be torn down (see above)") << "\n";
+  return 128 + g_stop_signal.load();
+}
+
+// How long to wait for a terminal session's result to become final (its output is written
+// by the backend right after the end is recorded; this only bounds a server that never does).
+constexpr int kFinalResultWaitMs = 60'000;
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -56,9 +92,13 @@ int cmd_run(const Args& args) {
   std::string cerr;
   auto api = client_from_env(&cerr);
   if (!api) return fail(cerr);
+  catch_stop_signals();  // from here on, Ctrl-C must not leave a session nobody knows of
   auto created = call(*api, "POST", "/v1/sessions", body);
   if (!created) return 1;
   std::string id = get_string(created->json, "id");
+  // The id comes first, on stderr: the README's next steps (audit, result) need it, and it
+  // must not mix with the workload's stdout.
+  if (!o.flag("interactive")) std::cerr << "enclave: session " << id << "\n";
   std::optional<ApiAnswer> session = created;
   auto delay = std::chrono::milliseconds(20);
   // Progress for a person watching (stderr is a terminal): the phase and the time waited, on one
@@ -88,6 +128,7 @@ int cmd_run(const Args& args) {
     // Ready for `enclave exec` once running (setup code done); an end before that is an error.
     std::string phase = get_string(session->json, "phase");
     while (phase == "queued" || phase == "starting") {
+      if (g_stop) return stop_session(*api, id);
       if (!poll()) return 1;
       phase = get_string(session->json, "phase");
     }
@@ -104,11 +145,14 @@ int cmd_run(const Args& args) {
 
   // Poll until the session ends.
   while (!session_phase_terminal(get_string(session->json, "phase"))) {
+    if (g_stop) return stop_session(*api, id);
     if (!poll()) return 1;
   }
   show_progress(true);
-  auto result = call(*api, "GET", "/v1/sessions/" + id + "/result");
+  // Terminal is not final: a killed session's output arrives when the sandbox has exited.
+  auto result = await_final_result(*api, id, kFinalResultWaitMs, &g_stop);
   if (!result) return 1;
+  if (auto latest = call(*api, "GET", "/v1/sessions/" + id)) session = latest;  // as final
 
   std::string phase = get_string(session->json, "phase");
   int exit_code = 0;
@@ -124,18 +168,16 @@ int cmd_run(const Args& args) {
   if (o.flag("json")) {
     write_all(stdout, "{\"session\":" + session->body + ",\"result\":" + result->body + "}\n");
   } else {
-    write_all(stdout, get_string(result->json, "stdout"));
-    write_all(stderr, get_string(result->json, "stderr"));
+    print_result(result->json);
   }
+  if (!get_bool(result->json, "final"))
+    std::cerr << "enclave: session " << id << ": its output may be incomplete (not final after "
+              << kFinalResultWaitMs / 1000 << " s; `enclave result " << id << "` shows it later)\n";
   if (phase == "killed") {
-    std::cerr << "enclave: session " << id << " killed: "
-              << get_string(session->json, "killReason", "unknown reason") << "\n";
+    std::cerr << "enclave: session " << id << " killed: " << kill_reason_text(session->json)
+              << "\n";
   } else if (phase == "failed" && !has_value(result->json, "exitCode")) {
     std::cerr << "enclave: session " << id << " failed to start\n";
-  }
-  if (const JsonValue* t = member(result->json, "truncated")) {
-    if (get_bool(*t, "stdout") || get_bool(*t, "stderr"))
-      std::cerr << "enclave: output was truncated\n";
   }
   return exit_code < 0 || exit_code > 255 ? 1 : exit_code;
 }

@@ -57,8 +57,19 @@ int cmd_exec(const Args& args) {
     write_all(stderr, get_string(a->json, "stderr"));
   }
   if (!has_value(a->json, "exitCode")) {
-    std::cerr << "enclave: turn " << display_member(a->json, "turn", "?")
-              << " timed out\n";
+    // Interrupted (KeyboardInterrupt) at its timeout; the session lives unless the turn did
+    // not stop within the backend's grace period. Say which.
+    std::cerr << "enclave: turn " << display_member(a->json, "turn", "?") << " timed out";
+    if (auto s = call(*api, "GET", "/v1/sessions/" + o.positional[0])) {
+      if (get_string(s->json, "phase") == "running")
+        std::cerr << " and was interrupted; session " << o.positional[0] << " goes on";
+      else
+        std::cerr << "; session " << o.positional[0] << " is " << get_string(s->json, "phase")
+                  << (has_value(s->json, "killReason")
+                          ? " (" + get_string(s->json, "killReason") + ")"
+                          : std::string());
+    }
+    std::cerr << "\n";
     return 124;
   }
   int code_out = static_cast<int>(get_number(a->json, "exitCode"));

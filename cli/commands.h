@@ -8,6 +8,10 @@
 namespace enclave::cli {
 
 int cmd_run(const Args& args);    // run FILE|- [--interactive] [--allow H:P]… [--memory-mb N] …
+int cmd_list(const Args& args);   // list [--phase P] [--fleet F] [--limit N] [--output table|json]
+int cmd_result(const Args& args); // result SESSION [--wait] [--json]
+int cmd_completion(const Args& args);  // completion bash
+int cmd_doctor(const Args& args);      // doctor [--data-dir DIR] [--listen HOST:PORT]
 int cmd_exec(const Args& args);   // exec SESSION CODE|- [--timeout-ms N] [--json]
 int cmd_get(const Args& args);    // get SESSION [--json]
 int cmd_kill(const Args& args);   // kill SESSION [--json]

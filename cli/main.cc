@@ -20,6 +20,14 @@ struct Command {
 const Command kCommands[] = {
     {"run", enclave::cli::cmd_run,
      "run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] [--json]"},
+    {"list", enclave::cli::cmd_list,
+     "list [--phase P] [--fleet FLEET] [--limit N] [--output table|json]"},
+    {"result", enclave::cli::cmd_result,
+     "result SESSION [--wait] [--json]   (a session's output and enclave.result() value)"},
+    {"doctor", enclave::cli::cmd_doctor,
+     "doctor [--data-dir DIR] [--listen HOST:PORT]   (is this machine ready for enclaved?)"},
+    {"completion", enclave::cli::cmd_completion,
+     "completion bash   (source <(enclave completion bash))"},
     {"exec", enclave::cli::cmd_exec, "exec SESSION CODE|- [--timeout-ms N] [--json]"},
     {"get", enclave::cli::cmd_get, "get SESSION [--json]"},
     {"kill", enclave::cli::cmd_kill, "kill SESSION [--json]"},
@@ -27,7 +35,7 @@ const Command kCommands[] = {
     {"events", enclave::cli::cmd_events, "events SESSION [--json]   (live until the session ends)"},
     {"fleet", enclave::cli::cmd_fleet,
      "fleet submit FILE.jsonl [--name NAME] [--json] | fleet watch FLEET | fleet get FLEET "
-     "[--json]"},
+     "[--json] | fleet cancel FLEET [--json]"},
     {"demo", enclave::cli::cmd_demo,
      "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] [--evidence DIR] | "
      "demo interactive-session [--idle-ttl S] [--evidence DIR]"},
@@ -43,7 +51,8 @@ const Command kCommands[] = {
 void print_usage(std::ostream& out) {
   out << "usage: enclave VERB [ARGS]\n\n";
   for (const auto& c : kCommands) out << "  enclave " << c.usage << "\n";
-  out << "\nenvironment: ENCLAVE_BASE_URL (default http://127.0.0.1:8090), ENCLAVE_API_KEY\n"
+  out << "\nevery verb answers --help; every verb with --json also takes --output json|table\n";
+  out << "environment: ENCLAVE_BASE_URL (default http://127.0.0.1:8090), ENCLAVE_API_KEY\n"
          "fleet watch tiles: . queued  s starting  R running  o succeeded  K killed  F failed\n";
 }
 
@@ -60,10 +69,19 @@ int main(int argc, char** argv) {
     if (verb == c.verb) {
       Args args;
       for (int i = 2; i < argc; ++i) args.words.emplace_back(argv[i]);
+      if (enclave::cli::wants_help(args.words)) {  // every verb answers --help, rc 0
+        std::cout << "usage: enclave " << c.usage << "\n";
+        return 0;
+      }
       return c.run(args);
     }
   }
-  std::cerr << "enclave: unknown verb '" << verb << "'\n";
+  std::cerr << "enclave: unknown verb '" << verb << "'";
+  std::vector<std::string> verbs;
+  for (const auto& c : kCommands) verbs.emplace_back(c.verb);
+  if (auto guess = enclave::cli::closest(verb, verbs); !guess.empty())
+    std::cerr << " (did you mean '" << guess << "'?)";
+  std::cerr << "\n";
   print_usage(std::cerr);
   return 2;
 }

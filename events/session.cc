@@ -224,9 +224,10 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           t.set_metered_ms(std::max<uint64_t>(t.duration_ms(), 1));
           const uint64_t turn_total = s.turn_ms_total + t.metered_ms();
           const uint64_t cpu = std::max(s.cpu_ms, t.cpu_ms());
-          if (t.timed_out())
+          if (t.timed_out() && !t.interrupted())
             add_kill(b, events::KILL_REASON_WALL_CLOCK_EXCEEDED,
-                     "turn " + std::to_string(t.turn()) + " exceeded its timeout");
+                     "turn " + std::to_string(t.turn()) +
+                         " exceeded its timeout and did not stop when interrupted");
           else if (charged_ms(turn_total, cpu) > policy.max_cumulative_ms)
             add_budget_kill(b, turn_total, cpu, policy.max_cumulative_ms);
           return b.take();

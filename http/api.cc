@@ -199,9 +199,12 @@ void Api::handle(Request req, Reply reply) {
   }
   if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
     bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
+    // The same words as for a well-formed unknown id (one 404 text per kind, whatever the route),
+    // plus what a well-formed id looks like.
     return logged(error_response(make_error(
         ErrorCode::kNotFound, "not_found",
-        std::string(fleet ? "fleet" : "session") + " not found: " + sanitize_utf8(call.id))));
+        std::string("no such ") + (fleet ? "fleet" : "session") +
+            " (an id is 32 lowercase hex characters)")));
   }
   dispatch(call, std::move(logged));
 }

@@ -28,6 +28,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
+#include "http/preflight.h"
 #include "http/e2b/adapter.h"
 #include "http/query.h"
 #include "http/server.h"
@@ -81,11 +82,11 @@ flags (each also an environment variable; the flag wins):
                                                      dashboard); default none: any other Origin 403
   --metrics-public          ENCLAVE_METRICS_PUBLIC   /metrics answers without a key (default: needs
                                                      a key with scope metrics:read or admin)
+  --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
 environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
   ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS  default 60000
-  --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
 kubernetes backend (backends/kubernetes/README.md):
   --kubeconfig PATH         ENCLAVE_KUBECONFIG       default $KUBECONFIG, else ~/.kube/config
   --k8s-image IMAGE         ENCLAVE_K8S_IMAGE        sandbox image with python3, default python:3.11-slim
@@ -426,6 +427,14 @@ int serve_main(int argc, char** argv, int first) {
                  "(127.0.0.0/8 or [::1]); "
               << listen << " is not. Use --auth keys and create keys with 'enclaved keys create'.\n";
     return 2;
+  }
+  // Before the slow part of the start: a busy port or a data dir in use fails at once, in words.
+  for (const auto& why : {http::listen_preflight(addr->host, addr->port),
+                          http::data_dir_preflight(data_dir)}) {
+    if (!why.empty()) {
+      std::cerr << "enclaved: " << why << "\n";
+      return 1;
+    }
   }
 
   Engine::BackendFactory factory;

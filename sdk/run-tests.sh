@@ -2,7 +2,8 @@
 # Run the SDK test suites against throwaway enclaved servers (simulator backend).
 #   sdk/run-tests.sh BIN_DIR [python|typescript|all]
 # BIN_DIR holds enclaved (e.g. build/bin). Each suite starts its own server(s) from BIN_DIR.
-#   python:     fresh venv, `pip install --no-index --no-build-isolation ./sdk/python` (offline),
+#   python:     fresh venv, `PIP_NO_INDEX=1 pip install ./sdk/python` (offline, build isolation on:
+#               the README's command as a new user types it),
 #               then the unittest suite against the installed package.
 #   typescript: `npm ci`, `tsc`, `node --test` (skipped when node/npm are missing).
 # Ends with a plain "N passed, M failed" line; exits non-zero on any failure
@@ -29,7 +30,7 @@ python_suite() {
   if ! "$py" -m venv "$WORK/venv" >"$WORK/venv.log" 2>&1; then
     echo "python: could not create a venv: $(tail -c 300 "$WORK/venv.log")"; FAILED=$((FAILED + 1)); return
   fi
-  if ! "$WORK/venv/bin/pip" install --no-index --no-build-isolation -q "$SDK/python" >"$WORK/pip.log" 2>&1; then
+  if ! PIP_NO_INDEX=1 "$WORK/venv/bin/pip" install -q "$SDK/python" >"$WORK/pip.log" 2>&1; then
     echo "python: offline install failed:"; tail -20 "$WORK/pip.log"; FAILED=$((FAILED + 1)); return
   fi
   echo "python: installed offline into a fresh venv"

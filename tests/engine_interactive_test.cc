@@ -147,10 +147,28 @@ BOOST_AUTO_TEST_CASE(cpu_burnt_after_the_reply_ends_the_session) {
   BOOST_CHECK(killed);
 }
 
-BOOST_AUTO_TEST_CASE(turn_timeout_kills_the_session) {
+BOOST_AUTO_TEST_CASE(turn_timeout_interrupts_and_the_session_lives) {
   Fixture f;
   api::ExecRequest r;
   r.set_code("#@sim hang");
+  r.set_timeout_ms(20);
+  auto t = call<api::ExecTurnResult>([&](auto cb) { f.engine->exec(f.p, f.id, r, cb); });
+  BOOST_REQUIRE(t.ok());
+  BOOST_CHECK(t->exit_code().has_null_value());
+  BOOST_CHECK_EQUAL(t->stderr(), "KeyboardInterrupt\n");
+  api::ExecRequest next;
+  next.set_code("print('after')");
+  auto t2 = call<api::ExecTurnResult>([&](auto cb) { f.engine->exec(f.p, f.id, next, cb); });
+  BOOST_REQUIRE(t2.ok());
+  BOOST_CHECK_EQUAL(t2->turn(), 2u);
+  BOOST_CHECK_EQUAL(t2->stdout(), "after\n");
+  BOOST_CHECK_EQUAL(f.view().phase(), "running");
+}
+
+BOOST_AUTO_TEST_CASE(turn_timeout_kills_the_session) {
+  Fixture f;
+  api::ExecRequest r;
+  r.set_code("#@sim hang\n#@sim ignore_interrupt");
   r.set_timeout_ms(20);
   auto t = call<api::ExecTurnResult>([&](auto cb) { f.engine->exec(f.p, f.id, r, cb); });
   BOOST_REQUIRE(t.ok());

@@ -352,6 +352,26 @@ BOOST_AUTO_TEST_CASE(turn_timeout_kills_with_wall_clock) {
   BOOST_CHECK_EQUAL(s.turns, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(interrupted_turn_timeout_keeps_the_session) {
+  events::ExecTurn t;
+  t.set_turn(1);
+  t.set_timed_out(true);
+  t.set_interrupted(true);  // stopped by the interrupt within the grace period
+  t.set_duration_ms(30);
+  std::vector<std::string> types;
+  auto s = run(running(true), session::CompleteTurn{t}, 1100, &types);
+  BOOST_CHECK(s.phase == Phase::kRunning);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_NONE);
+  BOOST_CHECK_EQUAL(s.turns, 1u);
+  BOOST_CHECK_EQUAL(s.turn_ms_total, 30u);  // its time still counts against the budget
+  BOOST_CHECK_EQUAL(types.size(), 1u);      // exec_turn only, no quota_killed
+  t.set_turn(2);
+  t.set_interrupted(false);  // the next one ignored its interrupt: the kernel is lost
+  s = run(s, session::CompleteTurn{t}, 1200);
+  BOOST_CHECK(s.phase == Phase::kKilled);
+  BOOST_CHECK_EQUAL(s.kill_reason, events::KILL_REASON_WALL_CLOCK_EXCEEDED);
+}
+
 BOOST_AUTO_TEST_CASE(idle_ttl_resets_with_each_turn) {
   auto s = running(true);  // started at 1002, idle ttl 1000
   BOOST_CHECK_EQUAL(*session::next_deadline(s, policy()), 2002);

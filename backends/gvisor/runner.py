@@ -9,6 +9,9 @@
 #   X "exit_code": a one-shot is done, its output flushed (sent just before exiting)
 # Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
 #   A setup (json: env, nproc, code, batch?: run code as a one-shot, then exit)   T turn code
+# SIGINT (the supervisor's `runsc kill ID INT` at a turn's timeout) raises KeyboardInterrupt in the
+# running turn, once, as a notebook's stop button does; between turns, and in the middle of a
+# frame to the supervisor, it never does (the kernel and the frame stream must survive it).
 # Startup cost matters (every syscall is expensive under the ptrace platform and one-shot
 # sandboxes are CPU-bound): only built-in modules are imported here; json, traceback, socket,
 # threading and struct are imported when a result, a traceback, the proxy shim or the kernel
@@ -68,10 +71,40 @@ def _send(kind, payload):
     _send_frames(_frame(kind, payload))
 
 
+_MAIN_THREAD = _thread.get_ident()
+_interruptible = False  # a turn's code is running on the main thread
+_main_sending = False  # the main thread is writing a frame: an interrupt waits until it is out
+_interrupt_deferred = False
+
+
+def _on_interrupt(signum, frame):
+    global _interruptible, _interrupt_deferred
+    if not _interruptible:
+        return
+    if _main_sending:
+        _interrupt_deferred = True
+        return
+    _interruptible = False
+    raise KeyboardInterrupt
+
+
 def _send_frames(data):
     # One write for several frames: every syscall is costly under the ptrace platform.
+    global _main_sending, _interrupt_deferred, _interruptible
+    main = _thread.get_ident() == _MAIN_THREAD
     with _send_lock:
-        _channel.sendall(data)
+        if main:
+            _main_sending = True
+        try:
+            _channel.sendall(data)
+        finally:
+            if main:
+                _main_sending = False
+    if main and _interrupt_deferred:
+        _interrupt_deferred = False
+        if _interruptible:
+            _interruptible = False
+            raise KeyboardInterrupt
 
 
 class Enclave:
@@ -295,8 +328,9 @@ def _read_exact(n):
 
 
 def run_kernel():
-    global _proto_in
+    global _proto_in, _interruptible, _interrupt_deferred
     global json, struct, time
+    import _signal
     import json
     import resource  # noqa: F401 - imported while a pool kernel idles, not after assignment
     import struct
@@ -310,6 +344,7 @@ def run_kernel():
     os.dup2(devnull, 0)
     os.close(devnull)
     sys.stdin = open(0, "r", closefd=False)
+    _signal.signal(_signal.SIGINT, _on_interrupt)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     sys.argv = ["<kernel>"]
     real_out, real_err = sys.stdout, sys.stderr
@@ -358,7 +393,12 @@ def run_kernel():
         sys.stdout, sys.stderr = out, err
         started = time.perf_counter()
         try:
-            exec(compile(payload, "<turn %d>" % turn, "exec"), namespace)
+            try:
+                _interrupt_deferred = False
+                _interruptible = True
+                exec(compile(payload, "<turn %d>" % turn, "exec"), namespace)
+            finally:
+                _interruptible = False
             rc = 0
         except SystemExit as e:
             rc = _exit_code(e)

@@ -32,6 +32,10 @@ constexpr int kDefaultDiskMb = 64;
 constexpr int kDefaultWallClockSeconds = 30;
 constexpr auto kDrainAfterExit = 1500ms;  // output still in pipes after runsc exited
 constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`: SIGKILL it
+// A turn past its timeout gets SIGINT (KeyboardInterrupt); if it has not finished this long
+// after, the kernel is given up (the session is killed). Generous: under ptrace on a loaded
+// machine unwinding and sending the traceback can take a second.
+constexpr auto kTurnInterruptGrace = 3s;
 constexpr int kMaxDeniedReports = 256;    // per sandbox
 constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_seconds + grace)";
 
@@ -436,7 +440,8 @@ void Sandbox::handle_commands() {
   }
 }
 
-void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
+void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms,
+                          bool interrupted) {
   TurnDone done;
   auto& t = done.turn;
   t.set_turn(turn_->turn);
@@ -445,6 +450,7 @@ void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms) {
   t.set_stderr(std::move(turn_->err));
   t.set_json(std::move(turn_->json));
   t.set_timed_out(timed_out);
+  t.set_interrupted(timed_out && interrupted);
   t.set_has_exit_code(!timed_out);
   if (!timed_out) t.set_exit_code(exit_code);
   t.set_duration_ms(duration_ms);
@@ -498,7 +504,10 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
       unsigned long long claimed_ms = 0;
       if (turn_ && std::sscanf(f.payload.c_str(), "%u %d %llu", &turn, &rc, &claimed_ms) == 3 &&
           turn == turn_->turn) {
-        finish_turn(false, rc, ms_between(turn_->started, Clock::now()));
+        const uint64_t wall = ms_between(turn_->started, Clock::now());
+        // After an interrupt: timed out, but stopped in time (the kernel lives).
+        const bool interrupted = turn_->interrupted;
+        finish_turn(interrupted, rc, wall, interrupted);
       }
       break;
     }
@@ -652,8 +661,17 @@ void Sandbox::loop() {
       if (drained || now - *exited_at > kDrainAfterExit) break;
     }
     if (!exited_ && turn_ && now >= turn_->deadline) {
-      kernel_broken_ = true;
-      finish_turn(true, 0, ms_between(turn_->started, now));
+      if (!turn_->interrupted && !kill_requested_) {
+        // As a notebook's stop button: KeyboardInterrupt in the kernel's main thread. A turn
+        // that stops keeps the kernel and its namespace ('D' frame below); one that does not
+        // within the grace period loses them.
+        turn_->interrupted = true;
+        turn_->deadline = now + kTurnInterruptGrace;
+        (void)run_command(runsc_argv({"kill", container_id_, "INT"}), 5s);
+      } else {
+        kernel_broken_ = true;
+        finish_turn(true, 0, ms_between(turn_->started, now));
+      }
     }
     if (!exited_ && deadline_ && now >= *deadline_ && !kill_requested_) {
       request_kill(kBackstopReason);

@@ -101,7 +101,8 @@ class Sandbox {
   void emit(Event event);
   void queue_stdin(char kind, uint32_t turn, const std::string& payload);
   void flush_stdin();
-  void finish_turn(bool timed_out, int exit_code, uint64_t duration_ms);
+  // `interrupted`: a timed-out turn that stopped when interrupted (the kernel lives).
+  void finish_turn(bool timed_out, int exit_code, uint64_t duration_ms, bool interrupted = false);
   std::vector<std::string> runsc_argv(std::initializer_list<std::string> tail) const;
 
   std::shared_ptr<const HostLayout> host_;
@@ -154,11 +155,12 @@ class Sandbox {
     uint32_t turn = 0;
     std::string code_sha256;
     Clock::time_point started;
-    Clock::time_point deadline;
+    Clock::time_point deadline;  // the timeout; once interrupted, the end of the grace period
+    bool interrupted = false;    // SIGINT sent at the timeout
     std::string out, err, json;
   };
   std::optional<Turn> turn_;
-  bool kernel_broken_ = false;  // a turn timed out; only kill() remains
+  bool kernel_broken_ = false;  // a turn ignored its interrupt; only kill() remains
   uint64_t turn_ms_total_ = 0;
   uint64_t cpu_ns_at_assign_ = 0;
   // CPU meter of an interactive session (issue 16): from the kernel's 'S' (setup done) on,

@@ -58,6 +58,8 @@ void directive(Script& s, const std::string& body) {
                             static_cast<uint32_t>(std::atoi(value.c_str() + colon + 1)));
   } else if (key == "hang") {
     s.hang = true;
+  } else if (key == "ignore_interrupt") {
+    s.ignore_interrupt = true;
   } else if (key == "oom") {
     s.oom = true;
   } else if (key == "start_fail") {

@@ -6,7 +6,9 @@
 //   #@sim stderr="text"     a line on stderr                           (repeatable)
 //   #@sim result=JSON       the enclave.result() value
 //   #@sim egress=HOST:PORT  a connection attempt (denied unless allow-listed; repeatable)
-//   #@sim hang              never finishes on its own
+//   #@sim hang              never finishes on its own (a turn stops when interrupted at its
+//                           timeout: KeyboardInterrupt)
+//   #@sim ignore_interrupt  with hang: a turn that goes on when interrupted (session killed)
 //   #@sim oom               exceeds its memory limit (exit 137, memory_exceeded)
 //   #@sim start_fail        the sandbox cannot start
 //   #@sim teardown_left=N   the first N removals leave something behind (Removed.left); the
@@ -32,6 +34,7 @@ struct Script {
   std::string result_json;  // empty: no result
   std::vector<std::pair<std::string, uint32_t>> egress;
   bool hang = false;
+  bool ignore_interrupt = false;
   bool oom = false;
   bool start_fail = false;
   int teardown_left = 0;

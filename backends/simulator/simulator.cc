@@ -238,8 +238,12 @@ class Simulator final : public Backend {
         uint64_t took = static_cast<uint64_t>(steady_ms() - sb.turn_started);
         turn.set_duration_ms(took);
         sb.turn_ms_total += std::max<uint64_t>(took, 1);
-        if (ts.hang) {
+        if (ts.hang) {  // interrupted at its timeout: stops unless it ignores the interrupt
           turn.set_timed_out(true);
+          if (!ts.ignore_interrupt) {
+            turn.set_interrupted(true);
+            turn.set_stderr("KeyboardInterrupt\n");
+          }
         } else {
           if (!ts.stdout_text.empty()) emit_later(t.id, Output{"stdout", ts.stdout_text, sb.turn});
           turn.set_stdout(ts.stdout_text);

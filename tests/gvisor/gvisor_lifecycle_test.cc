@@ -74,6 +74,50 @@ BOOST_AUTO_TEST_CASE(interactive_namespace_persists_across_turns) {
   BOOST_TEST(r.exited.usage.turn_ms_total() > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(timed_out_turn_is_interrupted_and_the_kernel_lives) {
+  REQUIRE_RUNSC();
+  auto spec = batch("");
+  spec.set_exec_mode(ev::EXEC_MODE_INTERACTIVE);
+  Run r = launch(spec);
+  BOOST_REQUIRE(env().log.next<eb::Started>(r.id, 30s).has_value());
+  auto& b = *env().backend;
+  auto turn = [&](uint32_t n, const std::string& code, int64_t timeout_ms) {
+    b.exec_turn(r.id, n, code, timeout_ms);
+    auto d = env().log.next<eb::TurnDone>(r.id, 30s);
+    BOOST_REQUIRE(d.has_value());
+    BOOST_TEST(d->turn.turn() == n);
+    return d->turn;
+  };
+  turn(1, "x = 41\n", 10000);
+  // A slow cell: KeyboardInterrupt at its timeout, its output so far kept, the namespace kept.
+  auto slow = turn(2, "print('before', flush=True)\nwhile True:\n    pass\n", 700);
+  BOOST_TEST(slow.timed_out());
+  BOOST_TEST(slow.interrupted());
+  BOOST_TEST(!slow.has_exit_code());
+  BOOST_TEST(slow.stdout() == "before\n");
+  BOOST_TEST(slow.stderr().find("KeyboardInterrupt") != std::string::npos);
+  auto sleepy = turn(3, "import time\ntime.sleep(60)\n", 500);  // blocked in a syscall
+  BOOST_TEST(sleepy.interrupted());
+  auto after = turn(4, "print(x + 1)\n", 10000);
+  BOOST_TEST(after.exit_code() == 0);
+  BOOST_TEST(after.stdout() == "42\n");
+  // A cell that swallows the interrupt and goes on: not stopped within the grace period, so the
+  // kernel is given up (timed out, not interrupted: the session is then killed).
+  const auto t0 = Clock::now();
+  auto stubborn = turn(5,
+                       "while True:\n    try:\n        while True:\n            pass\n"
+                       "    except KeyboardInterrupt:\n        pass\n",
+                       500);
+  BOOST_TEST(stubborn.timed_out());
+  BOOST_TEST(!stubborn.interrupted());
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count() >=
+             3000);  // timeout + grace
+  auto refused = turn(6, "print(1)\n", 10000);
+  BOOST_TEST(!refused.has_exit_code());  // the kernel is broken: only a kill remains
+  b.kill(r.id, "turn ignored its interrupt");
+  wait_end(&r);
+}
+
 BOOST_AUTO_TEST_CASE(interactive_cold_path_with_custom_limits) {
   REQUIRE_RUNSC();
   auto spec = batch("");

@@ -7,6 +7,8 @@
 #include "cli/fleet_grid.h"
 #include "cli/http_client.h"
 #include "cli/json.h"
+#include "cli/json_strict.h"
+#include "cli/output_format.h"
 #include "cli/session_view.h"
 #include "cli/sse_client.h"
 
@@ -186,4 +188,53 @@ BOOST_AUTO_TEST_CASE(text_output_escapes_control_characters) {
       R"({"events":[{"seq":1,"at":"t","type":"session_created","message":"x\u001b[2Jy\nz"}]})");
   BOOST_REQUIRE(trail);
   BOOST_CHECK_EQUAL(describe_audit(*trail), "1  t  session_created  x\\e[2Jy\\nz\n");
+}
+
+// ---- issue 25: help, typos, strict member files, tables ---------------------------------------
+BOOST_AUTO_TEST_CASE(did_you_mean_and_help) {
+  auto o = parse_options({"-", "--timout", "3"}, {"timeout", "memory-mb"}, {"json"});
+  BOOST_CHECK_EQUAL(o.error, "unknown option --timout (did you mean --timeout?)");
+  BOOST_CHECK_EQUAL(parse_options({"--jsn"}, {}, {"json"}).error,
+                    "unknown option --jsn (did you mean --json?)");
+  BOOST_CHECK_EQUAL(parse_options({"--zzzzzz"}, {"timeout"}, {"json"}).error,
+                    "unknown option --zzzzzz");  // nothing near: no guess
+  BOOST_CHECK_EQUAL(closest("lsit", {"list", "run", "result"}), "list");
+  BOOST_CHECK_EQUAL(closest("xyz", {"list", "run"}), "");
+  BOOST_CHECK_EQUAL(edit_distance("kitten", "sitting"), 3u);
+  BOOST_CHECK_EQUAL(edit_distance("lsit", "list"), 1u);  // a swap is one typo
+  BOOST_CHECK(wants_help({"--help"}));
+  BOOST_CHECK(wants_help({"watch", "-h"}));
+  BOOST_CHECK(!wants_help({"x", "--", "--help"}));  // after --: a positional word
+}
+
+BOOST_AUTO_TEST_CASE(strict_json_lines) {
+  BOOST_CHECK(!json_syntax_error(R"J({"code": "print(1)", "limits": {"memoryMb": 64}})J"));
+  BOOST_CHECK(!json_syntax_error(R"J( [1, -2.5e3, true, null, "\u00e9\n"] )J"));
+  auto trailing = json_syntax_error(R"J({"code": "x",})J");
+  BOOST_REQUIRE(trailing);
+  BOOST_CHECK_EQUAL(*trailing, "column 14: trailing comma before '}'");
+  BOOST_CHECK(json_syntax_error("[1,]"));
+  BOOST_CHECK(json_syntax_error("{'code': 1}"));
+  BOOST_CHECK(json_syntax_error(R"J({"a": 1} x)J"));
+  BOOST_CHECK(json_syntax_error(R"J({"a": 01})J"));
+  BOOST_CHECK(json_syntax_error(R"J({"a": "unterminated)J"));
+  BOOST_CHECK(json_syntax_error(std::string(300, '[') + std::string(300, ']')));  // too deep
+}
+
+BOOST_AUTO_TEST_CASE(tables_and_output_formats) {
+  Table t({"ID", "NAME"});
+  t.add({"abc", "evil\x1b[2Jname"});  // tenant text cannot drive the terminal
+  BOOST_CHECK_EQUAL(t.render(), "ID   NAME\nabc  evil?[2Jname\n");
+  BOOST_CHECK_EQUAL(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+  BOOST_CHECK(*output_format(parse_options({}, {"output"}, {"json"})) == OutputFormat::kTable);
+  BOOST_CHECK(*output_format(parse_options({"--json"}, {"output"}, {"json"})) ==
+              OutputFormat::kJson);
+  BOOST_CHECK(*output_format(parse_options({"--output", "json"}, {"output"}, {"json"})) ==
+              OutputFormat::kJson);
+  BOOST_CHECK(!output_format(parse_options({"--output=yaml"}, {"output"}, {"json"})));
+  // Verbs with only --json take --output too.
+  BOOST_CHECK(parse_options({"id", "--output", "json"}, {}, {"json"}).flag("json"));
+  BOOST_CHECK(!parse_options({"id", "--output=table"}, {}, {"json"}).flag("json"));
+  BOOST_CHECK_EQUAL(parse_options({"--output", "yaml"}, {}, {"json"}).error,
+                    "--output must be table or json");
 }

@@ -87,7 +87,7 @@ const HOSTILE = 'import os, urllib.request\ntry:\n    urllib.request.urlopen("ht
   "#@sim egress=169.254.169.254:80\n#@sim hang\n";
 const MEMBERS = [
   ...Array.from({ length: 9 }, (_, i) => ({ code: shardCode(i), language: "python" })),
-  { code: HOSTILE, language: "python", egress: { mode: "deny_all", killOnDenied: true }, limits: { wallClockSeconds: 20, pids: 32 } },
+  { code: HOSTILE, name: "hostile-member", language: "python", egress: { mode: "deny_all", killOnDenied: true }, limits: { wallClockSeconds: 20, pids: 32 } },
 ];
 
 let server = null, context = null, keyA = "", keyB = "";
@@ -210,6 +210,9 @@ try {
   check(cliLegend.length === 6 && JSON.stringify(cliLegend) === JSON.stringify(webLegend), `web legend ${JSON.stringify(webLegend)} = CLI legend ${JSON.stringify(cliLegend)}`);
 
   // ---- the hostile member ---------------------------------------------------------------------
+  const hostileTile = await page.$eval('[data-testid=grid] .tile[data-index="9"]', (t) => [t.title, t.dataset.reason]);
+  check(hostileTile[0].includes("hostile-member") && hostileTile[0].includes("killed (egress_denied)") && hostileTile[1] === "egress_denied",
+    `the killed tile names the member and the reason: ${JSON.stringify(hostileTile)}`);
   await page.click('[data-testid=grid] .tile[data-index="9"]');
   await page.waitForSelector("[data-testid=timeline] li[data-type=egress_denied]", { timeout: WAIT_MS });
   const denied = await page.textContent("[data-testid=timeline] li[data-type=egress_denied]");
@@ -226,6 +229,7 @@ try {
   await page.waitForSelector('[data-testid=grid] .tile[data-index="3"]', { timeout: WAIT_MS });
   await page.click('[data-testid=grid] .tile[data-index="3"]');
   check(await until(async () => (await page.textContent("[data-testid=stdout]").catch(() => "")).includes("shard 3: value=10")), "shard 3's output on its page");
+  check(await until(async () => JSON.parse(await page.textContent("[data-testid=result-json]").catch(() => "null") || "null")?.value === 10), "shard 3's enclave.result() JSON on its page");
   await shot("06-session-shard");
 
   // ---- usage ----------------------------------------------------------------------------------

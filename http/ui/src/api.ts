@@ -104,6 +104,7 @@ export interface SessionResult {
   stdout: string;
   stderr: string;
   exitCode: number | null;
+  json?: unknown; // the enclave.result() value; null when none
   final: boolean;
   truncated: { stdout: boolean; stderr: boolean };
 }

@@ -48,8 +48,9 @@ export function when(iso?: string): string {
   return isNaN(d.getTime()) ? iso : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
+/** A duration given in ms, always shown in seconds (one unit, so figures side by side compare). */
 export function ms(v: number): string {
-  return v >= 10_000 ? (v / 1000).toFixed(1) + " s" : Math.round(v) + " ms";
+  return (v / 1000).toFixed(v < 10_000 ? 3 : 1) + " s";
 }
 
 export function bytes(v: number): string {

@@ -1,9 +1,10 @@
 """In-tree PEP 517 build backend for the Enclave SDK.
 
-Why: `pip install --no-index --no-build-isolation ./sdk/python` must work in a fresh venv, offline.
-A fresh venv has setuptools but (before setuptools 70.1) not the `wheel` package that setuptools'
-own `build_wheel` needs, so this backend writes the (pure-Python) wheel itself with the standard
-library. Source distributions are delegated to setuptools.build_meta.
+Why: `pip install ./sdk/python` must work in a fresh venv, offline. pip builds in an isolated
+environment that holds only the build-system `requires` (fetched from an index), so the backend
+needs nothing: it writes the (pure-Python) wheel itself with the standard library, and
+pyproject.toml's `requires` is empty. Source distributions are delegated to setuptools.build_meta
+(get_requires_for_build_sdist asks for it).
 """
 from __future__ import annotations
 

@@ -172,11 +172,16 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(s.refresh().turns, 3)
 
     def test_turn_timeout(self) -> None:
-        # a turn that outlives timeoutMs answers exitCode null; the server then ends the session
+        # a turn that outlives timeoutMs is interrupted and answers exitCode null; the session
+        # goes on; one that ignores the interrupt ends the session
         with self.c.session() as s:
             t = s.exec("#@sim hang\n", timeout_ms=300)
             self.assertIsNone(t.exit_code)
             self.assertGreaterEqual(t.duration_ms, 300)
+            self.assertIn("KeyboardInterrupt", t.stderr)
+            self.assertEqual(s.exec("print('b')").stdout, "b\n")
+            t = s.exec("#@sim hang\n#@sim ignore_interrupt\n", timeout_ms=300)
+            self.assertIsNone(t.exit_code)
             s.wait(10)
             self.assertEqual((s.phase, s.kill_reason), ("killed", "wall_clock_exceeded"))
 

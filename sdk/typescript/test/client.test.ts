@@ -203,11 +203,15 @@ describe("interactive", () => {
 });
 
 describe("turn timeout", () => {
-  it("a turn past timeoutMs answers exitCode null; the session is then ended", async () => {
+  it("a turn past timeoutMs is interrupted (exitCode null), the session goes on; one that ignores the interrupt ends it", async () => {
     await c.withSession({}, async (s) => {
       const t = await s.exec("#@sim hang\n", { timeoutMs: 300 });
       assert.equal(t.exitCode, null);
       assert.ok(t.durationMs >= 300);
+      assert.match(t.stderr, /KeyboardInterrupt/);
+      assert.equal((await s.exec("print('b')")).stdout, "b\n");
+      const stuck = await s.exec("#@sim hang\n#@sim ignore_interrupt\n", { timeoutMs: 300 });
+      assert.equal(stuck.exitCode, null);
       await s.wait({ timeoutMs: 10_000 });
       assert.deepEqual([s.phase, s.killReason], ["killed", "wall_clock_exceeded"]);
     });

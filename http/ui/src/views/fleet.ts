@@ -80,6 +80,23 @@ export async function fleetPage(ctx: PageContext, id: string): Promise<void> {
       );
     }
   };
+  // What the member list does not carry: each member's name and kill reason, from the session
+  // list (for the tooltip, and a tile style per kill reason: a wall-clock kill and a memory kill
+  // are both "K" but must not look the same).
+  const annotate = (sessions: Session[]) => {
+    const bySession = new Map(sessions.map((s) => [s.id, s]));
+    for (const m of fleet.members) {
+      const t = tiles.get(m.index);
+      const s = bySession.get(m.sessionId);
+      if (!t || !s) continue;
+      const reason = s.killReason ?? "";
+      t.title = `#${m.index}${s.name ? " " + s.name : ""} — ${s.phase}${reason ? " (" + reason + ")" : ""} — ${m.sessionId}`;
+      if (reason) {
+        t.dataset.reason = reason;
+        t.classList.add("r-" + reason);
+      }
+    }
+  };
   const update = (m: FleetMember) => {
     const t = tiles.get(m.index);
     if (!t) return;
@@ -121,6 +138,7 @@ export async function fleetPage(ctx: PageContext, id: string): Promise<void> {
   if (ctx.signal.aborted) return;
   try {
     const sessions = await fleetSessions(id);
+    annotate(sessions);
     replace(usage, h("section", { class: "card" }, h("h3", {}, "Usage of this fleet"), usageTable(sessions)));
   } catch (e) {
     showError(ctx, e);

@@ -15,12 +15,12 @@ function summary(s: Session): HTMLElement {
       "tbody",
       {},
       row("phase", phaseBadge(s.phase)),
-      s.killReason ? row("kill reason", h("span", { class: "badge p-killed", "data-testid": "kill-reason" }, s.killReason)) : null,
+      s.killReason ? row("kill reason", h("span", { class: "badge p-killed", "data-testid": "kill-reason" }, killText(s))) : null,
       s.exitCode !== undefined ? row("exit code", s.exitCode) : null,
       s.fleetId ? row("fleet", h("a", { href: fleetHref(s.fleetId) }, h("code", {}, s.fleetId))) : null,
       row("mode", `${s.execMode} · ${s.language}`),
       row("egress", s.egress.mode + (s.egress.allow.length ? " " + s.egress.allow.join(", ") : "") + (s.egress.killOnDenied ? " · kill on denied" : "")),
-      row("limits", `${s.limits.memoryMb} MB · ${s.limits.cpuMillis} mCPU · ${s.limits.pids} pids · ${s.limits.wallClockSeconds} s`),
+      row("limits", `${s.limits.memoryMb} MiB memory · ${s.limits.cpuMillis} mCPU · ${s.limits.pids} pids · ${s.limits.wallClockSeconds} s wall clock`),
       row("created", when(s.createdAt)),
       row("started", when(s.startedAt)),
       row("ended", when(s.endedAt)),
@@ -29,6 +29,15 @@ function summary(s: Session): HTMLElement {
       row("torn down", s.tornDown ? "yes" : "no"),
     ),
   );
+}
+
+/** "wall_clock_exceeded (limit 2 s)": the reason and the limit it names, as the CLI says it. */
+function killText(s: Session): string {
+  const r = s.killReason ?? "";
+  if (r === "wall_clock_exceeded") return `${r} (limit ${s.limits.wallClockSeconds} s)`;
+  if (r === "memory_exceeded") return `${r} (limit ${s.limits.memoryMb} MiB)`;
+  if (r === "pids_exceeded") return `${r} (limit ${s.limits.pids} processes)`;
+  return r;
 }
 
 function eventItem(e: AuditEvent, linked: boolean): HTMLElement {
@@ -64,6 +73,7 @@ export async function sessionPage(ctx: PageContext, id: string): Promise<void> {
   const sum = h("div");
   const stdout = h("pre", { class: "out", "data-testid": "stdout" });
   const stderr = h("pre", { class: "out err", "data-testid": "stderr" });
+  const resultJson = h("pre", { class: "out", "data-testid": "result-json" });
   const chain = h("span");
   const timeline = h("ol", { class: "timeline", "data-testid": "timeline" });
   const live = h("span", { class: "live" });
@@ -71,7 +81,8 @@ export async function sessionPage(ctx: PageContext, id: string): Promise<void> {
     ctx.root,
     h("div", { class: "cols" },
       h("section", { class: "card" }, head, sum),
-      h("section", { class: "card" }, h("h3", {}, "Output"), h("h4", {}, "stdout"), stdout, h("h4", {}, "stderr"), stderr),
+      h("section", { class: "card" }, h("h3", {}, "Output"), h("h4", {}, "stdout"), stdout, h("h4", {}, "stderr"), stderr,
+        h("h4", {}, "enclave.result()"), resultJson),
     ),
     h("section", { class: "card" }, h("div", { class: "titlebar" }, h("h3", {}, "Audit timeline"), chain, live), timeline),
   );
@@ -84,6 +95,7 @@ export async function sessionPage(ctx: PageContext, id: string): Promise<void> {
     replace(sum, summary(s));
     stdout.textContent = result.stdout + (result.truncated.stdout ? "\n… (truncated)" : "");
     stderr.textContent = result.stderr + (result.truncated.stderr ? "\n… (truncated)" : "");
+    resultJson.textContent = result.json === null || result.json === undefined ? "(none)" : JSON.stringify(result.json, null, 2);
   };
   const verify = async () => {
     const trail = await getJson<AuditTrail>("/v1/sessions/" + encodeURIComponent(id) + "/audit");
