@@ -26,6 +26,10 @@
 
 namespace enclave {
 
+namespace storage {
+class EventLog;
+}
+
 // Who is calling. Stamped from the API key, never from a request body.
 struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
@@ -54,6 +58,9 @@ struct EngineConfig {
   // HMAC key for session credentials. Empty: ENCLAVE_CRED_SECRET, else a key generated into
   // <data_dir>/cred_secret (0600).
   std::string cred_secret;
+  // Called once while the engine closes, after the last event is committed and before the log
+  // closes (e.g. the final signed tree head). May read the log.
+  std::function<void()> on_close;
 };
 
 struct ListQuery {
@@ -147,6 +154,8 @@ class Engine {
   // Asks the reaper to check every session's time bounds against the clock now (tests).
   void reap_now();
   const EngineConfig& config() const;
+  // The event log, for read-only use (Merkle proofs, tree heads). Lives as long as the engine.
+  const storage::EventLog& event_log() const;
   const std::string& backend_name() const;
 
   struct Impl;

@@ -10,11 +10,17 @@
 #include "actors/engine.h"
 #include "http/request.h"
 
+namespace enclave::storage {
+class SthService;
+}
+
 namespace enclave::http {
 
 struct ApiOptions {
   // true: every request acts as enclave::default_principal() (loopback-only; enclaved checks).
   bool auth_disabled = false;
+  // Signed tree heads and proofs (/v1/log/*, audit?proof=true); null: those answer 404.
+  storage::SthService* sth = nullptr;
 };
 
 class Api {

@@ -27,6 +27,9 @@ enum class RouteId {
   kUi,
   kUiAsset,
   kFleetEvents,
+  kLogPublicKey,
+  kLogSth,
+  kLogConsistency,
 };
 
 struct Route {
