@@ -259,6 +259,22 @@ BOOST_AUTO_TEST_CASE(replay_until_time_and_export) {
   BOOST_CHECK(!storage::parse_rfc3339("yesterday"));
 }
 
+BOOST_AUTO_TEST_CASE(replay_shows_each_turns_code) {
+  Recorded r;
+  auto log = storage::EventLog::open(r.dir.path(), storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  bool shown = false;
+  for (const auto& [id, head] : (*log)->heads()) {
+    auto rep = storage::replay_stream(**log, id, {});
+    if (!rep || rep->kind != "session" || rep->session.turns == 0) continue;
+    for (const auto& e : rep->events)
+      if (e.envelope.has_exec_turn()) BOOST_CHECK_EQUAL(e.envelope.exec_turn().code(), "x = 41");
+    auto text = storage::replay_text(*rep);
+    shown = text.find("| x = 41") != std::string::npos && text.find("result: exit") != std::string::npos;
+  }
+  BOOST_CHECK(shown);
+}
+
 // ---- against whoever holds the disk: checks that need a signed tree head --------------------
 
 namespace {
