@@ -34,7 +34,8 @@ const Command kCommands[] = {
     {"replay", enclave::cli::cmd_replay,
      "replay --data-dir DIR [--stream ID] [--until-seq N | --until-time T] [--json] "
      "[--export jsonl]"},
-    {"verify", enclave::cli::cmd_verify, "verify --data-dir DIR [--json]"},
+    {"verify", enclave::cli::cmd_verify,
+     "verify --data-dir DIR [--sth FILE | --anchor-dir DIR] [--public-key FILE] [--json]"},
 };
 
 void print_usage(std::ostream& out) {
