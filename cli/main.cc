@@ -36,6 +36,10 @@ const Command kCommands[] = {
      "[--export jsonl]"},
     {"verify", enclave::cli::cmd_verify,
      "verify --data-dir DIR [--sth FILE | --anchor-dir DIR] [--public-key FILE] [--json]"},
+    {"export", enclave::cli::cmd_export,
+     "export --data-dir DIR --session ID (--anchor-dir DIR | --sth FILE) --public-key FILE "
+     "--out FILE.tar.gz"},
+    {"verify-bundle", enclave::cli::cmd_verify_bundle, "verify-bundle FILE.tar.gz"},
 };
 
 void print_usage(std::ostream& out) {

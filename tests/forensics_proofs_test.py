@@ -172,6 +172,27 @@ try:
     rc, out = verify(data, "--sth", f"{work}/garbage.json")
     ok(rc == 2 and "treeSize" in out, f"a malformed STH file is a usage error naming the field: {out}")
 
+    # An evidence bundle, then the data dir is gone: the bundle alone proves the session.
+    bundle = f"{work}/evidence.tar.gz"
+    r = subprocess.run([f"{BIN}/enclave", "export", "--data-dir", data, "--session", later[0], "--anchor-dir",
+                        anchors, "--public-key", pub, "--out", bundle], capture_output=True, text=True)
+    ok(r.returncode == 0, f"export: {r.stdout}{r.stderr}")
+    shutil.rmtree(data)
+    r = subprocess.run([f"{BIN}/enclave", "verify-bundle", bundle], capture_output=True, text=True)
+    ok(r.returncode == 0 and later[0] in r.stdout, f"the bundle verifies without the data dir: {r.stdout}{r.stderr}")
+    os.makedirs(f"{work}/unpacked")
+    subprocess.run(["tar", "-xzf", bundle, "-C", f"{work}/unpacked"], check=True)
+    lines = open(f"{work}/unpacked/events.jsonl").read().splitlines()
+    first = json.loads(lines[0]); raw = bytearray(base64.b64decode(first["eventBytes"])); raw[-1] ^= 1
+    first["eventBytes"] = base64.b64encode(bytes(raw)).decode()
+    for name, content in [("events.jsonl", "\n".join([json.dumps(first)] + lines[1:]) + "\n"),
+                          ("events.jsonl", "\n".join(lines[:1] + lines[2:]) + "\n")]:
+        shutil.copytree(f"{work}/unpacked", f"{work}/t", dirs_exist_ok=True)
+        open(f"{work}/t/{name}", "w").write(content)
+        subprocess.run(["tar", "-czf", f"{work}/t.tar.gz", "-C", f"{work}/t", "sth.json", "public-key.pem", "events.jsonl"], check=True)
+        r = subprocess.run([f"{BIN}/enclave", "verify-bundle", f"{work}/t.tar.gz"], capture_output=True, text=True)
+        ok(r.returncode == 1 and "TAMPERED" in r.stdout, f"a changed bundle is caught: {r.stdout}")
+
     srv = Server(BIN, f"{work}/d3", "simulator")
     st, e = srv.call("GET", "/v1/log/sth")
     ok(st == 404 and e["error"]["code"] == "signing_key_not_configured", f"no key: /v1/log/sth → {st} {e}")
