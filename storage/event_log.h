@@ -133,6 +133,13 @@ class EventLog {
   // Every global index entry from `from_global` with its event's stored bytes (empty when the
   // index names a missing event): fn(gseq, stream, seq, indexed hash, bytes). `fn` returns false
   // to stop.
+  // Every global index entry from `from_global` without reading events: fn(gseq, stream, seq,
+  // indexed hash — empty in logs written before hashes were indexed).
+  Result<bool> scan_global_refs(
+      uint64_t from_global,
+      const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view)>& fn) const {
+    return scan_refs(from_global, fn);
+  }
   Result<bool> scan_global_raw(
       uint64_t from_global,
       const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view,
