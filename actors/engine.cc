@@ -265,10 +265,12 @@ Engine::~Engine() {
   d->commits.reset();  // commits what is pending
   d->model().maybe_checkpoint(true);
   d->backend.reset();
+  if (d->config.on_close) d->config.on_close();
   d->log.reset();
 }
 
 const EngineConfig& Engine::config() const { return impl_->config; }
+const storage::EventLog& Engine::event_log() const { return *impl_->log; }
 std::optional<std::string> Engine::session_credential(const std::string& id) const {
   return impl_->creds->get(id);
 }

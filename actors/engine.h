@@ -28,6 +28,10 @@
 
 namespace enclave {
 
+namespace storage {
+class EventLog;
+}
+
 // Who is calling. Stamped from the API key, never from a request body.
 struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
@@ -67,6 +71,9 @@ struct EngineConfig {
   // The server's egress policy: an allow-list naming an IP literal it refuses is
   // `400 egress_destination_forbidden` (the backend applies the same policy at connect time).
   egress::Policy egress;
+  // Called once while the engine closes, after the last event is committed and before the log
+  // closes (e.g. the final signed tree head). May read the log.
+  std::function<void()> on_close;
 };
 
 // Whether the control plane can record what happens (GET /v1/healthz).
@@ -185,6 +192,8 @@ class Engine {
   // The bytes the org's streams store in the log (what its storage quota is checked against).
   [[nodiscard]] uint64_t org_stored_bytes(const std::string& org_id) const;
   const EngineConfig& config() const;
+  // The event log, for read-only use (Merkle proofs, tree heads). Lives as long as the engine.
+  const storage::EventLog& event_log() const;
   const std::string& backend_name() const;
 
   struct Impl;

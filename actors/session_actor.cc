@@ -287,7 +287,11 @@ void on_backend(Self* self, backends::Event& ev) {
   } else if (auto* up = std::get_if<backends::Started>(&ev)) {
     log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false, up->container_id}));
   } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {
-    if (st.current) log_err(record(self, session::CompleteTurn{t->turn}));
+    if (st.current) {
+      auto turn = t->turn;
+      turn.set_code(st.current->request.code());  // what ran is in the log, not only its hash
+      log_err(record(self, session::CompleteTurn{std::move(turn)}));
+    }
   } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
     log_err(record(self, session::DenyEgress{d->host, d->port, d->ip, d->reason}));
   } else if (auto* a = std::get_if<backends::EgressAllowed>(&ev)) {

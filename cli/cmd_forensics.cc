@@ -7,10 +7,12 @@
 
 #include "cli/commands.h"
 #include "cli/json.h"
+#include "cli/transparency_inputs.h"
 #include "events/ids.h"
 #include "events/printable.h"
 #include "storage/replay.h"
 #include "storage/verify.h"
+#include "storage/verify_merkle.h"
 
 namespace enclave::cli {
 
@@ -28,12 +30,18 @@ Result<std::unique_ptr<storage::EventLog>> open_offline(const std::string& dir) 
 }  // namespace
 
 int cmd_verify(const Args& args) {
-  const std::string use = "verify --data-dir DIR";
-  auto o = parse_options(args.words, {"data-dir"}, {"json"});
+  const std::string use =
+      "verify --data-dir DIR [--sth FILE | --anchor-dir DIR] [--public-key FILE] [--json]";
+  auto o = parse_options(args.words, {"data-dir", "sth", "anchor-dir", "public-key"}, {"json"});
   if (!o.error.empty() || !o.has("data-dir")) return usage(use, o.error);
+  auto inputs = transparency_inputs(o.has("sth") ? o.get("sth") : "",
+                                    o.has("anchor-dir") ? o.get("anchor-dir") : "",
+                                    o.has("public-key") ? o.get("public-key") : "");
+  if (!inputs) return fail(inputs.error().message, 2);
   auto log = open_offline(o.get("data-dir"));
   if (!log) return fail(log.error().message, 2);
   auto rep = storage::verify_log(**log);
+  if (rep.ok) merge_transparency(storage::verify_transparency(**log, *inputs), rep);
   if (o.flag("json")) {
     std::cout << storage::verify_json(rep) << "\n";  // built by the JSON library
   } else if (rep.ok) {

@@ -42,7 +42,12 @@ const Command kCommands[] = {
     {"replay", enclave::cli::cmd_replay,
      "replay --data-dir DIR [--stream ID] [--until-seq N | --until-time T] [--json] "
      "[--export jsonl]"},
-    {"verify", enclave::cli::cmd_verify, "verify --data-dir DIR [--json]"},
+    {"verify", enclave::cli::cmd_verify,
+     "verify --data-dir DIR [--sth FILE | --anchor-dir DIR] [--public-key FILE] [--json]"},
+    {"export", enclave::cli::cmd_export,
+     "export --data-dir DIR --session ID (--anchor-dir DIR | --sth FILE) --public-key FILE "
+     "--out FILE.tar.gz"},
+    {"verify-bundle", enclave::cli::cmd_verify_bundle, "verify-bundle FILE.tar.gz"},
     {"keys", enclave::cli::cmd_keys,
      "keys create --role owner|member|viewer|metrics [--name NAME] [--e2b] [--json] | keys list "
      "[--json] | keys revoke KEYID [--json]"},

@@ -9,6 +9,7 @@
 #include "http/auth.h"
 #include "http/browser_guard.h"
 #include "http/json_io.h"
+#include "http/log_api.h"
 #include "http/openapi.h"
 #include "http/query.h"
 #include "http/routes.h"
@@ -36,6 +37,12 @@ template <typename T>
 Response answer(const Result<T>& r, int ok_status = 200) {
   if (!r.ok()) return error_response(r.error());
   return json_response(ok_status, to_json(r.value()));
+}
+
+// A body already rendered (JSON unless the caller sets another content type), or the error.
+Response text_answer(const Result<std::string>& r) {
+  if (!r.ok()) return error_response(r.error());
+  return json_response(200, r.value());
 }
 
 // A reply that can be handed to the engine: copyable, calls `reply` with the message's JSON.
@@ -274,7 +281,20 @@ void Api::dispatch(Call& c, Reply reply) {
                                                         t.mutable_exit_code()->set_null_value({});
                                                     }));
     }
-    case RouteId::kGetAudit: return reply(answer(e.get_audit(p, c.id)));
+    case RouteId::kGetAudit: {
+      auto proof = wants_proof(c.query);
+      if (!proof) return reply(error_response(proof.error()));
+      if (!*proof) return reply(answer(e.get_audit(p, c.id)));
+      return reply(text_answer(audit_with_proofs(e, options_.sth, p, c.id)));
+    }
+    case RouteId::kLogPublicKey: {
+      Response r = text_answer(log_public_key(options_.sth));
+      if (r.status == 200) r.content_type = "application/x-pem-file";
+      return reply(std::move(r));
+    }
+    case RouteId::kLogSth: return reply(text_answer(log_sth(options_.sth)));
+    case RouteId::kLogConsistency:
+      return reply(text_answer(log_consistency(options_.sth, c.query)));
     case RouteId::kSessionEvents:
     case RouteId::kFleetEvents: {
       bool fleet = c.route->id == RouteId::kFleetEvents;

@@ -10,6 +10,10 @@
 #include "actors/engine.h"
 #include "http/request.h"
 
+namespace enclave::storage {
+class SthService;
+}
+
 namespace enclave::http {
 
 struct ApiOptions {
@@ -18,6 +22,8 @@ struct ApiOptions {
   // true: GET /metrics answers without a key (--metrics-public); otherwise it needs a key with
   // scope metrics:read or admin.
   bool metrics_public = false;
+  // Signed tree heads and proofs (/v1/log/*, audit?proof=true); null: those answer 404.
+  storage::SthService* sth = nullptr;
 };
 
 class Api {

@@ -32,6 +32,7 @@
 #include "http/e2b/adapter.h"
 #include "http/query.h"
 #include "http/server.h"
+#include "storage/sth_service.h"
 #ifdef ENCLAVE_HAVE_GVISOR
 #include "backends/gvisor/gvisor_backend.h"
 #endif
@@ -50,6 +51,7 @@ constexpr const char* kUsage =
        enclaved keys revoke KEYID [--data-dir DIR]
        enclaved orgs set ORG [--weight N] [--max-queued N] [--max-live N] [--data-dir DIR]
        enclaved orgs list [--data-dir DIR]
+       enclaved signing-key create FILE          a new Ed25519 key for tree heads (mode 0600)
 
 flags (each also an environment variable; the flag wins):
   --listen HOST:PORT        ENCLAVE_LISTEN           default 127.0.0.1:8090
@@ -83,6 +85,12 @@ flags (each also an environment variable; the flag wins):
   --metrics-public          ENCLAVE_METRICS_PUBLIC   /metrics answers without a key (default: needs
                                                      a key with scope metrics:read or admin)
   --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
+  --signing-key FILE        ENCLAVE_SIGNING_KEY      Ed25519 key (PEM) that signs tree heads; keep it
+                                                     outside the data dir; default none (no STHs:
+                                                     /v1/log/sth answers 404, see docs/FORENSICS.md)
+  --anchor-dir DIR          ENCLAVE_ANCHOR_DIR       one JSON file per signed tree head; default none
+  --sth-interval-s N        ENCLAVE_STH_INTERVAL_S   sign a tree head this often when the log grew
+                                                     (and at shutdown); default 10
 environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
@@ -344,7 +352,7 @@ int serve_main(int argc, char** argv, int first) {
                        "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
                        "k8s-runtime-class", "k8s-org-quota", "min-free-disk-mb", "org-storage-mb",
                        "org-storage-mb-for", "egress-permit", "egress-max-connections",
-                       "allow-origin"},
+                       "allow-origin", "signing-key", "anchor-dir", "sth-interval-s"},
                       {"metrics-public"});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
@@ -506,7 +514,30 @@ int serve_main(int argc, char** argv, int first) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Signed tree heads: the key is loaded before anything opens, so a bad key stops the start.
+  std::optional<storage::SigningKey> signing_key;
+  if (auto path = setting(a, "signing-key", "ENCLAVE_SIGNING_KEY", ""); !path.empty()) {
+    auto k = storage::SigningKey::load_file(path);
+    if (!k) {
+      std::cerr << "enclaved: " << k.error().message << "\n";
+      return 1;
+    }
+    signing_key = std::move(*k);
+  }
+  storage::SthOptions sth_opts;
+  sth_opts.anchor_dir = setting(a, "anchor-dir", "ENCLAVE_ANCHOR_DIR", "");
+  sth_opts.interval_s =
+      parse_int("--sth-interval-s", setting(a, "sth-interval-s", "ENCLAVE_STH_INTERVAL_S", "10"), 1,
+                86400);
+  if (!signing_key && !sth_opts.anchor_dir.empty())
+    usage_error("--anchor-dir needs --signing-key (there are no tree heads to anchor without one)");
+  // The final tree head is signed while the engine closes, after its last append.
+  auto sth = std::make_shared<std::unique_ptr<storage::SthService>>();
+
   EngineConfig cfg;
+  cfg.on_close = [sth] {
+    if (*sth) (*sth)->stop();
+  };
   cfg.data_dir = data_dir;
   cfg.max_concurrency = static_cast<uint32_t>(max_conc);
   cfg.policy.idle_ttl_ms = idle_ttl * 1000;
@@ -531,6 +562,15 @@ int serve_main(int argc, char** argv, int first) {
   http::ApiOptions api_opts;
   api_opts.auth_disabled = auth_disabled;
   api_opts.metrics_public = metrics_public == "1" || metrics_public == "true";
+  if (signing_key) {
+    *sth = std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key),
+                                                  sth_opts);
+    (*sth)->start();
+    spdlog::info("signing tree heads every {} s (key id {}){}", sth_opts.interval_s,
+                 (*sth)->public_key()->key_id(),
+                 sth_opts.anchor_dir.empty() ? "" : ", anchored in " + sth_opts.anchor_dir);
+  }
+  api_opts.sth = sth->get();
   http::Api api(eng.get(), api_opts);
   http::e2b::AdapterOptions e2b_opts;
   e2b_opts.auth_disabled = auth_disabled;
@@ -583,6 +623,19 @@ int main(int argc, char** argv) {
   ::umask(077);
   if (argc >= 2 && std::string(argv[1]) == "keys") return keys_main(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "orgs") return orgs_main(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "signing-key") {
+    if (argc != 4 || std::string(argv[2]) != "create")
+      usage_error("signing-key: expected `signing-key create FILE`");
+    auto r = storage::SigningKey::create_file(argv[3]);
+    if (!r) {
+      std::cerr << "enclaved signing-key create: " << r.error().message << "\n";
+      return 1;
+    }
+    auto k = storage::SigningKey::load_file(argv[3]);
+    std::cout << "wrote " << argv[3] << " (Ed25519, mode 0600); key id "
+              << (k ? k->public_key().key_id() : std::string("?")) << "\n";
+    return 0;
+  }
   int first = 1;
   if (argc >= 2 && std::string(argv[1]) == "serve") first = 2;
   return serve_main(argc, argv, first);

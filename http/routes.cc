@@ -53,8 +53,11 @@ const std::vector<Route>& routes() {
        "Run one turn in an interactive session", true, 200, "ExecRequest", "ExecTurnResult",
        kJson},
       {RouteId::kGetAudit, "GET", "/v1/sessions/{id}/audit", "getSessionAudit",
-       "Get a session's audit trail and whether its hash chain verifies (chain)", true, 200, "",
-       "AuditTrail", kJson},
+       "Get a session's audit trail and whether its hash chain verifies (chain). With "
+       "?proof=true each event also has leafIndex, inclusionProof (hex, RFC 9162) and "
+       "eventBytes (base64 of its stored bytes), and `sth` is the signed tree head they prove "
+       "against (docs/FORENSICS.md)",
+       true, 200, "", "AuditTrail", kJson},
       {RouteId::kSessionEvents, "GET", "/v1/sessions/{id}/events", "streamSessionEvents",
        "Server-Sent Events: audit events and output chunks until the session ends", true, 200,
        "", "", "text/event-stream"},
@@ -96,6 +99,17 @@ const std::vector<Route>& routes() {
       {RouteId::kUiAsset, "GET", "/ui/{asset}", "dashboardAsset",
        "A static file of the dashboard (script, style sheet); no API key needed", false, 200, "",
        "", "application/octet-stream"},
+      {RouteId::kLogPublicKey, "GET", "/v1/log/public-key", "getLogPublicKey",
+       "The Ed25519 public key that signs tree heads (PEM); 404 signing_key_not_configured "
+       "without --signing-key",
+       true, 200, "", "", "application/x-pem-file"},
+      {RouteId::kLogSth, "GET", "/v1/log/sth", "getLogSth",
+       "The latest signed tree head {treeSize, rootHash, timestamp, keyId, signature} "
+       "(docs/FORENSICS.md)",
+       true, 200, "", "", kJson},
+      {RouteId::kLogConsistency, "GET", "/v1/log/consistency", "getLogConsistency",
+       "RFC 9162 consistency proof between tree sizes (query: first, second) → {proof:[hex]}",
+       true, 200, "", "", kJson},
   };
   return table;
 }

@@ -30,6 +30,9 @@ enum class RouteId {
   kCreateKey,
   kListKeys,
   kRevokeKey,
+  kLogPublicKey,
+  kLogSth,
+  kLogConsistency,
 };
 
 struct Route {

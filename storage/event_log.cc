@@ -11,18 +11,20 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
 #include "events/ids.h"
 #include "storage/private_dir.h"
+#include "storage/merkle_store.h"
 
 namespace enclave::storage {
 
 namespace {
 
 constexpr const char* kCfNames[] = {"default", "events", "streams", "global", "org_index",
-                                    "snapshots"};
+                                    "snapshots", "merkle"};
 
 void put_u64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -177,6 +179,11 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMod
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* n : kCfNames) cfs.emplace_back(n, column_family_options(n));
+  if (mode != OpenMode::kReadWrite) {  // a data dir made before the Merkle tree has no family
+    std::vector<std::string> present;
+    (void)rocksdb::DB::ListColumnFamilies(opts, dir, &present);
+    if (std::find(present.begin(), present.end(), "merkle") == present.end()) cfs.pop_back();
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status st;
   if (mode == OpenMode::kReadWrite) {
@@ -196,6 +203,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMod
   log->org_index_ = log->handles_[4];
   log->snapshots_ = log->handles_[5];
   if (auto r = log->load_heads(); !r) return r.error();
+  if (log->handles_.size() > 6) {
+    log->merkle_cf_ = log->handles_[6];
+    auto m = MerkleStore::open(raw, log->merkle_cf_);
+    if (!m) return m.error();
+    log->merkle_ = std::move(*m);
+    if (mode == OpenMode::kReadWrite && log->merkle_->size() != log->global_seq_)
+      if (auto r = log->backfill_merkle(); !r) return r.error();
+  }
   return log;
 }
 
@@ -519,10 +534,12 @@ Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, 
       Stored s;
       s.envelope = e;
       s.envelope.set_prev_hash(head.hash);
+      s.global_seq = ++global;
+      s.envelope.set_global_seq(s.global_seq);
       std::string bytes;
       s.envelope.SerializeToString(&bytes);
       s.hash = sha256(bytes);
-      s.global_seq = ++global;
+      if (merkle_) merkle_leaves_ += merkle::leaf_hash(bytes);
       batch.Put(events_, event_key(a.stream, e.seq()), bytes);
       org_added[head.org_id] += kEventKeyBytes + bytes.size();
       global_entries += a.stream;
@@ -559,8 +576,10 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   std::unordered_map<std::string, uint64_t> org_added;
   uint64_t global = global_seq_;
   std::string global_entries;  // the batch's one global index value
+  merkle_leaves_.clear();
   for (const auto& appends : group) {
     const size_t entries_before = global_entries.size();
+    const size_t leaves_before = merkle_leaves_.size();
     batch.SetSavePoint();
     std::unordered_map<std::string, StreamHead> heads;
     for (const auto& a : appends) {
@@ -577,6 +596,7 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
     if (!r) {
       batch.RollbackToSavePoint();
       global_entries.resize(entries_before);
+      merkle_leaves_.resize(leaves_before);
     } else {
       batch.PopSavePoint();
       for (auto& [k, v] : heads) staged[k] = v;
@@ -612,9 +632,11 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
     set_unwritable(no_room->message);
     return refuse(*no_room);
   }
+  if (merkle_) merkle_->stage(batch, merkle_leaves_);  // the tree lands with its leaves
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   auto st = db_->Write(wo, &batch);
+  if (merkle_) st.ok() ? merkle_->commit() : merkle_->abandon();
   if (!st.ok()) {
     // Nothing of the batch is acknowledged. RocksDB now holds a background error; the log takes
     // no write until try_resume() clears it (see kReserveBytes for why not RocksDB's own).
@@ -643,6 +665,73 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   }
   global_seq_ = global;
   return results;
+}
+
+Result<bool> EventLog::scan_global_raw(
+    uint64_t from_global,
+    const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view,
+                             std::string_view)>& fn) const {
+  std::string value;
+  return scan_refs(from_global, [&](uint64_t gseq, std::string_view stream, uint64_t seq,
+                                    std::string_view hash) {
+    auto st = db_->Get(rocksdb::ReadOptions(), events_, event_key(std::string(stream), seq), &value);
+    if (!st.ok()) value.clear();
+    return fn(gseq, stream, seq, hash, value);
+  });
+}
+
+Result<bool> EventLog::backfill_merkle() {
+  std::lock_guard lock(mu_);
+  if (merkle_->size() > global_seq_)
+    return make_error(ErrorCode::kInternal, "corrupt_tree",
+                      "the Merkle tree has " + std::to_string(merkle_->size()) +
+                          " leaves but the global index ends at " + std::to_string(global_seq_));
+  std::optional<Error> err;
+  auto flush = [&]() -> bool {
+    rocksdb::WriteBatch batch;
+    merkle_->stage(batch, merkle_leaves_);
+    auto st = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (!st.ok()) {
+      merkle_->abandon();
+      err = storage_error("writing the Merkle tree", st);
+      return false;
+    }
+    merkle_->commit();
+    merkle_leaves_.clear();
+    return true;
+  };
+  merkle_leaves_.clear();
+  auto r = scan_global_raw(merkle_->size() + 1, [&](uint64_t gseq, std::string_view stream,
+                                                   uint64_t seq, std::string_view,
+                                                   std::string_view bytes) {
+    if (bytes.empty()) {
+      err = make_error(ErrorCode::kInternal, "corrupt_global",
+                       "global seq " + std::to_string(gseq) + " names missing event " +
+                           to_hex(std::string(stream)) + "/" + std::to_string(seq));
+      return false;
+    }
+    merkle_leaves_ += merkle::leaf_hash(bytes);
+    return merkle_leaves_.size() < 32 * 10'000 || flush();
+  });
+  if (!r) return r.error();
+  if (err) return *err;
+  if (!merkle_leaves_.empty() && !flush()) return *err;
+  return true;
+}
+
+Result<std::vector<std::string>> EventLog::read_stream_bytes(const std::string& stream,
+                                                             uint64_t from_seq,
+                                                             uint64_t until_seq) const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (it->Seek(event_key(stream, from_seq)); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() != 24 || key.substr(0, 16) != stream || get_u64(key.substr(16)) > until_seq)
+      break;
+    out.emplace_back(it->value().ToStringView());
+  }
+  if (!it->status().ok()) return storage_error("reading stream", it->status());
+  return out;
 }
 
 Result<std::vector<Stored>> EventLog::read_stream(const std::string& stream, uint64_t from_seq,
@@ -787,6 +876,15 @@ Result<bool> EventLog::put_snapshots(
 
 Result<bool> EventLog::put_snapshot(const std::string& stream, const std::string& bytes) {
   return put_snapshots({{stream, bytes}});
+}
+
+Result<bool> EventLog::scan_snapshots(
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), snapshots_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  if (!it->status().ok()) return storage_error("scanning snapshots", it->status());
+  return true;
 }
 
 std::optional<std::string> EventLog::get_snapshot(const std::string& stream) const {

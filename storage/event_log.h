@@ -7,6 +7,7 @@
 //   org_index: org id + '\0' + created(8) + stream(16) → kind: 'S' session, 'F' fleet, 'K' keys
 //              (an org's streams in creation order; `created` = global seq of the first event)
 //   snapshots: stream(16)                       → snapshot bytes (see snapshot.h; optional)
+//   merkle   : the RFC 9162 tree over the global order (merkle_store.h), same WriteBatch
 // An event's hash is SHA-256 of its stored bytes; its prev_hash is the previous event's hash in
 // the same stream (empty for seq 1), so every stream is a hash chain ending at its head.
 #pragma once
@@ -31,6 +32,8 @@ class ColumnFamilyHandle;
 }  // namespace rocksdb
 
 namespace enclave::storage {
+
+class MerkleStore;
 
 enum class OpenMode {
   kReadWrite,  // the server; creates the dir if missing
@@ -84,6 +87,10 @@ class EventLog {
                                                         uint64_t from_seq = 1,
                                                         uint64_t until_seq = UINT64_MAX) const;
 
+  // The stored bytes of one stream's events with from_seq ≤ seq ≤ until_seq, in order.
+  [[nodiscard]] Result<std::vector<std::string>> read_stream_bytes(
+      const std::string& stream, uint64_t from_seq, uint64_t until_seq) const;
+
   // Every event in commit order from `from_global` (1-based). `fn` returns false to stop.
   [[nodiscard]] Result<uint64_t> scan_global(uint64_t from_global,
                                              const std::function<bool(const Stored&)>& fn) const;
@@ -117,6 +124,27 @@ class EventLog {
   [[nodiscard]] Result<bool> put_snapshots(
       const std::vector<std::pair<std::string, std::string>>& snapshots);
   std::optional<std::string> get_snapshot(const std::string& stream) const;
+  // Every (key, bytes) of the snapshots family in key order. `fn` returns false to stop.
+  Result<bool> scan_snapshots(
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  // The Merkle tree over the global order; nullptr for a data dir made before it existed (opened
+  // read-only). Read-write opens bring an older log's tree up to date first.
+  const MerkleStore* merkle() const { return merkle_.get(); }
+  // Every global index entry from `from_global` with its event's stored bytes (empty when the
+  // index names a missing event): fn(gseq, stream, seq, indexed hash, bytes). `fn` returns false
+  // to stop.
+  // Every global index entry from `from_global` without reading events: fn(gseq, stream, seq,
+  // indexed hash — empty in logs written before hashes were indexed).
+  Result<bool> scan_global_refs(
+      uint64_t from_global,
+      const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view)>& fn) const {
+    return scan_refs(from_global, fn);
+  }
+  Result<bool> scan_global_raw(
+      uint64_t from_global,
+      const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view,
+                               std::string_view)>& fn) const;
 
   // Secondary mode: catch up with the primary's writes.
   Result<bool> catch_up();
@@ -191,6 +219,11 @@ class EventLog {
   rocksdb::ColumnFamilyHandle* global_ = nullptr;
   rocksdb::ColumnFamilyHandle* org_index_ = nullptr;
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle_cf_ = nullptr;
+  std::unique_ptr<MerkleStore> merkle_;
+  std::string merkle_leaves_;  // leaf hashes of the batch being staged (mu_ held)
+  // Read-write open of a log whose tree is behind its global index (made before the tree).
+  Result<bool> backfill_merkle();
   OpenMode mode_ = OpenMode::kReadWrite;
 
   mutable std::mutex mu_;  // guards heads_ and global_seq_; serialises writes

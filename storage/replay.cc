@@ -184,6 +184,37 @@ std::string replay_json(const StreamReplay& r) {
   return print(out);
 }
 
+namespace {
+
+// A turn's code, output summary and result, indented; control characters other than newlines
+// shown as '?' (the code and output are the workload's bytes).
+std::string turn_text(const events::ExecTurn& t) {
+  auto clean = [](std::string_view in) {
+    std::string out;
+    for (char c : in) out += (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f ? '?' : c;
+    return out;
+  };
+  std::ostringstream o;
+  if (!t.code().empty()) {
+    o << "        code:\n";
+    std::string code = clean(t.code());
+    size_t pos = 0;
+    while (pos <= code.size()) {
+      size_t nl = code.find('\n', pos);
+      if (nl == std::string::npos) nl = code.size();
+      if (nl > pos || nl < code.size()) o << "          | " << code.substr(pos, nl - pos) << "\n";
+      pos = nl + 1;
+    }
+  }
+  o << "        result: " << (t.timed_out() ? "timed out" : t.has_exit_code() ? "exit " + std::to_string(t.exit_code()) : "no exit code")
+    << ", stdout " << t.stdout().size() << " bytes, stderr " << t.stderr().size() << " bytes";
+  if (!t.json().empty()) o << ", json " << clean(t.json().substr(0, 200));
+  o << "\n";
+  return o.str();
+}
+
+}  // namespace
+
 std::string replay_text(const StreamReplay& r) {
   std::ostringstream o;
   std::string id = r.events.empty() ? "" : to_hex(r.events.front().envelope.stream());
@@ -213,6 +244,7 @@ std::string replay_text(const StreamReplay& r) {
     auto a = views::audit_event(s.envelope, to_hex(s.hash));
     o << "    " << a.seq() << "  " << printable(a.at()) << "  " << printable(a.type()) << "  "
       << printable(a.message()) << "\n";
+    if (s.envelope.has_exec_turn()) o << turn_text(s.envelope.exec_turn());
   }
   return o.str();
 }

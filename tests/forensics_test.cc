@@ -12,7 +12,10 @@
 #include "events/ids.h"
 #include "events/views.h"
 #include "storage/replay.h"
+#include "storage/merkle_store.h"
+#include "storage/sth_service.h"
 #include "storage/verify.h"
+#include "storage/verify_merkle.h"
 #include "tests/engine_fixture.h"
 
 using namespace enclave;
@@ -340,6 +343,171 @@ BOOST_AUTO_TEST_CASE(replay_until_time_and_export) {
   BOOST_CHECK_EQUAL(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')), *n);
   BOOST_CHECK_EQUAL(*storage::parse_rfc3339("2023-11-14T22:13:20.5Z"), 1'700'000'000'500);
   BOOST_CHECK(!storage::parse_rfc3339("yesterday"));
+}
+
+BOOST_AUTO_TEST_CASE(replay_shows_each_turns_code) {
+  Recorded r;
+  auto log = storage::EventLog::open(r.dir.path(), storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  bool shown = false;
+  for (const auto& [id, head] : (*log)->heads()) {
+    auto rep = storage::replay_stream(**log, id, {});
+    if (!rep || rep->kind != "session" || rep->session.turns == 0) continue;
+    for (const auto& e : rep->events)
+      if (e.envelope.has_exec_turn()) BOOST_CHECK_EQUAL(e.envelope.exec_turn().code(), "x = 41");
+    auto text = storage::replay_text(*rep);
+    shown = text.find("| x = 41") != std::string::npos && text.find("result: exit") != std::string::npos;
+  }
+  BOOST_CHECK(shown);
+}
+
+// ---- against whoever holds the disk: checks that need a signed tree head --------------------
+
+namespace {
+
+rocksdb::ColumnFamilyHandle* family(RawDb& raw, const std::string& name) {
+  for (auto* h : raw.handles)
+    if (h->GetName() == name) return h;
+  BOOST_FAIL("no column family " + name);
+  return nullptr;
+}
+
+// A signed tree head of the log in `dir` as it is now, and the key's public half.
+std::pair<storage::TreeHeadSource, storage::PublicKey> head_of(const std::string& dir) {
+  TempDir keys;
+  BOOST_REQUIRE(storage::SigningKey::create_file(keys.path() + "/k.pem").ok());
+  auto key = storage::SigningKey::load_file(keys.path() + "/k.pem");
+  BOOST_REQUIRE(key.ok());
+  auto log = storage::EventLog::open(dir, storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  storage::SthService svc(**log, *key, {});
+  auto th = svc.current();
+  BOOST_REQUIRE(th.ok());
+  return {storage::TreeHeadSource{*th, "sth.json"}, key->public_key()};
+}
+
+storage::TransparencyReport verify_against(const std::string& dir,
+                                           const std::pair<storage::TreeHeadSource,
+                                                           storage::PublicKey>& head) {
+  auto log = storage::EventLog::open(dir, storage::OpenMode::kReadOnly);
+  BOOST_REQUIRE(log.ok());
+  storage::TransparencyOptions o;
+  o.sths.push_back(head.first);
+  o.public_key = head.second;
+  return storage::verify_transparency(**log, o);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(verify_with_a_tree_head_passes_an_untouched_log) {
+  Recorded r;
+  auto head = head_of(r.dir.path());
+  auto rep = verify_against(r.dir.path(), head);
+  BOOST_CHECK_MESSAGE(rep.ok, rep.problem);
+  BOOST_CHECK_GE(rep.leaves, 40u);
+  BOOST_CHECK_GE(rep.snapshots, 5u);  // every ended session's snapshot matched its fold
+  BOOST_CHECK(rep.signatures_checked);
+}
+
+BOOST_AUTO_TEST_CASE(verify_catches_a_rewrite_with_recomputed_hashes) {
+  Recorded r;
+  auto head = head_of(r.dir.path());
+  auto dir = copy_of(r.dir.path(), "rewrite");
+  std::string stream;
+  uint64_t gseq = 0;
+  {
+    // The attacker rewrites the last event (one more field in its bytes), then recomputes
+    // everything the disk holds about it: the global index hash, the stream head, the tree.
+    RawDb raw(dir);
+    auto* global = family(raw, "global");
+    auto* streams = family(raw, "streams");
+    auto* merkle = family(raw, "merkle");
+    std::unique_ptr<rocksdb::Iterator> g(raw.db->NewIterator(rocksdb::ReadOptions(), global));
+    g->SeekToLast();
+    BOOST_REQUIRE(g->Valid());
+    std::string gkey = g->key().ToString(), entries = g->value().ToString();
+    g.reset();
+    std::string last = entries.substr(entries.size() - 56);
+    stream = last.substr(0, 16);
+    uint64_t seq = 0;
+    std::string ignored;
+    BOOST_REQUIRE(storage::parse_event_key(last.substr(0, 24), &ignored, &seq));
+    std::string bytes;
+    BOOST_REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.events, last.substr(0, 24), &bytes).ok());
+    events::Envelope e;
+    BOOST_REQUIRE(e.ParseFromString(bytes));
+    gseq = e.global_seq();
+    bytes += std::string("\xf8\x3e\x01", 3);  // field 999 = 1: the fold does not change
+    const std::string hash = storage::sha256(bytes);
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.events, last.substr(0, 24), bytes).ok());
+    entries.replace(entries.size() - 32, 32, hash);
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), global, gkey, entries).ok());
+    std::string h;
+    BOOST_REQUIRE(raw.db->Get(rocksdb::ReadOptions(), streams, stream, &h).ok());
+    h.replace(8, 32, hash);
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), streams, stream, h).ok());
+    // The tree: dropped, so that opening the log rebuilds it from the rewritten events.
+    std::unique_ptr<rocksdb::Iterator> m(raw.db->NewIterator(rocksdb::ReadOptions(), merkle));
+    std::vector<std::string> keys;
+    for (m->SeekToFirst(); m->Valid(); m->Next()) keys.push_back(m->key().ToString());
+    m.reset();
+    for (const auto& k : keys) BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), merkle, k).ok());
+  }
+  BOOST_REQUIRE(storage::EventLog::open(dir, storage::OpenMode::kReadWrite).ok());  // rebuilds
+  auto plain = verify(dir);
+  BOOST_CHECK_MESSAGE(plain.ok, "without a tree head the rewrite is consistent: " + plain.problem);
+  auto rep = verify_against(dir, head);
+  BOOST_CHECK(!rep.ok);
+  BOOST_CHECK_EQUAL(rep.global_seq, gseq);
+  BOOST_CHECK_MESSAGE(rep.problem.find("different root") != std::string::npos, rep.problem);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(verify_catches_a_deleted_stream_naming_it) {
+  Recorded r;
+  auto head = head_of(r.dir.path());
+  auto dir = copy_of(r.dir.path(), "delete-stream");
+  std::string stream;
+  {
+    RawDb raw(dir);
+    auto run = raw.stream_with_three();
+    stream = run[0].first.substr(0, 16);
+    for (const auto& [k, v] : run) BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw.events, k).ok());
+    BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), family(raw, "streams"), stream).ok());
+    BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), family(raw, "snapshots"), stream).ok());
+  }
+  auto rep = verify_against(dir, head);
+  BOOST_CHECK(!rep.ok);
+  BOOST_CHECK_EQUAL(rep.stream_hex, to_hex(stream));
+  BOOST_CHECK_MESSAGE(rep.problem.find("deleted") != std::string::npos, rep.problem);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(verify_catches_a_swapped_snapshot) {
+  Recorded r;
+  auto head = head_of(r.dir.path());
+  auto dir = copy_of(r.dir.path(), "swap-snapshot");
+  {
+    RawDb raw(dir);
+    auto* snaps = family(raw, "snapshots");
+    std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator(rocksdb::ReadOptions(), snaps));
+    std::vector<std::pair<std::string, std::string>> sessions;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      events::SessionSnapshot s;
+      if (it->key().size() == 16 && s.ParseFromString(it->value().ToString()) && s.has_spec() &&
+          s.turns() == 0)
+        sessions.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    it.reset();
+    BOOST_REQUIRE_GE(sessions.size(), 2u);
+    // Session B's key now serves A's result (an "ended sessions' results" swap).
+    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), snaps, sessions[1].first, sessions[0].second).ok());
+  }
+  BOOST_CHECK(verify(dir).ok);  // the chains alone never look at snapshots
+  auto rep = verify_against(dir, head);
+  BOOST_CHECK(!rep.ok);
+  BOOST_CHECK_MESSAGE(rep.problem.find("snapshot") != std::string::npos, rep.problem);
+  std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
