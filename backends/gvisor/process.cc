@@ -35,6 +35,10 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, i
     // dup2 onto itself would keep O_CLOEXEC; our fds are never 0..2, so no such case.
     posix_spawn_file_actions_adddup2(&actions, fds[target] >= 0 ? fds[target] : devnull, target);
   }
+  // Nothing else of ours reaches runsc: asio's listening and connection sockets are not
+  // close-on-exec, and a sandbox that outlives a killed enclaved (adoption) would otherwise hold
+  // the API's port and clients' connections.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
