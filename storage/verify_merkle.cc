@@ -1,5 +1,7 @@
 #include "storage/verify_merkle.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -70,10 +72,8 @@ bool snapshot_matches(const EventLog& log, const std::string& stream, std::strin
       *problem = r.error().message;
       return false;
     }
-    std::string want, got;
-    snapshot::of(r->session).SerializeToString(&want);
-    snap.SerializeToString(&got);
-    if (want != got) {
+    // Compared as messages, not bytes: a map field (the spec's env) serialises in no fixed order.
+    if (!google::protobuf::util::MessageDifferencer::Equals(snapshot::of(r->session), snap)) {
       *problem = "the session snapshot differs from the fold of its events 1.." +
                  std::to_string(snap.last_seq()) + " (swapped or rewritten)";
       return false;
