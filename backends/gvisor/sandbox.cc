@@ -778,6 +778,11 @@ void Sandbox::teardown(const std::string& start_error) {
     wait_child(child_, &status, 0);
     on_child_exit(status);
   }
+  // runsc gives up waiting for a busy sandbox to stop after its own deadline ("waiting sandbox
+  // … stop: context deadline exceeded") although its kill is under way: ask once more, now that
+  // the sandbox had that time to stop, before calling anything left.
+  if (del.exit_code != 0 && runsc_state_left())
+    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
   const auto ended = Clock::now();
   // Last frames (a result sent just before exit) and trace events.
   for (int i = 0; i < 4 && !channel_.closed(); ++i) {
