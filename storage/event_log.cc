@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "events/ids.h"
+#include "storage/big_endian.h"
 #include "storage/private_dir.h"
 #include "storage/merkle_store.h"
 
@@ -25,15 +26,6 @@ namespace {
 
 constexpr const char* kCfNames[] = {"default", "events", "streams", "global", "org_index",
                                     "snapshots", "merkle"};
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t get_u64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(in[i]);
-  return v;
-}
 
 std::string encode_head(const StreamHead& h) {
   std::string out;

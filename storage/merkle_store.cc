@@ -1,4 +1,5 @@
 #include "storage/merkle_store.h"
+#include "storage/big_endian.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -6,15 +7,6 @@
 namespace enclave::storage {
 
 namespace {
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t get_u64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(in[i]);
-  return v;
-}
 
 Error damaged(const std::string& what) {
   return make_error(ErrorCode::kInternal, "corrupt_tree", what);
