@@ -17,6 +17,7 @@
 
 #include "events/ids.h"
 #include "storage/big_endian.h"
+#include "storage/event_log_internal.h"
 #include "storage/private_dir.h"
 #include "storage/merkle_store.h"
 
@@ -90,27 +91,6 @@ class StderrLogger : public rocksdb::Logger {
     std::fprintf(stderr, "rocksdb: %s\n", line);
   }
 };
-
-std::optional<uint64_t> statvfs_free(const std::string& dir) {
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return std::nullopt;
-  return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
-}
-
-// "17.4 MiB": one decimal, so two figures a few KiB apart do not read the same.
-std::string mib(uint64_t bytes) {
-  const uint64_t tenths = bytes * 10 / (1ull << 20);
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
-}
-
-Error log_unavailable(const std::string& why) {
-  return make_error(ErrorCode::kUnavailable, "log_unavailable",
-                    "the event log cannot take writes: " + why);
-}
-
-Error storage_error(const std::string& what, const rocksdb::Status& st) {
-  return make_error(ErrorCode::kInternal, "storage_error", what + ": " + st.ToString());
-}
 
 }  // namespace
 
@@ -290,74 +270,6 @@ Result<bool> EventLog::load_heads() {
     unpersisted_events_ = 0;
   }
   return true;
-}
-
-std::optional<Error> EventLog::room_for(uint64_t batch_bytes) const {
-  auto free = free_bytes();
-  if (!free) return std::nullopt;
-  uint64_t memtables = 0;
-  (void)db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
-  const uint64_t need = batch_bytes + memtables + kReserveBytes;
-  if (*free >= need) return std::nullopt;
-  return log_unavailable("only " + mib(*free) +
-                         " free on the data dir's filesystem; this write needs " + mib(need) +
-                         " (the batch, a flush of the memtables, and the log's reserve)");
-}
-
-void EventLog::set_unwritable(const std::string& why) {
-  unwritable_reason_ = why;
-  writable_ = false;
-}
-
-bool EventLog::try_resume() {
-  if (auto no_room = room_for(0)) {
-    unwritable_reason_ = "a write failed and " + no_room->message;
-    return false;
-  }
-  // Resume() flushes the memtables (room_for(0) made sure that fits) and starts a new WAL.
-  auto st = db_->Resume();
-  if (!st.ok()) {
-    unwritable_reason_ = "a write failed and resuming failed: " + st.ToString();
-    return false;
-  }
-  write_failed_ = false;
-  unwritable_reason_.clear();
-  writable_ = true;
-  return true;
-}
-
-bool EventLog::probe_writable() {
-  if (writable_.load() || mode_ != OpenMode::kReadWrite) return true;
-  std::lock_guard lock(mu_);
-  if (write_failed_) return try_resume();
-  if (auto no_room = room_for(0)) {
-    unwritable_reason_ = no_room->message;
-    return false;
-  }
-  unwritable_reason_.clear();
-  writable_ = true;
-  return true;
-}
-
-std::string EventLog::unwritable_reason() const {
-  std::lock_guard lock(mu_);
-  return unwritable_reason_;
-}
-
-void EventLog::set_free_space(FreeSpace fn) {
-  std::lock_guard lock(side_mu_);
-  free_space_ = std::move(fn);
-}
-
-std::optional<uint64_t> EventLog::free_bytes() const {
-  std::lock_guard lock(side_mu_);
-  return free_space_ ? free_space_() : std::nullopt;
-}
-
-uint64_t EventLog::org_bytes(const std::string& org_id) const {
-  std::lock_guard lock(side_mu_);
-  auto it = org_bytes_.find(org_id);
-  return it == org_bytes_.end() ? 0 : it->second;
 }
 
 Result<bool> EventLog::load_org_bytes(uint64_t heads_gseq) {
@@ -845,44 +757,6 @@ Result<std::vector<std::pair<std::string, StreamHead>>> EventLog::stored_heads()
   if (auto r = roll_forward(stored, heads_gseq, nullptr); !r) return r.error();
   out.assign(stored.begin(), stored.end());
   return out;
-}
-
-Result<bool> EventLog::put_snapshots(
-    const std::vector<std::pair<std::string, std::string>>& snapshots) {
-  if (mode_ != OpenMode::kReadWrite)
-    return make_error(ErrorCode::kPermissionDenied, "read_only", "read-only");
-  rocksdb::WriteBatch batch;
-  for (const auto& [stream, bytes] : snapshots) batch.Put(snapshots_, stream, bytes);
-  // Through the same room check as appends: RocksDB must never meet a full disk.
-  std::lock_guard lock(mu_);
-  if (write_failed_) return log_unavailable(unwritable_reason_);
-  if (auto no_room = room_for(2 * batch.GetDataSize())) return *no_room;
-  auto st = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!st.ok()) {
-    write_failed_ = true;
-    set_unwritable("a snapshot write failed: " + st.ToString());
-    return storage_error("snapshots", st);
-  }
-  return true;
-}
-
-Result<bool> EventLog::put_snapshot(const std::string& stream, const std::string& bytes) {
-  return put_snapshots({{stream, bytes}});
-}
-
-Result<bool> EventLog::scan_snapshots(
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), snapshots_));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
-  if (!it->status().ok()) return storage_error("scanning snapshots", it->status());
-  return true;
-}
-
-std::optional<std::string> EventLog::get_snapshot(const std::string& stream) const {
-  std::string v;
-  if (!db_->Get(rocksdb::ReadOptions(), snapshots_, stream, &v).ok()) return std::nullopt;
-  return v;
 }
 
 }  // namespace enclave::storage
