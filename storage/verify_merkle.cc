@@ -46,6 +46,24 @@ class Frontier {
   std::vector<std::pair<unsigned, std::string>> nodes_;
 };
 
+// Parses a stored snapshot of `kind` ("session", "fleet") and checks the seq it claims lies in
+// its stream; false with `problem` set if not.
+template <typename Snapshot>
+bool parse_snapshot(std::string_view bytes, const char* kind, uint64_t stream_end, Snapshot* snap,
+                    std::string* problem) {
+  if (!snap->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    *problem = std::string("the ") + kind + " snapshot does not parse";
+    return false;
+  }
+  if (snap->last_seq() == 0 || snap->last_seq() > stream_end) {
+    *problem = std::string("the ") + kind + " snapshot claims seq " +
+               std::to_string(snap->last_seq()) + " but the stream ends at " +
+               std::to_string(stream_end);
+    return false;
+  }
+  return true;
+}
+
 bool snapshot_matches(const EventLog& log, const std::string& stream, std::string_view bytes,
                       std::string* problem) {
   auto first = log.read_stream(stream, 1, 1);
@@ -56,15 +74,7 @@ bool snapshot_matches(const EventLog& log, const std::string& stream, std::strin
   const auto head = log.head(stream).value_or(StreamHead{});
   if (first->front().envelope.has_session_created()) {
     events::SessionSnapshot snap;
-    if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      *problem = "the session snapshot does not parse";
-      return false;
-    }
-    if (snap.last_seq() == 0 || snap.last_seq() > head.seq) {
-      *problem = "the snapshot claims seq " + std::to_string(snap.last_seq()) +
-                 " but the stream ends at " + std::to_string(head.seq);
-      return false;
-    }
+    if (!parse_snapshot(bytes, "session", head.seq, &snap, problem)) return false;
     ReplayCut cut;
     cut.until_seq = snap.last_seq();
     auto r = replay_stream(log, stream, cut);
@@ -82,15 +92,7 @@ bool snapshot_matches(const EventLog& log, const std::string& stream, std::strin
   }
   if (first->front().envelope.has_fleet_created()) {
     events::FleetSnapshot snap;
-    if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      *problem = "the fleet snapshot does not parse";
-      return false;
-    }
-    if (snap.last_seq() == 0 || snap.last_seq() > head.seq) {
-      *problem = "the fleet snapshot claims seq " + std::to_string(snap.last_seq()) +
-                 " but the stream ends at " + std::to_string(head.seq);
-      return false;
-    }
+    if (!parse_snapshot(bytes, "fleet", head.seq, &snap, problem)) return false;
     // A fleet's snapshot is written when its last member ended: its members' final phases.
     auto r = replay_stream(log, stream, ReplayCut{});
     if (!r) {
