@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/engine.h"
+#include "actors/engine_types.h"
 #include "actors/key_admin.h"
 #include "actors/read_model.h"
 #include "events/ids.h"

@@ -3,14 +3,13 @@
 #pragma once
 
 #include <caf/all.hpp>
-
 #include <functional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "actors/admission.h"
-#include "actors/engine.h"
+#include "actors/engine_types.h"
 #include "backends/backend.h"
 #include "events/session.h"
 #include "storage/event_log.h"
@@ -43,23 +42,22 @@ struct Kill {
   Callback<api::Session> done;  // may be empty
 };
 struct Reap {};
-struct Recover {  // spawned from the log after a restart: re-attach or end
+struct Recover {         // spawned from the log after a restart: re-attach or end
   bool adopted = false;  // the backend still runs its sandbox
 };
-struct Create {     // spawned for a new session
+struct Create {  // spawned for a new session
   session::Create command;
   Callback<api::Session> done;
 };
 struct TeardownTimeout {
   uint64_t waiter;
 };
-struct RetryLog {};  // after an append failed: record the session's end if the log takes writes
+struct RetryLog {};     // after an append failed: record the session's end if the log takes writes
 struct RetryTeardown {  // the last removal left something: ask the backend again
   uint32_t attempt;
 };
-using ToSession =
-    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout, RetryLog, RetryTeardown>;
+using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
+                               Create, TeardownTimeout, RetryLog, RetryTeardown>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

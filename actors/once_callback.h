@@ -9,7 +9,7 @@
 #include <functional>
 #include <memory>
 
-#include "actors/engine.h"
+#include "actors/engine_types.h"
 
 namespace enclave {
 

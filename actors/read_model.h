@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/engine.h"
+#include "actors/engine_types.h"
 #include "events/api_keys.h"
 #include "events/fleet.h"
 #include "events/session.h"
@@ -58,8 +58,8 @@ class ReadModel {
   // An org's sessions in creation order after `cursor`, filtered, at most `limit`. Scans at most
   // a bounded number of index entries per call (a sparse filter may return a short page with a
   // cursor to continue).
-  Page list_sessions(const std::string& org, const std::string& fleet_id,
-                     const std::string& phase, uint64_t cursor, size_t limit) const;
+  Page list_sessions(const std::string& org, const std::string& fleet_id, const std::string& phase,
+                     uint64_t cursor, size_t limit) const;
   std::vector<fleet::State> list_fleets(const std::string& org) const;
   std::optional<api_keys::Key> key_by_hash(const std::string& hash_hex) const;
   // The key with id `key_id` (revoked or not), or nullopt.
@@ -92,8 +92,8 @@ class ReadModel {
     std::array<uint64_t, 12> launch_hist{};  // buckets: kBucketsMs, then +Inf
     std::array<uint64_t, 12> turn_hist{};
   };
-  static constexpr std::array<double, 11> kBucketsMs = {1, 2, 5, 10, 25, 50, 100,
-                                                        250, 500, 1000, 5000};
+  static constexpr std::array<double, 11> kBucketsMs = {1,   2,   5,   10,   25,  50,
+                                                        100, 250, 500, 1000, 5000};
   Counters counters() const;
   size_t live_count() const;
   // Sessions of `org` created and not yet admitted (phase queued, including any not yet ended).
@@ -138,7 +138,8 @@ class ReadModel {
   static constexpr size_t kCacheEntries = 20'000;
   mutable std::mutex cache_mu_;
   mutable std::list<std::string> lru_;
-  mutable std::unordered_map<std::string, std::pair<session::State, std::list<std::string>::iterator>>
+  mutable std::unordered_map<std::string,
+                             std::pair<session::State, std::list<std::string>::iterator>>
       cold_sessions_;
   mutable std::unordered_map<std::string, std::pair<fleet::State, std::list<std::string>::iterator>>
       cold_fleets_;
