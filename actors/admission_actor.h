@@ -5,7 +5,6 @@
 #pragma once
 
 #include <caf/all.hpp>
-
 #include <map>
 #include <string>
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <caf/all.hpp>
-
 #include <memory>
 #include <shared_mutex>
 #include <string>

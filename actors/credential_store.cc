@@ -62,8 +62,8 @@ std::optional<std::string> CredentialStore::get(const std::string& hex) const {
   if (it == issued_.end()) return std::nullopt;
   auto& i = it->second;
   if (i.token.empty())
-    i.token = credential::mint(secret_, {hex, i.org, "session:broker", i.issued_at_ms,
-                                         i.expires_at_ms});
+    i.token =
+        credential::mint(secret_, {hex, i.org, "session:broker", i.issued_at_ms, i.expires_at_ms});
   return i.token;
 }
 

@@ -12,10 +12,10 @@
 #include "actors/fleet_actor.h"
 #include "actors/key_service.h"
 #include "actors/messages.h"
+#include "actors/metrics.h"
 #include "actors/once_callback.h"
 #include "actors/org_admin.h"
 #include "actors/queued_quota.h"
-#include "actors/metrics.h"
 #include "actors/reaper_actor.h"
 #include "actors/session_actor.h"
 #include "events/ids.h"
@@ -129,9 +129,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   });
   if (!scanned) return scanned.error();
   d->model().flush_snapshots();
-  auto replay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now() - t0)
-                       .count();
+  auto replay_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
 
   d->commits = std::make_unique<storage::CommitQueue>(
       *d->log, [d](const std::vector<const storage::Stored*>& batch) {
@@ -276,9 +276,7 @@ std::optional<std::string> Engine::session_credential(const std::string& id) con
 }
 const std::string& Engine::credential_secret() const { return impl_->creds->secret(); }
 const std::string& Engine::backend_name() const { return impl_->backend_name; }
-void Engine::reap_now() {
-  caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}});
-}
+void Engine::reap_now() { caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}}); }
 Health Engine::health() const {
   if (impl_->log->writable()) return Health{};
   return Health{false, "log_unwritable", impl_->log->unwritable_reason()};
@@ -300,8 +298,8 @@ Result<session::State> visible_session(const ReadModel& m, const Principal& p,
   return *s;
 }
 
-Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p,
-                                   const std::string& hex, bool members = true) {
+Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p, const std::string& hex,
+                                   bool members = true) {
   auto id = from_hex_id(hex);
   if (!id) return not_found("fleet");
   auto f = m.fleet(*id, members);
@@ -333,9 +331,9 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   std::string id = new_stream_id();
   auto a = spawn_session(*d->sys, &d->ctx, session::State{}, caf::actor{});
   d->registry.put(id, a);
-  caf::anon_send(a, msg::ToSession{msg::Create{
-                        session::Create{id, p.org_id, p.user_id, std::move(*spec)},
-                        std::move(done)}});
+  caf::anon_send(
+      a, msg::ToSession{msg::Create{session::Create{id, p.org_id, p.user_id, std::move(*spec)},
+                                    std::move(done)}});
 }
 
 void Engine::exec(const Principal& p, const std::string& hex, const api::ExecRequest& req,
@@ -345,11 +343,11 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
   if (!s) return done(s.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   if (req.code().empty())
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is required",
-                           "code"));
+    return done(
+        make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is required", "code"));
   if (req.code().size() > RequestBounds{}.max_code_bytes)
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                           "code is too large", "code"));
+    return done(
+        make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is too large", "code"));
   if (req.has_timeout_ms() && (req.timeout_ms() <= 0 || req.timeout_ms() > 3'600'000))
     return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
                            "timeoutMs must be 1..3600000", "timeoutMs"));
@@ -362,7 +360,8 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
         make_error(ErrorCode::kConflict, "session_not_running", "session has ended"));
   };
   if (!a) return done(ended());
-  caf::anon_send(a, msg::ToSession{msg::Exec{req, answered_once<api::ExecTurnResult>(std::move(done), ended)}});
+  caf::anon_send(a, msg::ToSession{msg::Exec{
+                        req, answered_once<api::ExecTurnResult>(std::move(done), ended)}});
 }
 
 void Engine::teardown_session(const Principal& p, const std::string& hex,
@@ -379,9 +378,9 @@ void Engine::teardown_session(const Principal& p, const std::string& hex,
     if (!now) return not_found();
     return views::session(*now);
   };
-  caf::anon_send(a, msg::ToSession{msg::Kill{events::KILL_REASON_TORN_DOWN,
-                                             "torn down by " + p.user_id,
-                                             answered_once<api::Session>(std::move(done), current)}});
+  caf::anon_send(
+      a, msg::ToSession{msg::Kill{events::KILL_REASON_TORN_DOWN, "torn down by " + p.user_id,
+                                  answered_once<api::Session>(std::move(done), current)}});
 }
 
 void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req,
@@ -434,8 +433,7 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   caf::anon_send(a, msg::ToFleet{std::move(c)});
 }
 
-void Engine::teardown_fleet(const Principal& p, const std::string& hex,
-                            Callback<api::Fleet> done) {
+void Engine::teardown_fleet(const Principal& p, const std::string& hex, Callback<api::Fleet> done) {
   auto* d = impl_.get();
   auto f = visible_fleet(d->model(), p, hex);
   if (!f) return done(f.error());
@@ -448,7 +446,8 @@ void Engine::teardown_fleet(const Principal& p, const std::string& hex,
     if (!now) return not_found("fleet");
     return views::fleet(*now);
   };
-  caf::anon_send(a, msg::ToFleet{msg::TeardownFleet{answered_once<api::Fleet>(std::move(done), current)}});
+  caf::anon_send(
+      a, msg::ToFleet{msg::TeardownFleet{answered_once<api::Fleet>(std::move(done), current)}});
 }
 
 // ---- reads ------------------------------------------------------------------------------------
@@ -481,8 +480,8 @@ Result<api::SessionList> Engine::list_sessions(const Principal& p, const ListQue
                       "limit");
   uint64_t after = 0;
   if (!q.cursor.empty()) {
-    bool digits = q.cursor.size() <= 19 &&
-                  std::all_of(q.cursor.begin(), q.cursor.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits = q.cursor.size() <= 19 && std::all_of(q.cursor.begin(), q.cursor.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
     if (!digits)
       return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "cursor is not valid",
                         "cursor");
@@ -646,21 +645,16 @@ std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
   return Principal{"key:" + k->key_id, k->org_id, k->role, scopes_for_role(k->role)};
 }
 
-bool Engine::principal_live(const std::string& user_id) const {
-  return impl_->keys->live(user_id);
-}
+bool Engine::principal_live(const std::string& user_id) const { return impl_->keys->live(user_id); }
 
 void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
                         Callback<api::CreatedApiKey> done) {
   impl_->keys->create(p, req, std::move(done));
 }
 
-Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const {
-  return impl_->keys->list(p);
-}
+Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const { return impl_->keys->list(p); }
 
-void Engine::revoke_key(const Principal& p, const std::string& key_id,
-                        Callback<api::ApiKey> done) {
+void Engine::revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done) {
   impl_->keys->revoke(p, key_id, std::move(done));
 }
 

@@ -68,29 +68,28 @@ void create(Self* self, msg::CreateFleet& c) {
     spec.set_fleet_id(c.id);
     spec.set_fleet_index(static_cast<uint32_t>(i));
     auto r = session::decide(session::State{},
-                             session::Create{ids[i], c.org_id, c.created_by, std::move(spec)},
-                             now, st.ctx->policy);
+                             session::Create{ids[i], c.org_id, c.created_by, std::move(spec)}, now,
+                             st.ctx->policy);
     members.push_back(session::apply(session::State{}, r->front()));
     appends.push_back({ids[i], 0, std::move(*r)});
   }
   auto done = std::move(c.done);
-  submit(self, std::move(appends),
-         [self, members = std::move(members), done](auto& res) mutable {
-           auto& st = self->state;
-           if (!res) {
-             done(res.error());
-             return;
-           }
-           caf::actor me = caf::actor_cast<caf::actor>(self);
-           for (auto& m : members) {
-             std::string id = m.id;
-             auto a = spawn_session(self->home_system(), st.ctx, std::move(m), me);
-             st.ctx->registry->put(id, a);
-             self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, a, 0, st.f.org_id}});
-             st.live++;
-           }
-           done(committed_view(st.ctx, st.f.id));
-         });
+  submit(self, std::move(appends), [self, members = std::move(members), done](auto& res) mutable {
+    auto& st = self->state;
+    if (!res) {
+      done(res.error());
+      return;
+    }
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    for (auto& m : members) {
+      std::string id = m.id;
+      auto a = spawn_session(self->home_system(), st.ctx, std::move(m), me);
+      st.ctx->registry->put(id, a);
+      self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, a, 0, st.f.org_id}});
+      st.live++;
+    }
+    done(committed_view(st.ctx, st.f.id));
+  });
 }
 
 caf::behavior fleet_actor(Self* self, const Context* ctx, fleet::State initial, size_t live) {
@@ -114,8 +113,8 @@ caf::behavior fleet_actor(Self* self, const Context* ctx, fleet::State initial, 
           auto evs = fleet::decide(st.f, fleet::TearDown{}, st.ctx->clock());
           for (const auto& id : st.f.member_ids)
             if (auto a = st.ctx->registry->get(id))
-              self->send(a, msg::ToSession{msg::Kill{events::KILL_REASON_TORN_DOWN,
-                                                     "fleet torn down", {}}});
+              self->send(a, msg::ToSession{
+                                msg::Kill{events::KILL_REASON_TORN_DOWN, "fleet torn down", {}}});
           auto done = std::move(t->done);
           if (evs.empty()) {
             done(committed_view(st.ctx, st.f.id));
@@ -123,11 +122,12 @@ caf::behavior fleet_actor(Self* self, const Context* ctx, fleet::State initial, 
           }
           for (const auto& e : evs) st.f = fleet::apply(std::move(st.f), e);
           uint64_t expected = evs.front().seq() - 1;
-          submit(self, {{st.f.id, expected, std::move(evs)}},
-                 [self, done](auto& res) {
-                   if (!res) done(res.error());
-                   else done(committed_view(self->state.ctx, self->state.f.id));
-                 });
+          submit(self, {{st.f.id, expected, std::move(evs)}}, [self, done](auto& res) {
+            if (!res)
+              done(res.error());
+            else
+              done(committed_view(self->state.ctx, self->state.f.id));
+          });
         } else if (std::get_if<msg::MemberGone>(&m)) {
           if (st.live > 0) st.live--;
           maybe_quit(self);

@@ -67,7 +67,8 @@ uint64_t ReadModel::load(std::string* warning) {
   counters_.turn_ms_sum = cp.turn_ms_sum();
   counters_.launch_ms_sum = cp.launch_ms_sum();
   counters_.launches = cp.launches();
-  for (int i = 0; i < cp.launch_hist_size() && i < 12; ++i) counters_.launch_hist[i] = cp.launch_hist(i);
+  for (int i = 0; i < cp.launch_hist_size() && i < 12; ++i)
+    counters_.launch_hist[i] = cp.launch_hist(i);
   for (int i = 0; i < cp.turn_hist_size() && i < 12; ++i) counters_.turn_hist[i] = cp.turn_hist(i);
   applied_gseq_ = checkpoint_gseq_ = cp.global_seq();
   return cp.global_seq();
@@ -223,7 +224,8 @@ void ReadModel::apply(const storage::Stored& st) {
       break;
   }
   auto f = s.spec.fleet_id().empty() ? fleets_.end() : fleets_.find(s.spec.fleet_id());
-  if (f != fleets_.end()) f->second = fleet::observe(std::move(f->second), s.spec.fleet_index(), s.phase);
+  if (f != fleets_.end())
+    f->second = fleet::observe(std::move(f->second), s.spec.fleet_index(), s.phase);
   if (e.payload_case() != E::kSessionTornDown) return;
 
   // Ended: snapshot it, keep it in the cache, drop it from memory.

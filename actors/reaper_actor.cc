@@ -11,15 +11,14 @@ namespace {
 
 struct ReaperState {
   std::multimap<TimeMs, std::string> by_deadline;
-  std::unordered_map<std::string, std::pair<std::multimap<TimeMs, std::string>::iterator,
-                                            caf::actor>>
+  std::unordered_map<std::string,
+                     std::pair<std::multimap<TimeMs, std::string>::iterator, caf::actor>>
       by_id;
 };
 
 caf::behavior reaper(caf::stateful_actor<ReaperState>* self, Clock clock, int64_t tick_ms) {
   if (tick_ms > 0)
-    self->delayed_send(self, std::chrono::milliseconds(tick_ms),
-                       msg::ToReaper{msg::Tick{true}});
+    self->delayed_send(self, std::chrono::milliseconds(tick_ms), msg::ToReaper{msg::Tick{true}});
   return {
       [self, clock, tick_ms](msg::ToReaper& m) {
         auto& st = self->state;

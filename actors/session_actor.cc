@@ -36,7 +36,7 @@ struct SessionActorState {
   // vectors, not deques: an empty std::deque allocates ~600 bytes, and there may be 100k actors
   std::vector<Inflight> inflight;     // oldest first; rarely more than two
   std::vector<msg::Exec> exec_queue;  // turns waiting for the one in flight; bounded
-  std::optional<msg::Exec> current;  // the turn the backend is running
+  std::optional<msg::Exec> current;   // the turn the backend is running
   std::map<uint64_t, Callback<api::Session>> teardown_waiters;
   uint64_t next_waiter = 1;
   bool launched = false;  // the backend may hold a sandbox for this session
@@ -46,8 +46,8 @@ struct SessionActorState {
   // An append failed: `s` is back at what the log holds, the sandbox is being killed, and
   // nothing is recorded until the log takes writes again (RetryLog), when the end is recorded.
   bool log_failed = false;
-  bool sandbox_gone = false;   // the backend reported Removed while log_failed
-  size_t stale_commits = 0;    // answers still due for appends dropped by a failure
+  bool sandbox_gone = false;      // the backend reported Removed while log_failed
+  size_t stale_commits = 0;       // answers still due for appends dropped by a failure
   uint32_t teardown_retries = 0;  // kill() retries sent after an incomplete teardown
   bool retry_scheduled = false;
 };
@@ -122,9 +122,8 @@ void pump(Self* self) {
   st.current = std::move(st.exec_queue.front());
   st.exec_queue.erase(st.exec_queue.begin());
   const auto& req = st.current->request;
-  int64_t timeout = req.has_timeout_ms()
-                        ? req.timeout_ms()
-                        : int64_t{st.s.spec.limits().wall_clock_seconds()} * 1000;
+  int64_t timeout = req.has_timeout_ms() ? req.timeout_ms()
+                                         : int64_t{st.s.spec.limits().wall_clock_seconds()} * 1000;
   st.ctx->backend->exec_turn(st.hex, st.s.turns + 1, req.code(), timeout);
 }
 
@@ -231,9 +230,8 @@ void on_durable(Self* self, const events::Envelope& e) {
       if (!st.s.ended()) {
         // The credential lives as long as the session may: held here, never handed to the
         // sandbox (LaunchSpec has no field for it) nor to the log.
-        TimeMs ttl = st.s.interactive()
-                         ? st.ctx->policy.max_lifetime_ms
-                         : TimeMs{st.s.spec.limits().wall_clock_seconds()} * 1000;
+        TimeMs ttl = st.s.interactive() ? st.ctx->policy.max_lifetime_ms
+                                        : TimeMs{st.s.spec.limits().wall_clock_seconds()} * 1000;
         st.ctx->creds->mint(st.hex, st.s.org_id, e.at_ms(),
                             e.at_ms() + ttl + st.ctx->policy.start_timeout_ms);
         st.launched = true;
@@ -411,10 +409,10 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 on_backend(self, x.event);
               } else if constexpr (std::is_same_v<T, msg::Queued>) {
                 (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
-                                                            x.org_queued});
+                                                         x.org_queued});
               } else if constexpr (std::is_same_v<T, msg::Admitted>) {
-                auto r = record(self,
-                                session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
+                auto r =
+                    record(self, session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
                 if (!r) self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
               } else if constexpr (std::is_same_v<T, msg::Exec>) {
                 auto ok = session::check_exec(st.s);
@@ -424,8 +422,7 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 }
                 if (st.exec_queue.size() >= kMaxPendingTurns) {
                   x.done(make_error(ErrorCode::kConflict, "too_many_pending_turns",
-                                    "this session already has " +
-                                        std::to_string(kMaxPendingTurns) +
+                                    "this session already has " + std::to_string(kMaxPendingTurns) +
                                         " turns waiting; wait for their answers"));
                   return;
                 }
@@ -452,8 +449,8 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 st.retry_scheduled = false;
                 if (st.s.torn_down || st.s.teardown_incomplete.empty()) return;
                 st.teardown_retries = x.attempt;
-                st.ctx->backend->kill(st.hex, "retry teardown (attempt " +
-                                                  std::to_string(x.attempt + 1) + ")");
+                st.ctx->backend->kill(
+                    st.hex, "retry teardown (attempt " + std::to_string(x.attempt + 1) + ")");
                 // If no answer comes (or it leaves something again), try again later.
                 schedule_teardown_retry(self);
               } else if constexpr (std::is_same_v<T, msg::TeardownTimeout>) {

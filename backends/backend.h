@@ -92,8 +92,8 @@ struct CpuUsage {
   uint64_t cpu_ms = 0;
 };
 
-using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed,
-                           CpuUsage>;
+using Event =
+    std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed, CpuUsage>;
 
 // Receives backend events. Called from backend threads; must not block for long.
 using Sink = std::function<void(const std::string& session_id, Event event)>;

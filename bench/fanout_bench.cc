@@ -13,8 +13,8 @@
 
 #include "actors/engine.h"
 #include "backends/simulator/simulator.h"
-#include "events/ids.h"
 #include "bench/raw_rocksdb.h"
+#include "events/ids.h"
 #include "storage/event_log.h"
 
 using namespace enclave;
@@ -47,9 +47,8 @@ int main(int argc, char** argv) {
   EngineConfig cfg;
   cfg.data_dir = data;
   cfg.max_concurrency = ceiling;
-  auto engine = Engine::open(cfg, [](backends::Sink s) {
-    return backends::make_simulator({.tick_ms = 2}, std::move(s));
-  });
+  auto engine = Engine::open(
+      cfg, [](backends::Sink s) { return backends::make_simulator({.tick_ms = 2}, std::move(s)); });
   if (!engine) {
     std::fprintf(stderr, "open: %s\n", engine.error().message.c_str());
     return 1;
@@ -101,7 +100,7 @@ int main(int argc, char** argv) {
   }
   double ours = static_cast<double>(events) / total_s;
   double raw = bench::raw_rocksdb_writes_per_s((base / "raw").string(), events,
-                                                bytes / std::max<uint64_t>(events, 1), 1000);
+                                               bytes / std::max<uint64_t>(events, 1), 1000);
   std::printf("fanout N=%llu ceiling=%u: phase=%s submit=%.2fs all-terminal=%.2fs events=%llu\n",
               static_cast<unsigned long long>(n), ceiling, phase.c_str(), submit_s, total_s,
               static_cast<unsigned long long>(events));

@@ -15,12 +15,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -101,10 +101,9 @@ struct Rig {
   Events ev;
   std::unique_ptr<backends::Backend> b;
   Rig(const std::string& root, int pool)
-      : b(backends::make_gvisor_backend(config(root, pool),
-                                        [this](const std::string& id, backends::Event e) {
-                                          ev.push(id, std::move(e));
-                                        })) {}
+      : b(backends::make_gvisor_backend(
+            config(root, pool),
+            [this](const std::string& id, backends::Event e) { ev.push(id, std::move(e)); })) {}
   ~Rig() { b->shutdown(); }
 };
 
@@ -163,8 +162,10 @@ double bare_runsc_rate(const std::string& dir, int n, int p) {
   fs::create_directories(dir + "/rootfs/usr");
   fs::create_directories(dir + "/state");
   for (const char* l : {"bin", "lib", "lib64", "sbin"})
-    if (!fs::exists(dir + "/rootfs/" + l)) fs::create_symlink(std::string("usr/") + l, dir + "/rootfs/" + l);
-  std::ofstream(dir + "/config.json") << R"({"ociVersion":"1.0.2","process":{"args":["/usr/bin/python3","-I","-S","-B","-c","pass"],"env":["PATH=/usr/bin:/bin"],"cwd":"/",
+    if (!fs::exists(dir + "/rootfs/" + l))
+      fs::create_symlink(std::string("usr/") + l, dir + "/rootfs/" + l);
+  std::ofstream(dir + "/config.json")
+      << R"({"ociVersion":"1.0.2","process":{"args":["/usr/bin/python3","-I","-S","-B","-c","pass"],"env":["PATH=/usr/bin:/bin"],"cwd":"/",
  "user":{"uid":65534,"gid":65534},"noNewPrivileges":true},"root":{"path":"rootfs","readonly":true},
  "mounts":[{"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]}})";
@@ -175,7 +176,8 @@ double bare_runsc_rate(const std::string& dir, int n, int p) {
                   "--bundle=" + dir, id});
     if (rc != 0) failed(std::string("bare runsc run ") + id + " exited " + std::to_string(rc));
     if (state_left(dir + "/state", id))
-      run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force", id});
+      run({"/usr/bin/runsc", "--root=" + dir + "/state", "--network=none", "delete", "--force",
+           id});
   });
 }
 
@@ -201,7 +203,8 @@ std::vector<double> first_turn_ms(const std::string& root, int pool, int samples
   auto& b = rig.b;
   std::vector<double> out;
   for (int i = 0; i < samples; ++i) {
-    if (pool > 0) std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let the pool refill
+    if (pool > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let the pool refill
     std::string id = to_hex(new_stream_id());
     auto t0 = Steady::now();
     b->launch({id, spec(true, "")});
@@ -249,7 +252,8 @@ std::vector<double> backend_turn_ms(const std::string& root, int turns) {
 
 // The same kernel on the host: runner.py with its result socket moved to a temp dir, driven over
 // pipes with the backend's framing (u32 length, kind, u32 turn, payload).
-std::vector<double> raw_kernel_turn_ms(const std::string& dir, const std::string& runner, int turns) {
+std::vector<double> raw_kernel_turn_ms(const std::string& dir, const std::string& runner,
+                                       int turns) {
   fs::create_directories(dir);
   std::ifstream in(runner);
   std::stringstream src;
@@ -354,25 +358,30 @@ int main(int argc, char** argv) {
   bare = bare_runsc_rate(root + "/bare", n, p);
   ours = backend_rate(root + "/tput", n, p);
   report("one-shots", [&] {
-    std::printf("one-shot sandboxes/s at P=%d, N=%d (both python3 -I -S -B, delete only if state is "
-                "left, pool off): backend %.2f vs bare runsc %.2f -> ratio %.2f (goal >= 0.95)\n",
-                p, n, ours, bare, bare > 0 ? ours / bare : 0);
+    std::printf(
+        "one-shot sandboxes/s at P=%d, N=%d (both python3 -I -S -B, delete only if state is "
+        "left, pool off): backend %.2f vs bare runsc %.2f -> ratio %.2f (goal >= 0.95)\n",
+        p, n, ours, bare, bare > 0 ? ours / bare : 0);
   });
   auto warm = first_turn_ms(root + "/warm", 2, 8);
   auto cold = first_turn_ms(root + "/cold", 0, 8);
   report("first turn", [&] {
-    std::printf("interactive first turn (launch -> turn 1 done), p50 of %zu: warm pool %.1f ms vs "
-                "cold start %.1f ms -> %.1fx faster\n", warm.size(), median(warm), median(cold),
-                median(warm) > 0 ? median(cold) / median(warm) : 0);
+    std::printf(
+        "interactive first turn (launch -> turn 1 done), p50 of %zu: warm pool %.1f ms vs "
+        "cold start %.1f ms -> %.1fx faster\n",
+        warm.size(), median(warm), median(cold),
+        median(warm) > 0 ? median(cold) / median(warm) : 0);
   });
   auto ours_turn = backend_turn_ms(root + "/turns", turns);
   auto raw_turn = raw_kernel_turn_ms(root + "/raw", runner, turns);
-  if (static_cast<int>(raw_turn.size()) != turns) failed("the host kernel answered only " +
-                                                         std::to_string(raw_turn.size()) + " turns");
+  if (static_cast<int>(raw_turn.size()) != turns)
+    failed("the host kernel answered only " + std::to_string(raw_turn.size()) + " turns");
   report("trivial turn", [&] {
-    std::printf("trivial turn, p50 of %zu: through the backend (gVisor) %.3f ms vs the same kernel "
-                "on the host %.3f ms -> overhead %.3f ms\n", ours_turn.size(), median(ours_turn),
-                median(raw_turn), median(ours_turn) - median(raw_turn));
+    std::printf(
+        "trivial turn, p50 of %zu: through the backend (gVisor) %.3f ms vs the same kernel "
+        "on the host %.3f ms -> overhead %.3f ms\n",
+        ours_turn.size(), median(ours_turn), median(raw_turn),
+        median(ours_turn) - median(raw_turn));
   });
   fs::remove_all(root);
   return invalid ? 1 : 0;

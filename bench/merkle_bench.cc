@@ -45,7 +45,8 @@ events::Envelope event(const std::string& stream, uint64_t seq) {
 int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   const uint64_t batch = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100;
-  const std::string dir = std::filesystem::temp_directory_path() / ("merkle-bench-" + to_hex(new_stream_id()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("merkle-bench-" + to_hex(new_stream_id()));
   auto log = storage::EventLog::open(dir, storage::OpenMode::kReadWrite);
   if (!log) return std::fprintf(stderr, "%s\n", log.error().message.c_str()), 1;
 

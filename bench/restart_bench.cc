@@ -52,7 +52,8 @@ std::pair<uint64_t, double> raw_scan(const std::string& dir) {
   rocksdb::DB* db = nullptr;
   if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, cfs, &hs, &db).ok()) return {0, 1};
   rocksdb::ColumnFamilyHandle* ev = nullptr;
-  for (size_t i = 0; i < names.size(); ++i) if (names[i] == "events") ev = hs[i];
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == "events") ev = hs[i];
   auto t0 = Steady::now();
   uint64_t n = 0;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), ev));
@@ -72,7 +73,8 @@ std::pair<uint64_t, double> raw_scan(const std::string& dir) {
 
 int main(int argc, char** argv) {
   uint64_t target = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
-  auto base = std::filesystem::temp_directory_path() / ("enclave-restart-" + to_hex(new_stream_id()));
+  auto base =
+      std::filesystem::temp_directory_path() / ("enclave-restart-" + to_hex(new_stream_id()));
   std::string dir = (base / "data").string();
   const Principal p = default_principal();
 
@@ -86,7 +88,8 @@ int main(int argc, char** argv) {
       api::CreateFleetRequest req;
       for (uint64_t i = 0; i < per_fleet; ++i) req.add_members()->set_code("print(1)");
       std::promise<std::string> created;
-      engine->create_fleet(p, req, [&](Result<api::Fleet> f) { created.set_value(f ? f->id() : ""); });
+      engine->create_fleet(p, req,
+                           [&](Result<api::Fleet> f) { created.set_value(f ? f->id() : ""); });
       std::string id = created.get_future().get();
       while (true) {
         auto f = engine->get_fleet(p, id);
@@ -125,8 +128,10 @@ int main(int argc, char** argv) {
     (void)engine->list_sessions(p, {"", "", 1, ""});
     full_fold = since(t0);
   }
-  std::printf("restart to serving: %.3f s with checkpoint vs %.3f s folding the whole log "
-              "(goal <= 1 s)\n", with_checkpoint, full_fold);
+  std::printf(
+      "restart to serving: %.3f s with checkpoint vs %.3f s folding the whole log "
+      "(goal <= 1 s)\n",
+      with_checkpoint, full_fold);
 
   // ---- offline replay ------------------------------------------------------------------------
   auto [raw_n, raw_s] = raw_scan(dir);
@@ -137,11 +142,15 @@ int main(int argc, char** argv) {
   double replay_s = since(t0);
   double raw_rate = static_cast<double>(raw_n) / raw_s;
   double replay_rate = folded ? static_cast<double>(*folded) / replay_s : 0;
-  std::printf("offline replay: %.0f events/s (%llu streams) vs raw scan+parse %.0f events/s -> "
-              "ratio %.2f (goal >= 0.8)\n", replay_rate, static_cast<unsigned long long>(streams),
-              raw_rate, raw_rate > 0 ? replay_rate / raw_rate : 0);
+  std::printf(
+      "offline replay: %.0f events/s (%llu streams) vs raw scan+parse %.0f events/s -> "
+      "ratio %.2f (goal >= 0.8)\n",
+      replay_rate, static_cast<unsigned long long>(streams), raw_rate,
+      raw_rate > 0 ? replay_rate / raw_rate : 0);
   log->reset();
-  if (!std::getenv("KEEP")) std::filesystem::remove_all(base);
-  else std::printf("kept %s\n", dir.c_str());
+  if (!std::getenv("KEEP"))
+    std::filesystem::remove_all(base);
+  else
+    std::printf("kept %s\n", dir.c_str());
   return 0;
 }

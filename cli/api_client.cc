@@ -1,9 +1,9 @@
 #include "cli/api_client.h"
 
-#include "events/printable.h"
-
 #include <cstdlib>
 #include <iostream>
+
+#include "events/printable.h"
 
 namespace enclave::cli {
 

@@ -36,7 +36,8 @@ bool tar(const std::vector<std::string>& args) {
     _exit(127);
   }
   int status = 0;
-  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
 }
 
 std::string temp_dir() {
@@ -62,8 +63,8 @@ int cmd_export(const Args& args) {
   const std::string use =
       "export --data-dir DIR --session ID (--anchor-dir DIR | --sth FILE) --public-key FILE "
       "--out FILE.tar.gz";
-  auto o = parse_options(args.words, {"data-dir", "session", "anchor-dir", "sth", "public-key", "out"},
-                         {});
+  auto o = parse_options(args.words,
+                         {"data-dir", "session", "anchor-dir", "sth", "public-key", "out"}, {});
   if (!o.error.empty() || !o.has("data-dir") || !o.has("session") || !o.has("out") ||
       !o.has("public-key") || (!o.has("anchor-dir") && !o.has("sth")))
     return usage(use, o.error);
@@ -99,7 +100,8 @@ int cmd_export(const Args& args) {
   if (!files) return fail(files.error().message);
   std::string dir = temp_dir();
   if (dir.empty()) return fail("cannot make a temp dir");
-  for (const auto& [name, content] : *files) std::ofstream(dir + "/" + name, std::ios::binary) << content;
+  for (const auto& [name, content] : *files)
+    std::ofstream(dir + "/" + name, std::ios::binary) << content;
   bool ok = tar({"-czf", std::filesystem::absolute(o.get("out")).string(), "-C", dir, kMembers[0],
                  kMembers[1], kMembers[2]});
   std::filesystem::remove_all(dir);
@@ -117,8 +119,8 @@ int cmd_verify_bundle(const Args& args) {
   std::string dir = temp_dir();
   if (dir.empty()) return fail("cannot make a temp dir");
   storage::BundleFiles files;
-  bool extracted = tar({"-xzf", o.positional[0], "-C", dir, "--no-same-owner", "--no-same-permissions",
-                        kMembers[0], kMembers[1], kMembers[2]});
+  bool extracted = tar({"-xzf", o.positional[0], "-C", dir, "--no-same-owner",
+                        "--no-same-permissions", kMembers[0], kMembers[1], kMembers[2]});
   for (const char* m : kMembers) {
     std::string content;
     if (read_file(dir + "/" + m, &content)) files[m] = std::move(content);

@@ -13,9 +13,10 @@
 namespace enclave::cli {
 
 int cmd_demo(const Args& args) {
-  const std::string use = "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] "
-                          "[--ceiling N] [--evidence DIR] | demo interactive-session [--idle-ttl S] "
-                          "[--evidence DIR]";
+  const std::string use =
+      "demo fleets-at-scale [--shards N] [--no-hostile] [--multi-org] "
+      "[--ceiling N] [--evidence DIR] | demo interactive-session [--idle-ttl S] "
+      "[--evidence DIR]";
   if (args.words.empty()) return usage(use);
   Args rest{std::vector<std::string>(args.words.begin() + 1, args.words.end())};
   if (args.words[0] == "fleets-at-scale") return demo_fleets_at_scale(rest);
@@ -47,13 +48,14 @@ bool DemoReport::write(const std::string& dir, const std::string& extra_summary,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::string failures = "[";
-  for (const auto& f : this->failures()) failures += (failures.size() > 1 ? "," : "") + json_quote(f);
+  for (const auto& f : this->failures())
+    failures += (failures.size() > 1 ? "," : "") + json_quote(f);
   failures += "]";
   std::string checks = "[";
   for (const auto& c : checks_)
     checks += (checks.size() > 1 ? "," : "") + std::string("{\"name\":") + json_quote(c.name) +
-              ",\"passed\":" + (c.ok ? "true" : "false") + ",\"detail\":" +
-              json_quote(c.detail) + "}";
+              ",\"passed\":" + (c.ok ? "true" : "false") + ",\"detail\":" + json_quote(c.detail) +
+              "}";
   checks += "]";
   std::string summary = "{\"scenario\":" + json_quote(name_) +
                         ",\"passed\":" + std::to_string(passed()) +
@@ -77,9 +79,8 @@ bool DemoReport::write(const std::string& dir, const std::string& extra_summary,
   return true;
 }
 
-HttpResponse demo_request(const ApiClient& api, const std::string& method,
-                          const std::string& path, const std::string& body,
-                          const std::string& key_override) {
+HttpResponse demo_request(const ApiClient& api, const std::string& method, const std::string& path,
+                          const std::string& body, const std::string& key_override) {
   Headers h;
   const std::string& key = key_override.empty() ? api.api_key : key_override;
   if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);

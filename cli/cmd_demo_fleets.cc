@@ -2,6 +2,8 @@
 // hostile member that tries the metadata endpoint and then fork-bombs. Checks the aggregate,
 // containment, the fleet phase, that no credential appears anywhere, that the admission
 // ceiling held, and (with --multi-org) that another org sees none of it.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,7 +12,6 @@
 #include <map>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "cli/demo.h"
 #include "cli/fleet_grid.h"
@@ -59,8 +60,11 @@ std::string member_json(const std::string& code, bool hostile) {
 int demo_fleets_at_scale(const Args& args) {
   auto o = parse_options(args.words, {"shards", "evidence", "key-b", "timeout", "ceiling"},
                          {"no-hostile", "multi-org"});
-  if (!o.error.empty()) return usage("demo fleets-at-scale [--shards N] [--no-hostile] "
-                                     "[--multi-org] [--ceiling N] [--evidence DIR]", o.error);
+  if (!o.error.empty())
+    return usage(
+        "demo fleets-at-scale [--shards N] [--no-hostile] "
+        "[--multi-org] [--ceiling N] [--evidence DIR]",
+        o.error);
   long long shards = 100, timeout_s = 900;
   // The ceiling the server was configured with (--ceiling, or ENCLAVE_MAX_CONCURRENCY when this
   // shell has it): the check then pins it rather than believing the maxConcurrency the server
@@ -92,8 +96,9 @@ int demo_fleets_at_scale(const Args& args) {
   if (created.status != 201) return fail("could not submit the fleet: " + describe_error(created));
   auto fleet = parse_json(created.body).value_or(JsonValue{});
   std::string fid = get_string(fleet, "id");
-  std::cout << "fleet " << fid << ": " << shards << " clean shards" << (hostile ? " + 1 hostile" : "")
-            << " against " << api->url.host << ":" << api->url.port << std::endl;
+  std::cout << "fleet " << fid << ": " << shards << " clean shards"
+            << (hostile ? " + 1 hostile" : "") << " against " << api->url.host << ":"
+            << api->url.port << std::endl;
 
   // ---- watch -------------------------------------------------------------------------------
   bool tty = isatty(1);
@@ -117,8 +122,7 @@ int demo_fleets_at_scale(const Args& args) {
     if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(timeout_s)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   seen.add(to_json_text(fleet));
 
   // ---- gather ------------------------------------------------------------------------------
@@ -226,8 +230,8 @@ int demo_fleets_at_scale(const Args& args) {
                    std::to_string(shards) + " shards succeeded");
   bool contained = true;
   if (hostile) {
-    bool saw_metadata =
-        std::find(denied_hosts.begin(), denied_hosts.end(), "169.254.169.254") != denied_hosts.end();
+    bool saw_metadata = std::find(denied_hosts.begin(), denied_hosts.end(), "169.254.169.254") !=
+                        denied_hosts.end();
     // Exactly the designed outcome: killed at its first denied connection (killOnDenied). A crash,
     // a timeout or any other failure is not containment.
     contained = hostile_phase == "killed" && hostile_reason == "egress_denied" && saw_metadata &&
@@ -242,25 +246,28 @@ int demo_fleets_at_scale(const Args& args) {
                "fleet is " + phase + " (expected " + want_phase + ") after " +
                    std::to_string(static_cast<int>(elapsed)) + " s");
   report.check("no credential in any answer", !seen.has_jwt(),
-               std::to_string(seen.text.size()) + " bytes of fleet, member, result and audit "
-               "answers scanned for \"eyJ\"");
-  report.check("admission ceiling held",
-               ceiling_reported_as_configured && limit > 0 && peak > 0 && peak <= limit,
-               "at most " + std::to_string(peak) + " members starting/running at once (" +
-                   (want_ceiling ? "configured " + std::to_string(want_ceiling)
-                                 : "not pinned (no --ceiling): reported " + std::to_string(limit)) +
-                   ", every admission reported " +
-                   (ceiling_reported_as_configured ? "the same"
-                                                   : "another (max " + std::to_string(ceiling) + ")") +
-                   "; from the audit timestamps)");
+               std::to_string(seen.text.size()) +
+                   " bytes of fleet, member, result and audit "
+                   "answers scanned for \"eyJ\"");
+  report.check(
+      "admission ceiling held",
+      ceiling_reported_as_configured && limit > 0 && peak > 0 && peak <= limit,
+      "at most " + std::to_string(peak) + " members starting/running at once (" +
+          (want_ceiling ? "configured " + std::to_string(want_ceiling)
+                        : "not pinned (no --ceiling): reported " + std::to_string(limit)) +
+          ", every admission reported " +
+          (ceiling_reported_as_configured ? "the same"
+                                          : "another (max " + std::to_string(ceiling) + ")") +
+          "; from the audit timestamps)");
   // "Left behind" is read from what the backend reported (session_torn_down only after every
   // trace was removed; teardown_incomplete when not) and, when enclaved runs here on gVisor, from
   // the host: no process, cgroup, runsc state or work dir carries a reported container id.
   auto health = demo_request(*api, "GET", "/v1/healthz");
   std::string backend = get_string(parse_json(health.body).value_or(JsonValue{}), "backend");
   const bool local = api->url.host == "127.0.0.1" || api->url.host == "localhost";
-  std::string sweep = "host not swept (" + (backend == "gvisor" ? "enclaved is not on this host"
-                                                              : "backend " + backend) + ")";
+  std::string sweep =
+      "host not swept (" +
+      (backend == "gvisor" ? "enclaved is not on this host" : "backend " + backend) + ")";
   if (backend == "gvisor" && local) {
     std::vector<std::string> traces;
     for (int wait = 0; wait < 50 && !(traces = host_traces(container_ids)).empty(); ++wait)
@@ -305,9 +312,10 @@ int demo_fleets_at_scale(const Args& args) {
           << ",\"shardsSucceeded\":" << succeeded << ",\"shards\":" << shards
           << ",\"hostile\":" << (hostile ? "true" : "false")
           << ",\"hostileContained\":" << (hostile && contained ? "true" : "false")
-          << ",\"hostileDeniedHosts\":" << hosts << ",\"hostilePhase\":" << json_quote(hostile_phase)
-          << ",\"hostileKillReason\":" << json_quote(hostile_reason)
-          << ",\"waves\":" << waves << ",\"peakActive\":" << peak << ",\"ceiling\":" << ceiling
+          << ",\"hostileDeniedHosts\":" << hosts
+          << ",\"hostilePhase\":" << json_quote(hostile_phase)
+          << ",\"hostileKillReason\":" << json_quote(hostile_reason) << ",\"waves\":" << waves
+          << ",\"peakActive\":" << peak << ",\"ceiling\":" << ceiling
           << ",\"leaked\":" << (leaked ? "true" : "false") << ",\"removed\":" << removed
           << ",\"teardownIncomplete\":" << incomplete_facts
           << ",\"containerIds\":" << container_ids.size() << ",\"elapsedSeconds\":" << elapsed
@@ -316,12 +324,13 @@ int demo_fleets_at_scale(const Args& args) {
   std::ostringstream md;
   md << "Fleet `" << fid << "` on **" << backend << "** (" << base_url << "): phase **" << phase
      << "**, aggregate **" << aggregate << "** (expected " << expected << "), hostile "
-     << (hostile ? hostile_phase + "/" + hostile_reason : std::string("none")) << ", peak "
-     << peak << "/" << ceiling << " active, " << elapsed << " s.\n";
-  report.write(evidence, "\"backend\":" + json_quote(backend) + ",\"baseUrl\":" + json_quote(base_url),
+     << (hostile ? hostile_phase + "/" + hostile_reason : std::string("none")) << ", peak " << peak
+     << "/" << ceiling << " active, " << elapsed << " s.\n";
+  report.write(evidence,
+               "\"backend\":" + json_quote(backend) + ",\"baseUrl\":" + json_quote(base_url),
                outcome.str(), md.str());
-  std::cout << "fleets-at-scale: " << report.passed() << "/" << report.total()
-            << " checks passed" << std::endl;
+  std::cout << "fleets-at-scale: " << report.passed() << "/" << report.total() << " checks passed"
+            << std::endl;
   return report.passed() == report.total() ? 0 : 1;
 }
 

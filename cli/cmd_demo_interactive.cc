@@ -1,12 +1,12 @@
 // `enclave demo interactive-session`: one warm kernel across three turns, then silence until
 // the idle-TTL reaper ends it. Eight checks, each an assertion.
+#include <google/protobuf/util/message_differencer.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <sstream>
 #include <thread>
-
-#include <google/protobuf/util/message_differencer.h>
 
 #include "cli/demo.h"
 #include "cli/json.h"
@@ -66,8 +66,11 @@ int demo_interactive_session(const Args& args) {
     }
     return s;
   };
-  auto s = wait_for([](const JsonValue& v) { return get_string(v, "phase") != "queued" &&
-                                                    get_string(v, "phase") != "starting"; }, 60);
+  auto s = wait_for(
+      [](const JsonValue& v) {
+        return get_string(v, "phase") != "queued" && get_string(v, "phase") != "starting";
+      },
+      60);
   report.check("reaches running", get_string(s, "phase") == "running",
                "phase " + get_string(s, "phase"));
 
@@ -78,23 +81,23 @@ int demo_interactive_session(const Args& args) {
     return std::make_pair(r.status, parse_json(r.body).value_or(JsonValue{}));
   };
   auto [st1, t1] = turn(kTurn1);
-  report.check("turn 1 ran", st1 == 200 && get_number(t1, "exitCode", -1) == 0 &&
-                                 get_number(t1, "turn") == 1,
-               "HTTP " + std::to_string(st1) + ", turn " + display_member(t1, "turn") +
-                   ", exit " + display_member(t1, "exitCode"));
+  report.check("turn 1 ran",
+               st1 == 200 && get_number(t1, "exitCode", -1) == 0 && get_number(t1, "turn") == 1,
+               "HTTP " + std::to_string(st1) + ", turn " + display_member(t1, "turn") + ", exit " +
+                   display_member(t1, "exitCode"));
   auto [st2, t2] = turn(kTurn2);
   std::string out2 = get_string(t2, "stdout");
-  report.check("turn 2 saw turn-1 state", st2 == 200 &&
-                   out2.find("prior x was 41, answer = 42") != std::string::npos,
+  report.check("turn 2 saw turn-1 state",
+               st2 == 200 && out2.find("prior x was 41, answer = 42") != std::string::npos,
                "stdout " + json_quote(out2));
   auto [st3, t3] = turn(kTurn3);
   const JsonValue* j3 = member(t3, "json");
   std::string got = j3 ? to_json_text(*j3) : "null";
   auto want = parse_json(kExpected);
-  report.check("turn 3 result",
-               st3 == 200 && j3 && want &&
-                   google::protobuf::util::MessageDifferencer::Equals(*want, *j3),
-               "json " + got);
+  report.check(
+      "turn 3 result",
+      st3 == 200 && j3 && want && google::protobuf::util::MessageDifferencer::Equals(*want, *j3),
+      "json " + got);
 
   std::cout << "waiting for the idle reaper (idle TTL " << idle_ttl << " s)…" << std::endl;
   s = wait_for([](const JsonValue& v) { return get_bool(v, "tornDown"); },

@@ -34,7 +34,8 @@ int cmd_events(const Args& args) {
                   << display_member(*d, "type") << "  " << display_member(*d, "message") << "\n";
       } else if (ev.event == "output") {
         std::string text = get_string(*d, "data");
-        std::fwrite(text.data(), 1, text.size(), get_string(*d, "stream") == "stderr" ? stderr : stdout);
+        std::fwrite(text.data(), 1, text.size(),
+                    get_string(*d, "stream") == "stderr" ? stderr : stdout);
         if (ev.data.find("\"truncated\":true") != std::string::npos)
           std::fprintf(stderr, "\n[enclave: live %s truncated at its cap]\n",
                        get_string(*d, "stream").c_str());

@@ -33,9 +33,8 @@ void write_all(FILE* f, const std::string& s) {
 }
 
 std::string base_name(const std::string& path) {
-  std::string b = path.substr(path.find_last_of('/') == std::string::npos
-                                  ? 0
-                                  : path.find_last_of('/') + 1);
+  std::string b =
+      path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   if (auto dot = b.rfind('.'); dot != std::string::npos && dot > 0) b.resize(dot);
   return b;
 }
@@ -71,8 +70,10 @@ int submit(const std::vector<std::string>& words) {
   if (!api) return fail(err);
   auto a = call(*api, "POST", "/v1/fleets", body);
   if (!a) return 1;
-  if (o.flag("json")) write_all(stdout, a->body + "\n");
-  else std::cout << get_string(a->json, "id") << std::endl;
+  if (o.flag("json"))
+    write_all(stdout, a->body + "\n");
+  else
+    std::cout << get_string(a->json, "id") << std::endl;
   return 0;
 }
 

@@ -49,8 +49,8 @@ int cmd_verify(const Args& args) {
               << "and indexes intact (" << rep.seconds << " s)\n";
   } else {
     std::cout << "TAMPERED: stream " << printable(rep.stream_hex) << " seq " << rep.seq << ": "
-              << printable(rep.problem) << " (checked " << rep.streams << " streams, "
-              << rep.events << " events, " << rep.seconds << " s)\n";
+              << printable(rep.problem) << " (checked " << rep.streams << " streams, " << rep.events
+              << " events, " << rep.seconds << " s)\n";
   }
   return rep.ok ? 0 : 1;
 }
@@ -70,7 +70,8 @@ int cmd_replay(const Args& args) {
   }
   if (o.has("until-time")) {
     cut.until_time = storage::parse_rfc3339(o.get("until-time"));
-    if (!cut.until_time) return usage(use, "--until-time must be RFC 3339 UTC, e.g. 2026-11-23T12:00:00Z");
+    if (!cut.until_time)
+      return usage(use, "--until-time must be RFC 3339 UTC, e.g. 2026-11-23T12:00:00Z");
   }
   auto log = open_offline(o.get("data-dir"));
   if (!log) return fail(log.error().message, 2);

@@ -133,8 +133,10 @@ int cmd_run(const Args& args) {
       phase = get_string(session->json, "phase");
     }
     show_progress(true);
-    if (o.flag("json")) write_all(stdout, session->body + "\n");
-    else std::cout << id << std::endl;
+    if (o.flag("json"))
+      write_all(stdout, session->body + "\n");
+    else
+      std::cout << id << std::endl;
     if (phase == "running") return 0;
     std::cerr << "enclave: session " << id << " ended before its first turn: " << phase;
     if (has_value(session->json, "killReason"))

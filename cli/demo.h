@@ -41,13 +41,15 @@ class DemoReport {
 // Every response body a driver saw, for the "no credential anywhere" check.
 struct Seen {
   std::string text;
-  void add(const std::string& body) { text += body; text += '\n'; }
+  void add(const std::string& body) {
+    text += body;
+    text += '\n';
+  }
   bool has_jwt() const { return text.find("eyJ") != std::string::npos; }
 };
 
 // One request with the client's key (or `key_override`), never printing; the raw answer.
-HttpResponse demo_request(const ApiClient& api, const std::string& method,
-                          const std::string& path, const std::string& body = "",
-                          const std::string& key_override = "");
+HttpResponse demo_request(const ApiClient& api, const std::string& method, const std::string& path,
+                          const std::string& body = "", const std::string& key_override = "");
 
 }  // namespace enclave::cli

@@ -77,8 +77,8 @@ std::string render_fleet_frame(const JsonValue& fleet) {
   std::string out = "fleet " + display_member(fleet, "id");
   std::string name = display_member(fleet, "name");
   if (!name.empty()) out += " (" + name + ")";
-  out += "  phase: " + get_string(fleet, "phase", "?") + "  members: " +
-         std::to_string(tiles.size()) + "\n";
+  out += "  phase: " + get_string(fleet, "phase", "?") +
+         "  members: " + std::to_string(tiles.size()) + "\n";
   static const char* kCounts[] = {"queued", "starting", "running", "succeeded", "failed", "killed"};
   std::string counts;
   if (const JsonValue* c = member(fleet, "counts")) {

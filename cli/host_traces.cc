@@ -27,7 +27,8 @@ void scan(const fs::path& parent, const std::string& prefix, const std::string& 
     if (root.path().filename().string().rfind(prefix, 0) != 0) continue;
     std::error_code ec2;
     for (const auto& e : fs::directory_iterator(root.path() / sub, ec2))
-      if (names_any(e.path().filename().string(), ids)) out->push_back(what + " " + e.path().string());
+      if (names_any(e.path().filename().string(), ids))
+        out->push_back(what + " " + e.path().string());
   }
 }
 

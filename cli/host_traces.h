@@ -8,8 +8,9 @@
 
 namespace enclave::cli {
 
-// One line per trace found ("process 123: runsc … <id>", "cgroup /sys/fs/cgroup/memory/enclave/<id>",
-// "runsc state /run/enclave/runsc/<id>…", "work dir …"); empty when nothing carries any of `ids`.
+// One line per trace found ("process 123: runsc … <id>", "cgroup
+// /sys/fs/cgroup/memory/enclave/<id>", "runsc state /run/enclave/runsc/<id>…", "work dir …"); empty
+// when nothing carries any of `ids`.
 std::vector<std::string> host_traces(const std::vector<std::string>& ids);
 
 }  // namespace enclave::cli

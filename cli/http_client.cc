@@ -1,5 +1,6 @@
 #include "cli/http_client.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,7 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 
 namespace enclave::cli {
 
@@ -109,8 +109,8 @@ std::string build_request(const Url& url, const std::string& method, const std::
                     "\r\nUser-Agent: enclave-cli\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (has_body) {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n";
   req += body;
@@ -199,7 +199,8 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
       return std::nullopt;
     }
     u.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      port = hostport.substr(close + 2);
   } else {
     size_t colon = hostport.rfind(':');
     u.host = hostport.substr(0, colon);

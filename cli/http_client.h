@@ -12,7 +12,7 @@
 namespace enclave::cli {
 
 struct Url {
-  std::string host;       // "127.0.0.1", "localhost", "::1"
+  std::string host;  // "127.0.0.1", "localhost", "::1"
   uint16_t port = 80;
   std::string base_path;  // "" or "/prefix" (no trailing slash)
 };
@@ -21,8 +21,8 @@ struct Url {
 std::optional<Url> parse_url(const std::string& text, std::string* error);
 
 struct HttpResponse {
-  int status = 0;          // 0: no answer (see `error`)
-  std::string error;       // transport failure, for people
+  int status = 0;     // 0: no answer (see `error`)
+  std::string error;  // transport failure, for people
   std::string content_type;
   std::string body;
 };
@@ -32,8 +32,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Sends one request and reads the whole answer (Content-Length, chunked or until close).
 // `timeout_ms` bounds connecting and each socket read/write.
 HttpResponse http_request(const Url& url, const std::string& method, const std::string& path,
-                          const std::string& body, const Headers& headers,
-                          int timeout_ms = 60'000);
+                          const std::string& body, const Headers& headers, int timeout_ms = 60'000);
 
 // Sends a GET and hands the body's bytes to `on_data` as they arrive (for Server-Sent Events);
 // returns when the server closes, on error, or when `on_data` returns false. `status` is set

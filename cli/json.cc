@@ -1,11 +1,11 @@
 #include "cli/json.h"
 
-#include "events/printable.h"
-
 #include <google/protobuf/util/json_util.h>
 
 #include <cmath>
 #include <cstdio>
+
+#include "events/printable.h"
 
 namespace enclave::cli {
 
@@ -60,24 +60,28 @@ bool get_bool(const JsonValue& v, std::string_view key, bool dflt) {
 
 bool has_value(const JsonValue& v, std::string_view key) {
   const JsonValue* m = member(v, key);
-  return m && m->kind_case() != JsonValue::kNullValue &&
-         m->kind_case() != JsonValue::KIND_NOT_SET;
+  return m && m->kind_case() != JsonValue::kNullValue && m->kind_case() != JsonValue::KIND_NOT_SET;
 }
 
 std::string display(const JsonValue& v) {
   switch (v.kind_case()) {
-    case JsonValue::kStringValue: return printable(v.string_value());
+    case JsonValue::kStringValue:
+      return printable(v.string_value());
     case JsonValue::kNumberValue: {
       double d = v.number_value();
-      if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));
+      if (std::floor(d) == d && std::fabs(d) < 1e15)
+        return std::to_string(static_cast<long long>(d));
       char buf[64];
       std::snprintf(buf, sizeof buf, "%g", d);
       return buf;
     }
-    case JsonValue::kBoolValue: return v.bool_value() ? "true" : "false";
+    case JsonValue::kBoolValue:
+      return v.bool_value() ? "true" : "false";
     case JsonValue::kNullValue:
-    case JsonValue::KIND_NOT_SET: return "null";
-    default: return to_json_text(v);
+    case JsonValue::KIND_NOT_SET:
+      return "null";
+    default:
+      return to_json_text(v);
   }
 }
 

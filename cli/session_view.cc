@@ -12,8 +12,8 @@ bool session_phase_terminal(std::string_view phase) {
 std::string describe_object(const JsonValue& obj) {
   if (obj.kind_case() != JsonValue::kStructValue) return display(obj) + "\n";
   static const std::vector<std::string> order = {
-      "id",        "orgId",     "createdBy", "fleetId",    "name",     "phase",
-      "execMode",  "language",  "exitCode",  "killReason", "turns",    "tornDown",
+      "id",        "orgId",     "createdBy", "fleetId",    "name",  "phase",
+      "execMode",  "language",  "exitCode",  "killReason", "turns", "tornDown",
       "createdAt", "startedAt", "endedAt",   "limits",     "egress"};
   const auto& fields = obj.struct_value().fields();
   std::string out;

@@ -21,13 +21,13 @@ Result<storage::TransparencyOptions> transparency_inputs(const std::string& sth_
   }
   if (!public_key_file.empty()) {
     std::ifstream in(public_key_file, std::ios::binary);
-    if (!in)
-      return make_error(ErrorCode::kNotFound, "not_found", "cannot read " + public_key_file);
+    if (!in) return make_error(ErrorCode::kNotFound, "not_found", "cannot read " + public_key_file);
     std::stringstream ss;
     ss << in.rdbuf();
     auto k = storage::PublicKey::from_pem(ss.str());
-    if (!k) return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                              public_key_file + ": " + k.error().message);
+    if (!k)
+      return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                        public_key_file + ": " + k.error().message);
     o.public_key = std::move(*k);
   }
   return o;
@@ -38,7 +38,8 @@ void merge_transparency(const storage::TransparencyReport& t, storage::VerifyRep
   rep.ok = false;
   rep.stream_hex = t.stream_hex.empty() ? "-" : t.stream_hex;
   rep.seq = t.seq;
-  rep.problem = t.problem + (t.global_seq ? " (global seq " + std::to_string(t.global_seq) + ")" : "");
+  rep.problem =
+      t.problem + (t.global_seq ? " (global seq " + std::to_string(t.global_seq) + ")" : "");
 }
 
 }  // namespace enclave::cli

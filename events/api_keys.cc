@@ -9,7 +9,7 @@ namespace enclave::api_keys {
 State apply(State s, const events::Envelope& e) {
   if (e.payload_case() == events::Envelope::kApiKeyCreated) {
     const auto& c = e.api_key_created();
-    Key k{c.key_id(), c.org_id(), c.role(), c.hash_hex(), c.user_id(),
+    Key k{c.key_id(), c.org_id(),     c.role(),  c.hash_hex(), c.user_id(),
           c.name(),   c.created_by(), e.at_ms(), false};
     s.by_hash[k.hash_hex] = k.key_id;
     s.by_id[k.key_id] = std::move(k);

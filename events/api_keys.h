@@ -18,7 +18,7 @@ struct Key {
 };
 
 struct State {
-  std::map<std::string, Key> by_id;      // key id → key
+  std::map<std::string, Key> by_id;            // key id → key
   std::map<std::string, std::string> by_hash;  // hash hex → key id (revoked keys included)
   uint64_t last_seq = 0;
 };

@@ -1,12 +1,11 @@
 #include "events/credential.h"
 
-#include "events/base64.h"
-
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
+#include "events/base64.h"
 
 namespace enclave::credential {
 

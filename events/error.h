@@ -9,23 +9,23 @@
 namespace enclave {
 
 enum class ErrorCode {
-  kInvalidArgument,    // 400
-  kUnauthenticated,    // 401
-  kPermissionDenied,   // 403
-  kNotFound,           // 404 (also: another org's resource)
-  kConflict,           // 409 (e.g. session_not_running)
-  kTooLarge,           // 413
-  kQuotaExceeded,      // 429 (e.g. an org's stored bytes are over its quota)
-  kUnavailable,        // 503
+  kInvalidArgument,      // 400
+  kUnauthenticated,      // 401
+  kPermissionDenied,     // 403
+  kNotFound,             // 404 (also: another org's resource)
+  kConflict,             // 409 (e.g. session_not_running)
+  kTooLarge,             // 413
+  kQuotaExceeded,        // 429 (e.g. an org's stored bytes are over its quota)
+  kUnavailable,          // 503
   kInsufficientStorage,  // 507 (the data dir's disk is below its free-space floor)
-  kInternal,           // 500
+  kInternal,             // 500
 };
 
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
-  std::string reason;   // machine-readable, e.g. "session_not_running", "not_found"
-  std::string message;  // for people
-  std::string field;    // request field at fault, e.g. "limits.memoryMb"; may be empty
+  std::string reason;     // machine-readable, e.g. "session_not_running", "not_found"
+  std::string message;    // for people
+  std::string field;      // request field at fault, e.g. "limits.memoryMb"; may be empty
   int retry_after_s = 0;  // > 0: the HTTP answer carries `Retry-After` with this many seconds
 };
 

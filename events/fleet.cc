@@ -4,11 +4,16 @@ namespace enclave::fleet {
 
 const char* phase_name(Phase p) {
   switch (p) {
-    case Phase::kPending: return "pending";
-    case Phase::kRunning: return "running";
-    case Phase::kCompleted: return "completed";
-    case Phase::kPartial: return "partial";
-    case Phase::kFailed: return "failed";
+    case Phase::kPending:
+      return "pending";
+    case Phase::kRunning:
+      return "running";
+    case Phase::kCompleted:
+      return "completed";
+    case Phase::kPartial:
+      return "partial";
+    case Phase::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -74,12 +79,18 @@ namespace {
 
 uint32_t& slot(Counts& c, session::Phase p) {
   switch (p) {
-    case session::Phase::kQueued: return c.queued;
-    case session::Phase::kStarting: return c.starting;
-    case session::Phase::kRunning: return c.running;
-    case session::Phase::kSucceeded: return c.succeeded;
-    case session::Phase::kFailed: return c.failed;
-    case session::Phase::kKilled: break;
+    case session::Phase::kQueued:
+      return c.queued;
+    case session::Phase::kStarting:
+      return c.starting;
+    case session::Phase::kRunning:
+      return c.running;
+    case session::Phase::kSucceeded:
+      return c.succeeded;
+    case session::Phase::kFailed:
+      return c.failed;
+    case session::Phase::kKilled:
+      break;
   }
   return c.killed;
 }

@@ -9,28 +9,44 @@ using events::KillReason;
 
 const char* phase_name(Phase p) {
   switch (p) {
-    case Phase::kQueued: return "queued";
-    case Phase::kStarting: return "starting";
-    case Phase::kRunning: return "running";
-    case Phase::kSucceeded: return "succeeded";
-    case Phase::kFailed: return "failed";
-    case Phase::kKilled: return "killed";
+    case Phase::kQueued:
+      return "queued";
+    case Phase::kStarting:
+      return "starting";
+    case Phase::kRunning:
+      return "running";
+    case Phase::kSucceeded:
+      return "succeeded";
+    case Phase::kFailed:
+      return "failed";
+    case Phase::kKilled:
+      return "killed";
   }
   return "unknown";
 }
 
 const char* kill_reason_name(KillReason r) {
   switch (r) {
-    case events::KILL_REASON_WALL_CLOCK_EXCEEDED: return "wall_clock_exceeded";
-    case events::KILL_REASON_IDLE_TIMEOUT: return "idle_timeout";
-    case events::KILL_REASON_LIFETIME_EXCEEDED: return "lifetime_exceeded";
-    case events::KILL_REASON_TURN_BUDGET_EXCEEDED: return "turn_budget_exceeded";
-    case events::KILL_REASON_MEMORY_EXCEEDED: return "memory_exceeded";
-    case events::KILL_REASON_PIDS_EXCEEDED: return "pids_exceeded";
-    case events::KILL_REASON_EGRESS_DENIED: return "egress_denied";
-    case events::KILL_REASON_TORN_DOWN: return "torn_down";
-    case events::KILL_REASON_SANDBOX_ERROR: return "sandbox_error";
-    default: return "";
+    case events::KILL_REASON_WALL_CLOCK_EXCEEDED:
+      return "wall_clock_exceeded";
+    case events::KILL_REASON_IDLE_TIMEOUT:
+      return "idle_timeout";
+    case events::KILL_REASON_LIFETIME_EXCEEDED:
+      return "lifetime_exceeded";
+    case events::KILL_REASON_TURN_BUDGET_EXCEEDED:
+      return "turn_budget_exceeded";
+    case events::KILL_REASON_MEMORY_EXCEEDED:
+      return "memory_exceeded";
+    case events::KILL_REASON_PIDS_EXCEEDED:
+      return "pids_exceeded";
+    case events::KILL_REASON_EGRESS_DENIED:
+      return "egress_denied";
+    case events::KILL_REASON_TORN_DOWN:
+      return "torn_down";
+    case events::KILL_REASON_SANDBOX_ERROR:
+      return "sandbox_error";
+    default:
+      return "";
   }
 }
 
@@ -40,26 +56,44 @@ bool is_terminal(Phase p) {
 
 const char* event_type(const Envelope& e) {
   switch (e.payload_case()) {
-    case Envelope::kSessionCreated: return "session_created";
-    case Envelope::kSessionQueued: return "session_queued";
-    case Envelope::kSessionAdmitted: return "session_admitted";
-    case Envelope::kSandboxStarted: return "sandbox_started";
-    case Envelope::kExecTurn: return "exec_turn";
-    case Envelope::kEgressDenied: return "egress_denied";
-    case Envelope::kQuotaKilled: return "quota_killed";
-    case Envelope::kWorkloadExited: return "workload_exited";
-    case Envelope::kUsageMetered: return "usage_metered";
-    case Envelope::kSessionTornDown: return "session_torn_down";
-    case Envelope::kTeardownIncomplete: return "teardown_incomplete";
+    case Envelope::kSessionCreated:
+      return "session_created";
+    case Envelope::kSessionQueued:
+      return "session_queued";
+    case Envelope::kSessionAdmitted:
+      return "session_admitted";
+    case Envelope::kSandboxStarted:
+      return "sandbox_started";
+    case Envelope::kExecTurn:
+      return "exec_turn";
+    case Envelope::kEgressDenied:
+      return "egress_denied";
+    case Envelope::kQuotaKilled:
+      return "quota_killed";
+    case Envelope::kWorkloadExited:
+      return "workload_exited";
+    case Envelope::kUsageMetered:
+      return "usage_metered";
+    case Envelope::kSessionTornDown:
+      return "session_torn_down";
+    case Envelope::kTeardownIncomplete:
+      return "teardown_incomplete";
     case Envelope::kEgressAllowed:
       return "egress_allowed";
-    case Envelope::kCpuMetered: return "cpu_metered";
-    case Envelope::kFleetCreated: return "fleet_created";
-    case Envelope::kFleetTornDown: return "fleet_torn_down";
-    case Envelope::kApiKeyCreated: return "api_key_created";
-    case Envelope::kApiKeyRevoked: return "api_key_revoked";
-    case Envelope::kOrgSettingsSet: return "org_settings_set";
-    case Envelope::PAYLOAD_NOT_SET: break;
+    case Envelope::kCpuMetered:
+      return "cpu_metered";
+    case Envelope::kFleetCreated:
+      return "fleet_created";
+    case Envelope::kFleetTornDown:
+      return "fleet_torn_down";
+    case Envelope::kApiKeyCreated:
+      return "api_key_created";
+    case Envelope::kApiKeyRevoked:
+      return "api_key_revoked";
+    case Envelope::kOrgSettingsSet:
+      return "org_settings_set";
+    case Envelope::PAYLOAD_NOT_SET:
+      break;
   }
   return "unknown";
 }

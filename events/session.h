@@ -142,8 +142,7 @@ struct MeterCpu {
 };
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown, AllowEgress,
-                             MeterCpu>;
+                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.

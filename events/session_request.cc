@@ -80,9 +80,9 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
       return bad(pre + "egress.allow", "too many egress.allow entries");
     for (int i = 0; i < re.allow_size(); ++i) {
       if (!valid_host_port(re.allow(i)))
-        return bad(pre + "egress.allow[" + std::to_string(i) + "]",
-                   "egress.allow entries are \"host:port\", not \"" + re.allow(i).substr(0, 60) +
-                       "\"");
+        return bad(
+            pre + "egress.allow[" + std::to_string(i) + "]",
+            "egress.allow entries are \"host:port\", not \"" + re.allow(i).substr(0, 60) + "\"");
       const std::string field = pre + "egress.allow[" + std::to_string(i) + "]";
       const auto& entry = re.allow(i);
       if (auto e = egress::check_allow_host(b.egress, entry.substr(0, entry.rfind(':')), field))
@@ -125,8 +125,9 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   for (const auto& [k, v] : req.env()) {
     bool ok = !k.empty() && k.size() <= 128 && !std::isdigit(static_cast<unsigned char>(k[0]));
     for (char c : k) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-    if (!ok) return bad(pre + "env", "env names are [A-Za-z_][A-Za-z0-9_]*, not \"" +
-                                         k.substr(0, 40) + "\"");
+    if (!ok)
+      return bad(pre + "env",
+                 "env names are [A-Za-z_][A-Za-z0-9_]*, not \"" + k.substr(0, 40) + "\"");
     (*spec.mutable_env())[k] = v;
   }
   if (req.stdin().size() > b.max_code_bytes) return bad(pre + "stdin", "stdin is too large");

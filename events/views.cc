@@ -143,8 +143,8 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       const auto& c = e.session_created();
       put(d, "orgId", c.org_id());
       put(d, "createdBy", c.created_by());
-      put(d, "execMode", c.spec().exec_mode() == events::EXEC_MODE_INTERACTIVE ? "interactive"
-                                                                               : "batch");
+      put(d, "execMode",
+          c.spec().exec_mode() == events::EXEC_MODE_INTERACTIVE ? "interactive" : "batch");
       put(d, "language", c.spec().language());
       put(d, "codeBytes", static_cast<double>(c.spec().code().size()));
       put(d, "egressMode", c.spec().egress().mode());
@@ -159,8 +159,7 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "queued", e.session_queued().queued());
       put(d, "maxConcurrency", e.session_queued().max_concurrency());
       put(d, "ticket", static_cast<double>(e.session_queued().ticket()));
-      if (e.session_queued().org_queued())
-        put(d, "orgQueued", e.session_queued().org_queued());
+      if (e.session_queued().org_queued()) put(d, "orgQueued", e.session_queued().org_queued());
       msg = "queued behind the admission ceiling";
       break;
     case E::kSessionAdmitted:

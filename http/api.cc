@@ -57,7 +57,8 @@ Callback<T> reply_with(Reply reply, int ok_status, std::function<void(T&)> fix =
 // One SSE frame; `id_key` names the id in the `end` frame ("sessionId" or "fleetId").
 std::string frame_for(const StreamItem& item, const std::string& id, std::string_view id_key) {
   switch (item.kind) {
-    case StreamItem::Kind::kAudit: return sse_frame("audit", to_json(item.audit));
+    case StreamItem::Kind::kAudit:
+      return sse_frame("audit", to_json(item.audit));
     case StreamItem::Kind::kOutput:
       return sse_frame("output", "{\"stream\":" + json_quote(item.stream) +
                                      ",\"data\":" + json_quote(item.data) +
@@ -154,9 +155,9 @@ void Api::handle(Request req, Reply reply) {
     return logged(std::move(r));
   }
   if (m.kind == RouteMatch::Kind::kNotFound) {
-    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found",
-                                            "no such endpoint: " + req.method + " " +
-                                                sanitize_utf8(target.path))));
+    return logged(error_response(
+        make_error(ErrorCode::kNotFound, "not_found",
+                   "no such endpoint: " + req.method + " " + sanitize_utf8(target.path))));
   }
   if (m.kind == RouteMatch::Kind::kMethodNotAllowed) {
     Response r = json_response(
@@ -180,17 +181,17 @@ void Api::handle(Request req, Reply reply) {
   call.id = std::move(m.id);
   call.query = std::move(target.query);
   call.body = std::move(req.body);
-  bool needs_auth = m.route->needs_auth &&
-                    !(m.route->id == RouteId::kMetrics && options_.metrics_public);
+  bool needs_auth =
+      m.route->needs_auth && !(m.route->id == RouteId::kMetrics && options_.metrics_public);
   if (needs_auth) {
     if (options_.auth_disabled) {
       call.principal = default_principal();
     } else {
       auto key = api_key_from_headers(req.authorization, req.x_api_key);
       if (!key) {
-        return logged(error_response(make_error(
-            ErrorCode::kUnauthenticated, "unauthenticated",
-            "missing API key: send the header 'Authorization: Bearer <api key>'")));
+        return logged(error_response(
+            make_error(ErrorCode::kUnauthenticated, "unauthenticated",
+                       "missing API key: send the header 'Authorization: Bearer <api key>'")));
       }
       auto p = engine_->authenticate(*key);
       if (!p) {
@@ -201,17 +202,17 @@ void Api::handle(Request req, Reply reply) {
     }
   }
   if (m.route->pattern.find("{keyId}") != std::string_view::npos && !is_key_id(call.id)) {
-    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found",
-                                            "key not found: " + sanitize_utf8(call.id))));
+    return logged(error_response(
+        make_error(ErrorCode::kNotFound, "not_found", "key not found: " + sanitize_utf8(call.id))));
   }
   if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
     bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
     // The same words as for a well-formed unknown id (one 404 text per kind, whatever the route),
     // plus what a well-formed id looks like.
-    return logged(error_response(make_error(
-        ErrorCode::kNotFound, "not_found",
-        std::string("no such ") + (fleet ? "fleet" : "session") +
-            " (an id is 32 lowercase hex characters)")));
+    return logged(
+        error_response(make_error(ErrorCode::kNotFound, "not_found",
+                                  std::string("no such ") + (fleet ? "fleet" : "session") +
+                                      " (an id is 32 lowercase hex characters)")));
   }
   dispatch(call, std::move(logged));
 }
@@ -241,7 +242,8 @@ void Api::dispatch(Call& c, Reply reply) {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       return reply(std::move(r));
     }
-    case RouteId::kOpenApi: return reply(json_response(200, openapi_));
+    case RouteId::kOpenApi:
+      return reply(json_response(200, openapi_));
     case RouteId::kUi:
     case RouteId::kUiAsset:
       return reply(ui_response(c.id));
@@ -261,7 +263,8 @@ void Api::dispatch(Call& c, Reply reply) {
       q.cursor = params->cursor;
       return reply(answer(e.list_sessions(p, q)));
     }
-    case RouteId::kGetSession: return reply(answer(e.get_session(p, c.id)));
+    case RouteId::kGetSession:
+      return reply(answer(e.get_session(p, c.id)));
     case RouteId::kGetResult: {
       auto r = e.get_result(p, c.id);
       if (!r.ok()) return reply(error_response(r.error()));
@@ -274,12 +277,11 @@ void Api::dispatch(Call& c, Reply reply) {
     case RouteId::kExec: {
       api::ExecRequest req;
       if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
-      return e.exec(p, c.id, req,
-                    reply_with<api::ExecTurnResult>(std::move(reply), 200,
-                                                    [](api::ExecTurnResult& t) {
-                                                      if (!t.has_exit_code())
-                                                        t.mutable_exit_code()->set_null_value({});
-                                                    }));
+      return e.exec(
+          p, c.id, req,
+          reply_with<api::ExecTurnResult>(std::move(reply), 200, [](api::ExecTurnResult& t) {
+            if (!t.has_exit_code()) t.mutable_exit_code()->set_null_value({});
+          }));
     }
     case RouteId::kGetAudit: {
       auto proof = wants_proof(c.query);
@@ -292,7 +294,8 @@ void Api::dispatch(Call& c, Reply reply) {
       if (r.status == 200) r.content_type = "application/x-pem-file";
       return reply(std::move(r));
     }
-    case RouteId::kLogSth: return reply(text_answer(log_sth(options_.sth)));
+    case RouteId::kLogSth:
+      return reply(text_answer(log_sth(options_.sth)));
     case RouteId::kLogConsistency:
       return reply(text_answer(log_consistency(options_.sth, c.query)));
     case RouteId::kSessionEvents:
@@ -328,8 +331,10 @@ void Api::dispatch(Call& c, Reply reply) {
       if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
       return e.create_fleet(p, req, reply_with<api::Fleet>(std::move(reply), 201));
     }
-    case RouteId::kListFleets: return reply(answer(e.list_fleets(p)));
-    case RouteId::kGetFleet: return reply(answer(e.get_fleet(p, c.id)));
+    case RouteId::kListFleets:
+      return reply(answer(e.list_fleets(p)));
+    case RouteId::kGetFleet:
+      return reply(answer(e.get_fleet(p, c.id)));
     case RouteId::kTeardownFleet:
       return e.teardown_fleet(p, c.id, reply_with<api::Fleet>(std::move(reply), 200));
 
@@ -338,7 +343,8 @@ void Api::dispatch(Call& c, Reply reply) {
       if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
       return e.create_key(p, req, reply_with<api::CreatedApiKey>(std::move(reply), 201));
     }
-    case RouteId::kListKeys: return reply(answer(e.list_keys(p)));
+    case RouteId::kListKeys:
+      return reply(answer(e.list_keys(p)));
     case RouteId::kRevokeKey:
       return e.revoke_key(p, c.id, reply_with<api::ApiKey>(std::move(reply), 200));
   }

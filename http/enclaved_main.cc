@@ -28,8 +28,8 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
-#include "http/preflight.h"
 #include "http/e2b/adapter.h"
+#include "http/preflight.h"
 #include "http/query.h"
 #include "http/server.h"
 #include "storage/sth_service.h"
@@ -198,7 +198,8 @@ std::string setting(const Args& a, const std::string& flag, const char* env, std
 }
 
 int64_t parse_int(const std::string& what, const std::string& text, int64_t min, int64_t max) {
-  if (text.empty() || text.size() > 18) usage_error(what + " must be an integer, got '" + text + "'");
+  if (text.empty() || text.size() > 18)
+    usage_error(what + " must be an integer, got '" + text + "'");
   int64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9') usage_error(what + " must be an integer, got '" + text + "'");
@@ -220,7 +221,8 @@ int keys_main(int argc, char** argv) {
     std::string org = setting(a, "org", nullptr, "");
     std::string role = setting(a, "role", nullptr, "");
     if (org.empty()) usage_error("keys create: --org is required");
-    if (role.empty()) usage_error("keys create: --role is required (owner, member, viewer or metrics)");
+    if (role.empty())
+      usage_error("keys create: --role is required (owner, member, viewer or metrics)");
     auto r = keys::create(data_dir, org, role, a.flags.count("e2b") > 0);
     if (!r.ok()) {
       std::cerr << "enclaved keys create: " << r.error().message << "\n";
@@ -348,21 +350,40 @@ void setup_logging(const std::string& format, const std::string& level) {
 
 int serve_main(int argc, char** argv, int first) {
   Args a = parse_args(argc, argv, first,
-                      {"listen", "data-dir", "backend", "max-concurrency", "warm-pool", "auth", "log-format",
-                       "log-level", "e2b", "e2b-internet-allow", "kubeconfig", "k8s-image",
-                       "k8s-runtime-class", "k8s-org-quota", "min-free-disk-mb", "org-storage-mb",
-                       "org-storage-mb-for", "egress-permit", "egress-max-connections",
-                       "allow-origin", "signing-key", "anchor-dir", "sth-interval-s"},
+                      {"listen",
+                       "data-dir",
+                       "backend",
+                       "max-concurrency",
+                       "warm-pool",
+                       "auth",
+                       "log-format",
+                       "log-level",
+                       "e2b",
+                       "e2b-internet-allow",
+                       "kubeconfig",
+                       "k8s-image",
+                       "k8s-runtime-class",
+                       "k8s-org-quota",
+                       "min-free-disk-mb",
+                       "org-storage-mb",
+                       "org-storage-mb-for",
+                       "egress-permit",
+                       "egress-max-connections",
+                       "allow-origin",
+                       "signing-key",
+                       "anchor-dir",
+                       "sth-interval-s"},
                       {"metrics-public"});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
   std::string data_dir = setting(a, "data-dir", "ENCLAVE_DATA_DIR", "./data");
   std::string backend = setting(a, "backend", "ENCLAVE_BACKEND", "gvisor");
   std::string auth = setting(a, "auth", "ENCLAVE_AUTH", "keys");
-  auto max_conc = parse_int("--max-concurrency",
-                            setting(a, "max-concurrency", "ENCLAVE_MAX_CONCURRENCY", "8"), 1,
-                            1'000'000);
-  auto warm_pool = parse_int("--warm-pool", setting(a, "warm-pool", "ENCLAVE_WARM_POOL", "2"), 0, 64);
+  auto max_conc =
+      parse_int("--max-concurrency", setting(a, "max-concurrency", "ENCLAVE_MAX_CONCURRENCY", "8"),
+                1, 1'000'000);
+  auto warm_pool =
+      parse_int("--warm-pool", setting(a, "warm-pool", "ENCLAVE_WARM_POOL", "2"), 0, 64);
   auto idle_ttl = parse_int("ENCLAVE_INTERACTIVE_IDLE_TTL",
                             setting(a, "", "ENCLAVE_INTERACTIVE_IDLE_TTL", "300"), 1, 86400 * 30);
   auto lifetime =
@@ -372,20 +393,19 @@ int serve_main(int argc, char** argv, int first) {
                               setting(a, "", "ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS", "60000"), 1,
                               int64_t{1} << 50);
   auto min_free_mb = parse_int("--min-free-disk-mb",
-                               setting(a, "min-free-disk-mb", "ENCLAVE_MIN_FREE_DISK_MB", "512"),
-                               0, int64_t{1} << 30);
-  auto org_storage_mb = parse_int("--org-storage-mb",
-                                  setting(a, "org-storage-mb", "ENCLAVE_ORG_STORAGE_MB", "4096"),
-                                  0, int64_t{1} << 30);
+                               setting(a, "min-free-disk-mb", "ENCLAVE_MIN_FREE_DISK_MB", "512"), 0,
+                               int64_t{1} << 30);
+  auto org_storage_mb =
+      parse_int("--org-storage-mb", setting(a, "org-storage-mb", "ENCLAVE_ORG_STORAGE_MB", "4096"),
+                0, int64_t{1} << 30);
   std::map<std::string, uint64_t> org_storage_mb_for;
   for (const auto& entry :
        split_list(setting(a, "org-storage-mb-for", "ENCLAVE_ORG_STORAGE_MB_FOR", ""))) {
     auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0)
       usage_error("--org-storage-mb-for entries are ORG=MB, not '" + entry + "'");
-    org_storage_mb_for[entry.substr(0, eq)] = static_cast<uint64_t>(
-        parse_int("--org-storage-mb-for " + entry.substr(0, eq), entry.substr(eq + 1), 0,
-                  int64_t{1} << 30));
+    org_storage_mb_for[entry.substr(0, eq)] = static_cast<uint64_t>(parse_int(
+        "--org-storage-mb-for " + entry.substr(0, eq), entry.substr(eq + 1), 0, int64_t{1} << 30));
   }
   std::string e2b = setting(a, "e2b", "ENCLAVE_E2B", "on");
   if (e2b != "on" && e2b != "off") usage_error("--e2b must be on or off");
@@ -417,9 +437,8 @@ int serve_main(int argc, char** argv, int first) {
     if (!n) usage_error("--allow-origin entries are http[s]://HOST[:PORT], not '" + o + "'");
     browsers.allowed_origins.push_back(*n);
   }
-  std::string metrics_public = a.flags.count("metrics-public")
-                                   ? "1"
-                                   : setting(a, "", "ENCLAVE_METRICS_PUBLIC", "0");
+  std::string metrics_public =
+      a.flags.count("metrics-public") ? "1" : setting(a, "", "ENCLAVE_METRICS_PUBLIC", "0");
   if (metrics_public != "0" && metrics_public != "1" && metrics_public != "true" &&
       metrics_public != "false")
     usage_error("ENCLAVE_METRICS_PUBLIC must be 1, 0, true or false");
@@ -433,12 +452,13 @@ int serve_main(int argc, char** argv, int first) {
   if (auth_disabled && !http::is_loopback(addr->host)) {
     std::cerr << "enclaved: --auth disabled is allowed only on a loopback listen address "
                  "(127.0.0.0/8 or [::1]); "
-              << listen << " is not. Use --auth keys and create keys with 'enclaved keys create'.\n";
+              << listen
+              << " is not. Use --auth keys and create keys with 'enclaved keys create'.\n";
     return 2;
   }
   // Before the slow part of the start: a busy port or a data dir in use fails at once, in words.
-  for (const auto& why : {http::listen_preflight(addr->host, addr->port),
-                          http::data_dir_preflight(data_dir)}) {
+  for (const auto& why :
+       {http::listen_preflight(addr->host, addr->port), http::data_dir_preflight(data_dir)}) {
     if (!why.empty()) {
       std::cerr << "enclaved: " << why << "\n";
       return 1;
@@ -475,8 +495,8 @@ int serve_main(int argc, char** argv, int first) {
     kcfg.kubeconfig_path = setting(a, "kubeconfig", "ENCLAVE_KUBECONFIG",
                                    kenv ? kenv : std::string(home ? home : "") + "/.kube/config");
     kcfg.image = setting(a, "k8s-image", "ENCLAVE_K8S_IMAGE", kcfg.image);
-    kcfg.runtime_class = setting(a, "k8s-runtime-class", "ENCLAVE_K8S_RUNTIME_CLASS",
-                                 kcfg.runtime_class);
+    kcfg.runtime_class =
+        setting(a, "k8s-runtime-class", "ENCLAVE_K8S_RUNTIME_CLASS", kcfg.runtime_class);
     kcfg.egress_policy = egress_policy;
     std::string quota = setting(a, "k8s-org-quota", "ENCLAVE_K8S_ORG_QUOTA", "");
     if (!quota.empty()) {
@@ -526,9 +546,8 @@ int serve_main(int argc, char** argv, int first) {
   }
   storage::SthOptions sth_opts;
   sth_opts.anchor_dir = setting(a, "anchor-dir", "ENCLAVE_ANCHOR_DIR", "");
-  sth_opts.interval_s =
-      parse_int("--sth-interval-s", setting(a, "sth-interval-s", "ENCLAVE_STH_INTERVAL_S", "10"), 1,
-                86400);
+  sth_opts.interval_s = parse_int(
+      "--sth-interval-s", setting(a, "sth-interval-s", "ENCLAVE_STH_INTERVAL_S", "10"), 1, 86400);
   if (!signing_key && !sth_opts.anchor_dir.empty())
     usage_error("--anchor-dir needs --signing-key (there are no tree heads to anchor without one)");
   // The final tree head is signed while the engine closes, after its last append.
@@ -555,16 +574,17 @@ int serve_main(int argc, char** argv, int first) {
   std::unique_ptr<Engine> eng = std::move(engine.value());
 
   if (auth_disabled) {
-    spdlog::warn("authentication is DISABLED (--auth disabled): every request acts as org "
-                 "'default', role owner. Loopback only; never expose this server.");
+    spdlog::warn(
+        "authentication is DISABLED (--auth disabled): every request acts as org "
+        "'default', role owner. Loopback only; never expose this server.");
   }
   browsers.loopback_host_only = auth_disabled;
   http::ApiOptions api_opts;
   api_opts.auth_disabled = auth_disabled;
   api_opts.metrics_public = metrics_public == "1" || metrics_public == "true";
   if (signing_key) {
-    *sth = std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key),
-                                                  sth_opts);
+    *sth =
+        std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key), sth_opts);
     (*sth)->start();
     spdlog::info("signing tree heads every {} s (key id {}){}", sth_opts.interval_s,
                  (*sth)->public_key()->key_id(),
@@ -598,19 +618,20 @@ int serve_main(int argc, char** argv, int first) {
     return 1;
   }
   std::unique_ptr<http::Server> srv = std::move(server.value());
-  spdlog::info("enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {}, "
-               "E2B compatibility {}, /metrics {}, extra browser origins {})",
-               addr->host, srv->port(), eng->backend_name(), data_dir, max_conc, auth, e2b,
-               api_opts.metrics_public ? "public" : "keyed", browsers.allowed_origins.size());
+  spdlog::info(
+      "enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {}, "
+      "E2B compatibility {}, /metrics {}, extra browser origins {})",
+      addr->host, srv->port(), eng->backend_name(), data_dir, max_conc, auth, e2b,
+      api_opts.metrics_public ? "public" : "keyed", browsers.allowed_origins.size());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
-  srv->stop();     // no new requests; io threads joined
-  api.detach();    // late unsubscribes become no-ops
+  srv->stop();   // no new requests; io threads joined
+  api.detach();  // late unsubscribes become no-ops
   e2b_adapter.detach();
-  eng.reset();     // actors, backend threads, log
-  srv.reset();     // open connections dropped
+  eng.reset();  // actors, backend threads, log
+  srv.reset();  // open connections dropped
   spdlog::info("stopped");
   return 0;
 }

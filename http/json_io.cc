@@ -24,8 +24,8 @@ std::string snake_to_camel(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -97,13 +97,27 @@ std::string json_quote(std::string_view raw) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           static const char* hex = "0123456789abcdef";
@@ -199,32 +213,52 @@ std::string to_json(const google::protobuf::Message& msg) {
 
 int http_status(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kQuotaExceeded: return 429;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kInsufficientStorage: return 507;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kQuotaExceeded:
+      return 429;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInsufficientStorage:
+      return 507;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
 
 std::string default_reason(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kTooLarge: return "too_large";
-    case ErrorCode::kQuotaExceeded: return "quota_exceeded";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInsufficientStorage: return "insufficient_storage";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kQuotaExceeded:
+      return "quota_exceeded";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInsufficientStorage:
+      return "insufficient_storage";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -232,8 +266,8 @@ std::string default_reason(ErrorCode code) {
 std::string error_json(const Error& e) {
   std::string reason = e.reason.empty() ? default_reason(e.code) : e.reason;
   std::string message = e.message.empty() ? reason : e.message;
-  std::string out = "{\"error\":{\"code\":" + json_quote(reason) +
-                    ",\"message\":" + json_quote(message);
+  std::string out =
+      "{\"error\":{\"code\":" + json_quote(reason) + ",\"message\":" + json_quote(message);
   if (!e.field.empty()) out += ",\"field\":" + json_quote(e.field);
   out += "}}";
   return out;

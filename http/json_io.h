@@ -47,5 +47,4 @@ std::string json_quote(std::string_view s);
 std::string sanitize_utf8(std::string_view s);
 bool valid_utf8(std::string_view s);
 
-
 }  // namespace enclave::http

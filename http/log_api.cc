@@ -76,8 +76,8 @@ Result<bool> wants_proof(std::string_view query) {
   auto it = q->find("proof");
   if (it == q->end() || it->second == "false") return false;
   if (it->second == "true") return true;
-  return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                    "proof must be true or false", "proof");
+  return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "proof must be true or false",
+                    "proof");
 }
 
 Result<std::string> audit_with_proofs(const Engine& engine, storage::SthService* sth,
@@ -94,7 +94,8 @@ Result<std::string> audit_with_proofs(const Engine& engine, storage::SthService*
     auto last = engine.event_log().read_stream_bytes(*stream, count, count);
     events::Envelope e;
     if (!last || last->size() != 1 || !e.ParseFromString(last->front()))
-      return make_error(ErrorCode::kInternal, "corrupt_event", "the session's last event is unreadable");
+      return make_error(ErrorCode::kInternal, "corrupt_event",
+                        "the session's last event is unreadable");
     min_size = e.global_seq();
   }
   auto th = sth->current(min_size);

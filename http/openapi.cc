@@ -26,12 +26,16 @@ std::string value_schema(const FieldDescriptor* f, std::set<const Descriptor*>* 
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_INT64:
-    case FieldDescriptor::CPPTYPE_UINT64: return "{\"type\":\"integer\"}";
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return "{\"type\":\"integer\"}";
     case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: return "{\"type\":\"number\"}";
-    case FieldDescriptor::CPPTYPE_BOOL: return "{\"type\":\"boolean\"}";
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return "{\"type\":\"number\"}";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "{\"type\":\"boolean\"}";
     case FieldDescriptor::CPPTYPE_STRING:
-    case FieldDescriptor::CPPTYPE_ENUM: return "{\"type\":\"string\"}";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return "{\"type\":\"string\"}";
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const Descriptor* d = f->message_type();
       if (d->full_name() == "google.protobuf.Value") return "{\"nullable\":true}";
@@ -69,17 +73,19 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
     if (d) todo->insert(d);
     return schema_ref(std::string(name));
   };
-  std::string op = "{\"operationId\":" + json_quote(r.operation_id) +
-                   ",\"summary\":" + json_quote(r.summary);
+  std::string op =
+      "{\"operationId\":" + json_quote(r.operation_id) + ",\"summary\":" + json_quote(r.summary);
   if (!r.needs_auth) op += ",\"security\":[]";
   std::string params;
   if (r.pattern.find("{id}") != std::string_view::npos) {
-    params += "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\","
-              "\"pattern\":\"^[0-9a-f]{32}$\"}}";
+    params +=
+        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\","
+        "\"pattern\":\"^[0-9a-f]{32}$\"}}";
   }
   if (r.pattern.find("{keyId}") != std::string_view::npos) {
-    params += "{\"name\":\"keyId\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":"
-              "\"string\",\"pattern\":\"^[0-9a-f]{1,64}$\"}}";
+    params +=
+        "{\"name\":\"keyId\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":"
+        "\"string\",\"pattern\":\"^[0-9a-f]{1,64}$\"}}";
   }
   if (r.pattern.find("{asset}") != std::string_view::npos) {
     params +=
@@ -91,8 +97,9 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
       params += std::string(params.empty() ? "" : ",") + "{\"name\":\"" + q +
                 "\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}";
     }
-    params += ",{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
-              "\"minimum\":1,\"maximum\":1000}}";
+    params +=
+        ",{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
+        "\"minimum\":1,\"maximum\":1000}}";
   }
   if (!params.empty()) op += ",\"parameters\":[" + params + "]";
   if (!r.request_schema.empty()) {

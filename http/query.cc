@@ -52,7 +52,8 @@ Result<std::map<std::string, std::string>> parse_query(std::string_view query) {
     if (!part.empty()) {
       size_t eq = part.find('=');
       auto key = percent_decode(part.substr(0, eq));
-      auto val = percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+      auto val =
+          percent_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
       if (!key || !val) {
         return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
                           "malformed percent-escape in the query string");
@@ -77,8 +78,8 @@ Result<SessionListParams> parse_session_list_query(std::string_view query) {
       }
       p.fleet_id = v;
     } else if (k == "phase") {
-      static const char* phases[] = {"queued", "starting", "running", "succeeded", "failed",
-                                     "killed"};
+      static const char* phases[] = {"queued",    "starting", "running",
+                                     "succeeded", "failed",   "killed"};
       bool ok = v.empty();
       for (auto* ph : phases) ok = ok || v == ph;
       if (!ok) {
@@ -92,8 +93,10 @@ Result<SessionListParams> parse_session_list_query(std::string_view query) {
       uint64_t n = 0;
       bool ok = !v.empty() && v.size() <= 6;
       for (char c : v) {
-        if (c < '0' || c > '9') ok = false;
-        else n = n * 10 + static_cast<uint64_t>(c - '0');
+        if (c < '0' || c > '9')
+          ok = false;
+        else
+          n = n * 10 + static_cast<uint64_t>(c - '0');
       }
       if (!ok || n < 1 || n > 1000) {
         return make_error(ErrorCode::kInvalidArgument, "invalid_argument",

@@ -17,14 +17,14 @@ struct Request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, as sent
   std::string body;
-  std::string authorization;  // Authorization header, or empty
-  std::string x_api_key;      // X-API-KEY header, or empty
-  std::string content_type;   // Content-Type header, or empty
-  std::string sandbox_id;     // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
-  std::string access_token;   // X-Access-Token header (the E2B adapter's calls), or empty
-  std::string origin;         // Origin header (browsers), or empty
-  std::string host;           // Host header, or empty
-  bool has_preflight = false; // an Access-Control-Request-Method header was sent (CORS preflight)
+  std::string authorization;   // Authorization header, or empty
+  std::string x_api_key;       // X-API-KEY header, or empty
+  std::string content_type;    // Content-Type header, or empty
+  std::string sandbox_id;      // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
+  std::string access_token;    // X-Access-Token header (the E2B adapter's calls), or empty
+  std::string origin;          // Origin header (browsers), or empty
+  std::string host;            // Host header, or empty
+  bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)
 };
 
 // A streamed answer (status 200). `subscribe` is called on the connection's thread; on success
@@ -36,8 +36,7 @@ struct StreamSource {
     kSse,      // text/event-stream, body ended by closing the connection, ": ping" comments
     kChunked,  // `content_type`, chunked transfer encoding, no bytes but the frames
   };
-  std::function<Result<uint64_t>(std::function<void(std::string frame, bool last)> emit)>
-      subscribe;
+  std::function<Result<uint64_t>(std::function<void(std::string frame, bool last)> emit)> subscribe;
   std::function<void(uint64_t subscription)> unsubscribe;
   Framing framing = Framing::kSse;
   std::string content_type = "text/event-stream";  // kChunked only

@@ -45,13 +45,12 @@ const std::vector<Route>& routes() {
       {RouteId::kListSessions, "GET", "/v1/sessions", "listSessions",
        "List the caller's org's sessions (query: fleetId, phase, limit, cursor)", true, 200, "",
        "SessionList", kJson},
-      {RouteId::kGetSession, "GET", "/v1/sessions/{id}", "getSession", "Get a session", true,
-       200, "", "Session", kJson},
+      {RouteId::kGetSession, "GET", "/v1/sessions/{id}", "getSession", "Get a session", true, 200,
+       "", "Session", kJson},
       {RouteId::kGetResult, "GET", "/v1/sessions/{id}/result", "getSessionResult",
        "Get a session's output and structured result", true, 200, "", "SessionResult", kJson},
       {RouteId::kExec, "POST", "/v1/sessions/{id}/exec", "execTurn",
-       "Run one turn in an interactive session", true, 200, "ExecRequest", "ExecTurnResult",
-       kJson},
+       "Run one turn in an interactive session", true, 200, "ExecRequest", "ExecTurnResult", kJson},
       {RouteId::kGetAudit, "GET", "/v1/sessions/{id}/audit", "getSessionAudit",
        "Get a session's audit trail and whether its hash chain verifies (chain). With "
        "?proof=true each event also has leafIndex, inclusionProof (hex, RFC 9162) and "
@@ -59,8 +58,8 @@ const std::vector<Route>& routes() {
        "against (docs/FORENSICS.md)",
        true, 200, "", "AuditTrail", kJson},
       {RouteId::kSessionEvents, "GET", "/v1/sessions/{id}/events", "streamSessionEvents",
-       "Server-Sent Events: audit events and output chunks until the session ends", true, 200,
-       "", "", "text/event-stream"},
+       "Server-Sent Events: audit events and output chunks until the session ends", true, 200, "",
+       "", "text/event-stream"},
       {RouteId::kTeardownSession, "DELETE", "/v1/sessions/{id}", "teardownSession",
        "Tear a session down (idempotent)", true, 200, "", "Session", kJson},
       {RouteId::kCreateFleet, "POST", "/v1/fleets", "createFleet", "Create a fleet of sessions",
@@ -92,8 +91,8 @@ const std::vector<Route>& routes() {
        "Revoke an API key of the caller's org (scope admin; idempotent): refused at once, and so "
        "are the E2B access tokens minted under it",
        true, 200, "", "ApiKey", kJson},
-      {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "",
-       "", kJson},
+      {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "", "",
+       kJson},
       {RouteId::kUi, "GET", "/ui/", "dashboard", "The built-in dashboard (HTML)", false, 200, "",
        "", "text/html; charset=utf-8"},
       {RouteId::kUiAsset, "GET", "/ui/{asset}", "dashboardAsset",
@@ -108,8 +107,8 @@ const std::vector<Route>& routes() {
        "(docs/FORENSICS.md)",
        true, 200, "", "", kJson},
       {RouteId::kLogConsistency, "GET", "/v1/log/consistency", "getLogConsistency",
-       "RFC 9162 consistency proof between tree sizes (query: first, second) → {proof:[hex]}",
-       true, 200, "", "", kJson},
+       "RFC 9162 consistency proof between tree sizes (query: first, second) → {proof:[hex]}", true,
+       200, "", "", kJson},
   };
   return table;
 }

@@ -44,7 +44,8 @@ std::string stream_head(const StreamSource& source,
   for (const auto& [k, v] : extra) more += k + ": " + v + "\r\n";
   if (source.framing == StreamSource::Framing::kSse) {
     return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-           "X-Accel-Buffering: no\r\n" + more + "Connection: close\r\n\r\n";
+           "X-Accel-Buffering: no\r\n" +
+           more + "Connection: close\r\n\r\n";
   }
   return "HTTP/1.1 200 OK\r\nContent-Type: " + source.content_type +
          "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n" + more +
@@ -86,12 +87,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
-    stream_.expires_after(seconds(served_ == 0 ? opts_.read_timeout_seconds
-                                               : opts_.idle_timeout_seconds));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    stream_.expires_after(
+        seconds(served_ == 0 ? opts_.read_timeout_seconds : opts_.idle_timeout_seconds));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
   // Returns true when the error ended the exchange (already handled).
@@ -185,9 +185,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res_->result(static_cast<unsigned>(status));
     res_->set(bhttp::field::content_type, "application/json");
     res_->keep_alive(false);
-    res_->body() = error_json(Error{status == 413 ? ErrorCode::kTooLarge
-                                                   : ErrorCode::kInvalidArgument,
-                                    code, message, ""});
+    res_->body() = error_json(Error{
+        status == 413 ? ErrorCode::kTooLarge : ErrorCode::kInvalidArgument, code, message, ""});
     res_->prepare_payload();
     stream_.expires_after(seconds(opts_.write_timeout_seconds));
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, size_t) {

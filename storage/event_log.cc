@@ -9,24 +9,24 @@
 #include <rocksdb/write_batch.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <memory>
 
 #include "events/ids.h"
 #include "storage/big_endian.h"
 #include "storage/event_log_internal.h"
-#include "storage/private_dir.h"
 #include "storage/merkle_store.h"
+#include "storage/private_dir.h"
 
 namespace enclave::storage {
 
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "events", "streams", "global", "org_index",
-                                    "snapshots", "merkle"};
+constexpr const char* kCfNames[] = {"default",   "events",    "streams", "global",
+                                    "org_index", "snapshots", "merkle"};
 
 std::string encode_head(const StreamHead& h) {
   std::string out;
@@ -163,8 +163,8 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, OpenMod
   } else if (mode == OpenMode::kReadOnly) {
     st = rocksdb::DB::OpenForReadOnly(opts, dir, cfs, &log->handles_, &raw);
   } else {
-    std::string secondary = std::filesystem::temp_directory_path() /
-                            ("enclave-secondary-" + to_hex(new_stream_id()));
+    std::string secondary =
+        std::filesystem::temp_directory_path() / ("enclave-secondary-" + to_hex(new_stream_id()));
     st = rocksdb::DB::OpenAsSecondary(opts, dir, secondary, cfs, &log->handles_, &raw);
   }
   if (!st.ok()) return storage_error("cannot open event log at " + dir, st);
@@ -243,8 +243,8 @@ Result<bool> EventLog::load_heads() {
   global_seq_ = 0;
   if (g->Valid() && g->key().size() == 8) {
     size_t n = g->value().size();
-    global_seq_ = get_u64(g->key().ToStringView()) +
-                  (n == kGlobalRefBytes ? 1 : n / kGlobalEntryBytes) - 1;
+    global_seq_ =
+        get_u64(g->key().ToStringView()) + (n == kGlobalRefBytes ? 1 : n / kGlobalEntryBytes) - 1;
   }
   std::string marker;
   uint64_t heads_gseq = 0;  // no marker: heads of an older log (written per append), or none
@@ -339,8 +339,7 @@ Result<bool> EventLog::roll_forward(std::unordered_map<std::string, StreamHead>&
     if (seq != head.seq + 1) {
       err = make_error(ErrorCode::kInternal, "corrupt_head",
                        "stream " + to_hex(stream) + " jumps from seq " + std::to_string(head.seq) +
-                           " to " + std::to_string(seq) + " at global seq " +
-                           std::to_string(gseq));
+                           " to " + std::to_string(seq) + " at global seq " + std::to_string(gseq));
       return false;
     }
     if (hash.empty() || head.seq == 0) {
@@ -469,8 +468,8 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   results.reserve(group.size());
   if (mode_ != OpenMode::kReadWrite) {
     for (size_t i = 0; i < group.size(); ++i)
-      results.emplace_back(make_error(ErrorCode::kPermissionDenied, "read_only",
-                                      "the event log is open read-only"));
+      results.emplace_back(
+          make_error(ErrorCode::kPermissionDenied, "read_only", "the event log is open read-only"));
     return results;
   }
   std::lock_guard lock(mu_);
@@ -572,13 +571,13 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
 }
 
 Result<bool> EventLog::scan_global_raw(
-    uint64_t from_global,
-    const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view,
-                             std::string_view)>& fn) const {
+    uint64_t from_global, const std::function<bool(uint64_t, std::string_view, uint64_t,
+                                                   std::string_view, std::string_view)>& fn) const {
   std::string value;
   return scan_refs(from_global, [&](uint64_t gseq, std::string_view stream, uint64_t seq,
                                     std::string_view hash) {
-    auto st = db_->Get(rocksdb::ReadOptions(), events_, event_key(std::string(stream), seq), &value);
+    auto st =
+        db_->Get(rocksdb::ReadOptions(), events_, event_key(std::string(stream), seq), &value);
     if (!st.ok()) value.clear();
     return fn(gseq, stream, seq, hash, value);
   });
@@ -605,18 +604,18 @@ Result<bool> EventLog::backfill_merkle() {
     return true;
   };
   merkle_leaves_.clear();
-  auto r = scan_global_raw(merkle_->size() + 1, [&](uint64_t gseq, std::string_view stream,
-                                                   uint64_t seq, std::string_view,
-                                                   std::string_view bytes) {
-    if (bytes.empty()) {
-      err = make_error(ErrorCode::kInternal, "corrupt_global",
-                       "global seq " + std::to_string(gseq) + " names missing event " +
-                           to_hex(std::string(stream)) + "/" + std::to_string(seq));
-      return false;
-    }
-    merkle_leaves_ += merkle::leaf_hash(bytes);
-    return merkle_leaves_.size() < 32 * 10'000 || flush();
-  });
+  auto r =
+      scan_global_raw(merkle_->size() + 1, [&](uint64_t gseq, std::string_view stream, uint64_t seq,
+                                               std::string_view, std::string_view bytes) {
+        if (bytes.empty()) {
+          err = make_error(ErrorCode::kInternal, "corrupt_global",
+                           "global seq " + std::to_string(gseq) + " names missing event " +
+                               to_hex(std::string(stream)) + "/" + std::to_string(seq));
+          return false;
+        }
+        merkle_leaves_ += merkle::leaf_hash(bytes);
+        return merkle_leaves_.size() < 32 * 10'000 || flush();
+      });
   if (!r) return r.error();
   if (err) return *err;
   if (!merkle_leaves_.empty() && !flush()) return *err;
@@ -666,8 +665,8 @@ Result<uint64_t> EventLog::scan_global(uint64_t from_global,
   std::string value;
   auto r = scan_refs(from_global, [&](uint64_t gseq, std::string_view stream, uint64_t seq,
                                       std::string_view) {
-    auto st = db_->Get(rocksdb::ReadOptions(), events_, event_key(std::string(stream), seq),
-                       &value);
+    auto st =
+        db_->Get(rocksdb::ReadOptions(), events_, event_key(std::string(stream), seq), &value);
     if (!st.ok()) {
       err = storage_error("global ref to a missing event", st);
       return false;

@@ -88,8 +88,9 @@ class EventLog {
                                                         uint64_t until_seq = UINT64_MAX) const;
 
   // The stored bytes of one stream's events with from_seq ≤ seq ≤ until_seq, in order.
-  [[nodiscard]] Result<std::vector<std::string>> read_stream_bytes(
-      const std::string& stream, uint64_t from_seq, uint64_t until_seq) const;
+  [[nodiscard]] Result<std::vector<std::string>> read_stream_bytes(const std::string& stream,
+                                                                   uint64_t from_seq,
+                                                                   uint64_t until_seq) const;
 
   // Every event in commit order from `from_global` (1-based). `fn` returns false to stop.
   [[nodiscard]] Result<uint64_t> scan_global(uint64_t from_global,
@@ -184,8 +185,8 @@ class EventLog {
   EventLog() = default;
   Result<bool> load_heads();
   // `heads` as of `heads_gseq`, moved forward over every global index entry after it.
-  Result<bool> roll_forward(std::unordered_map<std::string, StreamHead>& heads,
-                            uint64_t heads_gseq, std::vector<std::string>* moved) const;
+  Result<bool> roll_forward(std::unordered_map<std::string, StreamHead>& heads, uint64_t heads_gseq,
+                            std::vector<std::string>* moved) const;
   // Puts every dirty head (`overlay`'s version where it has one, and all of `overlay`) and the
   // heads marker for `global` into `batch` (mu_ held).
   void stage_heads(void* batch, uint64_t global,
@@ -201,9 +202,9 @@ class EventLog {
   Result<bool> load_org_bytes(uint64_t heads_gseq);
   // Every global index entry from global seq `from`: fn(gseq, stream, seq, hash — empty in logs
   // written before hashes were indexed). `fn` returns false to stop.
-  Result<bool> scan_refs(uint64_t from,
-                         const std::function<bool(uint64_t, std::string_view, uint64_t,
-                                                  std::string_view)>& fn) const;
+  Result<bool> scan_refs(
+      uint64_t from,
+      const std::function<bool(uint64_t, std::string_view, uint64_t, std::string_view)>& fn) const;
 
   // The room check before a write of `batch_bytes` (mu_ held): empty when there is room.
   std::optional<Error> room_for(uint64_t batch_bytes) const;

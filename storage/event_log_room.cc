@@ -1,9 +1,8 @@
 // The event log and a filling disk: every write first checks that it leaves room for itself, a
 // flush of the memtables and kReserveBytes, so RocksDB never meets ENOSPC (Debian's 7.8 aborts
 // on its own asserts after one); a failed write makes the log unwritable until it can resume.
-#include <sys/statvfs.h>
-
 #include <rocksdb/db.h>
+#include <sys/statvfs.h>
 
 #include "storage/event_log.h"
 #include "storage/event_log_internal.h"

@@ -32,19 +32,22 @@ std::string from_hex(std::string_view hex) {
 
 }  // namespace
 
-Result<BundleFiles> make_bundle(const EventLog& log, const std::string& stream,
-                                const TreeHead& sth, const std::string& public_pem) {
+Result<BundleFiles> make_bundle(const EventLog& log, const std::string& stream, const TreeHead& sth,
+                                const std::string& public_pem) {
   if (!log.merkle())
-    return make_error(ErrorCode::kUnavailable, "log_unavailable", "the data dir has no Merkle tree");
+    return make_error(ErrorCode::kUnavailable, "log_unavailable",
+                      "the data dir has no Merkle tree");
   auto raw = log.read_stream_bytes(stream, 1, UINT64_MAX);
   if (!raw) return raw.error();
-  if (raw->empty()) return make_error(ErrorCode::kNotFound, "not_found", "no stream " + to_hex(stream));
+  if (raw->empty())
+    return make_error(ErrorCode::kNotFound, "not_found", "no stream " + to_hex(stream));
   std::string lines;
   for (size_t i = 0; i < raw->size(); ++i) {
     events::Envelope e;
     if (!e.ParseFromString((*raw)[i]) || e.global_seq() == 0)
-      return make_error(ErrorCode::kConflict, "proof_unavailable",
-                        "event " + std::to_string(i + 1) + " has no global seq (stored before the tree)");
+      return make_error(
+          ErrorCode::kConflict, "proof_unavailable",
+          "event " + std::to_string(i + 1) + " has no global seq (stored before the tree)");
     if (e.global_seq() > sth.tree_size)
       return make_error(ErrorCode::kInvalidArgument, "sth_too_old",
                         "the tree head (size " + std::to_string(sth.tree_size) +
@@ -52,19 +55,19 @@ Result<BundleFiles> make_bundle(const EventLog& log, const std::string& stream,
                             std::to_string(e.global_seq()) + "); use a newer one");
     auto path = log.merkle()->inclusion_proof(e.global_seq() - 1, sth.tree_size);
     if (!path) return path.error();
-    lines += "{\"seq\":" + std::to_string(i + 1) + ",\"leafIndex\":" +
-             std::to_string(e.global_seq() - 1) + ",\"eventBytes\":\"" + base64_encode((*raw)[i]) +
-             "\",\"inclusionProof\":[";
-    for (size_t j = 0; j < path->size(); ++j) lines += (j ? ",\"" : "\"") + to_hex((*path)[j]) + "\"";
+    lines += "{\"seq\":" + std::to_string(i + 1) +
+             ",\"leafIndex\":" + std::to_string(e.global_seq() - 1) + ",\"eventBytes\":\"" +
+             base64_encode((*raw)[i]) + "\",\"inclusionProof\":[";
+    for (size_t j = 0; j < path->size(); ++j)
+      lines += (j ? ",\"" : "\"") + to_hex((*path)[j]) + "\"";
     lines += "]}\n";
   }
   auto root = log.merkle()->root(sth.tree_size);
   if (!root || *root != sth.root_hash)
     return make_error(ErrorCode::kConflict, "sth_mismatch",
                       "this data dir's tree does not have the tree head's root at its size");
-  return BundleFiles{{"sth.json", sth_json(sth) + "\n"},
-                     {"public-key.pem", public_pem},
-                     {"events.jsonl", lines}};
+  return BundleFiles{
+      {"sth.json", sth_json(sth) + "\n"}, {"public-key.pem", public_pem}, {"events.jsonl", lines}};
 }
 
 BundleVerdict verify_bundle(const BundleFiles& files) {

@@ -1,8 +1,9 @@
 #include "storage/merkle_store.h"
-#include "storage/big_endian.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+
+#include "storage/big_endian.h"
 
 namespace enclave::storage {
 
@@ -15,10 +16,12 @@ Error damaged(const std::string& what) {
 // The root of 2^d consecutive nodes (concatenated 32-byte hashes).
 std::string fold(std::string_view hashes) {
   std::vector<std::string> level;
-  for (size_t off = 0; off + 32 <= hashes.size(); off += 32) level.emplace_back(hashes.substr(off, 32));
+  for (size_t off = 0; off + 32 <= hashes.size(); off += 32)
+    level.emplace_back(hashes.substr(off, 32));
   while (level.size() > 1) {
     std::vector<std::string> up;
-    for (size_t i = 0; i + 1 < level.size(); i += 2) up.push_back(merkle::node_hash(level[i], level[i + 1]));
+    for (size_t i = 0; i + 1 < level.size(); i += 2)
+      up.push_back(merkle::node_hash(level[i], level[i + 1]));
     level.swap(up);
   }
   return level.empty() ? std::string() : level.front();
@@ -133,8 +136,7 @@ merkle::NodeSource MerkleStore::source() const {
 
 Result<std::string> MerkleStore::root(uint64_t size) const { return merkle::root(size, source()); }
 
-Result<std::vector<std::string>> MerkleStore::inclusion_proof(uint64_t index,
-                                                              uint64_t size) const {
+Result<std::vector<std::string>> MerkleStore::inclusion_proof(uint64_t index, uint64_t size) const {
   return merkle::inclusion_proof(index, size, source());
 }
 

@@ -131,8 +131,8 @@ Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size,
 Result<std::vector<std::string>> consistency_proof(uint64_t first, uint64_t second,
                                                    const NodeSource& nodes) {
   if (first == 0 || first > second)
-    return bad("a consistency proof needs 0 < first ≤ second (got " + std::to_string(first) +
-               ", " + std::to_string(second) + ")");
+    return bad("a consistency proof needs 0 < first ≤ second (got " + std::to_string(first) + ", " +
+               std::to_string(second) + ")");
   std::vector<std::string> out;
   if (auto e = subproof(first, 0, second, true, nodes, out)) return *e;
   return out;

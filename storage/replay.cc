@@ -80,10 +80,10 @@ Result<StreamReplay> replay_stream(const EventLog& log, const std::string& strea
     return make_error(ErrorCode::kNotFound, "not_found", "no stream " + to_hex(stream));
   StreamReplay r;
   const auto& first = events->front().envelope;
-  r.kind = first.has_session_created() ? "session"
-           : first.has_fleet_created() ? "fleet"
+  r.kind = first.has_session_created()   ? "session"
+           : first.has_fleet_created()   ? "fleet"
            : first.has_api_key_created() ? "keys"
-                                          : "unknown";
+                                         : "unknown";
   for (auto& s : *events) {
     if (!within(s.envelope, cut, true)) break;
     if (r.kind == "session") r.session = session::apply(std::move(r.session), s.envelope);
@@ -109,8 +109,7 @@ Result<StreamReplay> replay_stream(const EventLog& log, const std::string& strea
 }
 
 Result<uint64_t> replay_all(const EventLog& log, const ReplayCut& cut,
-                            const std::function<void(const StreamReplay&)>& fn,
-                            bool keep_events) {
+                            const std::function<void(const StreamReplay&)>& fn, bool keep_events) {
   StreamReplay cur;
   std::string stream;
   uint64_t folded = 0;
@@ -142,12 +141,14 @@ Result<uint64_t> replay_all(const EventLog& log, const ReplayCut& cut,
       return true;
     }
     if (cur.kind.empty())
-      cur.kind = env.has_session_created() ? "session"
-                 : env.has_fleet_created() ? "fleet"
+      cur.kind = env.has_session_created()   ? "session"
+                 : env.has_fleet_created()   ? "fleet"
                  : env.has_api_key_created() ? "keys"
-                                              : "unknown";
-    if (cur.kind == "session") session::apply_into(cur.session, env);
-    else if (cur.kind == "fleet") cur.fleet = fleet::apply(std::move(cur.fleet), env);
+                                             : "unknown";
+    if (cur.kind == "session")
+      session::apply_into(cur.session, env);
+    else if (cur.kind == "fleet")
+      cur.fleet = fleet::apply(std::move(cur.fleet), env);
     if (keep_events) cur.events.push_back(Stored{env, sha256(value), 0});
     ++folded;
     return true;
@@ -191,7 +192,8 @@ namespace {
 std::string turn_text(const events::ExecTurn& t) {
   auto clean = [](std::string_view in) {
     std::string out;
-    for (char c : in) out += (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f ? '?' : c;
+    for (char c : in)
+      out += (static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f ? '?' : c;
     return out;
   };
   std::ostringstream o;
@@ -206,7 +208,10 @@ std::string turn_text(const events::ExecTurn& t) {
       pos = nl + 1;
     }
   }
-  o << "        result: " << (t.timed_out() ? "timed out" : t.has_exit_code() ? "exit " + std::to_string(t.exit_code()) : "no exit code")
+  o << "        result: "
+    << (t.timed_out()       ? "timed out"
+        : t.has_exit_code() ? "exit " + std::to_string(t.exit_code())
+                            : "no exit code")
     << ", stdout " << t.stdout().size() << " bytes, stderr " << t.stderr().size() << " bytes";
   if (!t.json().empty()) o << ", json " << clean(t.json().substr(0, 200));
   o << "\n";
@@ -234,10 +239,10 @@ std::string replay_text(const StreamReplay& r) {
   } else if (r.kind == "fleet") {
     auto c = fleet::counts(r.fleet);
     o << "  name: " << printable(r.fleet.name)
-      << "  phase: " << fleet::phase_name(fleet::aggregate(c))
-      << "\n  members: " << c.total() << " (queued " << c.queued << ", starting " << c.starting
-      << ", running " << c.running << ", succeeded " << c.succeeded << ", failed " << c.failed
-      << ", killed " << c.killed << ")\n";
+      << "  phase: " << fleet::phase_name(fleet::aggregate(c)) << "\n  members: " << c.total()
+      << " (queued " << c.queued << ", starting " << c.starting << ", running " << c.running
+      << ", succeeded " << c.succeeded << ", failed " << c.failed << ", killed " << c.killed
+      << ")\n";
   }
   o << "  events:\n";
   for (const auto& s : r.events) {

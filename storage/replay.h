@@ -17,8 +17,8 @@
 namespace enclave::storage {
 
 struct ReplayCut {
-  uint64_t until_seq = UINT64_MAX;      // fold events with seq ≤ this (of the named stream)
-  std::optional<TimeMs> until_time;     // and/or with at ≤ this (applies to fleet members too)
+  uint64_t until_seq = UINT64_MAX;   // fold events with seq ≤ this (of the named stream)
+  std::optional<TimeMs> until_time;  // and/or with at ≤ this (applies to fleet members too)
 };
 
 struct StreamReplay {

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "events/base64.h"
@@ -88,8 +88,7 @@ Result<TreeHead> parse_sth_json(std::string_view text) {
   const auto& f = obj.fields();
   auto str = [&](const char* name, std::string* out) -> std::optional<Error> {
     auto it = f.find(name);
-    if (it == f.end() || !it->second.has_string_value() ||
-        it->second.string_value().size() > 256)
+    if (it == f.end() || !it->second.has_string_value() || it->second.string_value().size() > 256)
       return invalid(name, std::string(name) + " must be a string");
     *out = it->second.string_value();
     return std::nullopt;
@@ -110,7 +109,8 @@ Result<TreeHead> parse_sth_json(std::string_view text) {
   if (auto e = str("keyId", &th.key_id)) return *e;
   if (auto e = str("signature", &sig)) return *e;
   auto raw = base64_decode(sig);
-  if (!raw || raw->size() != 64) return invalid("signature", "signature must be base64 of 64 bytes");
+  if (!raw || raw->size() != 64)
+    return invalid("signature", "signature must be base64 of 64 bytes");
   th.signature = *raw;
   return th;
 }
@@ -158,10 +158,11 @@ Result<bool> SigningKey::create_file(const std::string& path) {
   BIO_free(bio);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
-    return make_error(ErrorCode::kConflict, "key_file_exists",
-                      "cannot create " + path + " (it must not exist yet): " + std::strerror(errno));
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
-            ::fsync(fd) == 0;
+    return make_error(
+        ErrorCode::kConflict, "key_file_exists",
+        "cannot create " + path + " (it must not exist yet): " + std::strerror(errno));
+  bool ok =
+      ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return make_error(ErrorCode::kInternal, "write_failed", "cannot write " + path);
   return true;
@@ -178,8 +179,9 @@ Result<SigningKey> SigningKey::load_file(const std::string& path) {
   if (bio) BIO_free(bio);
   if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
     if (k) EVP_PKEY_free(k);
-    return invalid("signingKey", path + " is not a PEM Ed25519 private key "
-                                        "(make one with `enclaved signing-key create FILE`)");
+    return invalid("signingKey", path +
+                                     " is not a PEM Ed25519 private key "
+                                     "(make one with `enclaved signing-key create FILE`)");
   }
   SigningKey s;
   s.key_ = own(k);
@@ -196,8 +198,8 @@ void SigningKey::sign(TreeHead& th) const {
   size_t len = sizeof sig;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (ctx &&
-      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(key_.get())) ==
-          1 &&
+      EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr,
+                         static_cast<EVP_PKEY*>(key_.get())) == 1 &&
       EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(msg.data()),
                      msg.size()) == 1)
     th.signature.assign(reinterpret_cast<char*>(sig), len);

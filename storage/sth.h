@@ -1,8 +1,9 @@
 // Signed tree heads (STH): a Merkle root of the global order at a size, signed with the server's
 // Ed25519 key, so that whoever later holds the data dir cannot rewrite history an STH covers.
 //
-// Signed bytes (UTF-8, no trailing newline): "enclave-sth-v1\n<treeSize>\n<rootHash hex>\n<timestamp>"
-// JSON: {"treeSize":N,"rootHash":"<64 hex>","timestamp":"<RFC 3339>","keyId":"<64 hex>",
+// Signed bytes (UTF-8, no trailing newline): "enclave-sth-v1\n<treeSize>\n<rootHash
+// hex>\n<timestamp>" JSON: {"treeSize":N,"rootHash":"<64 hex>","timestamp":"<RFC
+// 3339>","keyId":"<64 hex>",
 //        "signature":"<base64 of 64 bytes>"}; keyId = hex SHA-256 of the public key's DER
 // (SubjectPublicKeyInfo), what `openssl pkey -pubout -outform DER | sha256sum` prints.
 #pragma once

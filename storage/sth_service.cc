@@ -28,7 +28,8 @@ Error bad(const char* field, const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, "invalid_argument", what, field);
 }
 
-// Writes `text` to `dir/name` through a temp file and rename, fsynced: an anchor is whole or absent.
+// Writes `text` to `dir/name` through a temp file and rename, fsynced: an anchor is whole or
+// absent.
 bool write_file(const std::string& dir, const std::string& name, const std::string& text) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -133,8 +134,7 @@ Result<std::vector<std::string>> SthService::consistency(uint64_t first, uint64_
   return log_.merkle()->consistency_proof(first, second);
 }
 
-Result<std::vector<EventProof>> SthService::prove_stream(const std::string& stream,
-                                                         uint64_t count,
+Result<std::vector<EventProof>> SthService::prove_stream(const std::string& stream, uint64_t count,
                                                          uint64_t tree_size) const {
   if (!log_.merkle()) return no_tree();
   auto raw = log_.read_stream_bytes(stream, 1, count);
@@ -146,9 +146,9 @@ Result<std::vector<EventProof>> SthService::prove_stream(const std::string& stre
     p.bytes = std::move((*raw)[i]);
     events::Envelope e;
     if (!e.ParseFromString(p.bytes) || e.global_seq() == 0)
-      return make_error(ErrorCode::kConflict, "proof_unavailable",
-                        "event " + std::to_string(p.seq) +
-                            " was stored before the log recorded global seqs");
+      return make_error(
+          ErrorCode::kConflict, "proof_unavailable",
+          "event " + std::to_string(p.seq) + " was stored before the log recorded global seqs");
     p.leaf_index = e.global_seq() - 1;
     if (p.leaf_index >= tree_size)
       return make_error(ErrorCode::kUnavailable, "log_unavailable",

@@ -19,8 +19,8 @@
 namespace enclave::storage {
 
 struct SthOptions {
-  std::string anchor_dir;  // empty: STHs are not written anywhere
-  int64_t interval_s = 10; // an STH this often when the tree grew; 0: only on demand and at stop
+  std::string anchor_dir;   // empty: STHs are not written anywhere
+  int64_t interval_s = 10;  // an STH this often when the tree grew; 0: only on demand and at stop
   Clock clock = system_clock();
 };
 
@@ -28,8 +28,8 @@ struct SthOptions {
 struct EventProof {
   uint64_t seq = 0;
   uint64_t leaf_index = 0;
-  std::string bytes;                // the stored event bytes
-  std::vector<std::string> path;    // RFC 9162 inclusion proof, raw 32-byte hashes
+  std::string bytes;              // the stored event bytes
+  std::vector<std::string> path;  // RFC 9162 inclusion proof, raw 32-byte hashes
 };
 
 class SthService {

@@ -3,8 +3,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -64,8 +64,9 @@ VerifyReport verify_log(const EventLog& log) {
       return false;
     }
     if (e.stream() != stream || e.seq() != seq) {
-      fail(stream, seq, "stored event says it is " + to_hex(e.stream()) + "/" +
-                            std::to_string(e.seq()) + " (moved or swapped)");
+      fail(stream, seq,
+           "stored event says it is " + to_hex(e.stream()) + "/" + std::to_string(e.seq()) +
+               " (moved or swapped)");
       return false;
     }
     if (e.prev_hash() != last_hash) {
@@ -114,10 +115,12 @@ VerifyReport verify_log(const EventLog& log) {
       }
       return true;
     });
-    if (!g) fail("", 0, "global index: " + g.error().message);
+    if (!g)
+      fail("", 0, "global index: " + g.error().message);
     else if (rep.ok && refs != rep.events)
-      fail("", 0, "global index has " + std::to_string(refs) + " entries for " +
-                      std::to_string(rep.events) + " events");
+      fail("", 0,
+           "global index has " + std::to_string(refs) + " entries for " +
+               std::to_string(rep.events) + " events");
   }
   if (rep.ok) {
     std::map<std::string, std::set<std::string>> by_org;  // each org's index, read once
@@ -125,7 +128,8 @@ VerifyReport verify_log(const EventLog& log) {
       auto org = by_org.find(head.org_id);
       if (org == by_org.end()) {
         auto in_org = log.streams_of_org(head.org_id);
-        org = by_org.emplace(head.org_id, std::set<std::string>(in_org.begin(), in_org.end())).first;
+        org =
+            by_org.emplace(head.org_id, std::set<std::string>(in_org.begin(), in_org.end())).first;
       }
       if (!org->second.count(stream)) {
         fail(stream, 0, "stream is missing from the index of org " + head.org_id);

@@ -103,8 +103,8 @@ bool snapshot_matches(const EventLog& log, const std::string& stream, std::strin
     if (want.id() != snap.id() || want.org_id() != snap.org_id() ||
         want.created_by() != snap.created_by() || want.name() != snap.name() ||
         want.created_at_ms() != snap.created_at_ms() ||
-        !std::equal(want.member_ids().begin(), want.member_ids().end(),
-                    snap.member_ids().begin(), snap.member_ids().end()) ||
+        !std::equal(want.member_ids().begin(), want.member_ids().end(), snap.member_ids().begin(),
+                    snap.member_ids().end()) ||
         !std::equal(want.member_phases().begin(), want.member_phases().end(),
                     snap.member_phases().begin(), snap.member_phases().end())) {
       *problem = "the fleet snapshot differs from the fold of the fleet and its members";
@@ -133,8 +133,9 @@ TransparencyReport verify_transparency(const EventLog& log, const TransparencyOp
   std::multimap<uint64_t, const TreeHeadSource*> by_size;
   for (const auto& s : options.sths) {
     if (options.public_key && !options.public_key->verifies(s.head)) {
-      fail("", 0, 0, "tree head " + s.origin + " (size " + std::to_string(s.head.tree_size) +
-                         ") is not signed by the given public key (forged or another server's)");
+      fail("", 0, 0,
+           "tree head " + s.origin + " (size " + std::to_string(s.head.tree_size) +
+               ") is not signed by the given public key (forged or another server's)");
       return rep;
     }
     by_size.emplace(s.head.tree_size, &s);
@@ -145,8 +146,9 @@ TransparencyReport verify_transparency(const EventLog& log, const TransparencyOp
     for (auto it = lo; it != hi; ++it)
       if (it->second->head.root_hash != root) {
         fail("", 0, size,
-             "the events give a different root at size " + std::to_string(size) + " than tree head " +
-                 it->second->origin + " signed: history up to there was rewritten or replaced");
+             "the events give a different root at size " + std::to_string(size) +
+                 " than tree head " + it->second->origin +
+                 " signed: history up to there was rewritten or replaced");
         return false;
       }
     return true;
@@ -179,8 +181,9 @@ TransparencyReport verify_transparency(const EventLog& log, const TransparencyOp
         std::string stream;
         uint64_t seq = 0;
         (void)parse_event_key(key, &stream, &seq);
-        fail(stream, seq, g, "the event says it is global seq " + std::to_string(g) +
-                                 (g > total ? ", beyond the global index's end" : ", as another does"));
+        fail(stream, seq, g,
+             "the event says it is global seq " + std::to_string(g) +
+                 (g > total ? ", beyond the global index's end" : ", as another does"));
         return false;
       }
       filled[g - 1] = true;
@@ -198,71 +201,79 @@ TransparencyReport verify_transparency(const EventLog& log, const TransparencyOp
     auto at = [](const std::vector<char>& v, uint64_t g, size_t w) {
       return std::string_view(v.data() + w * (g - 1), w);
     };
-    auto scanned = log.scan_global_refs(1, [&](uint64_t gseq, std::string_view sv, uint64_t seq,
-                                               std::string_view hash) {
-      std::string stream(sv);
-      if (gseq != expect) {
-        fail(stream, seq, expect, "the global order jumps from " + std::to_string(expect - 1) +
-                                      " to " + std::to_string(gseq));
-        return false;
-      }
-      ++expect;
-      if (gseq > total || !filled[gseq - 1]) {
-        fail(stream, seq, gseq, "the global index names a missing event (deleted)");
-        return false;
-      }
-      if (at(keys, gseq, 24) != event_key(stream, seq)) {
-        fail(stream, seq, gseq, "the event at this global seq is not the one the index names");
-        return false;
-      }
-      if (!hash.empty() && at(hashes, gseq, 32) != hash) {
-        fail(stream, seq, gseq, "the event's SHA-256 differs from the global index's");
-        return false;
-      }
-      tree.push(std::string(at(leaves, gseq, 32)));
-      if (by_size.count(tree.size()) && !check_heads_at(tree.size(), tree.root())) return false;
-      return true;
-    });
+    auto scanned = log.scan_global_refs(
+        1, [&](uint64_t gseq, std::string_view sv, uint64_t seq, std::string_view hash) {
+          std::string stream(sv);
+          if (gseq != expect) {
+            fail(stream, seq, expect,
+                 "the global order jumps from " + std::to_string(expect - 1) + " to " +
+                     std::to_string(gseq));
+            return false;
+          }
+          ++expect;
+          if (gseq > total || !filled[gseq - 1]) {
+            fail(stream, seq, gseq, "the global index names a missing event (deleted)");
+            return false;
+          }
+          if (at(keys, gseq, 24) != event_key(stream, seq)) {
+            fail(stream, seq, gseq, "the event at this global seq is not the one the index names");
+            return false;
+          }
+          if (!hash.empty() && at(hashes, gseq, 32) != hash) {
+            fail(stream, seq, gseq, "the event's SHA-256 differs from the global index's");
+            return false;
+          }
+          tree.push(std::string(at(leaves, gseq, 32)));
+          if (by_size.count(tree.size()) && !check_heads_at(tree.size(), tree.root())) return false;
+          return true;
+        });
     if (!scanned) fail("", 0, 0, "global index: " + scanned.error().message);
     if (rep.ok && tree.size() != total)
-      fail("", 0, tree.size() + 1, "the global index ends at " + std::to_string(tree.size()) +
-                                       " but events claim global seqs up to " + std::to_string(total));
+      fail("", 0, tree.size() + 1,
+           "the global index ends at " + std::to_string(tree.size()) +
+               " but events claim global seqs up to " + std::to_string(total));
   }
   bool legacy = true;  // events before the log recorded global seqs carry 0
   std::optional<Error> err;
-  auto scanned = fast ? Result<bool>(true) : log.scan_global_raw(1, [&](uint64_t gseq, std::string_view sv, uint64_t seq,
-                                            std::string_view hash, std::string_view bytes) {
-    std::string stream(sv);
-    if (gseq != expect) {
-      fail(stream, seq, expect, "the global order jumps from " + std::to_string(expect - 1) +
-                                    " to " + std::to_string(gseq));
-      return false;
-    }
-    ++expect;
-    if (bytes.empty()) {
-      fail(stream, seq, gseq, "the global index names a missing event (deleted)");
-      return false;
-    }
-    if (!hash.empty() && sha256(bytes) != hash) {
-      fail(stream, seq, gseq, "the event's SHA-256 differs from the global index's");
-      return false;
-    }
-    events::Envelope e;
-    if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || e.stream() != stream ||
-        e.seq() != seq) {
-      fail(stream, seq, gseq, "the event at this global seq is not the one the index names");
-      return false;
-    }
-    if (e.global_seq() != 0) legacy = false;
-    if (e.global_seq() != gseq && !(legacy && e.global_seq() == 0)) {
-      fail(stream, seq, gseq, "the event says it is global seq " + std::to_string(e.global_seq()) +
-                                  " (reordered)");
-      return false;
-    }
-    tree.push(merkle::leaf_hash(bytes));
-    if (by_size.count(tree.size()) && !check_heads_at(tree.size(), tree.root())) return false;
-    return true;
-  });
+  auto scanned =
+      fast ? Result<bool>(true)
+           : log.scan_global_raw(1, [&](uint64_t gseq, std::string_view sv, uint64_t seq,
+                                        std::string_view hash, std::string_view bytes) {
+               std::string stream(sv);
+               if (gseq != expect) {
+                 fail(stream, seq, expect,
+                      "the global order jumps from " + std::to_string(expect - 1) + " to " +
+                          std::to_string(gseq));
+                 return false;
+               }
+               ++expect;
+               if (bytes.empty()) {
+                 fail(stream, seq, gseq, "the global index names a missing event (deleted)");
+                 return false;
+               }
+               if (!hash.empty() && sha256(bytes) != hash) {
+                 fail(stream, seq, gseq, "the event's SHA-256 differs from the global index's");
+                 return false;
+               }
+               events::Envelope e;
+               if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+                   e.stream() != stream || e.seq() != seq) {
+                 fail(stream, seq, gseq,
+                      "the event at this global seq is not the one the index names");
+                 return false;
+               }
+               if (e.global_seq() != 0) legacy = false;
+               if (e.global_seq() != gseq && !(legacy && e.global_seq() == 0)) {
+                 fail(stream, seq, gseq,
+                      "the event says it is global seq " + std::to_string(e.global_seq()) +
+                          " (reordered)");
+                 return false;
+               }
+               tree.push(merkle::leaf_hash(bytes));
+               if (by_size.count(tree.size()) && !check_heads_at(tree.size(), tree.root()))
+                 return false;
+               return true;
+             });
   if (!scanned) fail("", 0, 0, "global index: " + scanned.error().message);
   if (!rep.ok) return rep;
   rep.leaves = tree.size();
@@ -277,8 +288,9 @@ TransparencyReport verify_transparency(const EventLog& log, const TransparencyOp
   // The stored tree (what proofs are served from) must be the one the events give.
   if (const auto* m = log.merkle()) {
     if (m->size() != tree.size()) {
-      fail("", 0, tree.size(), "the stored Merkle tree has " + std::to_string(m->size()) +
-                                   " leaves, the global index " + std::to_string(tree.size()));
+      fail("", 0, tree.size(),
+           "the stored Merkle tree has " + std::to_string(m->size()) +
+               " leaves, the global index " + std::to_string(tree.size()));
       return rep;
     }
     auto stored = m->root(tree.size());

@@ -22,7 +22,7 @@ struct TreeHeadSource {
 };
 
 struct TransparencyOptions {
-  std::vector<TreeHeadSource> sths;   // from --sth / --anchor-dir
+  std::vector<TreeHeadSource> sths;     // from --sth / --anchor-dir
   std::optional<PublicKey> public_key;  // without one, signatures are not checked
 };
 

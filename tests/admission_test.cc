@@ -1,11 +1,10 @@
 // The admission queue: ceiling, FIFO, withdrawal, restore; fair admission across orgs (one FIFO
 // per org, orgs round-robin, weights, max_live).
 #define BOOST_TEST_MODULE admission
-#include <boost/test/unit_test.hpp>
-
-#include <cctype>
-
 #include "actors/admission.h"
+
+#include <boost/test/unit_test.hpp>
+#include <cctype>
 
 using namespace enclave;
 using G = AdmissionQueue::Grant;
@@ -107,10 +106,15 @@ BOOST_AUTO_TEST_CASE(orgs_take_turns_and_each_org_stays_fifo) {
       // one org: plain FIFO
       {{{"a1", "A"}, {"a2", "A"}, {"a3", "A"}}, {"a2", "a3"}},
       // a newcomer waits one turn of the org being served, not behind its whole queue
-      {{{"a1", "A"}, {"a2", "A"}, {"a3", "A"}, {"a4", "A"}, {"b1", "B"}},
-       {"a2", "b1", "a3", "a4"}},
+      {{{"a1", "A"}, {"a2", "A"}, {"a3", "A"}, {"a4", "A"}, {"b1", "B"}}, {"a2", "b1", "a3", "a4"}},
       // three orgs round-robin; an org that empties leaves the round
-      {{{"a1", "A"}, {"a2", "A"}, {"a3", "A"}, {"a4", "A"}, {"a5", "A"}, {"b1", "B"}, {"b2", "B"},
+      {{{"a1", "A"},
+        {"a2", "A"},
+        {"a3", "A"},
+        {"a4", "A"},
+        {"a5", "A"},
+        {"b1", "B"},
+        {"b2", "B"},
         {"c1", "C"}},
        {"a2", "b1", "c1", "a3", "b2", "a4", "a5"}},
   };
@@ -145,7 +149,8 @@ BOOST_AUTO_TEST_CASE(a_500_member_fleet_does_not_starve_another_org) {
     ++releases;
     for (auto& g : q.release(holding[i])) {
       holding.push_back(g.id);
-      if (g.id == "b") b_in = true;
+      if (g.id == "b")
+        b_in = true;
       else {
         BOOST_CHECK_GT(g.ticket, last_a_ticket);
         last_a_ticket = g.ticket;
@@ -195,9 +200,11 @@ BOOST_AUTO_TEST_CASE(weights_give_consecutive_grants_per_turn) {
     for (int i = 1; i <= 8; ++i) q.enqueue("b" + std::to_string(i), "B");
     auto order = drain(q, {"a0"});
     std::string orgs;
-    for (size_t i = 0; i < 8 && i < order.size(); ++i) orgs += static_cast<char>(std::toupper(order[i][0]));
+    for (size_t i = 0; i < 8 && i < order.size(); ++i)
+      orgs += static_cast<char>(std::toupper(order[i][0]));
     BOOST_CHECK_MESSAGE(orgs == row.grants, "weights " << row.weight_a << "/" << row.weight_b
-                                                      << ": got " << orgs << ", want " << row.grants);
+                                                       << ": got " << orgs << ", want "
+                                                       << row.grants);
   }
 }
 

@@ -1,9 +1,10 @@
 // Session credentials (pure): a token verifies with its key until it expires; any change to it,
 // or another key, is refused.
+#include "events/credential.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "events/base64.h"
-#include "events/credential.h"
 
 using namespace enclave;
 
@@ -17,8 +18,8 @@ BOOST_AUTO_TEST_CASE(mint_and_verify) {
   BOOST_REQUIRE(v);
   BOOST_CHECK_EQUAL(v->session_id, "abcd");
   BOOST_CHECK_EQUAL(v->org_id, "acme");
-  BOOST_CHECK(!credential::verify("k2", t, 1'700'000'030'000));   // another key
-  BOOST_CHECK(!credential::verify("k1", t, 1'700'000'060'000));   // expired
+  BOOST_CHECK(!credential::verify("k2", t, 1'700'000'030'000));  // another key
+  BOOST_CHECK(!credential::verify("k1", t, 1'700'000'060'000));  // expired
   std::string forged = t;
   forged[forged.find('.') + 3] ^= 1;  // a changed payload
   BOOST_CHECK(!credential::verify("k1", forged, 1'700'000'030'000));
@@ -36,9 +37,13 @@ BOOST_AUTO_TEST_CASE(claims_with_json_metacharacters_round_trip) {
 
 // The one base64 codec: RFC 4648 test vectors in both alphabets, and what decoding refuses.
 BOOST_AUTO_TEST_CASE(base64_round_trips_and_refuses_foreign_bytes) {
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-      {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (auto [plain, coded] : vectors) {
     BOOST_CHECK_EQUAL(base64_encode(plain), coded);
     BOOST_CHECK_EQUAL(base64_decode(coded).value_or("?"), plain);

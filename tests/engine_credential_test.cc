@@ -1,9 +1,9 @@
 // The control plane holds a credential per live session; it appears in no API answer and no
 // audit record, and it is dropped when the session is torn down.
-#include <boost/test/unit_test.hpp>
-
 #include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
 
 #include "events/credential.h"
 #include "tests/engine_fixture.h"
@@ -27,7 +27,8 @@ BOOST_AUTO_TEST_CASE(held_never_shown_dropped_at_teardown) {
   BOOST_CHECK_EQUAL(claims->session_id, s->id());
   BOOST_CHECK_EQUAL(claims->org_id, "default");
 
-  BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(p, s->id(), cb); }).ok());
+  BOOST_REQUIRE(
+      call<api::Session>([&](auto cb) { engine->teardown_session(p, s->id(), cb); }).ok());
   BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, s->id())->torn_down(); }));
   BOOST_CHECK(!engine->session_credential(s->id()));
   std::string all, json;
@@ -51,7 +52,7 @@ BOOST_AUTO_TEST_CASE(held_never_shown_dropped_at_teardown) {
     BOOST_CHECK(bytes.find(*token) == std::string::npos);
     BOOST_CHECK(bytes.find("eyJ") == std::string::npos);
   }
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE_EQUAL(stat((dir.path() + "/cred_secret").c_str(), &st), 0);
   BOOST_CHECK_EQUAL(st.st_mode & 0777, 0600u);
 }

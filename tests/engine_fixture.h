@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <functional>
 #include <future>
@@ -23,9 +22,8 @@ inline std::unique_ptr<Engine> open_engine(const std::string& dir, uint32_t ceil
                                            backends::SimulatorConfig sim = {}) {
   cfg.data_dir = dir;
   cfg.max_concurrency = ceiling;
-  auto e = Engine::open(cfg, [sim](backends::Sink sink) {
-    return backends::make_simulator(sim, std::move(sink));
-  });
+  auto e = Engine::open(
+      cfg, [sim](backends::Sink sink) { return backends::make_simulator(sim, std::move(sink)); });
   BOOST_REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.error().message));
   return std::move(*e);
 }

@@ -24,8 +24,9 @@ BOOST_AUTO_TEST_CASE(hundred_members_ceiling_three_fifo_partial) {
     req.set_name("hundred");
     for (int i = 0; i < 100; ++i) {
       int v = i * i + 1;
-      *req.add_members() = batch("print('shard " + std::to_string(i) + "')\n#@sim result={\"shard\": " +
-                                 std::to_string(i) + ", \"value\": " + std::to_string(v) + "}\n");
+      *req.add_members() = batch("print('shard " + std::to_string(i) +
+                                 "')\n#@sim result={\"shard\": " + std::to_string(i) +
+                                 ", \"value\": " + std::to_string(v) + "}\n");
     }
     auto hostile = batch("#@sim egress=169.254.169.254:80\n#@sim hang\n");
     hostile.mutable_egress()->set_kill_on_denied(true);
@@ -44,8 +45,8 @@ BOOST_AUTO_TEST_CASE(hundred_members_ceiling_three_fifo_partial) {
     for (const auto& m : done->members()) {
       auto r = engine->get_result(p, m.session_id());
       BOOST_REQUIRE(r.ok());
-      if (m.phase() == "succeeded") sum += static_cast<long>(
-          r->json().struct_value().fields().at("value").number_value());
+      if (m.phase() == "succeeded")
+        sum += static_cast<long>(r->json().struct_value().fields().at("value").number_value());
     }
     BOOST_CHECK_EQUAL(sum, 328450);
     auto hostile_id = done->members(100).session_id();
@@ -59,7 +60,8 @@ BOOST_AUTO_TEST_CASE(hundred_members_ceiling_three_fifo_partial) {
     BOOST_CHECK(denied);
     BOOST_REQUIRE(wait_until([&] {
       auto l = engine->list_sessions(p, {fleet_id, "", 1000, ""});
-      for (const auto& s : l->sessions()) if (!s.torn_down()) return false;
+      for (const auto& s : l->sessions())
+        if (!s.torn_down()) return false;
       return true;
     }));
   }
@@ -185,7 +187,8 @@ BOOST_AUTO_TEST_CASE(queued_sessions_record_queue_depth_and_ceiling) {
     ids.push_back(s->id());
   }
   BOOST_REQUIRE(wait_until([&] {
-    for (auto& id : ids) if (!engine->get_session(p, id)->torn_down()) return false;
+    for (auto& id : ids)
+      if (!engine->get_session(p, id)->torn_down()) return false;
     return true;
   }));
   auto audit = engine->get_audit(p, ids[2]);

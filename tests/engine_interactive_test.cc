@@ -179,8 +179,8 @@ BOOST_AUTO_TEST_CASE(turn_timeout_kills_the_session) {
 
 BOOST_AUTO_TEST_CASE(exec_on_a_batch_session_is_refused) {
   Fixture f;
-  auto s = call<api::Session>(
-      [&](auto cb) { f.engine->create_session(f.p, batch("#@sim hang"), cb); });
+  auto s =
+      call<api::Session>([&](auto cb) { f.engine->create_session(f.p, batch("#@sim hang"), cb); });
   api::ExecRequest r;
   r.set_code("1");
   auto t = call<api::ExecTurnResult>([&](auto cb) { f.engine->exec(f.p, s->id(), r, cb); });

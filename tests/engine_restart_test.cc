@@ -1,7 +1,6 @@
 // Restart: stop the actor system mid-fleet, reopen the same data dir; every member ends exactly
 // once, nothing is lost or run twice, and each stream has no gap and no duplicate.
 #include <boost/test/unit_test.hpp>
-
 #include <set>
 
 #include "events/ids.h"
@@ -73,7 +72,8 @@ BOOST_AUTO_TEST_CASE(stop_mid_fleet_and_resume) {
     BOOST_CHECK_GE(f->counts().succeeded(), succeeded_before);
     BOOST_REQUIRE(wait_until([&] {
       auto l = engine->list_sessions(p, {fid, "", 1000, ""});
-      for (const auto& s : l->sessions()) if (!s.torn_down()) return false;
+      for (const auto& s : l->sessions())
+        if (!s.torn_down()) return false;
       return l->sessions_size() == 20;
     }));
     auto done = engine->get_fleet(p, fid);
@@ -93,7 +93,8 @@ BOOST_AUTO_TEST_CASE(running_sessions_lost_by_the_backend_end_as_sandbox_error) 
   std::string sid;
   {
     auto engine = open_engine(dir.path(), 2);
-    auto s = call<api::Session>([&](auto cb) { engine->create_session(p, batch("#@sim hang"), cb); });
+    auto s =
+        call<api::Session>([&](auto cb) { engine->create_session(p, batch("#@sim hang"), cb); });
     BOOST_REQUIRE(s.ok());
     sid = s->id();
     BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, sid)->phase() == "running"; }));

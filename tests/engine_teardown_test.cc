@@ -20,12 +20,14 @@ BOOST_AUTO_TEST_CASE(incomplete_teardown_holds_the_slot_until_a_retry_succeeds) 
     auto leaky = call<api::Session>([&](auto cb) {
       engine->create_session(p, batch("print(1)\n#@sim teardown_left=2\n"), cb);
     });
-    auto next = call<api::Session>([&](auto cb) { engine->create_session(p, batch("print(2)"), cb); });
+    auto next =
+        call<api::Session>([&](auto cb) { engine->create_session(p, batch("print(2)"), cb); });
     BOOST_REQUIRE(leaky.ok() && next.ok());
     leaky_id = leaky->id();
     next_id = next->id();
     // The first removal left something: a fact, visible in the view, not torn down.
-    BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, leaky_id)->has_teardown_incomplete(); }));
+    BOOST_REQUIRE(
+        wait_until([&] { return engine->get_session(p, leaky_id)->has_teardown_incomplete(); }));
     auto v = engine->get_session(p, leaky_id);
     BOOST_CHECK(!v->torn_down());
     BOOST_CHECK_EQUAL(v->phase(), "succeeded");
@@ -46,8 +48,8 @@ BOOST_AUTO_TEST_CASE(incomplete_teardown_holds_the_slot_until_a_retry_succeeds) 
     }
     BOOST_CHECK_EQUAL(container_id, leaky_id);  // the simulator names its sandbox by session id
     // The same leftover twice is recorded once; torn down only after it.
-    std::vector<std::string> want = {"session_created", "session_admitted",   "sandbox_started",
-                                     "workload_exited", "usage_metered",      "teardown_incomplete",
+    std::vector<std::string> want = {"session_created",  "session_admitted", "sandbox_started",
+                                     "workload_exited",  "usage_metered",    "teardown_incomplete",
                                      "session_torn_down"};
     BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
   }

@@ -1,8 +1,8 @@
 // Tenancy at the engine: another org's ids are "not found" everywhere; scopes give 403 only
 // for one's own resources; no credential-shaped text in any view.
-#include <boost/test/unit_test.hpp>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <boost/test/unit_test.hpp>
 
 #include "actors/key_admin.h"
 #include "tests/engine_fixture.h"
@@ -25,7 +25,8 @@ BOOST_AUTO_TEST_CASE(other_orgs_get_not_found_everywhere) {
   BOOST_REQUIRE(a && b && v);
   BOOST_CHECK(!engine->authenticate("enc_nope"));
   BOOST_CHECK_EQUAL(a->org_id, "acme");
-  auto s = call<api::Session>([&](auto cb) { engine->create_session(*a, batch("#@sim hang"), cb); });
+  auto s =
+      call<api::Session>([&](auto cb) { engine->create_session(*a, batch("#@sim hang"), cb); });
   BOOST_REQUIRE(s.ok());
   BOOST_CHECK_EQUAL(s->org_id(), "acme");
   BOOST_CHECK_EQUAL(s->created_by(), a->user_id);
@@ -78,7 +79,8 @@ BOOST_AUTO_TEST_CASE(pagination_walks_every_session_once) {
   auto engine = open_engine(dir.path(), 8);
   const Principal p = default_principal();
   for (int i = 0; i < 7; ++i)
-    BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->create_session(p, batch("1"), cb); }).ok());
+    BOOST_REQUIRE(
+        call<api::Session>([&](auto cb) { engine->create_session(p, batch("1"), cb); }).ok());
   std::set<std::string> seen;
   std::string cursor;
   int pages = 0;

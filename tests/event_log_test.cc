@@ -224,9 +224,11 @@ BOOST_AUTO_TEST_CASE(heads_roll_forward_after_a_crash_and_still_guard_the_tail) 
     // flip a byte of a's last event, in the crash image: the global index still holds its hash
     RawDb raw(image.path());
     std::string value;
-    BOOST_REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.cf("events"), event_key(a, 3), &value).ok());
+    BOOST_REQUIRE(
+        raw.db->Get(rocksdb::ReadOptions(), raw.cf("events"), event_key(a, 3), &value).ok());
     value[value.size() / 2] ^= 1;
-    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.cf("events"), event_key(a, 3), value).ok());
+    BOOST_REQUIRE(
+        raw.db->Put(rocksdb::WriteOptions(), raw.cf("events"), event_key(a, 3), value).ok());
   }
   auto ro = std::move(*EventLog::open(image.path(), OpenMode::kReadOnly));
   auto rep = verify_log(*ro);
@@ -257,7 +259,8 @@ BOOST_AUTO_TEST_CASE(heads_are_persisted_every_kHeadsEvery_events) {
     RawDb raw(dir.path() + "-image");
     std::string head, marker;
     BOOST_REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.cf("streams"), s, &head).ok());
-    BOOST_REQUIRE(raw.db->Get(rocksdb::ReadOptions(), raw.cf("default"), "heads_gseq", &marker).ok());
+    BOOST_REQUIRE(
+        raw.db->Get(rocksdb::ReadOptions(), raw.cf("default"), "heads_gseq", &marker).ok());
     auto u64 = [](const std::string& b) {
       uint64_t v = 0;
       for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(b[i]);

@@ -1,18 +1,17 @@
 // Forensics: verify passes an untouched log and catches a flipped byte, a deleted event and a
 // swapped pair; offline replay rebuilds exactly the state the live engine served.
 #define BOOST_TEST_MODULE forensics
-#include <boost/test/unit_test.hpp>
-
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <rocksdb/db.h>
 
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 
 #include "events/ids.h"
 #include "events/views.h"
-#include "storage/replay.h"
 #include "storage/merkle_store.h"
+#include "storage/replay.h"
 #include "storage/sth_service.h"
 #include "storage/verify.h"
 #include "storage/verify_merkle.h"
@@ -39,19 +38,24 @@ struct Recorded {
     auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(p, fr, cb); });
     BOOST_REQUIRE(f.ok());
     fleet_id = f->id();
-    auto bad = call<api::Session>([&](auto cb) { engine->create_session(p, batch("sys.exit(3)"), cb); });
+    auto bad =
+        call<api::Session>([&](auto cb) { engine->create_session(p, batch("sys.exit(3)"), cb); });
     api::CreateSessionRequest ir;
     ir.set_exec_mode("interactive");
     auto inter = call<api::Session>([&](auto cb) { engine->create_session(p, ir, cb); });
     BOOST_REQUIRE(bad.ok() && inter.ok());
-    BOOST_REQUIRE(wait_until([&] { return engine->get_session(p, inter->id())->phase() == "running"; }));
+    BOOST_REQUIRE(
+        wait_until([&] { return engine->get_session(p, inter->id())->phase() == "running"; }));
     api::ExecRequest x;
     x.set_code("x = 41");
-    BOOST_REQUIRE(call<api::ExecTurnResult>([&](auto cb) { engine->exec(p, inter->id(), x, cb); }).ok());
-    BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->teardown_session(p, inter->id(), cb); }).ok());
+    BOOST_REQUIRE(
+        call<api::ExecTurnResult>([&](auto cb) { engine->exec(p, inter->id(), x, cb); }).ok());
+    BOOST_REQUIRE(
+        call<api::Session>([&](auto cb) { engine->teardown_session(p, inter->id(), cb); }).ok());
     BOOST_REQUIRE(wait_until([&] {
       auto l = engine->list_sessions(p, {});
-      for (const auto& s : l->sessions()) if (!s.torn_down()) return false;
+      for (const auto& s : l->sessions())
+        if (!s.torn_down()) return false;
       return true;
     }));
     auto l = engine->list_sessions(p, {});
@@ -82,7 +86,8 @@ struct RawDb {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     BOOST_REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir, cfs, &handles, &db).ok());
-    for (size_t i = 0; i < names.size(); ++i) if (names[i] == "events") events = handles[i];
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == "events") events = handles[i];
   }
   ~RawDb() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -194,9 +199,8 @@ BOOST_AUTO_TEST_CASE(replay_output_is_safe_for_the_operator) {
     auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(default_principal(), fr, cb); });
     BOOST_REQUIRE(f.ok());
     fleet_id = f->id();
-    BOOST_REQUIRE(wait_until([&] {
-      return engine->get_fleet(default_principal(), fleet_id)->phase() == "completed";
-    }));
+    BOOST_REQUIRE(wait_until(
+        [&] { return engine->get_fleet(default_principal(), fleet_id)->phase() == "completed"; }));
   }
   auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
   BOOST_REQUIRE(log.ok());
@@ -249,8 +253,10 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_swapped_pair) {
   {
     RawDb raw(dir);
     auto run = raw.stream_with_three();
-    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.events, run[1].first, run[2].second).ok());
-    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), raw.events, run[2].first, run[1].second).ok());
+    BOOST_REQUIRE(
+        raw.db->Put(rocksdb::WriteOptions(), raw.events, run[1].first, run[2].second).ok());
+    BOOST_REQUIRE(
+        raw.db->Put(rocksdb::WriteOptions(), raw.events, run[2].first, run[1].second).ok());
   }
   auto rep = verify(dir);
   BOOST_CHECK(!rep.ok);
@@ -356,7 +362,8 @@ BOOST_AUTO_TEST_CASE(replay_shows_each_turns_code) {
     for (const auto& e : rep->events)
       if (e.envelope.has_exec_turn()) BOOST_CHECK_EQUAL(e.envelope.exec_turn().code(), "x = 41");
     auto text = storage::replay_text(*rep);
-    shown = text.find("| x = 41") != std::string::npos && text.find("result: exit") != std::string::npos;
+    shown = text.find("| x = 41") != std::string::npos &&
+            text.find("result: exit") != std::string::npos;
   }
   BOOST_CHECK(shown);
 }
@@ -386,9 +393,8 @@ std::pair<storage::TreeHeadSource, storage::PublicKey> head_of(const std::string
   return {storage::TreeHeadSource{*th, "sth.json"}, key->public_key()};
 }
 
-storage::TransparencyReport verify_against(const std::string& dir,
-                                           const std::pair<storage::TreeHeadSource,
-                                                           storage::PublicKey>& head) {
+storage::TransparencyReport verify_against(
+    const std::string& dir, const std::pair<storage::TreeHeadSource, storage::PublicKey>& head) {
   auto log = storage::EventLog::open(dir, storage::OpenMode::kReadOnly);
   BOOST_REQUIRE(log.ok());
   storage::TransparencyOptions o;
@@ -451,7 +457,8 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_rewrite_with_recomputed_hashes) {
     std::vector<std::string> keys;
     for (m->SeekToFirst(); m->Valid(); m->Next()) keys.push_back(m->key().ToString());
     m.reset();
-    for (const auto& k : keys) BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), merkle, k).ok());
+    for (const auto& k : keys)
+      BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), merkle, k).ok());
   }
   BOOST_REQUIRE(storage::EventLog::open(dir, storage::OpenMode::kReadWrite).ok());  // rebuilds
   auto plain = verify(dir);
@@ -472,7 +479,8 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_deleted_stream_naming_it) {
     RawDb raw(dir);
     auto run = raw.stream_with_three();
     stream = run[0].first.substr(0, 16);
-    for (const auto& [k, v] : run) BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw.events, k).ok());
+    for (const auto& [k, v] : run)
+      BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), raw.events, k).ok());
     BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), family(raw, "streams"), stream).ok());
     BOOST_REQUIRE(raw.db->Delete(rocksdb::WriteOptions(), family(raw, "snapshots"), stream).ok());
   }
@@ -501,7 +509,8 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_swapped_snapshot) {
     it.reset();
     BOOST_REQUIRE_GE(sessions.size(), 2u);
     // Session B's key now serves A's result (an "ended sessions' results" swap).
-    BOOST_REQUIRE(raw.db->Put(rocksdb::WriteOptions(), snaps, sessions[1].first, sessions[0].second).ok());
+    BOOST_REQUIRE(
+        raw.db->Put(rocksdb::WriteOptions(), snaps, sessions[1].first, sessions[0].second).ok());
   }
   BOOST_CHECK(verify(dir).ok);  // the chains alone never look at snapshots
   auto rep = verify_against(dir, head);

@@ -3,10 +3,9 @@
 // tiled store: roots at every size across tile boundaries, every inclusion proof, consistency
 // proofs, the tree reopened from disk, and signed tree heads.
 #define BOOST_TEST_MODULE merkle
-#include <boost/test/unit_test.hpp>
-
 #include <openssl/sha.h>
 
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 
 #include "events/ids.h"
@@ -29,7 +28,9 @@ std::string H(const std::string& bytes) {
   return std::string(reinterpret_cast<char*>(md), sizeof md);
 }
 using Leaves = std::vector<std::string>;  // the leaves' inputs (event bytes)
-Leaves slice(const Leaves& d, size_t lo, size_t hi) { return Leaves(d.begin() + lo, d.begin() + hi); }
+Leaves slice(const Leaves& d, size_t lo, size_t hi) {
+  return Leaves(d.begin() + lo, d.begin() + hi);
+}
 size_t k_of(size_t n) {
   size_t k = 1;
   while (k * 2 < n) k *= 2;
@@ -92,11 +93,13 @@ Leaves fill(EventLog& log, size_t n) {
     ++seq;
   }
   Leaves out;
-  BOOST_REQUIRE(log.scan_global_raw(1, [&](uint64_t, std::string_view, uint64_t, std::string_view,
-                                           std::string_view bytes) {
-                     out.emplace_back(bytes);
-                     return true;
-                   }).ok());
+  BOOST_REQUIRE(log.scan_global_raw(1,
+                                    [&](uint64_t, std::string_view, uint64_t, std::string_view,
+                                        std::string_view bytes) {
+                                      out.emplace_back(bytes);
+                                      return true;
+                                    })
+                    .ok());
   return out;
 }
 
@@ -113,7 +116,8 @@ BOOST_AUTO_TEST_CASE(hashing_is_rfc9162) {
   BOOST_CHECK(merkle::leaf_hash("x") == H(std::string("\0x", 2)));
   BOOST_CHECK(merkle::node_hash("l", "r") == H("\1lr"));
   // split_point is the largest power of two below n
-  const std::pair<uint64_t, uint64_t> table[] = {{2, 1}, {3, 2}, {4, 2}, {5, 4}, {8, 4}, {9, 8}, {1000, 512}};
+  const std::pair<uint64_t, uint64_t> table[] = {{2, 1}, {3, 2}, {4, 2},     {5, 4},
+                                                 {8, 4}, {9, 8}, {1000, 512}};
   for (auto [n, k] : table) BOOST_CHECK_EQUAL(merkle::split_point(n), k);
 }
 
@@ -191,11 +195,14 @@ BOOST_AUTO_TEST_CASE(a_group_commit_with_a_conflict_leaves_only_the_good_leaves)
                                  {Append{b, 0, {ev(b, 1)}}}});
   BOOST_CHECK(r[0].ok() && !r[1].ok() && r[2].ok());
   Leaves d;
-  BOOST_REQUIRE((*log)->scan_global_raw(1, [&](uint64_t, std::string_view, uint64_t,
-                                               std::string_view, std::string_view bytes) {
-    d.emplace_back(bytes);
-    return true;
-  }).ok());
+  BOOST_REQUIRE((*log)
+                    ->scan_global_raw(1,
+                                      [&](uint64_t, std::string_view, uint64_t, std::string_view,
+                                          std::string_view bytes) {
+                                        d.emplace_back(bytes);
+                                        return true;
+                                      })
+                    .ok());
   BOOST_REQUIRE_EQUAL(d.size(), 3u);
   BOOST_CHECK_EQUAL((*log)->merkle()->size(), 3u);
   BOOST_CHECK(*(*log)->merkle()->root(3) == MTH(d));
@@ -235,7 +242,11 @@ BOOST_AUTO_TEST_CASE(signed_tree_heads_verify_and_reject_forgeries) {
   forged.root_hash[0] ^= 1;
   BOOST_CHECK(!pub.verifies(forged));
   // Hostile STH texts are errors naming the field, never a crash.
-  const char* bad[] = {"", "[]", "{\"treeSize\":\"3\"}", "{\"treeSize\":-1}", "{\"treeSize\":1.5}",
+  const char* bad[] = {"",
+                       "[]",
+                       "{\"treeSize\":\"3\"}",
+                       "{\"treeSize\":-1}",
+                       "{\"treeSize\":1.5}",
                        "{\"treeSize\":1,\"rootHash\":\"zz\"}"};
   for (const char* text : bad) BOOST_CHECK(!parse_sth_json(text).ok());
   // tick() anchors the head once; a grown tree gets a new file.

@@ -1,7 +1,7 @@
 // answered_once: a callback lost with its message is still answered, exactly once.
-#include <boost/test/unit_test.hpp>
-
 #include "actors/once_callback.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace enclave;
 
@@ -11,10 +11,14 @@ BOOST_AUTO_TEST_CASE(answered_by_the_fallback_when_dropped_uncalled) {
   int calls = 0;
   std::string got;
   {
-    auto cb = answered_once<std::string>([&](Result<std::string> r) { ++calls; got = *r; },
-                                         [] { return Result<std::string>(std::string("fallback")); });
+    auto cb = answered_once<std::string>(
+        [&](Result<std::string> r) {
+          ++calls;
+          got = *r;
+        },
+        [] { return Result<std::string>(std::string("fallback")); });
     auto copy = cb;  // copies share one guard
-  }  // every copy destroyed, never called: like a message dropped by a dead actor
+  }                  // every copy destroyed, never called: like a message dropped by a dead actor
   BOOST_CHECK_EQUAL(calls, 1);
   BOOST_CHECK_EQUAL(got, "fallback");
 }

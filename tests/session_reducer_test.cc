@@ -84,8 +84,8 @@ BOOST_AUTO_TEST_CASE(happy_batch_path_visits_every_phase) {
   s = run(s, session::TearDown{"removed"}, 1006, &types);
   BOOST_CHECK(s.torn_down);
   BOOST_CHECK(s.phase == Phase::kSucceeded);
-  std::vector<std::string> want = {"session_created",   "session_queued", "session_admitted",
-                                   "sandbox_started",   "workload_exited", "usage_metered",
+  std::vector<std::string> want = {"session_created",  "session_queued",  "session_admitted",
+                                   "sandbox_started",  "workload_exited", "usage_metered",
                                    "session_torn_down"};
   BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
 }
@@ -145,8 +145,8 @@ BOOST_AUTO_TEST_CASE(kill_while_queued_is_torn_down_at_once) {
 
 BOOST_AUTO_TEST_CASE(second_teardown_and_second_kill_are_no_ops) {
   auto s = run(running(), session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2000);
-  auto again = session::decide(s, session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2001,
-                               policy());
+  auto again =
+      session::decide(s, session::Kill{events::KILL_REASON_TORN_DOWN, "user"}, 2001, policy());
   BOOST_REQUIRE(again.ok());
   BOOST_CHECK(again->empty());
   s = run(s, session::TearDown{"removed"}, 2002);

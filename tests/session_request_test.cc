@@ -1,7 +1,7 @@
 // Validation of CreateSessionRequest: defaults filled, every bad field named.
-#include <boost/test/unit_test.hpp>
-
 #include "events/session_request.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace enclave;
 
@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_CASE(bad_fields_are_named) {
 BOOST_AUTO_TEST_CASE(host_port_entries) {
   for (const char* ok : {"example.com:443", "127.0.0.1:8080", "a-b.c_d.io:1"})
     BOOST_CHECK_MESSAGE(valid_host_port(ok), ok);
-  for (const char* bad : {"example.com", ":80", "host:0", "host:65536", "host:8x", "a b:1",
-                          "..:1", "host:"})
+  for (const char* bad :
+       {"example.com", ":80", "host:0", "host:65536", "host:8x", "a b:1", "..:1", "host:"})
     BOOST_CHECK_MESSAGE(!valid_host_port(bad), bad);
 }
 

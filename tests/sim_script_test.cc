@@ -1,7 +1,7 @@
 // The simulator's script: directives and the few literal Python statements it understands.
-#include <boost/test/unit_test.hpp>
-
 #include "backends/simulator/sim_script.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace enclave::backends::sim;
 

@@ -1,13 +1,14 @@
 // Snapshots and checkpoints: one more input to the same fold. A clean restart folds nothing
 // after the checkpoint; ended sessions are answered from their snapshots; a damaged snapshot or
 // checkpoint is ignored (the log is the truth) and the answers stay the same.
-#include <boost/test/unit_test.hpp>
+#include "events/snapshot.h"
 
 #include <google/protobuf/util/json_util.h>
 
+#include <boost/test/unit_test.hpp>
+
 #include "actors/read_model.h"
 #include "events/ids.h"
-#include "events/snapshot.h"
 #include "events/views.h"
 #include "tests/engine_fixture.h"
 
@@ -30,8 +31,11 @@ std::map<std::string, std::string> record(const std::string& dir, std::string* f
   for (int i = 0; i < 5; ++i) *fr.add_members() = batch("print(" + std::to_string(i) + ")");
   auto f = call<api::Fleet>([&](auto cb) { engine->create_fleet(p, fr, cb); });
   *fleet_hex = f->id();
-  BOOST_REQUIRE(call<api::Session>([&](auto cb) { engine->create_session(p, batch("sys.exit(2)"), cb); }).ok());
-  auto live = call<api::Session>([&](auto cb) { engine->create_session(p, batch("#@sim hang"), cb); });
+  BOOST_REQUIRE(call<api::Session>([&](auto cb) {
+                  engine->create_session(p, batch("sys.exit(2)"), cb);
+                }).ok());
+  auto live =
+      call<api::Session>([&](auto cb) { engine->create_session(p, batch("#@sim hang"), cb); });
   BOOST_REQUIRE(wait_until([&] {
     auto l = engine->list_sessions(p, {});
     int ended = 0;
@@ -65,7 +69,8 @@ BOOST_AUTO_TEST_CASE(snapshot_round_trip_is_lossless) {
       s = session::apply(std::move(s), e.envelope);
       auto back = snapshot::session_from(snapshot::of(s));
       BOOST_CHECK_EQUAL(json_of(back), json_of(s));
-      BOOST_CHECK_EQUAL(snapshot::of(back).SerializeAsString(), snapshot::of(s).SerializeAsString());
+      BOOST_CHECK_EQUAL(snapshot::of(back).SerializeAsString(),
+                        snapshot::of(s).SerializeAsString());
     }
   }
 }

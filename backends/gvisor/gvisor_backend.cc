@@ -203,8 +203,8 @@ class GvisorBackend final : public Backend {
         failed("runsc delete failed: " + r.output.substr(0, 300));
     }
     for (const auto& ctl : Cgroup::controllers()) {
-      if (!std::filesystem::exists(std::string(Cgroup::kRoot) + "/" + ctl + "/" +
-                                   c.cgroup_parent + "/" + id))
+      if (!std::filesystem::exists(std::string(Cgroup::kRoot) + "/" + ctl + "/" + c.cgroup_parent +
+                                   "/" + id))
         continue;
       auto not_removed = Cgroup(c.cgroup_parent, id).remove();
       if (not_removed.empty())
@@ -284,9 +284,8 @@ class GvisorBackend final : public Backend {
       dead.cgroup_parent += suffix;
       const std::string tag = "dead slot " + std::to_string(n) + ": ";
       for (const auto& id : runsc_list(dead)) {
-        auto r = gvisor::run_command({dead.runsc_path, "--root=" + dead.state_dir,
-                                      "--network=none", "--platform=ptrace", "delete", "--force",
-                                      id},
+        auto r = gvisor::run_command({dead.runsc_path, "--root=" + dead.state_dir, "--network=none",
+                                      "--platform=ptrace", "delete", "--force", id},
                                      10s);
         lines->push_back(tag + "runsc container " + id +
                          (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
@@ -456,9 +455,9 @@ class GvisorBackend final : public Backend {
   std::map<std::string, std::shared_ptr<Sandbox>> sessions_;  // by session id
   std::map<std::string, std::string> session_of_;             // container id -> session id
   std::map<std::string, std::string> left_behind_;  // session id -> container id, teardown left
-  std::vector<std::shared_ptr<Sandbox>> pool_;                // idle, unassigned kernels
-  std::vector<std::shared_ptr<Sandbox>> finished_;            // threads to join
-  std::vector<std::thread> janitors_;                         // leftover removal for kill()
+  std::vector<std::shared_ptr<Sandbox>> pool_;      // idle, unassigned kernels
+  std::vector<std::shared_ptr<Sandbox>> finished_;  // threads to join
+  std::vector<std::thread> janitors_;               // leftover removal for kill()
 };
 
 }  // namespace

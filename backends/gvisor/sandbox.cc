@@ -1,5 +1,4 @@
 #include "backends/gvisor/sandbox.h"
-#include "backends/gvisor/sandbox_util.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -20,6 +19,7 @@
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
+#include "backends/gvisor/sandbox_util.h"
 
 namespace enclave::backends::gvisor {
 namespace {
@@ -37,7 +37,7 @@ constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`:
 // after, the kernel is given up (the session is killed). Generous: under ptrace on a loaded
 // machine unwinding and sending the traceback can take a second.
 constexpr auto kTurnInterruptGrace = 3s;
-constexpr int kMaxDeniedReports = 256;    // per sandbox
+constexpr int kMaxDeniedReports = 256;  // per sandbox
 constexpr const char* kBackstopReason = "wall clock backstop (limits.wall_clock_seconds + grace)";
 
 int or_default(int v, int d) { return v > 0 ? v : d; }
@@ -51,9 +51,6 @@ int host_pids_for(const GvisorConfig& c, int pids) {
 bool valid_env_key(const std::string& k) {
   return !k.empty() && k.find('=') == std::string::npos && k.find('\0') == std::string::npos;
 }
-
-
-
 
 }  // namespace
 
@@ -373,10 +370,10 @@ void Sandbox::handle_commands() {
           env += json_quote(val);
         }
         const bool batch = spec_.exec_mode() != events::EXEC_MODE_INTERACTIVE;
-        const std::string setup = "{\"env\":{" + env + "},\"nproc\":" +
-                                  std::to_string(or_default(l.pids(), kDefaultPids)) +
-                                  ",\"code\":" + json_quote(spec_.code()) +
-                                  (batch ? ",\"batch\":true}" : "}");
+        const std::string setup =
+            "{\"env\":{" + env +
+            "},\"nproc\":" + std::to_string(or_default(l.pids(), kDefaultPids)) +
+            ",\"code\":" + json_quote(spec_.code()) + (batch ? ",\"batch\":true}" : "}");
         queue_stdin('A', 0, setup);
         if (batch) {
           // A pool kernel becomes this one-shot: the workload starts now, and the sandbox's
@@ -428,8 +425,7 @@ void Sandbox::handle_commands() {
   }
 }
 
-void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms,
-                          bool interrupted) {
+void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms, bool interrupted) {
   TurnDone done;
   auto& t = done.turn;
   t.set_turn(turn_->turn);

@@ -119,11 +119,11 @@ class Sandbox {
   mutable std::mutex mu_;
   std::deque<Command> commands_;
   std::deque<ConnectAttempt> egress_reports_;  // the proxy's verdicts, reported by the loop
-  std::string session_id_;  // empty until assigned
-  bool done_ = false;       // thread finished teardown
-  bool accepting_ = true;   // false once the sandbox is going away
-  int wake_fd_ = -1;        // eventfd
-  std::string teardown_left_;  // set by teardown(): what could not be removed
+  std::string session_id_;                     // empty until assigned
+  bool done_ = false;                          // thread finished teardown
+  bool accepting_ = true;                      // false once the sandbox is going away
+  int wake_fd_ = -1;                           // eventfd
+  std::string teardown_left_;                  // set by teardown(): what could not be removed
 
   // Thread-only state.
   std::string dir_;

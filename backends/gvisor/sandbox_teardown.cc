@@ -94,8 +94,7 @@ void Sandbox::teardown(const std::string& start_error) {
     std::lock_guard lock(mu_);
     teardown_left_ = detail;
   }
-  emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed"
-                              : detail,
+  emit(Removed{detail.empty() ? "container " + container_id_ + " deleted, cgroups removed" : detail,
                detail, container_id_});
 }
 

@@ -17,7 +17,7 @@ inline void close_fd(int* fd) {
   *fd = -1;
 }
 inline uint64_t ms_between(std::chrono::steady_clock::time_point a,
-                    std::chrono::steady_clock::time_point b) {
+                           std::chrono::steady_clock::time_point b) {
   if (b <= a) return 0;
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());

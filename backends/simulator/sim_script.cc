@@ -1,7 +1,6 @@
 #include "backends/simulator/sim_script.h"
 
 #include <algorithm>
-
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -98,10 +97,14 @@ std::optional<std::string> python_literal_to_json(const std::string& lit) {
       size_t j = i;
       while (j < lit.size() && std::isalnum(static_cast<unsigned char>(lit[j]))) ++j;
       std::string word = lit.substr(i, j - i);
-      if (word == "True") out += "true";
-      else if (word == "False") out += "false";
-      else if (word == "None") out += "null";
-      else return std::nullopt;  // a name: not a literal
+      if (word == "True")
+        out += "true";
+      else if (word == "False")
+        out += "false";
+      else if (word == "None")
+        out += "null";
+      else
+        return std::nullopt;  // a name: not a literal
       i = j;
     } else if (std::isdigit(static_cast<unsigned char>(c)) || std::strchr("-+.eE{}[]:, \t", c)) {
       out += c;

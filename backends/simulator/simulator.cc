@@ -196,8 +196,8 @@ class Simulator final : public Backend {
         for (const auto& [host, port] : sc.egress) {
           bool allowed = false;
           for (const auto& a : sb.spec.egress().allow())
-            allowed |= sb.spec.egress().mode() == "allow_list" &&
-                       a == host + ":" + std::to_string(port);
+            allowed |=
+                sb.spec.egress().mode() == "allow_list" && a == host + ":" + std::to_string(port);
           // The simulator resolves nothing: an IP literal is its own address, a name has none.
           const std::string ip = egress::parse_ip(host) ? host : "";
           if (allowed)

@@ -10,7 +10,7 @@
 namespace enclave::backends {
 
 struct SimulatorConfig {
-  int64_t tick_ms = 2;  // how long a workload or turn takes when its code does not say
+  int64_t tick_ms = 2;         // how long a workload or turn takes when its code does not say
   bool support_adopt = false;  // pretend sandboxes survive a control-plane restart (tests)
 };
 

@@ -1,8 +1,9 @@
 // E2B compatibility: answers the calls the unmodified E2B SDKs make (see docs/E2B.md) with
 // Enclave's own interactive sessions. An E2B sandbox IS an Enclave session (same id, same org,
 // same audit trail, same reaper); nothing here holds state the log does not, except the
-// in-flight calls themselves and the E2B timeouts (deadlines.h). Control-plane calls authenticate with the org's API key exactly
-// like the native API; calls to the sandbox carry its envdAccessToken (access_token.h).
+// in-flight calls themselves and the E2B timeouts (deadlines.h). Control-plane calls authenticate
+// with the org's API key exactly like the native API; calls to the sandbox carry its
+// envdAccessToken (access_token.h).
 //
 // Threading: like Api — handle() never blocks; engine answers arrive on engine threads and go
 // out through the Reply or the stream's emit.

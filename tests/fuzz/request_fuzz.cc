@@ -77,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto t = http::split_target(target);
   (void)http::percent_decode(target);
-  if (auto q = http::parse_session_list_query(t.query); !q.ok()) must_be_an_error_with_json(q.error());
+  if (auto q = http::parse_session_list_query(t.query); !q.ok())
+    must_be_an_error_with_json(q.error());
   auto m = http::match_route(method, t.path);
   if (m.kind == http::RouteMatch::Kind::kFound && m.route == nullptr) __builtin_trap();
   (void)http::is_id(m.id);

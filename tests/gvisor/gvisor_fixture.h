@@ -143,13 +143,13 @@ Env& env() {
 
 // Without a usable runsc the whole suite is SKIPPED, and says so: exit 77, which CTest reports as
 // "Skipped" (SKIP_RETURN_CODE), never a pass. scripts/test fails on it where gVisor is required.
-#define REQUIRE_RUNSC()                                                         \
-  do {                                                                          \
-    if (!env().usable) {                                                        \
+#define REQUIRE_RUNSC()                                                           \
+  do {                                                                            \
+    if (!env().usable) {                                                          \
       std::cerr << "SKIPPED (exit 77): runsc is unusable: " << env().why << "\n"; \
-      std::cerr.flush();                                                        \
-      std::_Exit(77);                                                           \
-    }                                                                           \
+      std::cerr.flush();                                                          \
+      std::_Exit(77);                                                             \
+    }                                                                             \
   } while (0)
 
 ev::SessionSpec batch(const std::string& code) {
@@ -175,7 +175,7 @@ struct Run {
   eb::Exited exited;
   bool got_exit = false;
   bool got_removed = false;
-  std::string container_id;  // as the backend reported it
+  std::string container_id;        // as the backend reported it
   bool backend_shut_down = false;  // no kill() is answered any more (retries impossible)
 };
 

@@ -87,9 +87,10 @@ BOOST_AUTO_TEST_CASE(fleet_grid) {
     members += std::string(i == 11 ? "" : ",") + "{\"index\":" + std::to_string(i) +
                ",\"sessionId\":\"s\",\"phase\":\"" + phases[i % 6] + "\"}";
   }
-  auto f = parse_json(R"({"id":"f1","name":"demo","phase":"running","counts":{"queued":2,)"
-                      R"("starting":2,"running":2,"succeeded":2,"failed":2,"killed":2},"members":[)" +
-                      members + "]}");
+  auto f =
+      parse_json(R"({"id":"f1","name":"demo","phase":"running","counts":{"queued":2,)"
+                 R"("starting":2,"running":2,"succeeded":2,"failed":2,"killed":2},"members":[)" +
+                 members + "]}");
   BOOST_REQUIRE(f);
   std::string frame = render_fleet_frame(*f);
   BOOST_CHECK(frame.find("fleet f1 (demo)  phase: running  members: 12\n") == 0);
@@ -126,7 +127,8 @@ BOOST_AUTO_TEST_CASE(fleet_grid) {
 BOOST_AUTO_TEST_CASE(views) {
   auto s = parse_json(R"({"zeta":1,"phase":"killed","id":"abc","killReason":"torn_down"})");
   BOOST_REQUIRE(s);
-  BOOST_CHECK_EQUAL(describe_object(*s), "id: abc\nphase: killed\nkillReason: torn_down\nzeta: 1\n");
+  BOOST_CHECK_EQUAL(describe_object(*s),
+                    "id: abc\nphase: killed\nkillReason: torn_down\nzeta: 1\n");
   auto a = parse_json(R"({"events":[{"seq":1,"at":"T","type":"session_created","message":"m",)"
                       R"("data":{}},{"seq":2,"at":"U","type":"egress_denied","message":"no",)"
                       R"("data":{"host":"h"}}]})");
@@ -169,14 +171,16 @@ BOOST_AUTO_TEST_CASE(text_output_escapes_control_characters) {
   };
   std::vector<Case> cases = {
       {"plain name", "plain name"},
-      {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},          // UTF-8 unchanged
-      {"\x1b]0;pwned\x07", "\\e]0;pwned\\x07"},                          // set window title
-      {"\x1b[2J\x1b[31mred", "\\e[2J\\e[31mred"},                        // clear screen, colour
-      {"line\nTAMPERED: fake", "line\\nTAMPERED: fake"},                 // forged line
+      {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},  // UTF-8 unchanged
+      {"\x1b]0;pwned\x07", "\\e]0;pwned\\x07"},                  // set window title
+      {"\x1b[2J\x1b[31mred", "\\e[2J\\e[31mred"},                // clear screen, colour
+      {"line\nTAMPERED: fake", "line\\nTAMPERED: fake"},         // forged line
       {"a\rb\tc\x7f", "a\\rb\\tc\\x7f"},
-      {"\xc2\x9b" "31m", "\\u{9b}31m"},                                  // C1 CSI
+      {"\xc2\x9b"
+       "31m",
+       "\\u{9b}31m"},  // C1 CSI
       {"bad \xff\xfe utf8", "bad \\xff\\xfe utf8"},
-      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                               // encoded surrogate
+      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},  // encoded surrogate
       {"back\\slash", "back\\\\slash"},
   };
   for (const auto& c : cases) {

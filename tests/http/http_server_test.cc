@@ -54,14 +54,17 @@ struct Fixture {
 
   std::shared_ptr<StreamSource> stream(int frames, bool from_thread) {
     auto src = std::make_shared<StreamSource>();
-    src->subscribe = [this, frames, from_thread](std::function<void(std::string, bool)> emit)
-        -> Result<uint64_t> {
+    src->subscribe = [this, frames, from_thread](
+                         std::function<void(std::string, bool)> emit) -> Result<uint64_t> {
       auto produce = [emit, frames] {
-        for (int i = 0; i < frames; ++i) emit("event: n\ndata: " + std::to_string(i) + "\n\n", false);
+        for (int i = 0; i < frames; ++i)
+          emit("event: n\ndata: " + std::to_string(i) + "\n\n", false);
         if (frames >= 0) emit("event: end\ndata: {}\n\n", true);
       };
-      if (from_thread) spawn(produce);
-      else produce();
+      if (from_thread)
+        spawn(produce);
+      else
+        produce();
       return uint64_t{7};
     };
     src->unsubscribe = [this](uint64_t id) {
@@ -91,16 +94,20 @@ struct Fixture {
       r.stream->content_type = "application/x-ndjson";
       return reply(r);
     }
-    if (req.target == "/sse") r.stream = stream(3, true);
-    else if (req.target == "/flood") r.stream = stream(5000, false);
-    else if (req.target == "/forever") r.stream = stream(-1, false);
+    if (req.target == "/sse")
+      r.stream = stream(3, true);
+    else if (req.target == "/flood")
+      r.stream = stream(5000, false);
+    else if (req.target == "/forever")
+      r.stream = stream(-1, false);
     else if (req.target == "/fail") {
       r.stream = std::make_shared<StreamSource>();
       r.stream->subscribe = [](auto) -> Result<uint64_t> {
         return make_error(ErrorCode::kNotFound, "not_found", "no such session");
       };
       r.stream->unsubscribe = [](uint64_t) {};
-    } else r.body = "{\"auth\":\"" + req.authorization + "\"}";
+    } else
+      r.body = "{\"auth\":\"" + req.authorization + "\"}";
     reply(r);
   }
 
@@ -140,7 +147,8 @@ struct Fixture {
 
   std::string raw_exchange(const std::string& send) {
     int fd = raw_connect();
-    BOOST_REQUIRE(::send(fd, send.data(), send.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(send.size()));
+    BOOST_REQUIRE(::send(fd, send.data(), send.size(), MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(send.size()));
     char buf[4096];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     ::close(fd);
@@ -186,8 +194,9 @@ BOOST_AUTO_TEST_CASE(event_stream_ends) {
   });
   BOOST_CHECK_EQUAL(r.status, 200);
   BOOST_CHECK(r.content_type.rfind("text/event-stream", 0) == 0);
-  BOOST_CHECK_EQUAL(got, "event: n\ndata: 0\n\nevent: n\ndata: 1\n\nevent: n\ndata: 2\n\n"
-                         "event: end\ndata: {}\n\n");
+  BOOST_CHECK_EQUAL(got,
+                    "event: n\ndata: 0\n\nevent: n\ndata: 1\n\nevent: n\ndata: 2\n\n"
+                    "event: end\ndata: {}\n\n");
   BOOST_CHECK(f.wait_unsubscribed(1));
 }
 
@@ -252,8 +261,9 @@ BOOST_AUTO_TEST_CASE(chunked_stream_ends_with_last_chunk) {
     pos = eol + 4 + n;
   }
   BOOST_CHECK(last);
-  BOOST_CHECK_EQUAL(data, "event: n\ndata: 0\n\nevent: n\ndata: 1\n\nevent: n\ndata: 2\n\n"
-                          "event: end\ndata: {}\n\n");
+  BOOST_CHECK_EQUAL(data,
+                    "event: n\ndata: 0\n\nevent: n\ndata: 1\n\nevent: n\ndata: 2\n\n"
+                    "event: end\ndata: {}\n\n");
   BOOST_CHECK(f.wait_unsubscribed(1));
 }
 

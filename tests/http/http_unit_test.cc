@@ -94,7 +94,8 @@ BOOST_AUTO_TEST_CASE(openapi_lists_exactly_the_routes) {
       BOOST_CHECK(op.struct_value().fields().count("responses"));
     }
   }
-  for (const auto& r : routes()) in_table.insert(std::string(r.method) + " " + std::string(r.pattern));
+  for (const auto& r : routes())
+    in_table.insert(std::string(r.method) + " " + std::string(r.pattern));
   BOOST_CHECK(in_doc == in_table);
   BOOST_CHECK_EQUAL(in_table.size(), routes().size());
   const auto& schemas = doc.fields().at("components").struct_value().fields().at("schemas");
@@ -315,10 +316,10 @@ BOOST_AUTO_TEST_CASE(origin_rule_table) {
     bool allowed, cross;
   };
   std::vector<Case> cases = {
-      {"", "127.0.0.1:8090", &none, true, false},                        // curl, SDKs, CLI
-      {"http://127.0.0.1:8090", "127.0.0.1:8090", &none, true, false},   // the dashboard
+      {"", "127.0.0.1:8090", &none, true, false},                       // curl, SDKs, CLI
+      {"http://127.0.0.1:8090", "127.0.0.1:8090", &none, true, false},  // the dashboard
       {"http://LOCALHOST:8090", "localhost:8090", &none, true, false},
-      {"http://example.com", "example.com", &none, true, false},        // default port 80
+      {"http://example.com", "example.com", &none, true, false},  // default port 80
       {"https://example.com", "example.com:443", &none, true, false},
       {"http://evil.example", "127.0.0.1:8090", &none, false, false},    // the request
       {"null", "127.0.0.1:8090", &none, false, false},                   // sandboxed iframe
@@ -341,8 +342,8 @@ BOOST_AUTO_TEST_CASE(origin_rule_table) {
   for (const auto& c : cases) {
     auto v = check_origin(c.origin, c.host, *c.policy);
     BOOST_CHECK_MESSAGE(v.allowed == c.allowed && v.cross_origin == c.cross,
-                        "Origin '" << c.origin << "' Host '" << c.host << "': allowed "
-                                   << v.allowed << " cross " << v.cross_origin << " " << v.why);
+                        "Origin '" << c.origin << "' Host '" << c.host << "': allowed " << v.allowed
+                                   << " cross " << v.cross_origin << " " << v.why);
     if (!v.allowed) BOOST_CHECK(!v.why.empty());
   }
 }
