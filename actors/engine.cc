@@ -18,6 +18,7 @@
 #include "actors/queued_quota.h"
 #include "actors/reaper_actor.h"
 #include "actors/session_actor.h"
+#include "actors/session_wait.h"
 #include "events/ids.h"
 #include "events/session_request.h"
 #include "events/storage_gate.h"
@@ -54,6 +55,7 @@ struct Engine::Impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   Context ctx;
+  caf::actor wait_timer;  // completes `?wait=S` waiters whose time is up (session_wait.h)
   // Backend events that arrive while open() recovers — an adopting backend reports what its
   // sandboxes did while the control plane was down before the session actors exist — wait here
   // and are delivered, in order, right after each actor got its Recover message.
@@ -184,6 +186,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
       std::move(org_max_queued), [d](const std::string& org) { return d->model().queued_in(org); });
   d->ctx.admission = spawn_admission(*d->sys, config.max_concurrency, std::move(org_limits));
   d->ctx.reaper = spawn_reaper(*d->sys, config.clock, config.reaper_tick_ms);
+  d->wait_timer =
+      spawn_wait_timer(*d->sys, d->model_ptr.get(), config.clock, config.reaper_tick_ms);
 
   // ---- recovery: every session that is not torn down gets its actor back -------------------
   auto live = d->model().live_sessions();
@@ -259,6 +263,8 @@ Engine::~Engine() {
   for (auto& a : d->registry.all()) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d->ctx.admission, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d->ctx.reaper, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d->wait_timer, caf::exit_reason::user_shutdown);
+  d->wait_timer = nullptr;
   d->ctx.admission = nullptr;
   d->ctx.reaper = nullptr;
   d->sys.reset();      // waits for every actor to finish
@@ -276,7 +282,10 @@ std::optional<std::string> Engine::session_credential(const std::string& id) con
 }
 const std::string& Engine::credential_secret() const { return impl_->creds->secret(); }
 const std::string& Engine::backend_name() const { return impl_->backend_name; }
-void Engine::reap_now() { caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}}); }
+void Engine::reap_now() {
+  caf::anon_send(impl_->ctx.reaper, msg::ToReaper{msg::Tick{false}});
+  caf::anon_send(impl_->wait_timer, WaitTick{false});
+}
 Health Engine::health() const {
   if (impl_->log->writable()) return Health{};
   return Health{false, "log_unwritable", impl_->log->unwritable_reason()};
@@ -501,6 +510,19 @@ Result<api::SessionResult> Engine::get_result(const Principal& p, const std::str
   return views::result(*s);
 }
 
+uint64_t Engine::wait_session(const Principal& p, const std::string& id, uint32_t wait_s,
+                              Callback<api::Session> done) {
+  auto s = visible_session(impl_->model(), p, id);
+  if (!s) return done(s.error()), 0;
+  if (!p.has("sessions:read")) return done(forbidden("sessions:read")), 0;
+  TimeMs deadline = impl_->config.clock() + TimeMs{std::min(wait_s, kMaxWaitSeconds)} * 1000;
+  return start_wait(impl_->model(), s->id, deadline, std::move(done));
+}
+
+void Engine::cancel_wait(uint64_t token) {
+  if (token) impl_->model().waiters().cancel(token);
+}
+
 Result<api::AuditTrail> Engine::get_audit(const Principal& p, const std::string& id) const {
   auto s = visible_session(impl_->model(), p, id);
   if (!s) return s.error();
@@ -664,6 +686,7 @@ std::string Engine::metrics_text() const {
   in.counters = d->model().counters();
   in.max_concurrency = d->config.max_concurrency;
   in.live_actors = d->registry.size();
+  in.waiters = d->model().waiters().size();
   in.log_bytes = d->log->bytes_appended();
   in.log_batches = d->commits->batches();
   in.log_submissions = d->commits->submissions();

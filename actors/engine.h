@@ -50,6 +50,16 @@ class Engine {
                     Callback<api::Fleet> done);
   void teardown_fleet(const Principal& p, const std::string& id, Callback<api::Fleet> done);
 
+  // Answers `done` with the session and its result (api::Session.result) once it has settled —
+  // ended with its exit recorded, or torn down — or after `wait_s` seconds (≤ 300) as it stands
+  // then; at once if it has settled already. No thread waits (issue 24). Returns a token for
+  // cancel_wait(), or 0 if `done` has been answered already (404, 403, settled, 503).
+  uint64_t wait_session(const Principal& p, const std::string& id, uint32_t wait_s,
+                        Callback<api::Session> done);
+  // The caller of a wait went away: its callback is dropped, never called. A no-op if the wait
+  // has completed already.
+  void cancel_wait(uint64_t token);
+
   // ---- reads -----------------------------------------------------------------------------------
   [[nodiscard]] Result<api::Session> get_session(const Principal& p, const std::string& id) const;
   [[nodiscard]] Result<api::SessionList> list_sessions(const Principal& p,

@@ -273,6 +273,14 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
   for (const auto& l : lines) spdlog::info("{}", l);
   flush_snapshots();
   if (!changes.empty()) publish_fleet_changes(changes);
+  if (waiters_.size() > 0) {
+    for (const auto* s : batch) {
+      const std::string& id = s->envelope.stream();
+      if (!waiters_.waiting_for(id)) continue;
+      auto st = session(id);
+      if (st && session::settled(*st)) waiters_.settle(id);
+    }
+  }
   std::vector<std::pair<std::function<void(const StreamItem&)>, StreamItem>> calls;
   {
     std::lock_guard lock(sub_mu_);

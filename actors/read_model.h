@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "actors/engine_types.h"
+#include "actors/session_waiters.h"
 #include "events/api_keys.h"
 #include "events/fleet.h"
 #include "events/session.h"
@@ -81,6 +82,10 @@ class ReadModel {
   // A live output chunk (capped by the backend; `truncated`: the stream's cap was reached).
   void publish_output(const std::string& id, const std::string& stream, const std::string& data,
                       uint32_t turn, bool truncated = false);
+
+  // Callers waiting for a session to settle (`?wait=S`); completed after the batch that
+  // settles their session is folded (apply_committed).
+  SessionWaiters& waiters() { return waiters_; }
 
   // Counters for /metrics (monotonic unless noted).
   struct Counters {
@@ -143,6 +148,8 @@ class ReadModel {
       cold_sessions_;
   mutable std::unordered_map<std::string, std::pair<fleet::State, std::list<std::string>::iterator>>
       cold_fleets_;
+
+  SessionWaiters waiters_;
 
   mutable std::mutex sub_mu_;
   uint64_t next_sub_ = 1;

@@ -50,6 +50,8 @@ struct SessionActorState {
   size_t stale_commits = 0;       // answers still due for appends dropped by a failure
   uint32_t teardown_retries = 0;  // kill() retries sent after an incomplete teardown
   bool retry_scheduled = false;
+  // A new session asked admission first (issue 24); its creation is recorded with the answer.
+  std::optional<msg::Create> pending_create;
 };
 
 using Self = caf::stateful_actor<SessionActorState>;
@@ -374,6 +376,30 @@ bool handle_while_log_failed(Self* self, T& x) {
   return false;  // Queued, Reap, Recover, TeardownTimeout: moot now
 }
 
+// Records a new session's creation together with admission's answer to it (one batch, one
+// fsync); the caller hears back once it is durable, and an admitted session launches then.
+void record_creation(
+    Self* self, std::variant<std::monostate, session::RecordQueued, session::Admit> admission) {
+  auto& st = self->state;
+  msg::Create create = std::move(*st.pending_create);
+  st.pending_create.reset();
+  create.command.admission = std::move(admission);
+  auto r = record(self, create.command);
+  if (!r) {
+    self->send(st.ctx->admission, msg::ToAdmission{msg::Release{create.command.id}});
+    st.released = true;
+    create.done(r.error());
+    st.ctx->registry->erase(create.command.id);
+    st.done = true;
+    self->quit();
+    return;
+  }
+  auto done = std::move(create.done);
+  after_commits(
+      self, [self, done] { done(committed_view(self->state.ctx, self->state.s.id)); },
+      [done](const Error& e) { done(e); });
+}
+
 caf::behavior session_actor(Self* self, const Context* ctx, session::State initial,
                             caf::actor fleet) {
   auto& st = self->state;
@@ -408,9 +434,19 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::FromBackend>) {
                 on_backend(self, x.event);
               } else if constexpr (std::is_same_v<T, msg::Queued>) {
+                if (st.pending_create) {
+                  record_creation(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
+                                                              x.org_queued});
+                  return;
+                }
                 (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
                                                          x.org_queued});
               } else if constexpr (std::is_same_v<T, msg::Admitted>) {
+                if (st.pending_create) {
+                  record_creation(self,
+                                  session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
+                  return;
+                }
                 auto r =
                     record(self, session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
                 if (!r) self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
@@ -468,25 +504,14 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::Recover>) {
                 recover(self, x.adopted);
               } else if constexpr (std::is_same_v<T, msg::Create>) {
+                // Admission first, then ONE batch: created + admitted (or queued). The slot is
+                // held from the grant; the log still never shows more than the ceiling, since
+                // the release that freed it followed its holder's torn-down submission, and
+                // commits are FIFO.
                 st.hex = to_hex(x.command.id);
-                auto r = record(self, x.command);
-                if (!r) {
-                  x.done(r.error());
-                  st.ctx->registry->erase(x.command.id);
-                  st.done = true;
-                  self->quit();
-                  return;
-                }
-                auto done = std::move(x.done);
-                after_commits(
-                    self,
-                    [self, done] {
-                      auto& st = self->state;
-                      done(committed_view(st.ctx, st.s.id));
-                      self->send(st.ctx->admission,
-                                 msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
-                    },
-                    [done](const Error& e) { done(e); });
+                const std::string id = x.command.id, org = x.command.org_id;
+                st.pending_create = std::move(x);
+                self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, self, 0, org}});
               }
             },
             m);

@@ -143,6 +143,8 @@ uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms) {
   return std::max(turn_ms_total, cpu_ms);
 }
 
+bool settled(const State& s) { return s.exists && s.ended() && (s.exited || s.torn_down); }
+
 std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) {
   if (!s.exists || s.ended()) return std::nullopt;
   if (s.phase == Phase::kStarting && s.admitted_at_ms + p.start_timeout_ms <= now)
@@ -212,7 +214,24 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
     ev->set_org_id(cr->org_id);
     ev->set_created_by(cr->created_by);
     *ev->mutable_spec() = cr->spec;
-    return fb.take();
+    auto created = fb.take();
+    if (std::holds_alternative<std::monostate>(cr->admission)) return created;
+    // The admission answer is decided against the state the creation leaves, exactly as if it
+    // came one commit later: the same events, the same checks, in the same batch.
+    State after = apply(fresh, created.front());
+    auto rest = std::visit(
+        [&](const auto& a) -> Result<std::vector<Envelope>> {
+          using A = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<A, std::monostate>) {
+            return std::vector<Envelope>{};
+          } else {
+            return decide(after, Command{a}, now, policy);
+          }
+        },
+        cr->admission);
+    if (!rest) return rest.error();
+    for (auto& e : rest.value()) created.push_back(std::move(e));
+    return created;
   }
   if (!s.exists) return not_found();
 

@@ -81,10 +81,6 @@ struct State {
 };
 
 // ---- commands -------------------------------------------------------------------------------
-struct Create {
-  std::string id, org_id, created_by;
-  events::SessionSpec spec;  // already validated and defaulted
-};
 struct RecordQueued {
   uint32_t queued, max_concurrency;
   uint64_t ticket;
@@ -93,6 +89,15 @@ struct RecordQueued {
 struct Admit {
   uint32_t active, max_concurrency;
   uint64_t ticket, grant;
+};
+struct Create {
+  std::string id, org_id, created_by;
+  events::SessionSpec spec;  // already validated and defaulted
+  // Admission's answer, asked before the creation is recorded (issue 24): with it, the creating
+  // batch also holds session_admitted (a slot was free) or session_queued (parked), so a new
+  // session reaches its launch after ONE fsync. monostate: created only (fleet members, whose
+  // admission follows their fleet's commit).
+  std::variant<std::monostate, RecordQueued, Admit> admission = std::monostate{};
 };
 struct SandboxUp {
   // A constructor so that `SandboxUp{backend, reattached}` (no container id) still reads.
@@ -161,6 +166,10 @@ void apply_into(State& s, const events::Envelope& e);
 // the larger of its turns' wall time (each ≥ 1 ms) and the sandbox's CPU time, so neither a
 // forged "done" frame (short turns) nor work between turns escapes it.
 uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms);
+
+// Whether a session has ended with everything its result will hold: ended, and its workload's
+// exit recorded (or it is torn down, so no exit will ever come). What `?wait=S` waits for.
+bool settled(const State& s);
 
 // Which time bound, if any, is exceeded at `now`.
 std::optional<events::KillReason> due_kill(const State& s, TimeMs now, const Policy& policy);
