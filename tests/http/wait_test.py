@@ -46,10 +46,17 @@ def call(base, method, path, body=None, key=None, timeout=60):
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
-            return r.status, json.loads(raw or b"{}"), raw.decode()
+            return r.status, parse(raw), raw.decode()
     except urllib.error.HTTPError as e:
         raw = e.read()
-        return e.code, json.loads(raw or b"{}"), raw.decode()
+        return e.code, parse(raw), raw.decode()
+
+
+def parse(raw):
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return {}  # not JSON (/metrics)
 
 
 def waiters(base, key):

@@ -12,6 +12,7 @@ import type {
   FleetPhase,
   FleetView,
   KillReason,
+  Limits,
   RunResult,
   SessionPage,
   SessionPhase,
@@ -347,7 +348,6 @@ export class Session {
     await pollUntil(
       async () => {
         await this.refresh();
-        if (until === "terminal") return this.terminal;
         if (until === "running") return this.phase === "running" || this.terminal;
         return this.tornDown;
       },
@@ -509,7 +509,8 @@ export class Client {
    *  One synchronous call (`POST /v1/sessions?wait=S`): no polling interval adds to the result. */
   async run(code: string, opts: RunOptions = {}): Promise<Session> {
     const { timeoutMs, ...req } = opts;
-    const budget = timeoutMs ?? ((req.limits?.wallClockSeconds ?? 30) + 120) * 1000;
+    const wall = (opts.limits as Limits | undefined)?.wallClockSeconds;
+    const budget = timeoutMs ?? ((wall ?? 30) + 120) * 1000;
     const deadline = Date.now() + budget;
     const s = await this.createSession({ ...req, code }, { waitMs: Math.min(budget, MAX_WAIT_SECONDS * 1000) });
     return s.waitEnded(deadline);
