@@ -135,7 +135,7 @@ class GvisorBackend final : public Backend {
     if (stopping()) return;
     TurnDone done;
     done.turn.set_turn(turn);
-    done.turn.set_code_sha256(gvisor::sha256_hex(code));
+    done.turn.set_code_sha256(sha256_hex(code));
     done.turn.set_has_exit_code(false);
     done.turn.set_stderr("no running sandbox for this session");
     sink_(session_id, std::move(done));
