@@ -42,8 +42,12 @@ class Engine {
   // ---- commands --------------------------------------------------------------------------------
   void create_session(const Principal& p, const api::CreateSessionRequest& req,
                       Callback<api::Session> done);
+  // `on_output`, if given, gets this turn's own live output chunks (kOutput items: stdout and
+  // stderr as the backend reports them, capped per turn; `truncated` once a stream's cap is
+  // reached), in order and all before `done`. It runs on the session's actor: be quick, never
+  // call back into the engine.
   void exec(const Principal& p, const std::string& id, const api::ExecRequest& req,
-            Callback<api::ExecTurnResult> done);
+            Callback<api::ExecTurnResult> done, OnOutput on_output = {});
   // Idempotent: an ended session answers its current view.
   void teardown_session(const Principal& p, const std::string& id, Callback<api::Session> done);
   void create_fleet(const Principal& p, const api::CreateFleetRequest& req,
