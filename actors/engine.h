@@ -24,6 +24,7 @@ namespace enclave {
 namespace storage {
 class EventLog;
 }
+struct EngineParts;  // actors/engine_impl.h
 
 class Engine {
  public:
@@ -115,7 +116,7 @@ class Engine {
   const storage::EventLog& event_log() const;
   const std::string& backend_name() const;
 
-  struct Impl;
+  using Impl = EngineParts;
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);

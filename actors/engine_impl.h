@@ -7,18 +7,19 @@
 #include <string>
 
 #include "actors/context.h"
-#include "actors/engine.h"
+#include "actors/engine_types.h"
 #include "actors/key_service.h"
 #include "actors/queued_quota.h"
 #include "actors/read_model.h"
 #include "actors/recovery.h"
 #include "actors/storage_check.h"
+#include "backends/backend.h"
 #include "storage/commit_queue.h"
 #include "storage/event_log.h"
 
 namespace enclave {
 
-struct Engine::Impl {
+struct EngineParts {
   EngineConfig config;
   std::unique_ptr<storage::EventLog> log;
   std::unique_ptr<ReadModel> model_ptr;
