@@ -9,11 +9,9 @@
 #include "actors/engine_types.h"
 #include "actors/read_model.h"
 #include "events/clock.h"
+#include "events/session_request.h"  // kMaxWaitSeconds
 
 namespace enclave {
-
-// Longest wait a caller may ask for, in seconds (`wait` is 0..this).
-inline constexpr uint32_t kMaxWaitSeconds = 300;
 
 // The session as the API shows it, plus its output and result in `result`.
 api::Session session_with_result(const session::State& s);

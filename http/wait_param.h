@@ -10,9 +10,9 @@
 
 namespace enclave::http {
 
-// nullopt: no `wait` parameter (answer at once, as without it). Otherwise whole seconds
-// 0..300; anything else (negative, fractional, too large, not a number, empty) is a 400 naming
-// `wait`. Other parameters are not looked at.
+// nullopt: no `wait` parameter (answer at once, as without it). Otherwise its value as
+// checked by parse_wait_seconds (events/session_request.h): whole seconds 0..300, else a 400
+// naming `wait`. Other parameters are not looked at.
 [[nodiscard]] Result<std::optional<uint32_t>> parse_wait_param(std::string_view query);
 
 }  // namespace enclave::http

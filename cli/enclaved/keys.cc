@@ -4,7 +4,7 @@
 
 #include "actors/key_admin.h"
 #include "cli/enclaved/commands.h"
-#include "events/printable.h"
+#include "events/codec/printable.h"
 
 namespace enclave::enclaved {
 
