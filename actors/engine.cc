@@ -17,8 +17,10 @@
 #include "actors/org_admin.h"
 #include "actors/queued_quota.h"
 #include "actors/reaper_actor.h"
+#include "actors/secret_service.h"
 #include "actors/session_actor.h"
 #include "events/ids.h"
+#include "events/secret_crypto.h"
 #include "events/session_request.h"
 #include "events/storage_gate.h"
 #include "events/views.h"
@@ -46,6 +48,7 @@ struct Engine::Impl {
   ReadModel& model() { return *model_ptr; }
   std::unique_ptr<storage::CommitQueue> commits;
   std::unique_ptr<KeyService> keys;
+  std::unique_ptr<SecretService> secrets;
   Registry registry;
   std::unique_ptr<CredentialStore> creds;
   std::unique_ptr<QueuedQuota> queued_quota;  // orgs' max_queued, checked at create
@@ -140,6 +143,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
       });
 
   d->keys = std::make_unique<KeyService>(d->commits.get(), d->model_ptr.get(), config.clock);
+  d->secrets = std::make_unique<SecretService>(d->commits.get(), config.clock,
+                                               secrets::derive_key(d->creds->secret()));
+  if (auto loaded = d->secrets->load(*d->log); !loaded) return loaded.error();
 
   d->sys_cfg = std::make_unique<caf::actor_system_config>();
   d->sys_cfg->set("scheduler.max-threads", config.scheduler_threads);
@@ -170,6 +176,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.clock = config.clock;
   d->ctx.policy = config.policy;
   d->ctx.max_concurrency = config.max_concurrency;
+  d->ctx.secrets = d->secrets.get();
   // Orgs' admission settings (`enclaved orgs set`, offline): weights and max_live for the
   // admission actor, max_queued for creates.
   auto org_state = orgs::load(*d->log);
@@ -319,6 +326,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
+  if (auto e = d->secrets->check_session(p.org_id, *spec, "")) return done(*e);
   if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
     if (auto refused = d->queued_quota->reserve(p.org_id, 1)) return done(*refused);
@@ -410,6 +418,9 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
       return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
                              "fleet members are batch sessions; interactive is not allowed here",
                              "members[" + std::to_string(i) + "].execMode"));
+    if (auto e =
+            impl_->secrets->check_session(p.org_id, *spec, "members[" + std::to_string(i) + "]."))
+      return done(*e);
     c.members.push_back(std::move(*spec));
   }
   auto* d = impl_.get();
@@ -656,6 +667,20 @@ Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const { return imp
 
 void Engine::revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done) {
   impl_->keys->revoke(p, key_id, std::move(done));
+}
+
+void Engine::set_secret(const Principal& p, const api::CreateSecretRequest& req,
+                        Callback<api::Secret> done) {
+  impl_->secrets->set(p, req, std::move(done));
+}
+
+Result<api::SecretList> Engine::list_secrets(const Principal& p) const {
+  return impl_->secrets->list(p);
+}
+
+void Engine::delete_secret(const Principal& p, const std::string& name,
+                           Callback<api::Secret> done) {
+  impl_->secrets->remove(p, name, std::move(done));
 }
 
 std::string Engine::metrics_text() const {

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -79,6 +80,9 @@ flags (each also an environment variable; the flag wins):
                                                      addresses are refused (docs/SECURITY.md)
   --egress-max-connections N  ENCLAVE_EGRESS_MAX_CONNECTIONS  connections one session's egress
                                                      may open, default 256
+  --egress-upstream-ca FILE  ENCLAVE_EGRESS_UPSTREAM_CA  PEM CA the egress proxy verifies HTTPS
+                                                     upstreams against when it injects a secret
+                                                     (only it); default the system trust store
   --allow-origin URL,…      ENCLAVE_ALLOW_ORIGIN     browser origins (http[s]://host[:port]) allowed
                                                      to call the API besides the server's own (its
                                                      dashboard); default none: any other Origin 403
@@ -369,6 +373,7 @@ int serve_main(int argc, char** argv, int first) {
                        "org-storage-mb-for",
                        "egress-permit",
                        "egress-max-connections",
+                       "egress-upstream-ca",
                        "allow-origin",
                        "signing-key",
                        "anchor-dir",
@@ -473,6 +478,9 @@ int serve_main(int argc, char** argv, int first) {
     backends::GvisorConfig gcfg;
     gcfg.warm_pool_size = static_cast<int>(warm_pool);
     gcfg.egress_policy = egress_policy;
+    gcfg.egress_upstream_ca = setting(a, "egress-upstream-ca", "ENCLAVE_EGRESS_UPSTREAM_CA", "");
+    if (!gcfg.egress_upstream_ca.empty() && ::access(gcfg.egress_upstream_ca.c_str(), R_OK) != 0)
+      usage_error("--egress-upstream-ca " + gcfg.egress_upstream_ca + " is not a readable file");
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
