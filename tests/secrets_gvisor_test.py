@@ -101,7 +101,7 @@ def run(body):
 
 HOSTILE = f"""
 import glob, os, urllib.request as u
-needle = {SECRET[:14]!r}
+needle = {SECRET[:14][::-1]!r}[::-1]  # not spelled out in this code's own file
 found = []
 for k, v in os.environ.items():
     if needle in v: found.append("env " + k)
@@ -164,8 +164,11 @@ try:
     # Revocation: the next request of a live session goes without it.
     st, s = call("POST", "/v1/sessions", {"execMode": "interactive", "secrets": ["svc"], "egress": egress})
     check(st == 201, f"interactive create: {st}")
+    check(wait(lambda: call("GET", f"/v1/sessions/{s['id']}")[1].get("phase") == "running", 60),
+          "interactive session running")
     turn = f"import urllib.request as u\nprint(u.urlopen('https://{G}/t', timeout=10).read().decode())\n"
     st, t1 = call("POST", f"/v1/sessions/{s['id']}/exec", {"code": turn})
+    check(st == 200 and "upstream-ok" in t1.get("stdout", ""), f"turn 1: {st} {str(t1)[:300]}")
     n1 = len(seen)
     st, _ = call("DELETE", "/v1/secrets/svc")
     check(st == 200, f"delete: {st}")
