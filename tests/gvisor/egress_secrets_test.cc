@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -269,6 +270,35 @@ BOOST_AUTO_TEST_CASE(the_secret_reaches_the_upstream_and_replaces_the_workloads_
   BOOST_CHECK_EQUAL(f.uses[0].path, "/x");  // without the query
   BOOST_CHECK_EQUAL(f.uses[0].count + f.uses[1].count, 2u);
   for (const auto& u : f.uses) BOOST_CHECK(u.path.find(kSecret) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(many_requests_on_one_connection_are_each_injected_and_counted) {
+  Fixture f;
+  f.start();
+  constexpr int kRequests = 500;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Client c(f);
+    BOOST_REQUIRE(c.handshake());
+    for (int i = 0; i < kRequests; ++i) {
+      auto r =
+          c.exchange("GET /n/" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n", "upstream-ok");
+      BOOST_REQUIRE(r.find("upstream-ok") != std::string::npos);
+    }
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  BOOST_TEST_MESSAGE(kRequests << " injected requests on one TLS connection in " << ms << " ms");
+  auto heads = f.up.seen();
+  BOOST_REQUIRE_EQUAL(heads.size(), static_cast<size_t>(kRequests));
+  for (const auto& h : heads) BOOST_CHECK_EQUAL(count(h, kSecret), 1u);
+  f.proxy.stop();
+  std::lock_guard lock(f.mu);
+  uint32_t total = 0;
+  for (const auto& u : f.uses) total += u.count;
+  BOOST_CHECK_EQUAL(total, static_cast<uint32_t>(kRequests));  // every use counted
+  BOOST_CHECK_LE(f.uses.size(), 2u);  // in one second of the limiter's clock: one event + flush
 }
 
 BOOST_AUTO_TEST_CASE(a_deleted_secret_stops_being_injected_at_once) {
