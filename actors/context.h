@@ -9,6 +9,7 @@
 
 #include "actors/credential_store.h"
 #include "actors/read_model.h"
+#include "actors/secret_service.h"
 #include "backends/backend.h"
 #include "events/clock.h"
 #include "events/session.h"
@@ -62,6 +63,7 @@ struct Context {
   Clock clock;
   session::Policy policy;
   uint32_t max_concurrency = 8;
+  SecretService* secrets = nullptr;  // the orgs' secrets, for the egress proxy (may be null)
 };
 
 }  // namespace enclave

@@ -15,10 +15,12 @@
 #include "actors/once_callback.h"
 #include "actors/org_admin.h"
 #include "actors/reaper_actor.h"
+#include "actors/secret_service.h"
 #include "actors/session_actor.h"
 #include "actors/session_wait.h"
 #include "actors/visibility.h"
 #include "events/ids.h"
+#include "events/secret_crypto.h"
 #include "events/session_request.h"
 #include "events/views.h"
 
@@ -61,6 +63,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
       });
 
   d->keys = std::make_unique<KeyService>(d->commits.get(), d->model_ptr.get(), config.clock);
+  d->secrets = std::make_unique<SecretService>(d->commits.get(), config.clock,
+                                               secrets::derive_key(d->creds->secret()));
+  if (auto loaded = d->secrets->load(*d->log); !loaded) return loaded.error();
 
   d->sys_cfg = std::make_unique<caf::actor_system_config>();
   d->sys_cfg->set("scheduler.max-threads", config.scheduler_threads);
@@ -85,6 +90,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.clock = config.clock;
   d->ctx.policy = config.policy;
   d->ctx.max_concurrency = config.max_concurrency;
+  d->ctx.secrets = d->secrets.get();
   // Orgs' admission settings (`enclaved orgs set`, offline): weights and max_live for the
   // admission actor, max_queued for creates.
   auto org_state = orgs::load(*d->log);
@@ -158,6 +164,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
+  if (auto e = d->secrets->check_session(p.org_id, *spec, "")) return done(*e);
   if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
     if (auto refused = d->queued_quota->reserve(p.org_id, 1)) return done(*refused);
@@ -237,6 +244,10 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   if (!members) return done(members.error());
   msg::CreateFleet c;
   c.members = std::move(*members);
+  for (size_t i = 0; i < c.members.size(); ++i)
+    if (auto e = impl_->secrets->check_session(p.org_id, c.members[i],
+                                               "members[" + std::to_string(i) + "]."))
+      return done(*e);
   auto* d = impl_.get();
   if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
@@ -273,6 +284,22 @@ void Engine::teardown_fleet(const Principal& p, const std::string& hex, Callback
   };
   caf::anon_send(
       a, msg::ToFleet{msg::TeardownFleet{answered_once<api::Fleet>(std::move(done), current)}});
+}
+
+// ---- secrets (actors/secret_service.h) -------------------------------------------------------
+
+void Engine::set_secret(const Principal& p, const api::CreateSecretRequest& req,
+                        Callback<api::Secret> done) {
+  impl_->secrets->set(p, req, std::move(done));
+}
+
+Result<api::SecretList> Engine::list_secrets(const Principal& p) const {
+  return impl_->secrets->list(p);
+}
+
+void Engine::delete_secret(const Principal& p, const std::string& name,
+                           Callback<api::Secret> done) {
+  impl_->secrets->remove(p, name, std::move(done));
 }
 
 }  // namespace enclave

@@ -107,6 +107,14 @@ class Engine {
   // Revokes a key of the caller's org (idempotent); refused from the moment this answers.
   void revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done);
 
+  // ---- secrets (scope admin, own org only; actors/secret_service.h) --------------------------
+  // Creates or replaces a secret; no answer ever carries its value.
+  void set_secret(const Principal& p, const api::CreateSecretRequest& req,
+                  Callback<api::Secret> done);
+  [[nodiscard]] Result<api::SecretList> list_secrets(const Principal& p) const;
+  // Deletes a secret of the caller's org: the egress proxy stops injecting it at once.
+  void delete_secret(const Principal& p, const std::string& name, Callback<api::Secret> done);
+
   // ---- operations ------------------------------------------------------------------------------
   // Prometheus text exposition of the engine's counters and gauges.
   [[nodiscard]] std::string metrics_text() const;

@@ -10,6 +10,7 @@
 #include "actors/engine_types.h"
 #include "actors/key_service.h"
 #include "actors/queued_quota.h"
+#include "actors/secret_service.h"
 #include "actors/read_model.h"
 #include "actors/recovery.h"
 #include "actors/storage_check.h"
@@ -26,6 +27,7 @@ struct EngineParts {
   ReadModel& model() { return *model_ptr; }
   std::unique_ptr<storage::CommitQueue> commits;
   std::unique_ptr<KeyService> keys;
+  std::unique_ptr<SecretService> secrets;  // the orgs' secrets (actors/secret_service.h)
   Registry registry;
   std::unique_ptr<CredentialStore> creds;
   std::unique_ptr<QueuedQuota> queued_quota;  // orgs' max_queued, checked at create

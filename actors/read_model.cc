@@ -168,6 +168,8 @@ void ReadModel::apply(const storage::Stored& st) {
       keys_ = api_keys::apply(std::move(keys_), e);
       return;
     case E::kOrgSettingsSet:  // read by the engine when it opens (actors/org_admin.h)
+    case E::kSecretSet:       // folded by the secret service (actors/secret_service.h)
+    case E::kSecretDeleted:
       return;
     default:
       break;

@@ -239,7 +239,12 @@ void on_durable(Self* self, const events::Envelope& e) {
         st.ctx->creds->mint(st.hex, st.s.org_id, e.at_ms(),
                             e.at_ms() + ttl + st.ctx->policy.start_timeout_ms);
         st.launched = true;
-        st.ctx->backend->launch(backends::LaunchSpec{st.hex, st.s.spec, st.s.org_id});
+        backends::LaunchSpec launch{st.hex, st.s.spec, st.s.org_id};
+        if (st.ctx->secrets && st.s.spec.secrets_size() > 0) {
+          launch.secrets = st.ctx->secrets->bindings(st.s.org_id, st.s.spec.secrets());
+          launch.resolve_secret = st.ctx->secrets->resolver(st.s.org_id);
+        }
+        st.ctx->backend->launch(launch);
       }
       watch(self);
       break;
@@ -307,6 +312,8 @@ void on_backend(Self* self, backends::Event& ev) {
     }
   } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
     log_err(record(self, session::DenyEgress{d->host, d->port, d->ip, d->reason}));
+  } else if (auto* u = std::get_if<backends::SecretUsed>(&ev)) {
+    log_err(record(self, session::UseSecret{u->use}));
   } else if (auto* a = std::get_if<backends::EgressAllowed>(&ev)) {
     log_err(record(self, session::AllowEgress{a->host, a->port, a->ip}));
   } else if (auto* x = std::get_if<backends::Exited>(&ev)) {

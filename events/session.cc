@@ -92,6 +92,12 @@ const char* event_type(const Envelope& e) {
       return "api_key_revoked";
     case Envelope::kOrgSettingsSet:
       return "org_settings_set";
+    case Envelope::kSecretSet:
+      return "secret_set";
+    case Envelope::kSecretDeleted:
+      return "secret_deleted";
+    case Envelope::kSecretUsed:
+      return "secret_used";
     case Envelope::PAYLOAD_NOT_SET:
       break;
   }
@@ -293,6 +299,12 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           if (s.spec.egress().kill_on_denied() && !s.ended())
             add_kill(b, events::KILL_REASON_EGRESS_DENIED,
                      "connection to " + cmd.host + ":" + std::to_string(cmd.port) + " denied");
+          return b.take();
+        } else if constexpr (std::is_same_v<T, UseSecret>) {
+          // Only for a secret the session names (the proxy knows no other; a log is no proof).
+          const auto& names = s.spec.secrets();
+          if (std::find(names.begin(), names.end(), cmd.use.name()) != names.end())
+            *b.add().mutable_secret_used() = cmd.use;
           return b.take();
         } else if constexpr (std::is_same_v<T, AllowEgress>) {
           auto* a = b.add().mutable_egress_allowed();

@@ -145,9 +145,14 @@ struct TearDown {
 struct MeterCpu {
   uint64_t cpu_ms = 0;
 };
+// The egress proxy injected one of the session's secrets (already rate-limited: `count` requests
+// stand behind it). Recorded as secret_used; names, never a value.
+struct UseSecret {
+  events::SecretUsed use;
+};
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu>;
+                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu, UseSecret>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "events/ids.h"
+#include "events/secrets.h"
 
 namespace enclave {
 
@@ -137,6 +138,9 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   spec.set_stdin(req.stdin());
   if (req.name().size() > 200) return bad(pre + "name", "name is longer than 200 characters");
   spec.set_name(req.name());
+  if (auto e = secrets::copy_names(req, &spec, pre)) return *e;
+  if (spec.secrets_size() > 0 && eg->mode() != "allow_list")
+    return bad(pre + "secrets", "secrets need egress.mode \"allow_list\" naming their hosts");
   return spec;
 }
 

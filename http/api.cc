@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "events/secrets.h"
 #include "events/storage_gate.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
@@ -208,6 +209,9 @@ void Api::handle(Request req, Reply reply) {
     return logged(error_response(
         make_error(ErrorCode::kNotFound, "not_found", "key not found: " + sanitize_utf8(call.id))));
   }
+  if (m.route->pattern.find("{name}") != std::string_view::npos && !secrets::valid_name(call.id)) {
+    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found", "no such secret")));
+  }
   if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
     bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
     // The same words as for a well-formed unknown id (one 404 text per kind, whatever the route),
@@ -363,6 +367,16 @@ void Api::dispatch(Call& c, Reply reply) {
       return reply(answer(e.list_keys(p)));
     case RouteId::kRevokeKey:
       return e.revoke_key(p, c.id, reply_with<api::ApiKey>(std::move(reply), 200));
+
+    case RouteId::kSetSecret: {
+      api::CreateSecretRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.set_secret(p, req, reply_with<api::Secret>(std::move(reply), 201));
+    }
+    case RouteId::kListSecrets:
+      return reply(answer(e.list_secrets(p)));
+    case RouteId::kDeleteSecret:
+      return e.delete_secret(p, c.id, reply_with<api::Secret>(std::move(reply), 200));
   }
   reply(error_response(make_error(ErrorCode::kInternal, "internal", "unrouted request")));
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -133,6 +134,9 @@ BuiltConfig build_serve_config(const Values& v) {
 
   c.gvisor.warm_pool_size = static_cast<int>(v.integer("warm-pool"));
   c.gvisor.egress_policy = e.egress;
+  c.gvisor.egress_upstream_ca = v.text("egress-upstream-ca");
+  if (!c.gvisor.egress_upstream_ca.empty() && ::access(c.gvisor.egress_upstream_ca.c_str(), R_OK))
+    return fail("--egress-upstream-ca " + c.gvisor.egress_upstream_ca + " is not a readable file");
 
   backends::KubernetesConfig& k = c.kubernetes;
   k.kubeconfig_path = v.text("kubeconfig");
