@@ -26,7 +26,7 @@ class EventLog;
 struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
   std::string org_id;
-  std::string role;  // owner | member | viewer
+  std::string role;              // owner | member | viewer
   std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin, metrics:read
   bool has(const std::string& scope) const { return scopes.count(scope) > 0; }
 };

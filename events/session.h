@@ -124,6 +124,9 @@ struct Kill {
 struct Reap {};  // "check your time bounds"; the reason is computed from the state and `now`
 struct Exit {
   events::WorkloadExited exit;
+  // A batch run's artifacts, collected by the backend before its sandbox went (issue 20);
+  // recorded as artifact_collected events just before workload_exited.
+  std::vector<events::ArtifactCollected> artifacts = {};
 };
 struct Meter {
   events::UsageMetered usage;
@@ -140,9 +143,14 @@ struct TearDown {
 struct MeterCpu {
   uint64_t cpu_ms = 0;
 };
+// The files API wrote a file into the session or read one out of it (issue 20): recorded so
+// forensics can say which data a session was given. Refused once the session is torn down.
+struct RecordFile {
+  std::variant<events::FileWritten, events::FileRead> access;
+};
 
 using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu>;
+                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu, RecordFile>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "events/session_files_request.h"
+
 namespace enclave {
 
 namespace {
@@ -134,6 +136,7 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   spec.set_stdin(req.stdin());
   if (req.name().size() > 200) return bad(pre + "name", "name is longer than 200 characters");
   spec.set_name(req.name());
+  if (auto e = validate_session_files(req, &spec, pre)) return *e;
   return spec;
 }
 

@@ -31,6 +31,7 @@
 #include "http/e2b/adapter.h"
 #include "http/preflight.h"
 #include "http/query.h"
+#include "http/routes.h"
 #include "http/server.h"
 #include "storage/sth_service.h"
 #ifdef ENCLAVE_HAVE_GVISOR
@@ -85,6 +86,8 @@ flags (each also an environment variable; the flag wins):
   --metrics-public          ENCLAVE_METRICS_PUBLIC   /metrics answers without a key (default: needs
                                                      a key with scope metrics:read or admin)
   --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
+  --max-upload-mb N         ENCLAVE_MAX_UPLOAD_MB    largest file PUT …/files takes (streamed),
+                                                     default 100; larger: 413 too_large
   --signing-key FILE        ENCLAVE_SIGNING_KEY      Ed25519 key (PEM) that signs tree heads; keep it
                                                      outside the data dir; default none (no STHs:
                                                      /v1/log/sth answers 404, see docs/FORENSICS.md)
@@ -372,7 +375,8 @@ int serve_main(int argc, char** argv, int first) {
                        "allow-origin",
                        "signing-key",
                        "anchor-dir",
-                       "sth-interval-s"},
+                       "sth-interval-s",
+                       "max-upload-mb"},
                       {"metrics-public"});
   if (!a.words.empty()) usage_error("unexpected argument '" + a.words[0] + "'");
   std::string listen = setting(a, "listen", "ENCLAVE_LISTEN", "127.0.0.1:8090");
@@ -392,6 +396,8 @@ int serve_main(int argc, char** argv, int first) {
   auto cumulative = parse_int("ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS",
                               setting(a, "", "ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS", "60000"), 1,
                               int64_t{1} << 50);
+  auto max_upload_mb = parse_int(
+      "--max-upload-mb", setting(a, "max-upload-mb", "ENCLAVE_MAX_UPLOAD_MB", "100"), 1, 1 << 20);
   auto min_free_mb = parse_int("--min-free-disk-mb",
                                setting(a, "min-free-disk-mb", "ENCLAVE_MIN_FREE_DISK_MB", "512"), 0,
                                int64_t{1} << 30);
@@ -582,6 +588,7 @@ int serve_main(int argc, char** argv, int first) {
   http::ApiOptions api_opts;
   api_opts.auth_disabled = auth_disabled;
   api_opts.metrics_public = metrics_public == "1" || metrics_public == "true";
+  api_opts.max_upload_bytes = static_cast<uint64_t>(max_upload_mb) << 20;
   if (signing_key) {
     *sth =
         std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key), sth_opts);
@@ -601,6 +608,7 @@ int serve_main(int argc, char** argv, int first) {
   http::ServerOptions sopts;
   sopts.host = addr->host;
   sopts.port = addr->port;
+  sopts.stream_body = http::streams_body;  // uploads are bounded by --max-upload-mb instead
   // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
   auto server = http::Server::start(
       sopts, http::guard_browsers(
