@@ -16,6 +16,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -88,7 +89,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
-    parser_->body_limit(opts_.max_body_bytes);
+    // No body limit while the head is read (Beast would refuse a large Content-Length there):
+    // on_header applies it, unless the route streams its body (uploads bound theirs). Not
+    // boost::none: Beast 1.74 compares the length with the optional, and `n > none` holds.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(
         seconds(served_ == 0 ? opts_.read_timeout_seconds : opts_.idle_timeout_seconds));
     bhttp::async_read_header(
@@ -121,6 +125,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (opts_.stream_body && opts_.stream_body(std::string_view(method.data(), method.size()),
                                                std::string_view(target.data(), target.size())))
       return start_streamed();
+    if (auto n = parser_->content_length(); n && *n > opts_.max_body_bytes)
+      return fail_and_close(413, "too_large", "the request body is larger than 1 MiB");
+    parser_->body_limit(opts_.max_body_bytes);
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -202,7 +209,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start_streamed() {
     stream_.expires_never();  // the handler decides first; reading re-arms the timer per chunk
     upload_parser_.emplace(std::move(*parser_));
-    upload_parser_->body_limit(boost::none);  // the sink bounds it
+    upload_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // the sink bounds it
     parser_.reset();
     const auto& msg = upload_parser_->get();
     keep_alive_ = msg.keep_alive();
