@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/file_path.h"
 
 namespace enclave {

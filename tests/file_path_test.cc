@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/session_request.h"
 
 using namespace enclave;

@@ -22,11 +22,9 @@
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/workdir.h"
+#include "backends/runner/runner_py.h"
 
 namespace enclave::backends {
-namespace gvisor {
-extern const char kRunnerPy[];  // runner.py, embedded at build time (see CMakeLists.txt)
-}  // namespace gvisor
 
 namespace {
 
@@ -138,7 +136,7 @@ class GvisorBackend final : public Backend {
     if (stopping()) return;
     TurnDone done;
     done.turn.set_turn(turn);
-    done.turn.set_code_sha256(gvisor::sha256_hex(code));
+    done.turn.set_code_sha256(sha256_hex(code));
     done.turn.set_has_exit_code(false);
     done.turn.set_stderr("no running sandbox for this session");
     sink_(session_id, std::move(done));
@@ -371,7 +369,7 @@ class GvisorBackend final : public Backend {
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
     const std::string runner = host_->runtime_dir + "/runner.py";
-    if (!gvisor::write_file(runner, gvisor::kRunnerPy)) return "write " + runner;
+    if (!gvisor::write_file(runner, backends::runner::kRunnerPy)) return "write " + runner;
     ::chmod(runner.c_str(), 0644);
     return "";
   }

@@ -66,19 +66,6 @@ std::string Sandbox::workdir() const {
   return workdir_ready_ ? workdir_path(host_->sessions_dir + "/" + container_id_) : "";
 }
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
                  events::SessionSpec spec, std::string session_id, Sink sink, Finished finished)
     : host_(std::move(host)),
