@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "actors/engine_types.h"
 #include "backends/backend.h"
@@ -76,6 +78,20 @@ class Engine {
   [[nodiscard]] Result<api::Fleet> get_fleet(const Principal& p, const std::string& id,
                                              bool members = true) const;
   [[nodiscard]] Result<api::FleetList> list_fleets(const Principal& p) const;
+
+  // ---- files (issue 20; the HTTP side is http/files_api.cc) ---------------------------------
+  // The host directory that is a running interactive session's /home/user, to work in beneath
+  // its fd (backends/session_files.h). 404 as every read; 403 without sessions:write (`write`)
+  // or sessions:read; 409 session_not_running unless interactive and running (or the backend
+  // keeps no working directory).
+  [[nodiscard]] Result<std::string> session_workdir(const Principal& p, const std::string& id,
+                                                    bool write) const;
+  // Records file_written or file_read in the session's log; `done` once it is durable.
+  void record_file(const Principal& p, const std::string& id,
+                   std::variant<events::FileWritten, events::FileRead> access, Callback<bool> done);
+  // A session's collected artifacts (artifact_collected events, content included), in order.
+  [[nodiscard]] Result<std::vector<events::ArtifactCollected>> artifacts(
+      const Principal& p, const std::string& id) const;
 
   // ---- live stream -----------------------------------------------------------------------------
   // Calls `on_item` for every audit event already recorded, then for each new audit event and

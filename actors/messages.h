@@ -57,8 +57,12 @@ struct RetryLog {};     // after an append failed: record the session's end if t
 struct RetryTeardown {  // the last removal left something: ask the backend again
   uint32_t attempt;
 };
+struct RecordFile {  // the files API wrote or read a file (issue 20): audit it
+  session::RecordFile command;
+  Callback<bool> done;  // after the event is durable
+};
 using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
-                               Create, TeardownTimeout, RetryLog, RetryTeardown>;
+                               Create, TeardownTimeout, RetryLog, RetryTeardown, RecordFile>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

@@ -317,7 +317,7 @@ void on_backend(Self* self, backends::Event& ev) {
   } else if (auto* a = std::get_if<backends::EgressAllowed>(&ev)) {
     log_err(record(self, session::AllowEgress{a->host, a->port, a->ip}));
   } else if (auto* x = std::get_if<backends::Exited>(&ev)) {
-    log_err(record(self, session::Exit{x->exit}));
+    log_err(record(self, session::Exit{x->exit, std::move(x->artifacts)}));
     x->usage.set_turn_ms_total(st.s.turn_ms_total);
     log_err(record(self, session::Meter{x->usage}));
   } else if (auto* r = std::get_if<backends::Removed>(&ev)) {
@@ -384,6 +384,8 @@ bool handle_while_log_failed(Self* self, T& x) {
   } else if constexpr (std::is_same_v<T, msg::Admitted>) {
     self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});  // not taking it
   } else if constexpr (std::is_same_v<T, msg::Exec>) {
+    x.done(unwritable());
+  } else if constexpr (std::is_same_v<T, msg::RecordFile>) {
     x.done(unwritable());
   } else if constexpr (std::is_same_v<T, msg::Kill>) {
     if (x.done) x.done(unwritable());  // the sandbox is being killed; its end is not recorded yet
@@ -519,6 +521,12 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 if (st.current && due == events::KILL_REASON_IDLE_TIMEOUT) return;  // busy
                 auto r = record(self, session::Reap{});
                 if (r && !*r) watch(self);  // not due yet (deadline moved): watch again
+              } else if constexpr (std::is_same_v<T, msg::RecordFile>) {
+                auto r = record(self, x.command);
+                if (!r) return x.done(r.error());
+                auto done = std::move(x.done);
+                after_commits(
+                    self, [done] { done(true); }, [done](const Error& e) { done(e); });
               } else if constexpr (std::is_same_v<T, msg::RetryLog>) {
                 // handled above while log_failed; a late one after that is moot
               } else if constexpr (std::is_same_v<T, msg::Recover>) {

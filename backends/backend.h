@@ -89,6 +89,9 @@ struct EgressAllowed {
 struct Exited {
   events::WorkloadExited exit;
   events::UsageMetered usage;
+  // A batch run's files matching its spec's artifact globs, read from its working directory
+  // before the sandbox went (issue 20); empty for backends without one.
+  std::vector<events::ArtifactCollected> artifacts = {};
 };
 // The backend tried to remove every trace of the sandbox (container, cgroups, sockets, files).
 // Always follows Exited, and is the last event of a session unless `left` is non-empty: then
@@ -155,6 +158,11 @@ class Backend {
 
   // Stops internal threads. After it returns no more events are delivered.
   virtual void shutdown() = 0;
+
+  // The host directory that is this live session's /home/user (writable, capped at
+  // limits.diskMb), for the files API to work in — beneath its fd, never by path lookup
+  // (backends/session_files.h). "" when the backend keeps none or the sandbox is gone.
+  virtual std::string workdir(const std::string& /*session_id*/) const { return ""; }
 
   // Sandboxes started ahead of demand and idle, waiting for a session (a warm pool), for
   // metrics. Default: 0 (no pool).

@@ -98,6 +98,12 @@ const char* event_type(const Envelope& e) {
       return "secret_deleted";
     case Envelope::kSecretUsed:
       return "secret_used";
+    case Envelope::kFileWritten:
+      return "file_written";
+    case Envelope::kFileRead:
+      return "file_read";
+    case Envelope::kArtifactCollected:
+      return "artifact_collected";
     case Envelope::PAYLOAD_NOT_SET:
       break;
   }
@@ -323,7 +329,15 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           if (s.exited || s.torn_down) return b.take();
           if (cmd.exit.observed() != events::KILL_REASON_NONE && !s.ended())
             add_kill(b, cmd.exit.observed(), cmd.exit.detail());
+          for (const auto& a : cmd.artifacts) *b.add().mutable_artifact_collected() = a;
           *b.add().mutable_workload_exited() = cmd.exit;
+          return b.take();
+        } else if constexpr (std::is_same_v<T, RecordFile>) {
+          if (s.torn_down) return not_running(s);
+          if (const auto* w = std::get_if<events::FileWritten>(&cmd.access))
+            *b.add().mutable_file_written() = *w;
+          else
+            *b.add().mutable_file_read() = std::get<events::FileRead>(cmd.access);
           return b.take();
         } else if constexpr (std::is_same_v<T, Meter>) {
           if (s.usage_recorded) return b.take();

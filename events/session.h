@@ -129,6 +129,9 @@ struct Kill {
 struct Reap {};  // "check your time bounds"; the reason is computed from the state and `now`
 struct Exit {
   events::WorkloadExited exit;
+  // A batch run's artifacts, collected by the backend before its sandbox went (issue 20);
+  // recorded as artifact_collected events just before workload_exited.
+  std::vector<events::ArtifactCollected> artifacts = {};
 };
 struct Meter {
   events::UsageMetered usage;
@@ -151,8 +154,15 @@ struct UseSecret {
   events::SecretUsed use;
 };
 
-using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
-                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu, UseSecret>;
+// The files API wrote a file into the session or read one out of it (issue 20): recorded so
+// forensics can say which data a session was given. Refused once the session is torn down.
+struct RecordFile {
+  std::variant<events::FileWritten, events::FileRead> access;
+};
+
+using Command =
+    std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill, Reap, Exit,
+                 Meter, TearDown, AllowEgress, MeterCpu, UseSecret, RecordFile>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.

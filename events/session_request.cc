@@ -5,6 +5,7 @@
 
 #include "events/ids.h"
 #include "events/secrets.h"
+#include "events/session_files_request.h"
 
 namespace enclave {
 
@@ -141,6 +142,7 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   if (auto e = secrets::copy_names(req, &spec, pre)) return *e;
   if (spec.secrets_size() > 0 && eg->mode() != "allow_list")
     return bad(pre + "secrets", "secrets need egress.mode \"allow_list\" naming their hosts");
+  if (auto e = validate_session_files(req, &spec, pre)) return *e;
   return spec;
 }
 

@@ -246,6 +246,24 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "cpuMs", static_cast<double>(e.cpu_metered().cpu_ms()));
       msg = "sandbox CPU metered";
       break;
+    case E::kFileWritten:
+      put(d, "path", e.file_written().path());
+      put(d, "size", static_cast<double>(e.file_written().size()));
+      put(d, "sha256", e.file_written().sha256());
+      put(d, "via", e.file_written().via());
+      msg = "file written: " + e.file_written().path();
+      break;
+    case E::kFileRead:
+      put(d, "path", e.file_read().path());
+      put(d, "size", static_cast<double>(e.file_read().size()));
+      msg = "file read: " + e.file_read().path();
+      break;
+    case E::kArtifactCollected:  // the content is served by …/artifacts/content, not shown here
+      put(d, "path", e.artifact_collected().path());
+      put(d, "size", static_cast<double>(e.artifact_collected().size()));
+      put(d, "sha256", e.artifact_collected().sha256());
+      msg = "artifact collected: " + e.artifact_collected().path();
+      break;
     case E::kSessionTornDown:
       put(d, "detail", e.session_torn_down().detail());
       msg = "sandbox removed";

@@ -9,6 +9,7 @@
 #include "events/storage_gate.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
+#include "http/files_api.h"
 #include "http/json_io.h"
 #include "http/log_api.h"
 #include "http/openapi.h"
@@ -125,6 +126,7 @@ struct Api::Call {
   std::string body;
   Principal principal;
   std::shared_ptr<HangupWatch> hangup;
+  std::shared_ptr<BodyChannel> body_channel;  // a streamed body (uploads)
 };
 
 Api::Api(Engine* engine, ApiOptions options)
@@ -185,6 +187,7 @@ void Api::handle(Request req, Reply reply) {
   call.query = std::move(target.query);
   call.body = std::move(req.body);
   call.hangup = std::move(req.hangup);
+  call.body_channel = std::move(req.body_channel);
   bool needs_auth =
       m.route->needs_auth && !(m.route->id == RouteId::kMetrics && options_.metrics_public);
   if (needs_auth) {
@@ -227,6 +230,18 @@ void Api::handle(Request req, Reply reply) {
 void Api::dispatch(Call& c, Reply reply) {
   Engine& e = *engine_;
   const Principal& p = c.principal;
+  if (is_files_route(c.route->id)) {
+    FilesOptions fo;
+    fo.max_upload_bytes = options_.max_upload_bytes;
+    auto engine_now = [this]() -> Engine* {
+      std::shared_lock lock(mu_);
+      return engine_;
+    };
+    return handle_files(
+        e, engine_now, fo,
+        FilesCall{c.route->id, c.id, c.query, std::move(c.body), p, std::move(c.body_channel)},
+        std::move(reply));
+  }
   switch (c.route->id) {
     case RouteId::kHealthz: {
       // Degraded (503) while the event log cannot take writes; ok again by itself after.
@@ -377,6 +392,16 @@ void Api::dispatch(Call& c, Reply reply) {
       return reply(answer(e.list_secrets(p)));
     case RouteId::kDeleteSecret:
       return e.delete_secret(p, c.id, reply_with<api::Secret>(std::move(reply), 200));
+    case RouteId::kPutFile:
+    case RouteId::kGetFile:
+    case RouteId::kDeleteFile:
+    case RouteId::kListFiles:
+    case RouteId::kStatFile:
+    case RouteId::kMakeDir:
+    case RouteId::kMoveFile:
+    case RouteId::kListArtifacts:
+    case RouteId::kGetArtifact:
+      break;  // answered above (http/files_api.cc)
   }
   reply(error_response(make_error(ErrorCode::kInternal, "internal", "unrouted request")));
 }

@@ -24,6 +24,8 @@ struct ApiOptions {
   bool metrics_public = false;
   // Signed tree heads and proofs (/v1/log/*, audit?proof=true); null: those answer 404.
   storage::SthService* sth = nullptr;
+  // Uploads (PUT …/files) larger than this are refused with 413 (--max-upload-mb).
+  uint64_t max_upload_bytes = 100ull << 20;
 };
 
 class Api {

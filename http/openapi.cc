@@ -101,7 +101,21 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
         ",{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
         "\"minimum\":1,\"maximum\":1000}}";
   }
+  if (is_files_route(r.id) && r.request_schema.empty() && r.id != RouteId::kListArtifacts) {
+    params += std::string(params.empty() ? "" : ",") +
+              "{\"name\":\"path\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":"
+              "\"string\",\"maxLength\":1024}}";
+    if (r.id == RouteId::kListFiles)
+      params +=
+          ",{\"name\":\"depth\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
+          "\"minimum\":1,\"maximum\":8}}";
+  }
   if (!params.empty()) op += ",\"parameters\":[" + params + "]";
+  if (r.id == RouteId::kPutFile) {
+    op +=
+        ",\"requestBody\":{\"required\":true,\"content\":{\"application/octet-stream\":{"
+        "\"schema\":{\"type\":\"string\",\"format\":\"binary\"}}}}";
+  }
   if (!r.request_schema.empty()) {
     op += ",\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":" +
           schema_of(r.request_schema) + "}}}";

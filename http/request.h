@@ -2,9 +2,12 @@
 // layer (http/api.cc) and the server (http/server.cc) compile independently.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +24,39 @@ struct HangupWatch {
   std::function<void()> on_hangup;
 };
 
+// Receives a streamed request body (uploads) as it arrives, instead of it being read whole.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next bytes. An error stops the reading; finish() follows with it.
+  virtual std::optional<Error> write(const char* data, size_t n) = 0;
+  // The body ended: whole (nullopt), refused by write(), or not whole (the client went away, the
+  // read timed out). Called once; the sink then answers through the Reply it holds.
+  virtual void finish(std::optional<Error> failed) = 0;
+};
+
+// The body of a request whose route streams it (http/routes.h streams_body): the handler starts
+// the reading with a sink once it has checked the request; a handler that replies without
+// starting it gets its answer sent and the body discarded (the connection is then closed).
+class BodyChannel {
+ public:
+  virtual ~BodyChannel() = default;
+  virtual void start(std::shared_ptr<BodySink> sink) = 0;
+};
+
+// A response body read from an open file (downloads): `size` bytes from offset 0, streamed, with
+// Content-Length. The fd is closed when the answer is done.
+struct FileBody {
+  FileBody(int f, uint64_t n) : fd(f), size(n) {}
+  ~FileBody() {
+    if (fd >= 0) ::close(fd);
+  }
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  int fd = -1;
+  uint64_t size = 0;
+};
+
 struct Request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, as sent
@@ -34,6 +70,10 @@ struct Request {
   std::string host;            // Host header, or empty
   bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)
   std::shared_ptr<HangupWatch> hangup;  // set by the server; null where nothing watches (tests)
+};
+
+// Set (and `body` empty) when the route streams its body: see BodyChannel.
+std::shared_ptr<BodyChannel> body_channel;
 };
 
 // A streamed answer (status 200). `subscribe` is called on the connection's thread; on success
@@ -57,6 +97,7 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
   std::shared_ptr<StreamSource> stream;  // set: answer with the stream instead of `body`
+  std::shared_ptr<FileBody> file;        // set: answer with the file's bytes instead of `body`
 };
 
 // Answers one request. `reply` must be called exactly once, from any thread.

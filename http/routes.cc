@@ -121,6 +121,36 @@ const std::vector<Route>& routes() {
       {RouteId::kLogConsistency, "GET", "/v1/log/consistency", "getLogConsistency",
        "RFC 9162 consistency proof between tree sizes (query: first, second) → {proof:[hex]}", true,
        200, "", "", kJson},
+      {RouteId::kPutFile, "PUT", "/v1/sessions/{id}/files", "writeFile",
+       "Write a file into a running interactive session (query: path under /home/user; the raw "
+       "body, streamed, up to --max-upload-mb; parent dirs created) → {path, size, sha256}",
+       true, 201, "", "FileWriteResult", kJson},
+      {RouteId::kGetFile, "GET", "/v1/sessions/{id}/files", "readFile",
+       "Read a file of a running interactive session (query: path): its bytes", true, 200, "", "",
+       "application/octet-stream"},
+      {RouteId::kDeleteFile, "DELETE", "/v1/sessions/{id}/files", "removeFile",
+       "Remove a file, a symlink (never what it points to) or a directory tree (query: path)", true,
+       200, "", "FileEntry", kJson},
+      {RouteId::kListFiles, "GET", "/v1/sessions/{id}/files/list", "listFiles",
+       "List a directory (query: path, depth 1..8, default 1); symlinks are listed, never "
+       "followed",
+       true, 200, "", "FileList", kJson},
+      {RouteId::kStatFile, "GET", "/v1/sessions/{id}/files/stat", "statFile",
+       "What is at a path (query: path): 404 not_found if nothing", true, 200, "", "FileEntry",
+       kJson},
+      {RouteId::kMakeDir, "POST", "/v1/sessions/{id}/files/mkdir", "makeDir",
+       "Create a directory and its parents; 409 already_exists if it exists", true, 201,
+       "MkdirRequest", "FileEntry", kJson},
+      {RouteId::kMoveFile, "POST", "/v1/sessions/{id}/files/move", "moveFile",
+       "Rename a file or directory (a file at `to` is replaced)", true, 200, "MoveRequest",
+       "FileEntry", kJson},
+      {RouteId::kListArtifacts, "GET", "/v1/sessions/{id}/artifacts", "listArtifacts",
+       "A batch session's collected artifacts (its request's `artifacts` globs, read when the run "
+       "ended)",
+       true, 200, "", "ArtifactList", kJson},
+      {RouteId::kGetArtifact, "GET", "/v1/sessions/{id}/artifacts/content", "getArtifact",
+       "One collected artifact's bytes (query: path, as listed)", true, 200, "", "",
+       "application/octet-stream"},
   };
   return table;
 }
@@ -168,6 +198,29 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     }
   }
   return m;
+}
+
+bool streams_body(std::string_view method, std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  auto m = match_route(method, path);
+  return m.kind == RouteMatch::Kind::kFound && m.route->id == RouteId::kPutFile;
+}
+
+bool is_files_route(RouteId id) {
+  switch (id) {
+    case RouteId::kPutFile:
+    case RouteId::kGetFile:
+    case RouteId::kDeleteFile:
+    case RouteId::kListFiles:
+    case RouteId::kStatFile:
+    case RouteId::kMakeDir:
+    case RouteId::kMoveFile:
+    case RouteId::kListArtifacts:
+    case RouteId::kGetArtifact:
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool is_id(std::string_view id) {

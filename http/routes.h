@@ -36,6 +36,16 @@ enum class RouteId {
   kSetSecret,
   kListSecrets,
   kDeleteSecret,
+  // Files in and out (issue 20; http/files_api.h)
+  kPutFile,
+  kGetFile,
+  kDeleteFile,
+  kListFiles,
+  kStatFile,
+  kMakeDir,
+  kMoveFile,
+  kListArtifacts,
+  kGetArtifact,
 };
 
 struct Route {
@@ -79,6 +89,13 @@ struct RouteMatch {
 
 // Matches a request path (no query string) and method against the table.
 RouteMatch match_route(std::string_view method, std::string_view path);
+
+// Whether a request's body is streamed to its handler rather than read whole under the 1 MiB
+// body limit: PUT /v1/sessions/{id}/files (uploads, bounded by --max-upload-mb).
+bool streams_body(std::string_view method, std::string_view target);
+
+// The files routes (they take `?path=` and answer from the session's working directory).
+bool is_files_route(RouteId id);
 
 // Whether `id` has the shape of an Enclave id: exactly 32 lowercase hex characters.
 bool is_id(std::string_view id);

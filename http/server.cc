@@ -2,6 +2,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,8 +13,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -87,7 +90,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     answering_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
-    parser_->body_limit(opts_.max_body_bytes);
+    // No body limit while the head is read (Beast would refuse a large Content-Length there):
+    // on_header applies it, unless the route streams its body (uploads bound theirs). Not
+    // boost::none: Beast 1.74 compares the length with the optional, and `n > none` holds.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(
         seconds(served_ == 0 ? opts_.read_timeout_seconds : opts_.idle_timeout_seconds));
     bhttp::async_read_header(
@@ -115,6 +121,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (handle_read_error(ec)) return;
     stream_.expires_after(seconds(opts_.read_timeout_seconds));
     const auto& req = parser_->get();
+    auto method = req.method_string();
+    auto target = req.target();
+    if (opts_.stream_body && opts_.stream_body(std::string_view(method.data(), method.size()),
+                                               std::string_view(target.data(), target.size())))
+      return start_streamed();
+    if (auto n = parser_->content_length(); n && *n > opts_.max_body_bytes)
+      return fail_and_close(413, "too_large", "the request body is larger than 1 MiB");
+    parser_->body_limit(opts_.max_body_bytes);
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -134,11 +148,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       [self = shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
   }
 
-  void on_read(error_code ec) {
-    if (handle_read_error(ec)) return;
-    stream_.expires_never();
-    auto msg = parser_->release();
-    keep_alive_ = msg.keep_alive();
+  template <class Msg>
+  static Request head_of(const Msg& msg) {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -150,7 +161,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.origin = std::string(msg[bhttp::field::origin]);
     req.host = std::string(msg[bhttp::field::host]);
     req.has_preflight = msg.find(bhttp::field::access_control_request_method) != msg.end();
-    req.body = std::move(msg.body());
+    return req;
+  }
+
+  void dispatch_request(Request req) {
     auto hangup = std::make_shared<HangupWatch>();
     req.hangup = hangup;
     ++served_;
@@ -188,6 +202,141 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  void on_read(error_code ec) {
+    if (handle_read_error(ec)) return;
+    stream_.expires_never();
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    Request req = head_of(msg);
+    req.body = std::move(msg.body());
+    dispatch_request(std::move(req));
+  }
+
+  // ---- Streamed request bodies (uploads) -------------------------------------------------------
+  // The handler sees the head at once; the body is read only when it starts the channel, a chunk
+  // at a time into one fixed buffer (never whole), each chunk handed to its sink.
+  class Channel : public BodyChannel {
+   public:
+    Channel(std::weak_ptr<Connection> c, net::any_io_executor ex)
+        : conn_(std::move(c)), ex_(std::move(ex)) {}
+    void start(std::shared_ptr<BodySink> sink) override {
+      net::post(ex_, [conn = conn_, sink = std::move(sink)]() mutable {
+        auto self = conn.lock();
+        if (!self || self->closed_) {
+          sink->finish(make_error(ErrorCode::kInvalidArgument, "bad_request",
+                                  "the client went away before the upload"));
+          return;
+        }
+        self->begin_upload(std::move(sink));
+      });
+    }
+
+   private:
+    std::weak_ptr<Connection> conn_;
+    net::any_io_executor ex_;
+  };
+
+  void start_streamed() {
+    stream_.expires_never();  // the handler decides first; reading re-arms the timer per chunk
+    upload_parser_.emplace(std::move(*parser_));
+    upload_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // the sink bounds it
+    parser_.reset();
+    const auto& msg = upload_parser_->get();
+    keep_alive_ = msg.keep_alive();
+    Request req = head_of(msg);
+    req.body_channel = std::make_shared<Channel>(weak_from_this(), executor_);
+    dispatch_request(std::move(req));
+  }
+
+  void begin_upload(std::shared_ptr<BodySink> sink) {
+    upload_sink_ = std::move(sink);
+    upload_buf_.resize(256 * 1024);
+    const auto& req = upload_parser_->get();
+    if (beast::iequals(req[bhttp::field::expect], "100-continue") && !upload_parser_->is_done()) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(
+          stream_, net::buffer(kContinue), [self = shared_from_this()](error_code ec, size_t) {
+            if (ec)
+              return self->end_upload(
+                  make_error(ErrorCode::kInvalidArgument, "bad_request", ec.message()));
+            self->read_upload_chunk();
+          });
+      return;
+    }
+    read_upload_chunk();
+  }
+
+  void read_upload_chunk() {
+    if (upload_parser_->is_done()) return end_upload(std::nullopt);
+    auto& body = upload_parser_->get().body();
+    body.data = upload_buf_.data();
+    body.size = upload_buf_.size();
+    stream_.expires_after(seconds(opts_.read_timeout_seconds));
+    bhttp::async_read_some(
+        stream_, buffer_, *upload_parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_upload_chunk(ec); });
+  }
+
+  void on_upload_chunk(error_code ec) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const size_t got = upload_buf_.size() - upload_parser_->get().body().size;
+    if (ec) {
+      return end_upload(make_error(ErrorCode::kInvalidArgument, "bad_request",
+                                   "the upload did not arrive whole: " + ec.message()));
+    }
+    if (got > 0) {
+      if (auto e = upload_sink_->write(upload_buf_.data(), got)) return end_upload(std::move(*e));
+    }
+    read_upload_chunk();
+  }
+
+  void end_upload(std::optional<Error> failed) {
+    stream_.expires_never();
+    if (failed) keep_alive_ = false;  // the rest of the body was not read
+    auto sink = std::move(upload_sink_);
+    upload_sink_.reset();
+    if (sink) sink->finish(std::move(failed));
+  }
+
+  // ---- Downloads: a file's bytes with Content-Length, read and written a chunk at a time -------
+  void send_file(Response r) {
+    file_ = std::move(r.file);
+    file_sent_ = 0;
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type +
+                       "\r\nContent-Length: " + std::to_string(file_->size) + "\r\n";
+    for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+    if (!keep_alive_) head += "Connection: close\r\n";
+    file_buf_ = head + "\r\n";
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    net::async_write(stream_, net::buffer(file_buf_),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->send_file_chunk();
+                     });
+  }
+
+  void send_file_chunk() {
+    if (file_sent_ >= file_->size) {
+      file_.reset();
+      if (!keep_alive_) return close();
+      return read_request();
+    }
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(256 * 1024, file_->size - file_sent_));
+    file_buf_.resize(want);
+    ssize_t n = ::pread(file_->fd, file_buf_.data(), want, static_cast<off_t>(file_sent_));
+    // The file shrank under us (the workload truncated it): the promised length cannot be kept.
+    if (n <= 0) return close();
+    file_buf_.resize(static_cast<size_t>(n));
+    file_sent_ += static_cast<uint64_t>(n);
+    stream_.expires_after(seconds(opts_.write_timeout_seconds));
+    net::async_write(stream_, net::buffer(file_buf_),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->send_file_chunk();
+                     });
+  }
+
   void send(Response r) {
     if (closed_) return;
     answering_ = true;
@@ -195,6 +344,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       error_code ignored;
       stream_.socket().cancel(ignored);
     }
+    // A streamed body the handler did not read whole: answer, then discard the rest and close.
+    if (upload_parser_ && !upload_parser_->is_done()) keep_alive_ = false;
+    if (r.file) return send_file(std::move(r));
     if (r.stream) return start_stream(std::move(r.stream), r.headers);
     res_.emplace();
     res_->version(11);
@@ -207,7 +359,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_after(seconds(opts_.write_timeout_seconds));
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, size_t) {
       self->res_.reset();
+      if (!ec && !self->keep_alive_ && self->upload_parser_ && !self->upload_parser_->is_done()) {
+        // Unread upload bytes: closing now could reset the connection before the client reads
+        // the answer. Stop sending, read and drop what still comes (bounded), then close.
+        error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        self->drained_ = 0;
+        self->stream_.expires_after(seconds(10));
+        return self->drain();
+      }
       if (ec || !self->keep_alive_) return self->close();
+      self->upload_parser_.reset();
       if (self->watching_) {  // the cancelled watch has not completed yet: read after it
         self->read_after_watch_ = true;
         return;
@@ -357,6 +519,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Handler> handler_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> upload_parser_;  // streamed body
+  std::shared_ptr<BodySink> upload_sink_;
+  std::vector<char> upload_buf_;
+  std::shared_ptr<FileBody> file_;  // download in progress
+  uint64_t file_sent_ = 0;
+  std::string file_buf_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool keep_alive_ = false;
   bool closed_ = false;

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "events/error.h"
 #include "http/request.h"
@@ -25,6 +27,9 @@ struct ServerOptions {
   size_t sse_max_items = 1000;         // per-client SSE queue bounds: beyond either, close
   size_t sse_max_bytes = 4 << 20;
   int sse_ping_seconds = 15;  // comment frames keep idle streams alive through proxies
+  // Whether a request's body is streamed to its handler (Request::body_channel) instead of read
+  // whole under max_body_bytes; the handler bounds it. Null: never.
+  std::function<bool(std::string_view method, std::string_view target)> stream_body;
 };
 
 class Server {

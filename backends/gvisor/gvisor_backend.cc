@@ -23,6 +23,7 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
+#include "backends/gvisor/workdir.h"
 #include "backends/runner/runner_py.h"
 
 namespace enclave::backends {
@@ -217,6 +218,7 @@ class GvisorBackend final : public Backend {
       break;  // remove() covers every controller
     }
     std::error_code ec;
+    gvisor::unmount_workdir(host_->sessions_dir + "/" + id);
     if (std::filesystem::remove_all(host_->sessions_dir + "/" + id, ec) > 0)
       lines.push_back("work dir of " + id + " removed");
     if (ec) failed("remove work dir of " + id + ": " + ec.message());
@@ -258,6 +260,7 @@ class GvisorBackend final : public Backend {
     for (const auto& e : std::filesystem::directory_iterator(host_->sessions_dir, ec)) {
       const std::string id = e.path().filename().string();
       if (skip(id)) continue;
+      gvisor::unmount_workdir(e.path().string());
       std::filesystem::remove_all(e.path(), ec);
       lines.push_back("work dir " + e.path().string() + " removed");
     }
@@ -301,6 +304,7 @@ class GvisorBackend final : public Backend {
       std::error_code ec;
       for (const auto& e : std::filesystem::directory_iterator(dead.work_dir + "/sessions", ec)) {
         std::error_code ec2;
+        gvisor::unmount_workdir(e.path().string());
         std::filesystem::remove_all(e.path(), ec2);
         lines->push_back(tag + "work dir " + e.path().string() + " removed");
       }
@@ -446,6 +450,16 @@ class GvisorBackend final : public Backend {
   bool stopping() {
     std::lock_guard lock(mu_);
     return stopping_;
+  }
+
+  std::string workdir(const std::string& session_id) const override {
+    std::shared_ptr<Sandbox> s;
+    {
+      std::lock_guard lock(mu_);
+      auto it = sessions_.find(session_id);
+      if (it != sessions_.end()) s = it->second;
+    }
+    return s ? s->workdir() : "";
   }
 
   std::shared_ptr<Sandbox> find(const std::string& session_id) {

@@ -65,7 +65,8 @@ std::string oci_config_json(const BundleSpec& spec) {
   std::string j;
   j += "{\"ociVersion\":\"1.0.0\",";
   j += "\"process\":{\"terminal\":false,\"user\":{\"uid\":65534,\"gid\":65534},";
-  j += "\"args\":[" + args + "],\"env\":[" + env + "],\"cwd\":\"/tmp\",";
+  j += "\"args\":[" + args + "],\"env\":[" + env +
+       "],\"cwd\":" + (spec.home_dir.empty() ? "\"/tmp\"" : "\"/home/user\"") + ",";
   j += "\"noNewPrivileges\":true,";
   j += "\"capabilities\":{\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],"
        "\"ambient\":[]},";
@@ -81,6 +82,10 @@ std::string oci_config_json(const BundleSpec& spec) {
        std::to_string(spec.tmp_mb) + "m\"]},";
   j += bind_ro(kRuntimeMount, spec.runtime_dir) + ",";
   j += bind_ro(kSessionMount, spec.session_dir);
+  if (!spec.home_dir.empty()) {
+    j += ",{\"destination\":\"/home/user\",\"type\":\"bind\",\"source\":" +
+         json_quote(spec.home_dir) + ",\"options\":[\"rbind\",\"rw\",\"nosuid\",\"nodev\"]}";
+  }
   j += "],";
   j += "\"linux\":{\"cgroupsPath\":" + json_quote(spec.cgroups_path) + ",";
   j += "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},"
@@ -105,12 +110,14 @@ std::string prepare_rootfs(const std::string& dir) {
     std::filesystem::create_symlink(std::string("usr/") + l, link, ec);
     if (ec) return "symlink " + link + ": " + ec.message();
   }
-  for (std::string m : {"usr", "tmp", "proc", "dev", "opt/enclave", "opt/enclave-io"}) {
+  for (std::string m :
+       {"usr", "tmp", "proc", "dev", "opt/enclave", "opt/enclave-io", "home/user"}) {
     std::filesystem::create_directories(dir + "/" + m, ec);
     if (ec) return "create " + dir + "/" + m + ": " + ec.message();
   }
   // Mount points the sandbox user must traverse, whatever the server's umask (077) made them.
-  for (std::string m : {"usr", "tmp", "proc", "dev", "opt", "opt/enclave", "opt/enclave-io"}) {
+  for (std::string m :
+       {"usr", "tmp", "proc", "dev", "opt", "opt/enclave", "opt/enclave-io", "home", "home/user"}) {
     std::filesystem::permissions(dir + "/" + m, std::filesystem::perms(0755), ec);
     if (ec) return "chmod " + dir + "/" + m + ": " + ec.message();
   }

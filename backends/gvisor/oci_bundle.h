@@ -16,6 +16,7 @@ struct BundleSpec {
   std::string rootfs;       // shared rootfs dir (see prepare_rootfs)
   std::string runtime_dir;  // host dir bind-mounted at kRuntimeMount
   std::string session_dir;  // host dir bind-mounted at kSessionMount
+  std::string home_dir;     // host dir bind-mounted read-write at /home/user (the cwd); "" none
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // exactly these, nothing from the host
   int tmp_mb = 64;                                       // tmpfs /tmp size
@@ -25,7 +26,8 @@ struct BundleSpec {
 
 std::string json_quote(const std::string& s);
 
-// config.json text: read-only root, host /usr read-only, private /tmp tmpfs, uid/gid 65534,
+// config.json text: read-only root, host /usr read-only, private /tmp tmpfs, /home/user (cwd)
+// read-write from `home_dir`, uid/gid 65534,
 // noNewPrivileges, RLIMIT_NPROC, no capabilities, all namespaces.
 std::string oci_config_json(const BundleSpec& spec);
 

@@ -20,6 +20,7 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox_util.h"
+#include "backends/gvisor/workdir.h"
 
 namespace enclave::backends::gvisor {
 namespace {
@@ -53,6 +54,17 @@ bool valid_env_key(const std::string& k) {
 }
 
 }  // namespace
+
+Exited Sandbox::with_artifacts(Exited ex) {
+  // A batch run's artifacts, read before the sandbox (and its working directory) goes.
+  if (!interactive_) ex.artifacts = collect_artifacts(dir_, spec_);
+  return ex;
+}
+
+std::string Sandbox::workdir() const {
+  std::lock_guard lock(mu_);
+  return workdir_ready_ ? workdir_path(host_->sessions_dir + "/" + container_id_) : "";
+}
 
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
                  events::SessionSpec spec, std::string session_id, Sink sink, Finished finished)
@@ -190,6 +202,18 @@ std::string Sandbox::prepare_and_spawn() {
     return "write code.py: " + std::string(std::strerror(errno));
   ::chmod((dir_ + "/io/code.py").c_str(), 0644);
 
+  // 1b. The working directory (/home/user): a tmpfs of limits.diskMb on the host, and a batch
+  //     request's staged files in it (an interactive session's are staged when it is assigned).
+  if (auto e = mount_workdir(dir_, or_default(limits.disk_mb(), kDefaultDiskMb)); !e.empty())
+    return e;
+  {
+    std::lock_guard lock(mu_);
+    workdir_ready_ = true;
+  }
+  if (!interactive_) {
+    if (auto e = stage_files(dir_, create_spec_); !e.empty()) return e;
+  }
+
   // 2. cgroups we own (runsc ignores linux.resources for pre-existing ones; see NOTES).
   if (auto e = cgroup_.create(); !e.empty()) return "cgroup: " + e;
   CgroupLimits cl;
@@ -258,6 +282,7 @@ std::string Sandbox::prepare_and_spawn() {
   b.rootfs = host_->rootfs;
   b.runtime_dir = host_->runtime_dir;
   b.session_dir = dir_ + "/io";
+  b.home_dir = workdir_path(dir_);
   b.args = {"/usr/bin/python3",
             "-I",  // no environment, no user site, no script dir on sys.path
             "-S",  // no site import: runner.py recreates its effects without the .pth hooks
@@ -266,7 +291,7 @@ std::string Sandbox::prepare_and_spawn() {
             interactive_ ? "kernel" : "batch",
             std::to_string(host_->config.output_cap_bytes),
             std::to_string(host_->config.result_cap_bytes)};
-  b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}};
+  b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/home/user"}, {"LANG", "C.UTF-8"}};
   if (allow_list) {
     for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
       b.env.emplace_back(k, "http://127.0.0.1:3128");
@@ -388,6 +413,11 @@ void Sandbox::handle_commands() {
           env += json_quote(k);
           env += ':';
           env += json_quote(val);
+        }
+        if (auto e = stage_files(dir_, spec_); !e.empty()) {
+          err_.append(e.data(), e.size());
+          request_kill("assign: " + e);
+          break;
         }
         const bool batch = spec_.exec_mode() != events::EXEC_MODE_INTERACTIVE;
         const std::string setup =
@@ -659,7 +689,7 @@ void Sandbox::report_early_exit(const std::string& status) {
   if (kill_requested_) return;  // a denial asked for a kill: the normal path reports it
   constexpr auto kExitGrace = std::chrono::seconds(1);
   const auto now = Clock::now();
-  emit(report_exit(exit_facts("", now, (code & 0xff) << 8)));
+  emit(with_artifacts(report_exit(exit_facts("", now, (code & 0xff) << 8))));
   exit_reported_ = true;
   exit_grace_until_ = now + kExitGrace;
 }

@@ -74,6 +74,8 @@ class Sandbox {
     secrets_ = std::move(bindings);
     resolve_secret_ = std::move(resolve);
   }
+  // The host dir that is the sandbox's /home/user while it is mounted, else "" (issue 20).
+  std::string workdir() const;
   // What the teardown could not remove ("" if everything went, or not torn down yet).
   std::string teardown_left() const {
     std::lock_guard lock(mu_);
@@ -112,6 +114,7 @@ class Sandbox {
   void teardown(const std::string& start_error);
   bool runsc_state_left() const;
   void emit(Event event);
+  Exited with_artifacts(Exited ex);  // a batch run's artifacts added (collected now)
   void queue_stdin(char kind, uint32_t turn, const std::string& payload);
   void flush_stdin();
   // `interrupted`: a timed-out turn that stopped when interrupted (the kernel lives).
@@ -138,6 +141,7 @@ class Sandbox {
   bool accepting_ = true;                      // false once the sandbox is going away
   int wake_fd_ = -1;                           // eventfd
   std::string teardown_left_;                  // set by teardown(): what could not be removed
+  bool workdir_ready_ = false;                 // /home/user is mounted (until the teardown)
 
   // Thread-only state.
   std::string dir_;

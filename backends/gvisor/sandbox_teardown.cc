@@ -11,6 +11,7 @@
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/sandbox_util.h"
+#include "backends/gvisor/workdir.h"
 
 namespace enclave::backends::gvisor {
 
@@ -73,7 +74,12 @@ void Sandbox::teardown(const std::string& start_error) {
     }
   }
   if (turn_) finish_turn(!exited_ || kill_requested_, 0, ms_between(turn_->started, ended));
-  if (!exit_reported_) emit(report_exit(exit_facts(start_error, ended, exit_status_)));
+  if (!exit_reported_)
+    emit(with_artifacts(report_exit(exit_facts(start_error, ended, exit_status_))));
+  {
+    std::lock_guard lock(mu_);
+    workdir_ready_ = false;  // the files API no longer reaches it
+  }
 
   close_fd(&stdout_fd_);
   close_fd(&stderr_fd_);
@@ -84,6 +90,7 @@ void Sandbox::teardown(const std::string& start_error) {
   // `delete --force` of an id runsc does not know succeeds: a failure is a real leftover.
   if (del.exit_code != 0) detail += "runsc delete failed: " + tail(del.output, 300) + "; ";
   if (auto left = cgroup_.remove(); !left.empty()) detail += "cgroups left: " + left + "; ";
+  unmount_workdir(dir_);
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
   if (ec) detail += "remove " + dir_ + ": " + ec.message() + "; ";

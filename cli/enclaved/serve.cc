@@ -22,6 +22,7 @@
 #include "http/e2b/adapter.h"
 #include "http/preflight.h"
 #include "http/query.h"
+#include "http/routes.h"
 #include "http/server.h"
 #include "storage/sth_service.h"
 #ifdef ENCLAVE_HAVE_GVISOR
@@ -164,6 +165,7 @@ int serve_main(const std::vector<std::string>& words) {
   http::ServerOptions sopts;
   sopts.host = addr->host;
   sopts.port = addr->port;
+  sopts.stream_body = http::streams_body;  // uploads are bounded by --max-upload-mb instead
   // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
   auto server = http::Server::start(
       sopts, http::guard_browsers(

@@ -131,6 +131,7 @@ BuiltConfig build_serve_config(const Values& v) {
   c.browsers.loopback_host_only = c.auth_disabled;
   c.api.auth_disabled = c.auth_disabled;
   c.api.metrics_public = v.on("metrics-public");
+  c.api.max_upload_bytes = static_cast<uint64_t>(v.integer("max-upload-mb")) << 20;
 
   c.gvisor.warm_pool_size = static_cast<int>(v.integer("warm-pool"));
   c.gvisor.egress_policy = e.egress;
