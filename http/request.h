@@ -70,10 +70,8 @@ struct Request {
   std::string host;            // Host header, or empty
   bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)
   std::shared_ptr<HangupWatch> hangup;  // set by the server; null where nothing watches (tests)
-};
-
-// Set (and `body` empty) when the route streams its body: see BodyChannel.
-std::shared_ptr<BodyChannel> body_channel;
+  // Set (and `body` empty) when the route streams its body: see BodyChannel.
+  std::shared_ptr<BodyChannel> body_channel;
 };
 
 // A streamed answer (status 200). `subscribe` is called on the connection's thread; on success
