@@ -289,6 +289,10 @@ uint64_t Engine::org_stored_bytes(const std::string& org_id) const {
 
 namespace {
 
+images::Catalog image_catalog(const EngineConfig& c) {
+  return c.image_catalog ? c.image_catalog() : images::default_only_catalog();
+}
+
 Result<session::State> visible_session(const ReadModel& m, const Principal& p,
                                        const std::string& hex) {
   auto id = from_hex_id(hex);
@@ -318,6 +322,8 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   bounds.egress = impl_->config.egress;
   auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
+  if (auto bad = images::resolve_session_image(req, image_catalog(impl_->config), &*spec))
+    return done(*bad);
   auto* d = impl_.get();
   if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
@@ -400,10 +406,14 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   c.members.reserve(req.members_size());
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
+  const images::Catalog catalog = image_catalog(impl_->config);
   for (int i = 0; i < req.members_size(); ++i) {
     auto spec =
         validate_session_request(req.members(i), bounds, "members[" + std::to_string(i) + "].");
     if (!spec) return done(spec.error());
+    if (auto bad = images::resolve_session_image(req.members(i), catalog, &*spec,
+                                                 "members[" + std::to_string(i) + "]."))
+      return done(*bad);
     // A member runs unattended: an interactive one would wait for turns nobody sends and hold
     // the fleet open until its idle TTL.
     if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE)
@@ -650,6 +660,13 @@ bool Engine::principal_live(const std::string& user_id) const { return impl_->ke
 void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
                         Callback<api::CreatedApiKey> done) {
   impl_->keys->create(p, req, std::move(done));
+}
+
+Result<api::ImageList> Engine::list_images(const Principal& p) const {
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  api::ImageList out;
+  for (const auto& [name, image] : image_catalog(impl_->config).by_name) *out.add_images() = image;
+  return out;
 }
 
 Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const { return impl_->keys->list(p); }

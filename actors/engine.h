@@ -61,6 +61,8 @@ class Engine {
   [[nodiscard]] Result<api::Fleet> get_fleet(const Principal& p, const std::string& id,
                                              bool members = true) const;
   [[nodiscard]] Result<api::FleetList> list_fleets(const Principal& p) const;
+  // The images sessions may name (scope sessions:read; the same for every org).
+  [[nodiscard]] Result<api::ImageList> list_images(const Principal& p) const;
 
   // ---- live stream -----------------------------------------------------------------------------
   // Calls `on_item` for every audit event already recorded, then for each new audit event and

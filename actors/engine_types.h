@@ -14,6 +14,7 @@
 #include "events/clock.h"
 #include "events/egress_policy.h"
 #include "events/error.h"
+#include "events/image_catalog.h"
 #include "events/session.h"
 
 namespace enclave {
@@ -26,7 +27,7 @@ class EventLog;
 struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
   std::string org_id;
-  std::string role;  // owner | member | viewer
+  std::string role;              // owner | member | viewer
   std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin, metrics:read
   bool has(const std::string& scope) const { return scopes.count(scope) > 0; }
 };
@@ -61,6 +62,9 @@ struct EngineConfig {
   // The server's egress policy: an allow-list naming an IP literal it refuses is
   // `400 egress_destination_forbidden` (the backend applies the same policy at connect time).
   egress::Policy egress;
+  // The images sessions may name (issue 21), read at each create (a build made while the server
+  // runs is seen at once). Unset: only `default`, running every language.
+  std::function<images::Catalog()> image_catalog;
   // Called once while the engine closes, after the last event is committed and before the log
   // closes (e.g. the final signed tree head). May read the log.
   std::function<void()> on_close;

@@ -56,11 +56,12 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
     return bad(pre + "execMode", "execMode must be \"batch\" or \"interactive\", not \"" +
                                      req.exec_mode().substr(0, 40) + "\"");
   }
-  if (req.language().empty() || req.language() == "python") {
-    spec.set_language("python");
+  if (req.language().empty() || req.language() == "python" || req.language() == "javascript" ||
+      req.language() == "bash") {
+    spec.set_language(req.language().empty() ? "python" : req.language());
   } else {
-    return bad(pre + "language",
-               "language \"" + req.language().substr(0, 40) + "\" is not supported (python)");
+    return bad(pre + "language", "language \"" + req.language().substr(0, 40) +
+                                     "\" is not supported (python, javascript, bash)");
   }
   if (spec.exec_mode() == events::EXEC_MODE_BATCH && req.code().empty())
     return bad(pre + "code", "code is required for a batch session");

@@ -29,9 +29,11 @@
 #include "http/auth.h"
 #include "http/browser_guard.h"
 #include "http/e2b/adapter.h"
+#include "http/images_cli.h"
 #include "http/preflight.h"
 #include "http/query.h"
 #include "http/server.h"
+#include "images/store.h"
 #include "storage/sth_service.h"
 #ifdef ENCLAVE_HAVE_GVISOR
 #include "backends/gvisor/gvisor_backend.h"
@@ -52,6 +54,8 @@ constexpr const char* kUsage =
        enclaved orgs set ORG [--weight N] [--max-queued N] [--max-live N] [--data-dir DIR]
        enclaved orgs list [--data-dir DIR]
        enclaved signing-key create FILE          a new Ed25519 key for tree heads (mode 0600)
+       enclaved images build NAME --debian-packages P1,P2 [--data-dir DIR]   an image (mmdebstrap)
+       enclaved images list|remove [NAME] [--data-dir DIR]    (enclaved images --help: details)
 
 flags (each also an environment variable; the flag wins):
   --listen HOST:PORT        ENCLAVE_LISTEN           default 127.0.0.1:8090
@@ -473,6 +477,7 @@ int serve_main(int argc, char** argv, int first) {
     backends::GvisorConfig gcfg;
     gcfg.warm_pool_size = static_cast<int>(warm_pool);
     gcfg.egress_policy = egress_policy;
+    gcfg.images_dir = images::images_dir(data_dir);
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
@@ -566,6 +571,8 @@ int serve_main(int argc, char** argv, int first) {
   cfg.org_storage_mb = static_cast<uint64_t>(org_storage_mb);
   cfg.org_storage_mb_for = std::move(org_storage_mb_for);
   cfg.egress = egress_policy;
+  auto image_store = std::make_shared<images::Store>(data_dir);
+  cfg.image_catalog = [image_store] { return image_store->catalog(); };
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {
     spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
@@ -644,6 +651,10 @@ int main(int argc, char** argv) {
   ::umask(077);
   if (argc >= 2 && std::string(argv[1]) == "keys") return keys_main(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "orgs") return orgs_main(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "images") {
+    ::umask(022);  // an image's files are public software the sandbox user must read
+    return http::images_main(argc, argv);
+  }
   if (argc >= 2 && std::string(argv[1]) == "signing-key") {
     if (argc != 4 || std::string(argv[2]) != "create")
       usage_error("signing-key: expected `signing-key create FILE`");

@@ -33,6 +33,7 @@ enum class RouteId {
   kLogPublicKey,
   kLogSth,
   kLogConsistency,
+  kListImages,
 };
 
 struct Route {

@@ -24,7 +24,10 @@
 
 namespace enclave::backends {
 namespace gvisor {
-extern const char kRunnerPy[];  // runner.py, embedded at build time (see CMakeLists.txt)
+// The runners, embedded at build time (see CMakeLists.txt).
+extern const char kRunnerPy[];    // runner.py: Python
+extern const char kRunnerJs[];    // runner.js: JavaScript (Node.js)
+extern const char kRunnerBash[];  // runner_bash.py: Bash, driven from Python
 }  // namespace gvisor
 
 namespace {
@@ -366,9 +369,13 @@ class GvisorBackend final : public Backend {
     ::chmod(host_->sessions_dir.c_str(), 0700);
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
-    const std::string runner = host_->runtime_dir + "/runner.py";
-    if (!gvisor::write_file(runner, gvisor::kRunnerPy)) return "write " + runner;
-    ::chmod(runner.c_str(), 0644);
+    for (const auto& [file, text] :
+         {std::pair{"runner.py", gvisor::kRunnerPy}, std::pair{"runner.js", gvisor::kRunnerJs},
+          std::pair{"runner_bash.py", gvisor::kRunnerBash}}) {
+      const std::string path = host_->runtime_dir + "/" + file;
+      if (!gvisor::write_file(path, text)) return "write " + path;
+      ::chmod(path.c_str(), 0644);
+    }
     return "";
   }
 

@@ -82,6 +82,7 @@ class Sandbox {
   void loop();
   void handle_commands();
   void handle_frame(const ChannelFrame& frame);
+  void add_rich_result(const std::string& payload);  // 'M' frame of the running turn
   void report_denied(ConnectAttempt attempt);
   void report_egress();  // reports the proxy's verdicts queued so far (allowed or refused)
   void report_early_exit(const std::string& status);
@@ -158,6 +159,8 @@ class Sandbox {
     Clock::time_point deadline;  // the timeout; once interrupted, the end of the grace period
     bool interrupted = false;    // SIGINT sent at the timeout
     std::string out, err, json;
+    std::vector<events::RichResult> results;  // 'M' frames, bounded (count, bytes)
+    uint64_t results_bytes = 0;
   };
   std::optional<Turn> turn_;
   bool kernel_broken_ = false;  // a turn ignored its interrupt; only kill() remains
@@ -178,5 +181,14 @@ class Sandbox {
 };
 
 std::string sha256_hex(const std::string& data);
+
+// How a language's runner starts inside the sandbox: interpreter argv, the runner's file under
+// kRuntimeMount, and the batch code's file name in the io dir.
+struct RunnerCommand {
+  std::vector<std::string> interpreter;
+  std::string script;
+  std::string code_file;
+};
+RunnerCommand runner_for(const std::string& language);
 
 }  // namespace enclave::backends::gvisor
