@@ -21,8 +21,8 @@ constexpr const char* kImagesUsage =
        enclaved images remove NAME [--data-dir DIR]
 Images are root filesystems sessions run on (`image` in CreateSessionRequest), content-addressed
 and read-only, stored in DIR/images. `build` runs mmdebstrap (root); downloaded .debs are kept in
---cache-dir (ENCLAVE_IMAGE_CACHE_DIR, default /var/cache/enclave/debs) and a build with the same
-inputs as a stored image is answered from the store.
+--cache-dir (ENCLAVE_IMAGE_CACHE_DIR, default /var/cache/enclave) with every finished tree, and
+a build with the same inputs as an image in the store, or in the cache, takes seconds.
 )";
 
 [[noreturn]] void images_usage(const std::string& why) {

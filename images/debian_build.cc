@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <set>
 
 #include "images/tree_digest.h"
@@ -68,6 +70,16 @@ int run(const std::vector<std::string>& argv, const std::vector<std::string>& en
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string data(64 * 1024 + 1, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<size_t>(in.gcount()));
+  if (data.size() > 64 * 1024) return std::nullopt;
+  return data;
+}
+
 std::string now_rfc3339() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -114,12 +126,29 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
   }
 
   std::error_code ec;
-  fs::create_directories(b.cache_dir, ec);
-  if (ec)
-    return make_error(ErrorCode::kInternal, "io", "create " + b.cache_dir + ": " + ec.message());
+  const std::string debs = b.cache_dir + "/debs";
+  const std::string cached = b.cache_dir + "/trees/" + inputs.substr(7);
+  fs::create_directories(debs, ec);
+  if (ec) return make_error(ErrorCode::kInternal, "io", "create " + debs + ": " + ec.message());
   auto work = store.make_work_dir();
   if (!work) return work.error();
   const std::string tree = *work + "/rootfs";
+
+  // Built before, in another data dir: a hard-linked copy of the cached tree (read-only to every
+  // sandbox, so sharing inodes is safe) under the manifest it was built with.
+  auto text = read_small_file(cached + "/manifest.json");
+  if (text && fs::is_directory(cached + "/rootfs", ec)) {
+    auto m = parse_manifest(*text);
+    if (m && m->inputs() == inputs && run({"/bin/cp", "-al", cached + "/rootfs", tree}, {}) == 0) {
+      log << "images build: from the cache " << cached << " (" << m->digest() << ")\n";
+      m->set_name(b.name);
+      m->set_created_at(now_rfc3339());
+      auto installed = store.install(tree, std::move(*m));
+      fs::remove_all(*work, ec);
+      return installed;
+    }
+    fs::remove_all(tree, ec);
+  }
   std::string include;
   for (const auto& p : package_set(b)) include += (include.empty() ? "" : ",") + p;
   const std::vector<std::string> argv = {
@@ -128,8 +157,8 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
       // The .deb cache: copied in before the download, the downloads copied back out after.
       "--skip=download/empty", "--skip=essential/unlink",
       "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
-      "--setup-hook=sync-in " + b.cache_dir + " /var/cache/apt/archives/",
-      "--customize-hook=sync-out /var/cache/apt/archives " + b.cache_dir,
+      "--setup-hook=sync-in " + debs + " /var/cache/apt/archives/",
+      "--customize-hook=sync-out /var/cache/apt/archives " + debs,
       // Mount points of the runner's files (the root is read-only in the sandbox).
       "--customize-hook=mkdir -p \"$1\"/opt/enclave \"$1\"/opt/enclave-io", b.suite, tree,
       b.mirror};
@@ -161,6 +190,14 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
   for (const auto& p : package_set(b)) m.add_debian_packages(p);
   m.set_inputs(inputs);
   ::chmod(tree.c_str(), 0755);
+  // Into the shared cache first (hard links), for the next data dir; a failure only costs speed.
+  fs::remove_all(cached, ec);
+  fs::create_directories(cached, ec);
+  if (!ec && run({"/bin/cp", "-al", tree, cached + "/rootfs"}, {}) == 0) {
+    std::ofstream(cached + "/manifest.json", std::ios::trunc) << manifest_json(m);
+  } else {
+    log << "images build: could not cache the tree in " << cached << "\n";
+  }
   auto installed = store.install(tree, std::move(m));
   fs::remove_all(*work, ec);
   return installed;

@@ -19,8 +19,11 @@ struct DebianBuild {
   std::vector<std::string> packages;
   std::string suite = "bookworm";
   std::string mirror = "http://deb.debian.org/debian";
-  // Downloaded .debs, kept across builds and data dirs. Default: /var/cache/enclave/debs.
-  std::string cache_dir = "/var/cache/enclave/debs";
+  // Kept across builds and data dirs: downloaded .debs (<cache_dir>/debs) and each finished tree
+  // with its manifest (<cache_dir>/trees/<inputs hex>), so a build with the same inputs in
+  // another data dir is a hard-linked copy (seconds) instead of an install (minutes). Trusted
+  // like the data dir: root's, never a tenant's. Default: /var/cache/enclave.
+  std::string cache_dir = "/var/cache/enclave";
   std::string mmdebstrap = "/usr/bin/mmdebstrap";
 };
 

@@ -15,7 +15,7 @@
   the field.
 
 Skips (77) without mmdebstrap, node or a usable runsc. The first build downloads Debian packages
-into ENCLAVE_IMAGE_CACHE_DIR (default /var/cache/enclave/debs); later runs reuse them.
+into ENCLAVE_IMAGE_CACHE_DIR (default /var/cache/enclave); later runs reuse them.
 
 usage: images_languages_test.py BIN_DIR
 """
