@@ -88,7 +88,8 @@ flags (each also an environment variable; the flag wins):
                                                      dashboard); default none: any other Origin 403
   --metrics-public          ENCLAVE_METRICS_PUBLIC   /metrics answers without a key (default: needs
                                                      a key with scope metrics:read or admin)
-  --warm-pool N             ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none)
+  --warm-pool N[,IMAGE=N]…  ENCLAVE_WARM_POOL        gVisor pre-started kernels, default 2 (0: none);
+                                                     IMAGE=N: a pool of Python kernels on a built image
   --signing-key FILE        ENCLAVE_SIGNING_KEY      Ed25519 key (PEM) that signs tree heads; keep it
                                                      outside the data dir; default none (no STHs:
                                                      /v1/log/sth answers 404, see docs/FORENSICS.md)
@@ -386,8 +387,19 @@ int serve_main(int argc, char** argv, int first) {
   auto max_conc =
       parse_int("--max-concurrency", setting(a, "max-concurrency", "ENCLAVE_MAX_CONCURRENCY", "8"),
                 1, 1'000'000);
-  auto warm_pool =
-      parse_int("--warm-pool", setting(a, "warm-pool", "ENCLAVE_WARM_POOL", "2"), 0, 64);
+  // "N" (the default image's pool) and/or "NAME=N" per built image (issue 21), comma-separated.
+  int64_t warm_pool = 2;
+  std::map<std::string, int64_t> image_pools;  // image name → kernels
+  for (const auto& item : split_list(setting(a, "warm-pool", "ENCLAVE_WARM_POOL", "2"))) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || item.substr(0, eq) == images::kDefaultImage) {
+      warm_pool =
+          parse_int("--warm-pool", eq == std::string::npos ? item : item.substr(eq + 1), 0, 64);
+    } else {
+      image_pools[item.substr(0, eq)] =
+          parse_int("--warm-pool " + item.substr(0, eq), item.substr(eq + 1), 0, 64);
+    }
+  }
   auto idle_ttl = parse_int("ENCLAVE_INTERACTIVE_IDLE_TTL",
                             setting(a, "", "ENCLAVE_INTERACTIVE_IDLE_TTL", "300"), 1, 86400 * 30);
   auto lifetime =
@@ -478,6 +490,15 @@ int serve_main(int argc, char** argv, int first) {
     gcfg.warm_pool_size = static_cast<int>(warm_pool);
     gcfg.egress_policy = egress_policy;
     gcfg.images_dir = images::images_dir(data_dir);
+    {
+      const auto catalog = images::Store(data_dir).catalog();
+      for (const auto& [name, n] : image_pools) {
+        auto it = catalog.by_name.find(name);
+        if (it == catalog.by_name.end())
+          usage_error("--warm-pool: no image named \"" + name + "\" (enclaved images list)");
+        gcfg.image_pools[it->second.digest()] = static_cast<int>(n);
+      }
+    }
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message

@@ -390,12 +390,19 @@ class GvisorBackend final : public Backend {
 
   void refill_pool_locked() {
     if (stopping_ || !init_error_.empty()) return;
-    while (static_cast<int>(pool_.size()) < host_->config.warm_pool_size) {
-      events::SessionSpec spec;
-      spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
-      auto s = make_sandbox(random_id(), spec, "");
-      pool_.push_back(s);
-      s->start_thread();
+    // One pool per image: the default image's, and each configured built image's.
+    std::map<std::string, int> want = host_->config.image_pools;
+    want[""] = host_->config.warm_pool_size;
+    for (const auto& p : pool_) --want[p->image_digest()];
+    for (auto& [digest, missing] : want) {
+      for (; missing > 0; --missing) {
+        events::SessionSpec spec;
+        spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
+        spec.set_image_digest(digest);
+        auto s = make_sandbox(random_id(), spec, "");
+        pool_.push_back(s);
+        s->start_thread();
+      }
     }
   }
 
@@ -475,6 +482,7 @@ namespace {
 std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
   GvisorConfig c = config;
   c.warm_pool_size = 0;
+  c.image_pools.clear();
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Exited> exited;

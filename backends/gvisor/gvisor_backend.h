@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ struct GvisorConfig {
   // ("sha256:…" image_digest) runs on <images_dir>/by-digest/<hex>/rootfs, read-only, instead
   // of the host's /usr. "" : only the default image.
   std::string images_dir;
+  // Pre-started kernels per built image (digest "sha256:…" → count), besides warm_pool_size on
+  // the default image: sessions on that image (Python) take one. Default: none.
+  std::map<std::string, int> image_pools;
   // Pre-started interactive kernels, never reused. 0 disables the pool. Default: 2.
   int warm_pool_size = 2;
   // Bytes kept per output stream (stdout, stderr; per turn for interactive). Output beyond is

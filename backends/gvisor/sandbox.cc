@@ -53,6 +53,11 @@ bool valid_env_key(const std::string& k) {
   return !k.empty() && k.find('=') == std::string::npos && k.find('\0') == std::string::npos;
 }
 
+// The image a spec runs on, as the pools key it: a built digest, or "" for default.
+std::string image_key(const events::SessionSpec& spec) {
+  return images::valid_built_digest(spec.image_digest()) ? spec.image_digest() : "";
+}
+
 }  // namespace
 
 RunnerCommand runner_for(const std::string& language) {
@@ -117,6 +122,8 @@ bool Sandbox::finished() const {
   return done_;
 }
 
+std::string Sandbox::image_digest() const { return image_key(create_spec_); }
+
 bool Sandbox::can_assign(const events::SessionSpec& spec) const {
   const auto& l = spec.limits();
   const auto& c = create_spec_.limits();
@@ -125,10 +132,10 @@ bool Sandbox::can_assign(const events::SessionSpec& spec) const {
   // A batch session fits if it is Python without stdin (the kernel's stdin is its protocol): it
   // runs once as the kernel's setup, which then exits with the workload's status.
   const bool batch_fits = spec.exec_mode() != events::EXEC_MODE_INTERACTIVE && spec.stdin().empty();
-  // Pool kernels are Python on the default image (the host's /usr).
+  // Pool kernels are Python, each on one image (the default's pool, or a built image's).
   const bool python = spec.language().empty() || spec.language() == "python";
-  const bool default_image = !images::valid_built_digest(spec.image_digest());
-  return python && default_image &&
+  const bool same_image = image_key(spec) == image_digest();
+  return python && same_image &&
          (spec.exec_mode() == events::EXEC_MODE_INTERACTIVE || batch_fits) &&
          or_default(l.memory_mb(), kDefaultMemoryMb) >= kMinPoolMemoryMb &&
          (spec.egress().mode().empty() || spec.egress().mode() == "deny_all") &&

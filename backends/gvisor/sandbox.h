@@ -53,6 +53,8 @@ class Sandbox {
   void join();
 
   const std::string& container_id() const { return container_id_; }
+  // The built image it runs ("sha256:…"), or "" for the default image.
+  std::string image_digest() const;
   // Whether this idle pool kernel can take `spec` (limits that cannot change after creation).
   bool can_assign(const events::SessionSpec& spec) const;
   // Binds an unassigned kernel to a session; its limits are applied and setup code runs.
