@@ -191,5 +191,25 @@ try:
     check(st == 400 and b.get("error", {}).get("field") == "members[0].image", f"fleet {st} {b}")
 finally:
     srv.stop()
-    shutil.rmtree(work, ignore_errors=True)
+
+# The unmodified E2B SDK: the template names the image; a chart comes back as results[i].png.
+E2B = os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2b")
+if subprocess.run([os.path.join(E2B, "install-sdk.sh")], timeout=600).returncode == 0:
+    key = subprocess.run([f"{BIN}/enclaved", "keys", "create", "--org", "acme", "--role", "owner",
+                          "--e2b", "--data-dir", data], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    srv = Server(BIN, data, "gvisor", auth="keys", log=open(os.path.join(work, "server2.log"), "wb"))
+    try:
+        env = dict(os.environ, E2B_API_KEY=key, E2B_API_URL=srv.base, E2B_SANDBOX_URL=srv.base,
+                   ENCLAVE_TEMPLATE="pydata")
+        env.pop("E2B_DOMAIN", None)
+        run = subprocess.run(["node", os.path.join(E2B, "e2b_chart_test.mjs")], env=env, cwd=E2B,
+                             capture_output=True, text=True, timeout=600)
+        sys.stdout.write(run.stdout + run.stderr[-2000:])
+        check(run.returncode == 0, "E2B SDK: template → image, chart as results[i].png")
+    finally:
+        srv.stop()
+else:
+    print("E2B SDK part skipped: no usable Node.js for the pinned SDK")
+shutil.rmtree(work, ignore_errors=True)
 check.finish()

@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(new_sandbox_refusals_name_the_field) {
       {"", ""},
       {"[]", ""},
       {"{}", "templateID"},
-      {R"({"templateID":"my-custom"})", "templateID"},
+      {R"({"templateID":"My Custom!"})", "templateID"},
       {R"({"templateID":"base","timeout":0})", "timeout"},
       {R"({"templateID":"base","timeout":601})", "timeout"},
       {R"({"templateID":"base","timeout":"x"})", "timeout"},
