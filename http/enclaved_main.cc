@@ -592,8 +592,19 @@ int serve_main(int argc, char** argv, int first) {
   cfg.org_storage_mb = static_cast<uint64_t>(org_storage_mb);
   cfg.org_storage_mb_for = std::move(org_storage_mb_for);
   cfg.egress = egress_policy;
-  auto image_store = std::make_shared<images::Store>(data_dir);
-  cfg.image_catalog = [image_store] { return image_store->catalog(); };
+  // Images run on gVisor (the store's trees); the simulator runs every language on `default`;
+  // Kubernetes runs its one container image, Python only (images there: not yet).
+  if (backend == "gvisor") {
+    auto image_store = std::make_shared<images::Store>(data_dir);
+    cfg.image_catalog = [image_store] { return image_store->catalog(); };
+  } else if (backend == "kubernetes") {
+    cfg.image_catalog = [] {
+      auto c = images::default_only_catalog();
+      c.by_name[images::kDefaultImage].clear_languages();
+      c.by_name[images::kDefaultImage].add_languages("python");
+      return c;
+    };
+  }
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {
     spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
