@@ -1,108 +1,26 @@
+// The facade's life and commands: open (log, read model, actors, recovery), close, and each
+// command checked (scope, request validation, storage, quotas) and handed to its actor. Reads,
+// live streams, auth and metrics are in engine_reads.cc; the parts in engine_impl.h.
 #include "actors/engine.h"
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <mutex>
 
 #include "actors/admission_actor.h"
-#include "actors/context.h"
+#include "actors/engine_impl.h"
 #include "actors/fleet_actor.h"
-#include "actors/key_service.h"
 #include "actors/messages.h"
-#include "actors/metrics.h"
 #include "actors/once_callback.h"
 #include "actors/org_admin.h"
-#include "actors/queued_quota.h"
 #include "actors/reaper_actor.h"
 #include "actors/session_actor.h"
+#include "actors/visibility.h"
 #include "events/ids.h"
 #include "events/session_request.h"
-#include "events/storage_gate.h"
 #include "events/views.h"
-#include "storage/verify.h"
 
 namespace enclave {
-
-std::set<std::string> scopes_for_role(const std::string& role) {
-  if (role == "owner")
-    return {"sessions:read", "sessions:write", "audit:read", "admin", "metrics:read"};
-  if (role == "member") return {"sessions:read", "sessions:write", "audit:read"};
-  if (role == "viewer") return {"sessions:read", "audit:read"};
-  if (role == "metrics") return {"metrics:read"};
-  return {};
-}
-
-Principal default_principal() {
-  return Principal{"anonymous", "default", "owner", scopes_for_role("owner")};
-}
-
-struct Engine::Impl {
-  EngineConfig config;
-  std::unique_ptr<storage::EventLog> log;
-  std::unique_ptr<ReadModel> model_ptr;
-  ReadModel& model() { return *model_ptr; }
-  std::unique_ptr<storage::CommitQueue> commits;
-  std::unique_ptr<KeyService> keys;
-  Registry registry;
-  std::unique_ptr<CredentialStore> creds;
-  std::unique_ptr<QueuedQuota> queued_quota;  // orgs' max_queued, checked at create
-  std::unique_ptr<backends::Backend> backend;
-  std::string backend_name;
-  std::unique_ptr<caf::actor_system_config> sys_cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  Context ctx;
-  // Backend events that arrive while open() recovers — an adopting backend reports what its
-  // sandboxes did while the control plane was down before the session actors exist — wait here
-  // and are delivered, in order, right after each actor got its Recover message.
-  std::atomic<bool> recovering{true};
-  std::mutex early_mu;
-  std::vector<std::pair<std::string, backends::Event>> early;
-  // The data dir's free bytes, re-read (statvfs) at most every kFreeSampleMs: the storage gate
-  // asks on every create and turn.
-  static constexpr int64_t kFreeSampleMs = 250;
-  mutable std::mutex free_mu;
-  mutable std::chrono::steady_clock::time_point free_at{};
-  mutable std::optional<uint64_t> free_bytes;
-  std::optional<uint64_t> sampled_free_bytes() const {
-    std::lock_guard lock(free_mu);
-    auto now = std::chrono::steady_clock::now();
-    if (free_at == std::chrono::steady_clock::time_point{} ||
-        now - free_at >= std::chrono::milliseconds(kFreeSampleMs)) {
-      free_bytes = log->free_bytes();
-      free_at = now;
-    }
-    return free_bytes;
-  }
-  // Refusal of new work for `org` on storage grounds (storage_gate), or nullopt.
-  std::optional<Error> storage_refusal(const std::string& org) const {
-    storage_gate::Figures f;
-    f.log_writable = log->writable();
-    f.free_bytes = sampled_free_bytes();
-    f.min_free_bytes = config.min_free_disk_mb << 20;
-    f.org_id = org;
-    f.org_bytes = log->org_bytes(org);
-    auto quota = config.org_storage_mb_for.find(org);
-    f.org_quota_bytes =
-        (quota == config.org_storage_mb_for.end() ? config.org_storage_mb : quota->second) << 20;
-    return storage_gate::check(f);
-  }
-};
-
-namespace {
-
-Error not_found(const char* what = "session") {
-  return make_error(ErrorCode::kNotFound, "not_found", std::string("no such ") + what);
-}
-
-Error forbidden(const std::string& scope) {
-  return make_error(ErrorCode::kPermissionDenied, "permission_denied",
-                    "this API key lacks the scope " + scope);
-}
-
-}  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -116,6 +34,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   auto creds = CredentialStore::open(config.data_dir, config.cred_secret);
   if (!creds) return creds.error();
   d->creds = std::move(*creds);
+  d->storage = std::make_unique<StorageCheck>(d->log.get(), &d->config);
 
   // Load the read model's checkpoint and fold only the events after it.
   auto t0 = std::chrono::steady_clock::now();
@@ -149,13 +68,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->backend = make_backend([d](const std::string& session_hex, backends::Event ev) {
     auto id = from_hex_id(session_hex);
     if (!id) return;
-    if (d->recovering.load()) {
-      std::lock_guard lock(d->early_mu);
-      if (d->recovering.load()) {
-        d->early.emplace_back(*id, std::move(ev));
-        return;
-      }
-    }
+    if (d->early.hold(*id, ev)) return;
     if (auto a = d->registry.get(*id))
       caf::anon_send(a, msg::ToSession{msg::FromBackend{std::move(ev)}});
   });
@@ -185,70 +98,11 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.admission = spawn_admission(*d->sys, config.max_concurrency, std::move(org_limits));
   d->ctx.reaper = spawn_reaper(*d->sys, config.clock, config.reaper_tick_ms);
 
-  // ---- recovery: every session that is not torn down gets its actor back -------------------
-  auto live = d->model().live_sessions();
-  std::set<std::string> keep;
-  std::unordered_map<std::string, bool> adopted;
-  std::vector<AdmissionQueue::Holder> active;
-  uint64_t max_ticket = 0, max_grant = 0;
-  for (const auto& s : live) {
-    max_ticket = std::max(max_ticket, s.ticket);
-    max_grant = std::max(max_grant, s.grant);
-    if (!s.admitted) continue;
-    active.push_back({s.id, s.org_id});
-    bool ok = !s.ended() && d->backend->adopt(to_hex(s.id));
-    adopted[s.id] = ok;
-    if (ok) keep.insert(to_hex(s.id));
-  }
-  for (const auto& line : d->backend->cleanup_orphans(keep)) spdlog::info("cleanup: {}", line);
-  caf::anon_send(d->ctx.admission,
-                 msg::ToAdmission{msg::Restore{active, max_ticket + 1, max_grant + 1}});
-
-  std::unordered_map<std::string, caf::actor> fleet_actors;
-  for (auto& f : d->model().live_fleets()) {
-    size_t n = 0;
-    for (const auto& s : live) n += s.spec.fleet_id() == f.id;
-    std::string id = f.id;
-    auto a = spawn_fleet(*d->sys, &d->ctx, std::move(f), n);
-    d->registry.put(id, a);
-    fleet_actors[id] = a;
-  }
-  // Queued sessions re-enter their org's queue in ticket order (never-queued ones last, by
-  // creation, with new tickets).
-  std::vector<const session::State*> queued;
-  for (const auto& s : live) {
-    caf::actor fleet;
-    if (auto it = fleet_actors.find(s.spec.fleet_id()); it != fleet_actors.end())
-      fleet = it->second;
-    auto a = spawn_session(*d->sys, &d->ctx, s, fleet);
-    d->registry.put(s.id, a);
-    if (s.admitted || s.ended()) {
-      caf::anon_send(a, msg::ToSession{msg::Recover{adopted[s.id]}});
-    } else {
-      queued.push_back(&s);
-    }
-  }
-  std::stable_sort(queued.begin(), queued.end(), [](auto* a, auto* b) {
-    uint64_t ta = a->queue_recorded ? a->ticket : UINT64_MAX;
-    uint64_t tb = b->queue_recorded ? b->ticket : UINT64_MAX;
-    return ta < tb;
-  });
-  for (const auto* s : queued)
-    caf::anon_send(d->ctx.admission,
-                   msg::ToAdmission{msg::Enqueue{s->id, d->registry.get(s->id),
-                                                 s->queue_recorded ? s->ticket : 0, s->org_id}});
-  {
-    std::lock_guard lock(d->early_mu);
-    for (auto& [id, ev] : d->early)
-      if (auto a = d->registry.get(id))
-        caf::anon_send(a, msg::ToSession{msg::FromBackend{std::move(ev)}});
-    d->early.clear();
-    d->recovering = false;
-  }
+  auto found = recover(*d->sys, d->ctx, d->early);
   spdlog::info(
       "engine open: checkpoint at global seq {}, {} events folded after it in {} ms; {} live "
       "sessions ({} holding a slot, {} re-attached, {} queued); backend {}",
-      from, *scanned, replay_ms, live.size(), active.size(), keep.size(), queued.size(),
+      from, *scanned, replay_ms, found.live, found.holding_slot, found.reattached, found.queued,
       d->backend_name);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
@@ -285,34 +139,6 @@ uint64_t Engine::org_stored_bytes(const std::string& org_id) const {
   return impl_->log->org_bytes(org_id);
 }
 
-// ---- lookups ----------------------------------------------------------------------------------
-
-namespace {
-
-images::Catalog image_catalog(const EngineConfig& c) {
-  return c.image_catalog ? c.image_catalog() : images::default_only_catalog();
-}
-
-Result<session::State> visible_session(const ReadModel& m, const Principal& p,
-                                       const std::string& hex) {
-  auto id = from_hex_id(hex);
-  if (!id) return not_found();
-  auto s = m.session(*id);
-  if (!s || s->org_id != p.org_id) return not_found();
-  return *s;
-}
-
-Result<fleet::State> visible_fleet(const ReadModel& m, const Principal& p, const std::string& hex,
-                                   bool members = true) {
-  auto id = from_hex_id(hex);
-  if (!id) return not_found("fleet");
-  auto f = m.fleet(*id, members);
-  if (!f || f->org_id != p.org_id) return not_found("fleet");
-  return *f;
-}
-
-}  // namespace
-
 // ---- commands ---------------------------------------------------------------------------------
 
 void Engine::create_session(const Principal& p, const api::CreateSessionRequest& req,
@@ -320,12 +146,11 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
+  bounds.images = image_catalog(impl_->config);
   auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
-  if (auto bad = images::resolve_session_image(req, image_catalog(impl_->config), &*spec))
-    return done(*bad);
   auto* d = impl_.get();
-  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
+  if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
     if (auto refused = d->queued_quota->reserve(p.org_id, 1)) return done(*refused);
     done = [quota = d->queued_quota.get(), org = p.org_id,
@@ -343,31 +168,24 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
 }
 
 void Engine::exec(const Principal& p, const std::string& hex, const api::ExecRequest& req,
-                  Callback<api::ExecTurnResult> done) {
+                  Callback<api::ExecTurnResult> done, OnOutput on_output) {
   auto* d = impl_.get();
   auto s = visible_session(d->model(), p, hex);
   if (!s) return done(s.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
-  if (req.code().empty())
-    return done(
-        make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is required", "code"));
-  if (req.code().size() > RequestBounds{}.max_code_bytes)
-    return done(
-        make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is too large", "code"));
-  if (req.has_timeout_ms() && (req.timeout_ms() <= 0 || req.timeout_ms() > 3'600'000))
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                           "timeoutMs must be 1..3600000", "timeoutMs"));
+  if (auto valid = validate_exec_request(req); !valid) return done(valid.error());
   auto ok = session::check_exec(*s);
   if (!ok) return done(ok.error());
-  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
+  if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   auto a = d->registry.get(s->id);
   auto ended = [] {
     return Result<api::ExecTurnResult>(
         make_error(ErrorCode::kConflict, "session_not_running", "session has ended"));
   };
   if (!a) return done(ended());
-  caf::anon_send(a, msg::ToSession{msg::Exec{
-                        req, answered_once<api::ExecTurnResult>(std::move(done), ended)}});
+  caf::anon_send(
+      a, msg::ToSession{msg::Exec{req, answered_once<api::ExecTurnResult>(std::move(done), ended),
+                                  std::move(on_output)}});
 }
 
 void Engine::teardown_session(const Principal& p, const std::string& hex,
@@ -392,38 +210,15 @@ void Engine::teardown_session(const Principal& p, const std::string& hex,
 void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req,
                           Callback<api::Fleet> done) {
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
-  if (req.members().empty())
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                           "a fleet needs at least one member", "members"));
-  constexpr int kMaxMembers = 100'000;
-  if (req.members_size() > kMaxMembers)
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                           "a fleet has at most 100000 members", "members"));
-  if (req.name().size() > 200)
-    return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                           "name is longer than 200 characters", "name"));
-  msg::CreateFleet c;
-  c.members.reserve(req.members_size());
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
-  const images::Catalog catalog = image_catalog(impl_->config);
-  for (int i = 0; i < req.members_size(); ++i) {
-    auto spec =
-        validate_session_request(req.members(i), bounds, "members[" + std::to_string(i) + "].");
-    if (!spec) return done(spec.error());
-    if (auto bad = images::resolve_session_image(req.members(i), catalog, &*spec,
-                                                 "members[" + std::to_string(i) + "]."))
-      return done(*bad);
-    // A member runs unattended: an interactive one would wait for turns nobody sends and hold
-    // the fleet open until its idle TTL.
-    if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE)
-      return done(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                             "fleet members are batch sessions; interactive is not allowed here",
-                             "members[" + std::to_string(i) + "].execMode"));
-    c.members.push_back(std::move(*spec));
-  }
+  bounds.images = image_catalog(impl_->config);
+  auto members = validate_fleet_request(req, bounds);
+  if (!members) return done(members.error());
+  msg::CreateFleet c;
+  c.members = std::move(*members);
   auto* d = impl_.get();
-  if (auto refused = d->storage_refusal(p.org_id)) return done(*refused);
+  if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   if (d->queued_quota->limited(p.org_id)) {
     uint64_t n = c.members.size();
     if (auto refused = d->queued_quota->reserve(p.org_id, n)) return done(*refused);
@@ -458,236 +253,6 @@ void Engine::teardown_fleet(const Principal& p, const std::string& hex, Callback
   };
   caf::anon_send(
       a, msg::ToFleet{msg::TeardownFleet{answered_once<api::Fleet>(std::move(done), current)}});
-}
-
-// ---- reads ------------------------------------------------------------------------------------
-
-Result<api::Session> Engine::get_session(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model(), p, id);
-  if (!s) return s.error();
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  return views::session(*s);
-}
-
-Result<api::SessionList> Engine::list_sessions(const Principal& p, const ListQuery& q) const {
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  std::string fleet;
-  if (!q.fleet_id.empty()) {
-    auto id = from_hex_id(q.fleet_id);
-    if (!id)
-      return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                        "fleetId is a 32-character hex id", "fleetId");
-    fleet = *id;
-  }
-  static const std::set<std::string> phases = {"queued",    "starting", "running",
-                                               "succeeded", "failed",   "killed"};
-  if (!q.phase.empty() && !phases.count(q.phase))
-    return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                      "phase must be one of queued, starting, running, succeeded, failed, killed",
-                      "phase");
-  if (q.limit < 1 || q.limit > 1000)
-    return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "limit must be 1..1000",
-                      "limit");
-  uint64_t after = 0;
-  if (!q.cursor.empty()) {
-    bool digits = q.cursor.size() <= 19 && std::all_of(q.cursor.begin(), q.cursor.end(),
-                                                       [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits)
-      return make_error(ErrorCode::kInvalidArgument, "invalid_argument", "cursor is not valid",
-                        "cursor");
-    after = std::stoull(q.cursor);
-  }
-  auto page = impl_->model().list_sessions(p.org_id, fleet, q.phase, after, q.limit);
-  api::SessionList out;
-  for (const auto& s : page.sessions) *out.add_sessions() = views::session(s);
-  if (page.next_cursor) out.set_next_cursor(std::to_string(page.next_cursor));
-  return out;
-}
-
-Result<api::SessionResult> Engine::get_result(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model(), p, id);
-  if (!s) return s.error();
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  return views::result(*s);
-}
-
-Result<api::AuditTrail> Engine::get_audit(const Principal& p, const std::string& id) const {
-  auto s = visible_session(impl_->model(), p, id);
-  if (!s) return s.error();
-  if (!p.has("audit:read")) return forbidden("audit:read");
-  // The head first, then the events up to it: appends racing this read do not look like tamper.
-  auto head = impl_->log->head(s->id).value_or(storage::StreamHead{});
-  auto events = impl_->log->read_stream(s->id, 1, head.seq);
-  if (!events) return events.error();
-  api::AuditTrail out;
-  for (const auto& e : *events) *out.add_events() = views::audit_event(e.envelope, to_hex(e.hash));
-  auto check = storage::verify_chain(*events, head);
-  auto* chain = out.mutable_chain();
-  chain->set_verified(check.ok);
-  chain->set_events(static_cast<uint32_t>(events->size()));
-  chain->set_head_seq(static_cast<uint32_t>(head.seq));
-  chain->set_head_hash(to_hex(head.hash));
-  chain->set_problem(check.problem);
-  return out;
-}
-
-Result<api::Fleet> Engine::get_fleet(const Principal& p, const std::string& id,
-                                     bool members) const {
-  auto f = visible_fleet(impl_->model(), p, id, members);
-  if (!f) return f.error();
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  return views::fleet(*f, members);
-}
-
-Result<api::FleetList> Engine::list_fleets(const Principal& p) const {
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  api::FleetList out;
-  for (const auto& f : impl_->model().list_fleets(p.org_id)) *out.add_fleets() = views::fleet(f);
-  return out;
-}
-
-// ---- live stream ------------------------------------------------------------------------------
-
-Result<uint64_t> Engine::subscribe(const Principal& p, const std::string& id,
-                                   std::function<void(const StreamItem&)> on_item) {
-  auto* d = impl_.get();
-  auto s = visible_session(d->model(), p, id);
-  if (!s) return s.error();
-  if (!p.has("audit:read")) return forbidden("audit:read");
-  // Live items that arrive while the history is being sent are held back, then deduplicated by
-  // seq, so the subscriber sees every audit event exactly once and in order.
-  struct Gate {
-    std::mutex mu;
-    bool replaying = true;
-    uint64_t last_seq = 0;
-    bool ended = false;
-    std::vector<StreamItem> held;
-    std::function<void(const StreamItem&)> fn;
-    void deliver(const StreamItem& item) {  // mu held
-      if (ended) return;
-      if (item.kind == StreamItem::Kind::kAudit) {
-        if (item.audit.seq() <= last_seq) return;
-        last_seq = item.audit.seq();
-      }
-      if (item.kind == StreamItem::Kind::kEnd) ended = true;
-      fn(item);
-    }
-  };
-  auto gate = std::make_shared<Gate>();
-  gate->fn = std::move(on_item);
-  uint64_t sub = d->model().subscribe(s->id, [gate](const StreamItem& item) {
-    std::lock_guard lock(gate->mu);
-    if (gate->replaying)
-      gate->held.push_back(item);
-    else
-      gate->deliver(item);
-  });
-  auto history = d->log->read_stream(s->id);
-  {
-    std::lock_guard lock(gate->mu);
-    bool torn_down = false;
-    if (history) {
-      for (const auto& e : *history) {
-        StreamItem item;
-        item.audit = views::audit_event(e.envelope, to_hex(e.hash));
-        gate->deliver(item);
-        torn_down |= e.envelope.payload_case() == events::Envelope::kSessionTornDown;
-      }
-    }
-    for (const auto& item : gate->held) gate->deliver(item);
-    gate->held.clear();
-    gate->replaying = false;
-    if (torn_down) gate->deliver(StreamItem{StreamItem::Kind::kEnd, {}, {}, {}, 0, {}, false});
-  }
-  return sub;
-}
-
-Result<uint64_t> Engine::subscribe_fleet(const Principal& p, const std::string& id,
-                                         std::function<void(const StreamItem&)> on_item) {
-  auto* d = impl_.get();
-  auto f = visible_fleet(d->model(), p, id);
-  if (!f) return f.error();
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  // Deltas committed while the first view is being taken are held back and sent after it; each
-  // carries absolute phases, so the subscriber's merged view ends equal to the fold.
-  struct Gate {
-    std::mutex mu;
-    bool starting = true, ended = false;
-    std::vector<StreamItem> held;
-    std::function<void(const StreamItem&)> fn;
-    void deliver(const StreamItem& item) {  // mu held
-      if (ended) return;
-      ended = item.kind == StreamItem::Kind::kEnd;
-      fn(item);
-    }
-  };
-  auto gate = std::make_shared<Gate>();
-  gate->fn = std::move(on_item);
-  uint64_t sub = d->model().subscribe_fleet(f->id, [gate](const StreamItem& item) {
-    std::lock_guard lock(gate->mu);
-    if (gate->starting)
-      gate->held.push_back(item);
-    else
-      gate->deliver(item);
-  });
-  auto now = d->model().fleet(f->id).value_or(*f);
-  std::lock_guard lock(gate->mu);
-  StreamItem first;
-  first.kind = StreamItem::Kind::kFleet;
-  first.fleet = views::fleet(now);
-  gate->deliver(first);
-  for (const auto& item : gate->held) gate->deliver(item);
-  gate->held.clear();
-  gate->starting = false;
-  if (fleet::aggregate(fleet::counts(now)) >= fleet::Phase::kCompleted)
-    gate->deliver(StreamItem{StreamItem::Kind::kEnd, {}, {}, {}, 0, {}, false});
-  return sub;
-}
-
-void Engine::unsubscribe(uint64_t subscription) { impl_->model().unsubscribe(subscription); }
-
-// ---- auth and metrics -------------------------------------------------------------------------
-
-std::optional<Principal> Engine::authenticate(std::string_view api_key) const {
-  if (api_key.empty() || api_key.size() > 200) return std::nullopt;
-  auto k = impl_->model().key_by_hash(api_keys::hash_secret(std::string(api_key)));
-  if (!k) return std::nullopt;
-  return Principal{"key:" + k->key_id, k->org_id, k->role, scopes_for_role(k->role)};
-}
-
-bool Engine::principal_live(const std::string& user_id) const { return impl_->keys->live(user_id); }
-
-void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
-                        Callback<api::CreatedApiKey> done) {
-  impl_->keys->create(p, req, std::move(done));
-}
-
-Result<api::ImageList> Engine::list_images(const Principal& p) const {
-  if (!p.has("sessions:read")) return forbidden("sessions:read");
-  api::ImageList out;
-  for (const auto& [name, image] : image_catalog(impl_->config).by_name) *out.add_images() = image;
-  return out;
-}
-
-Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const { return impl_->keys->list(p); }
-
-void Engine::revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done) {
-  impl_->keys->revoke(p, key_id, std::move(done));
-}
-
-std::string Engine::metrics_text() const {
-  auto* d = impl_.get();
-  MetricsInputs in;
-  in.counters = d->model().counters();
-  in.max_concurrency = d->config.max_concurrency;
-  in.live_actors = d->registry.size();
-  in.log_bytes = d->log->bytes_appended();
-  in.log_batches = d->commits->batches();
-  in.log_submissions = d->commits->submissions();
-  in.log_latency = d->commits->latency();
-  in.pool_idle = d->backend->idle_pool_size();
-  in.backend = d->backend_name;
-  return render_metrics(in);
 }
 
 }  // namespace enclave

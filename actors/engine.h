@@ -24,6 +24,7 @@ namespace enclave {
 namespace storage {
 class EventLog;
 }
+struct EngineParts;  // actors/engine_impl.h
 
 class Engine {
  public:
@@ -42,8 +43,12 @@ class Engine {
   // ---- commands --------------------------------------------------------------------------------
   void create_session(const Principal& p, const api::CreateSessionRequest& req,
                       Callback<api::Session> done);
+  // `on_output`, if given, gets this turn's own live output chunks (kOutput items: stdout and
+  // stderr as the backend reports them, capped per turn; `truncated` once a stream's cap is
+  // reached), in order and all before `done`. It runs on the session's actor: be quick, never
+  // call back into the engine.
   void exec(const Principal& p, const std::string& id, const api::ExecRequest& req,
-            Callback<api::ExecTurnResult> done);
+            Callback<api::ExecTurnResult> done, OnOutput on_output = {});
   // Idempotent: an ended session answers its current view.
   void teardown_session(const Principal& p, const std::string& id, Callback<api::Session> done);
   void create_fleet(const Principal& p, const api::CreateFleetRequest& req,
@@ -113,7 +118,7 @@ class Engine {
   const storage::EventLog& event_log() const;
   const std::string& backend_name() const;
 
-  struct Impl;
+  using Impl = EngineParts;
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);

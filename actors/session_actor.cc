@@ -37,6 +37,7 @@ struct SessionActorState {
   std::vector<Inflight> inflight;     // oldest first; rarely more than two
   std::vector<msg::Exec> exec_queue;  // turns waiting for the one in flight; bounded
   std::optional<msg::Exec> current;   // the turn the backend is running
+  uint32_t current_turn = 0;          // its turn number (its live output carries it)
   std::map<uint64_t, Callback<api::Session>> teardown_waiters;
   uint64_t next_waiter = 1;
   bool launched = false;  // the backend may hold a sandbox for this session
@@ -124,7 +125,8 @@ void pump(Self* self) {
   const auto& req = st.current->request;
   int64_t timeout = req.has_timeout_ms() ? req.timeout_ms()
                                          : int64_t{st.s.spec.limits().wall_clock_seconds()} * 1000;
-  st.ctx->backend->exec_turn(st.hex, st.s.turns + 1, req.code(), timeout);
+  st.current_turn = st.s.turns + 1;
+  st.ctx->backend->exec_turn(st.hex, st.current_turn, req.code(), timeout);
 }
 
 void kill_sandbox(Self* self, const std::string& why) {
@@ -280,6 +282,17 @@ void on_backend(Self* self, backends::Event& ev) {
   };
   if (auto* o = std::get_if<backends::Output>(&ev)) {
     st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn, o->truncated);
+    // The running turn's caller gets its own output; the TurnDone that follows is only
+    // answered after its commit, so every chunk reaches the caller before the answer.
+    if (st.current && st.current->on_output && o->turn == st.current_turn) {
+      StreamItem item;
+      item.kind = StreamItem::Kind::kOutput;
+      item.stream = o->stream;
+      item.data = o->data;
+      item.turn = o->turn;
+      item.truncated = o->truncated;
+      st.current->on_output(item);
+    }
   } else if (auto* u = std::get_if<backends::CpuUsage>(&ev)) {
     log_err(record(self, session::MeterCpu{u->cpu_ms}));
   } else if (auto* up = std::get_if<backends::Started>(&ev)) {

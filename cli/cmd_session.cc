@@ -7,7 +7,7 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/session_view.h"
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 namespace enclave::cli {
 

@@ -2,7 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/egress_policy.h"
 #include "events/ids.h"
 

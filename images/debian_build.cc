@@ -1,6 +1,5 @@
 #include "images/debian_build.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <optional>
 #include <set>
 
+#include "events/codec/sha256.h"
 #include "images/tree_digest.h"
 
 namespace enclave::images {
@@ -30,19 +30,6 @@ bool shell_safe(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-:+", c) != nullptr;
   });
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* h = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += h[md[i] >> 4];
-    out += h[md[i] & 15];
-  }
-  return out;
 }
 
 std::vector<std::string> package_set(const DebianBuild& b) {

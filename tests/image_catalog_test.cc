@@ -50,21 +50,34 @@ BOOST_AUTO_TEST_CASE(requests_resolve_to_the_image_digest_or_name_the_field) {
     r.set_code("1");
     r.set_image(row.image);
     r.set_language(row.language);
-    auto spec = validate_session_request(r);
-    BOOST_REQUIRE(spec.ok());
-    auto err = images::resolve_session_image(r, two_images(), &*spec, "members[2].");
+    RequestBounds bounds;
+    bounds.images = std::make_shared<const images::Catalog>(two_images());
+    auto spec = validate_session_request(r, bounds, "members[2].");
     BOOST_TEST_CONTEXT(row.image << "/" << row.language) {
       if (row.field.empty()) {
-        BOOST_CHECK(!err);
+        BOOST_REQUIRE(spec.ok());
         BOOST_CHECK_EQUAL(spec->image_digest(), row.digest);
         BOOST_CHECK_EQUAL(spec->image(), row.image.empty() ? "default" : row.image);
       } else {
-        BOOST_REQUIRE(err);
-        BOOST_CHECK_EQUAL(err->field, "members[2]." + row.field);
-        BOOST_CHECK(err->code == ErrorCode::kInvalidArgument);
+        BOOST_REQUIRE(!spec.ok());
+        BOOST_CHECK_EQUAL(spec.error().field, "members[2]." + row.field);
+        BOOST_CHECK(spec.error().code == ErrorCode::kInvalidArgument);
       }
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_fleet_names_the_member_whose_image_is_unknown) {
+  api::CreateFleetRequest f;
+  f.add_members()->set_code("1");
+  auto* bad = f.add_members();
+  bad->set_code("1");
+  bad->set_image("nope");
+  RequestBounds bounds;
+  bounds.images = std::make_shared<const images::Catalog>(two_images());
+  auto members = validate_fleet_request(f, bounds);
+  BOOST_REQUIRE(!members.ok());
+  BOOST_CHECK_EQUAL(members.error().field, "members[1].image");
 }
 
 BOOST_AUTO_TEST_CASE(languages_are_python_javascript_bash) {

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <optional>
 
+#include "backends/gvisor/unix_listener.h"
+
 namespace enclave::backends::gvisor {
 namespace {
 
@@ -130,17 +132,9 @@ std::string EgressProxy::start(const std::string& path, const std::vector<std::s
   }
   policy_ = std::move(policy);
   report_ = std::move(report);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return "proxy socket path too long: " + path;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  ::unlink(path.c_str());
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) return std::string("proxy socket: ") + std::strerror(errno);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 16) != 0)
-    return "proxy bind/listen " + path + ": " + std::strerror(errno);
-  ::chmod(path.c_str(), 0666);
+  std::string error;
+  listen_fd_ = listen_unix(path, SOCK_STREAM, 16, 0666, "proxy", &error);
+  if (listen_fd_ < 0) return error;
   path_ = path;
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   thread_ = std::thread([this] { serve(); });

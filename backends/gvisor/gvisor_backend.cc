@@ -21,14 +21,9 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
+#include "backends/runner/runner_py.h"
 
 namespace enclave::backends {
-namespace gvisor {
-// The runners, embedded at build time (see CMakeLists.txt).
-extern const char kRunnerPy[];    // runner.py: Python
-extern const char kRunnerJs[];    // runner.js: JavaScript (Node.js)
-extern const char kRunnerBash[];  // runner_bash.py: Bash, driven from Python
-}  // namespace gvisor
 
 namespace {
 
@@ -140,7 +135,7 @@ class GvisorBackend final : public Backend {
     if (stopping()) return;
     TurnDone done;
     done.turn.set_turn(turn);
-    done.turn.set_code_sha256(gvisor::sha256_hex(code));
+    done.turn.set_code_sha256(sha256_hex(code));
     done.turn.set_has_exit_code(false);
     done.turn.set_stderr("no running sandbox for this session");
     sink_(session_id, std::move(done));
@@ -370,8 +365,8 @@ class GvisorBackend final : public Backend {
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
     for (const auto& [file, text] :
-         {std::pair{"runner.py", gvisor::kRunnerPy}, std::pair{"runner.js", gvisor::kRunnerJs},
-          std::pair{"runner_bash.py", gvisor::kRunnerBash}}) {
+         {std::pair{"runner.py", runner::kRunnerPy}, std::pair{"runner.js", runner::kRunnerJs},
+          std::pair{"runner_bash.py", runner::kRunnerBash}}) {
       const std::string path = host_->runtime_dir + "/" + file;
       if (!gvisor::write_file(path, text)) return "write " + path;
       ::chmod(path.c_str(), 0644);

@@ -69,19 +69,6 @@ RunnerCommand runner_for(const std::string& language) {
   return {python, "runner.py", "code.py"};
 }
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
                  events::SessionSpec spec, std::string session_id, Sink sink, Finished finished)
     : host_(std::move(host)),

@@ -26,6 +26,7 @@
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
 #include "backends/live_output_cap.h"
+#include "events/codec/sha256.h"
 
 namespace enclave::backends::gvisor {
 
@@ -182,7 +183,8 @@ class Sandbox {
   Clock::time_point exit_grace_until_{};
 };
 
-std::string sha256_hex(const std::string& data);
+// The exec turns' code hash (events/codec/sha256.h).
+using enclave::sha256_hex;
 
 // How a language's runner starts inside the sandbox: interpreter argv, the runner's file under
 // kRuntimeMount, and the batch code's file name in the io dir.
