@@ -131,7 +131,8 @@ void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
 Result<api::ImageList> Engine::list_images(const Principal& p) const {
   if (!p.has("sessions:read")) return forbidden("sessions:read");
   api::ImageList out;
-  for (const auto& [name, image] : image_catalog(impl_->config)->by_name) *out.add_images() = image;
+  const auto catalog = image_catalog(impl_->config);  // held: the loop reads into it
+  for (const auto& [name, image] : catalog->by_name) *out.add_images() = image;
   return out;
 }
 
