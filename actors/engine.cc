@@ -161,6 +161,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
+  bounds.images = image_catalog(impl_->config);
   auto spec = validate_session_request(req, bounds);
   if (!spec) return done(spec.error());
   auto* d = impl_.get();
@@ -240,6 +241,7 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   RequestBounds bounds;
   bounds.egress = impl_->config.egress;
+  bounds.images = image_catalog(impl_->config);
   auto members = validate_fleet_request(req, bounds);
   if (!members) return done(members.error());
   msg::CreateFleet c;

@@ -78,6 +78,8 @@ class Engine {
   [[nodiscard]] Result<api::Fleet> get_fleet(const Principal& p, const std::string& id,
                                              bool members = true) const;
   [[nodiscard]] Result<api::FleetList> list_fleets(const Principal& p) const;
+  // The images sessions may name (scope sessions:read; the same for every org).
+  [[nodiscard]] Result<api::ImageList> list_images(const Principal& p) const;
 
   // ---- files (issue 20; the HTTP side is http/files_api.cc) ---------------------------------
   // The host directory that is a running interactive session's /home/user, to work in beneath

@@ -42,4 +42,10 @@ struct EngineParts {
   EarlyEvents early;
 };
 
+// The images sessions may name now (EngineConfig::image_catalog, else `default` only).
+inline std::shared_ptr<const images::Catalog> image_catalog(const EngineConfig& c) {
+  return std::make_shared<const images::Catalog>(c.image_catalog ? c.image_catalog()
+                                                                 : images::default_only_catalog());
+}
+
 }  // namespace enclave

@@ -128,6 +128,14 @@ void Engine::create_key(const Principal& p, const api::CreateKeyRequest& req,
   impl_->keys->create(p, req, std::move(done));
 }
 
+Result<api::ImageList> Engine::list_images(const Principal& p) const {
+  if (!p.has("sessions:read")) return forbidden("sessions:read");
+  api::ImageList out;
+  const auto catalog = image_catalog(impl_->config);  // held: the loop reads into it
+  for (const auto& [name, image] : catalog->by_name) *out.add_images() = image;
+  return out;
+}
+
 Result<api::ApiKeyList> Engine::list_keys(const Principal& p) const { return impl_->keys->list(p); }
 
 void Engine::revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done) {

@@ -15,6 +15,7 @@
 #include "events/clock.h"
 #include "events/egress_policy.h"
 #include "events/error.h"
+#include "events/image_catalog.h"
 #include "events/session.h"
 #include "events/session_request.h"  // ListQuery
 
@@ -63,6 +64,9 @@ struct EngineConfig {
   // The server's egress policy: an allow-list naming an IP literal it refuses is
   // `400 egress_destination_forbidden` (the backend applies the same policy at connect time).
   egress::Policy egress;
+  // The images sessions may name (issue 21), read at each create (a build made while the server
+  // runs is seen at once). Unset: only `default`, running every language.
+  std::function<images::Catalog()> image_catalog;
   // Called once while the engine closes, after the last event is committed and before the log
   // closes (e.g. the final signed tree head). May read the log.
   std::function<void()> on_close;

@@ -21,7 +21,7 @@ namespace enclave::cli {
 namespace {
 constexpr const char* kUsage =
     "enclave run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] "
-    "[--language L] [--json]";
+    "[--language python|javascript|bash] [--image NAME] [--json]";
 
 void write_all(FILE* f, const std::string& s) {
   if (!s.empty()) std::fwrite(s.data(), 1, s.size(), f);
@@ -61,7 +61,7 @@ constexpr int kFinalResultWaitMs = 60'000;
 }  // namespace
 
 int cmd_run(const Args& args) {
-  Options o = parse_options(args.words, {"allow", "memory-mb", "timeout", "language"},
+  Options o = parse_options(args.words, {"allow", "memory-mb", "timeout", "language", "image"},
                             {"interactive", "json"});
   if (!o.error.empty()) return usage(kUsage, o.error);
   if (o.positional.size() != 1) return usage(kUsage, "expected one FILE (or - for stdin)");
@@ -71,6 +71,7 @@ int cmd_run(const Args& args) {
   std::string body = "{\"code\":" + json_quote(code) +
                      ",\"language\":" + json_quote(o.get("language", "python")) +
                      ",\"execMode\":\"" + (o.flag("interactive") ? "interactive" : "batch") + "\"";
+  if (o.has("image")) body += ",\"image\":" + json_quote(o.get("image"));
   if (o.has("allow")) {
     std::string list;
     for (const auto& a : o.all("allow")) list += (list.empty() ? "" : ",") + json_quote(a);

@@ -1,10 +1,13 @@
 // enclave exec | get | kill | audit: one session's turns, view, teardown and audit trail.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/session_view.h"
+#include "events/codec/base64.h"
 
 namespace enclave::cli {
 
@@ -32,9 +35,50 @@ int simple(const Args& args, const char* usage_text, const std::string& method,
 
 }  // namespace
 
+// Writes each rich result of a turn to DIR/turn-<n>-<i>.<png|html|txt|json>; returns the files
+// written (space-separated) and sets `err` on the first failure.
+std::string save_results(const JsonValue& turn, const std::string& dir, std::string* err) {
+  const JsonValue* results = member(turn, "results");
+  if (!results || !results->has_list_value()) return "";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    *err = "create " + dir + ": " + ec.message();
+    return "";
+  }
+  std::string saved;
+  const std::string n = display_member(turn, "turn", "0");
+  int i = 0;
+  for (const auto& r : results->list_value().values()) {
+    const std::string type = get_string(r, "type");
+    std::string data = get_string(r, "data");
+    std::string ext = type == "image/png"          ? "png"
+                      : type == "text/html"        ? "html"
+                      : type == "application/json" ? "json"
+                                                   : "txt";
+    if (type == "image/png") {
+      auto bytes = base64_decode(data);
+      if (!bytes) {
+        *err = "result " + std::to_string(i) + " is not base64";
+        continue;
+      }
+      data = std::move(*bytes);
+    }
+    const std::string path = dir + "/turn-" + n + "-" + std::to_string(i++) + "." + ext;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+    if (!out) {
+      *err = "write " + path;
+      continue;
+    }
+    saved += (saved.empty() ? "" : " ") + path;
+  }
+  return saved;
+}
+
 int cmd_exec(const Args& args) {
-  const char* kUsage = "enclave exec SESSION CODE|- [--timeout-ms N] [--json]";
-  Options o = parse_options(args.words, {"timeout-ms"}, {"json"});
+  const char* kUsage = "enclave exec SESSION CODE|- [--timeout-ms N] [--save-results DIR] [--json]";
+  Options o = parse_options(args.words, {"timeout-ms", "save-results"}, {"json"});
   if (!o.error.empty()) return usage(kUsage, o.error);
   if (o.positional.size() != 2) return usage(kUsage, "expected SESSION and CODE (or - for stdin)");
   std::string code = o.positional[1], err;
@@ -55,6 +99,11 @@ int cmd_exec(const Args& args) {
   } else {
     write_all(stdout, get_string(a->json, "stdout"));
     write_all(stderr, get_string(a->json, "stderr"));
+  }
+  if (o.has("save-results")) {
+    std::string saved = save_results(a->json, o.get("save-results"), &err);
+    if (!err.empty()) std::cerr << "enclave: --save-results: " << err << "\n";
+    if (!saved.empty()) std::cerr << "enclave: saved " << saved << "\n";
   }
   if (!has_value(a->json, "exitCode")) {
     // Interrupted (KeyboardInterrupt) at its timeout; the session lives unless the turn did

@@ -19,7 +19,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"run", enclave::cli::cmd_run,
-     "run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] [--json]"},
+     "run FILE|- [--interactive] [--allow HOST:PORT]... [--memory-mb N] [--timeout S] "
+     "[--language python|javascript|bash] [--image NAME] [--json]"},
     {"list", enclave::cli::cmd_list,
      "list [--phase P] [--fleet FLEET] [--limit N] [--output table|json]"},
     {"result", enclave::cli::cmd_result,
@@ -28,7 +29,9 @@ const Command kCommands[] = {
      "doctor [--data-dir DIR] [--listen HOST:PORT]   (is this machine ready for enclaved?)"},
     {"completion", enclave::cli::cmd_completion,
      "completion bash   (source <(enclave completion bash))"},
-    {"exec", enclave::cli::cmd_exec, "exec SESSION CODE|- [--timeout-ms N] [--json]"},
+    {"exec", enclave::cli::cmd_exec,
+     "exec SESSION CODE|- [--timeout-ms N] [--save-results DIR] [--json]   (DIR gets the "
+     "turn's rich results: PNG charts, HTML, text)"},
     {"get", enclave::cli::cmd_get, "get SESSION [--json]"},
     {"kill", enclave::cli::cmd_kill, "kill SESSION [--json]"},
     {"audit", enclave::cli::cmd_audit, "audit SESSION [--json]"},

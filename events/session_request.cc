@@ -61,11 +61,12 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
     return bad(pre + "execMode", "execMode must be \"batch\" or \"interactive\", not \"" +
                                      req.exec_mode().substr(0, 40) + "\"");
   }
-  if (req.language().empty() || req.language() == "python") {
-    spec.set_language("python");
+  if (req.language().empty() || req.language() == "python" || req.language() == "javascript" ||
+      req.language() == "bash") {
+    spec.set_language(req.language().empty() ? "python" : req.language());
   } else {
-    return bad(pre + "language",
-               "language \"" + req.language().substr(0, 40) + "\" is not supported (python)");
+    return bad(pre + "language", "language \"" + req.language().substr(0, 40) +
+                                     "\" is not supported (python, javascript, bash)");
   }
   if (spec.exec_mode() == events::EXEC_MODE_BATCH && req.code().empty())
     return bad(pre + "code", "code is required for a batch session");
@@ -143,6 +144,11 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   if (spec.secrets_size() > 0 && eg->mode() != "allow_list")
     return bad(pre + "secrets", "secrets need egress.mode \"allow_list\" naming their hosts");
   if (auto e = validate_session_files(req, &spec, pre)) return *e;
+  // The image last: it is checked against the language chosen above.
+  static const auto kDefaultOnly =
+      std::make_shared<const images::Catalog>(images::default_only_catalog());
+  if (auto e = images::resolve_session_image(req, b.images ? *b.images : *kDefaultOnly, &spec, pre))
+    return *e;
   return spec;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "events/egress_policy.h"
 #include "events/error.h"
 #include "events/events.pb.h"
+#include "events/image_catalog.h"
 
 namespace enclave {
 
@@ -29,6 +31,8 @@ struct RequestBounds {
   // Which destinations an allow-list may name: an IP literal in a refused range is
   // `400 egress_destination_forbidden`. Default: every internal range refused, nothing permitted.
   egress::Policy egress;
+  // The images a session may name (issue 21); null: only `default`, running every language.
+  std::shared_ptr<const images::Catalog> images;
 };
 
 // `field_prefix` is prepended to field names in errors (e.g. "members[3].").

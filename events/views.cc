@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "events/codec/base64.h"
 #include "events/egress_policy.h"
 #include "events/ids.h"
 
@@ -80,6 +81,8 @@ api::Session session(const session::State& s) {
   a.set_phase(session::phase_name(s.phase));
   a.set_exec_mode(s.interactive() ? "interactive" : "batch");
   a.set_language(s.spec.language());
+  a.set_image(s.spec.image().empty() ? "default" : s.spec.image());
+  a.set_image_digest(s.spec.image_digest());
   a.mutable_egress()->set_mode(s.spec.egress().mode());
   for (const auto& h : s.spec.egress().allow()) a.mutable_egress()->add_allow(h);
   a.mutable_egress()->set_kill_on_denied(s.spec.egress().kill_on_denied());
@@ -126,6 +129,12 @@ api::ExecTurnResult turn_result(const events::ExecTurn& t) {
     r.mutable_exit_code()->set_null_value({});
   *r.mutable_json() = json_value(t.json());
   r.set_duration_ms(t.duration_ms());
+  for (const auto& x : t.results()) {
+    auto* o = r.add_results();
+    o->set_type(x.type());
+    o->set_data(x.type() == "image/png" ? base64_encode(x.data()) : utf8(x.data()));
+    o->set_is_main_result(x.is_main_result());
+  }
   return r;
 }
 
@@ -149,6 +158,12 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "language", c.spec().language());
       put(d, "codeBytes", static_cast<double>(c.spec().code().size()));
       put(d, "egressMode", c.spec().egress().mode());
+      if (!c.spec().image().empty()) {  // what the root filesystem was, by content (issue 21)
+        pb::Struct image;
+        put(&image, "name", c.spec().image());
+        put(&image, "digest", c.spec().image_digest());
+        *(*d->mutable_fields())["image"].mutable_struct_value() = std::move(image);
+      }
       if (!c.spec().fleet_id().empty()) {
         put(d, "fleetId", to_hex(c.spec().fleet_id()));
         put(d, "fleetIndex", c.spec().fleet_index());

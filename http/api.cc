@@ -378,6 +378,8 @@ void Api::dispatch(Call& c, Reply reply) {
       if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
       return e.create_key(p, req, reply_with<api::CreatedApiKey>(std::move(reply), 201));
     }
+    case RouteId::kListImages:
+      return reply(answer(e.list_images(p)));
     case RouteId::kListKeys:
       return reply(answer(e.list_keys(p)));
     case RouteId::kRevokeKey:

@@ -74,6 +74,10 @@ const std::vector<Route>& routes() {
        true, 200, "", "", "text/event-stream"},
       {RouteId::kTeardownFleet, "DELETE", "/v1/fleets/{id}", "teardownFleet",
        "Tear down every member of a fleet (idempotent)", true, 200, "", "Fleet", kJson},
+      {RouteId::kListImages, "GET", "/v1/images", "listImages",
+       "List the images sessions can run on (name, digest, size, languages); `image` in "
+       "CreateSessionRequest names one",
+       true, 200, "", "ImageList", kJson},
       {RouteId::kHealthz, "GET", "/v1/healthz", "healthz", "Liveness; no API key needed", false,
        200, "", "", kJson},
       {RouteId::kMetrics, "GET", "/metrics", "metrics",

@@ -46,6 +46,7 @@ enum class RouteId {
   kMoveFile,
   kListArtifacts,
   kGetArtifact,
+  kListImages,
 };
 
 struct Route {

@@ -22,6 +22,9 @@ std::string make_private(const std::string& dir) {
     const mode_t want = S_ISDIR(st.st_mode) ? 0700 : (st.st_mode & 0700);
     if ((st.st_mode & 07777) != want && ::chmod(path.c_str(), want) != 0)
       return "chmod " + path + ": " + std::strerror(errno);
+    // Image root filesystems (images/store.h) are public software, not tenant data: their modes
+    // are part of their content (and what the sandbox user may read); the dir itself is 0700.
+    if (it.depth() == 0 && it->path().filename() == kImagesSubdir) it.disable_recursion_pending();
   }
   return "";
 }

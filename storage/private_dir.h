@@ -10,6 +10,8 @@ namespace enclave::storage {
 // (group/other bits cleared), without following symlinks. A data dir written by an older build,
 // or under a loose umask, is private from this call on (the 0700 dir alone already bars other
 // uids from what lies inside). Returns "" or what could not be changed.
+// The data dir's image store (images/store.h) is made 0700 but not walked into.
+inline constexpr const char* kImagesSubdir = "images";
 [[nodiscard]] std::string make_private(const std::string& dir);
 
 }  // namespace enclave::storage

@@ -373,9 +373,13 @@ class GvisorBackend final : public Backend {
     ::chmod(host_->sessions_dir.c_str(), 0700);
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
-    const std::string runner = host_->runtime_dir + "/runner.py";
-    if (!gvisor::write_file(runner, backends::runner::kRunnerPy)) return "write " + runner;
-    ::chmod(runner.c_str(), 0644);
+    for (const auto& [file, text] :
+         {std::pair{"runner.py", runner::kRunnerPy}, std::pair{"runner.js", runner::kRunnerJs},
+          std::pair{"runner_bash.py", runner::kRunnerBash}}) {
+      const std::string path = host_->runtime_dir + "/" + file;
+      if (!gvisor::write_file(path, text)) return "write " + path;
+      ::chmod(path.c_str(), 0644);
+    }
     return "";
   }
 
@@ -407,12 +411,19 @@ class GvisorBackend final : public Backend {
 
   void refill_pool_locked() {
     if (stopping_ || !init_error_.empty()) return;
-    while (static_cast<int>(pool_.size()) < host_->config.warm_pool_size) {
-      events::SessionSpec spec;
-      spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
-      auto s = make_sandbox(random_id(), spec, "");
-      pool_.push_back(s);
-      s->start_thread();
+    // One pool per image: the default image's, and each configured built image's.
+    std::map<std::string, int> want = host_->config.image_pools;
+    want[""] = host_->config.warm_pool_size;
+    for (const auto& p : pool_) --want[p->image_digest()];
+    for (auto& [digest, missing] : want) {
+      for (; missing > 0; --missing) {
+        events::SessionSpec spec;
+        spec.set_exec_mode(events::EXEC_MODE_INTERACTIVE);
+        spec.set_image_digest(digest);
+        auto s = make_sandbox(random_id(), spec, "");
+        pool_.push_back(s);
+        s->start_thread();
+      }
     }
   }
 
@@ -502,6 +513,7 @@ namespace {
 std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
   GvisorConfig c = config;
   c.warm_pool_size = 0;
+  c.image_pools.clear();
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Exited> exited;

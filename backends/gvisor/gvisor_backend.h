@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,13 @@ struct GvisorConfig {
   std::string work_dir = "/run/enclave/work";
   // cgroup v1 parent under each controller (memory, pids, cpu, cpuacct, cpuset). Default: enclave.
   std::string cgroup_parent = "enclave";
+  // The data dir's image store (images/store.h): a session whose spec names a built image
+  // ("sha256:…" image_digest) runs on <images_dir>/by-digest/<hex>/rootfs, read-only, instead
+  // of the host's /usr. "" : only the default image.
+  std::string images_dir;
+  // Pre-started kernels per built image (digest "sha256:…" → count), besides warm_pool_size on
+  // the default image: sessions on that image (Python) take one. Default: none.
+  std::map<std::string, int> image_pools;
   // Pre-started interactive kernels, never reused. 0 disables the pool. Default: 2.
   int warm_pool_size = 2;
   // Bytes kept per output stream (stdout, stderr; per turn for interactive). Output beyond is

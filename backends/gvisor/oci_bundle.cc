@@ -75,7 +75,7 @@ std::string oci_config_json(const BundleSpec& spec) {
   j += "\"root\":{\"path\":" + json_quote(spec.rootfs) + ",\"readonly\":true},";
   j += "\"hostname\":\"enclave\",";
   j += "\"mounts\":[";
-  j += bind_ro("/usr", "/usr") + ",";
+  if (spec.bind_host_usr) j += bind_ro("/usr", "/usr") + ",";
   j += "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},";
   j += "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":["
        "\"nosuid\",\"nodev\",\"mode=1777\",\"size=" +

@@ -22,6 +22,9 @@ struct BundleSpec {
   int tmp_mb = 64;                                       // tmpfs /tmp size
   int nproc = 64;                                        // RLIMIT_NPROC (soft = hard)
   std::string cgroups_path;                              // "/enclave/<id>", pre-created
+  // The default image: the host's /usr bind-mounted read-only over the minimal rootfs. false: the
+  // rootfs is a whole image (images/store.h) and nothing of the host is mounted but our dirs.
+  bool bind_host_usr = true;
 };
 
 std::string json_quote(const std::string& s);

@@ -21,6 +21,7 @@
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
+#include "storage/images/store.h"
 
 namespace enclave::backends::gvisor {
 namespace {
@@ -53,6 +54,11 @@ bool valid_env_key(const std::string& k) {
   return !k.empty() && k.find('=') == std::string::npos && k.find('\0') == std::string::npos;
 }
 
+// The image a spec runs on, as the pools key it: a built digest, or "" for default.
+std::string image_key(const events::SessionSpec& spec) {
+  return images::valid_built_digest(spec.image_digest()) ? spec.image_digest() : "";
+}
+
 }  // namespace
 
 Exited Sandbox::with_artifacts(Exited ex) {
@@ -64,6 +70,15 @@ Exited Sandbox::with_artifacts(Exited ex) {
 std::string Sandbox::workdir() const {
   std::lock_guard lock(mu_);
   return workdir_ready_ ? workdir_path(host_->sessions_dir + "/" + container_id_) : "";
+}
+
+RunnerCommand runner_for(const std::string& language) {
+  // python3 -I: no environment, no user site, no script dir on sys.path; -S: no site import
+  // (runner.py recreates its effects without the .pth hooks); -B: no .pyc writes.
+  const std::vector<std::string> python = {"/usr/bin/python3", "-I", "-S", "-B"};
+  if (language == "javascript") return {{"/usr/bin/node"}, "runner.js", "code.js"};
+  if (language == "bash") return {python, "runner_bash.py", "code.sh"};
+  return {python, "runner.py", "code.py"};
 }
 
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
@@ -106,6 +121,8 @@ bool Sandbox::finished() const {
   return done_;
 }
 
+std::string Sandbox::image_digest() const { return image_key(create_spec_); }
+
 bool Sandbox::can_assign(const events::SessionSpec& spec) const {
   const auto& l = spec.limits();
   const auto& c = create_spec_.limits();
@@ -113,10 +130,12 @@ bool Sandbox::can_assign(const events::SessionSpec& spec) const {
   constexpr int kMinPoolMemoryMb = 64;
   // A batch session fits if it is Python without stdin (the kernel's stdin is its protocol): it
   // runs once as the kernel's setup, which then exits with the workload's status.
-  const bool batch_fits = spec.exec_mode() != events::EXEC_MODE_INTERACTIVE &&
-                          (spec.language().empty() || spec.language() == "python") &&
-                          spec.stdin().empty();
-  return (spec.exec_mode() == events::EXEC_MODE_INTERACTIVE || batch_fits) &&
+  const bool batch_fits = spec.exec_mode() != events::EXEC_MODE_INTERACTIVE && spec.stdin().empty();
+  // Pool kernels are Python, each on one image (the default's pool, or a built image's).
+  const bool python = spec.language().empty() || spec.language() == "python";
+  const bool same_image = image_key(spec) == image_digest();
+  return python && same_image &&
+         (spec.exec_mode() == events::EXEC_MODE_INTERACTIVE || batch_fits) &&
          or_default(l.memory_mb(), kDefaultMemoryMb) >= kMinPoolMemoryMb &&
          (spec.egress().mode().empty() || spec.egress().mode() == "deny_all") &&
          or_default(l.disk_mb(), kDefaultDiskMb) == or_default(c.disk_mb(), kDefaultDiskMb) &&
@@ -198,9 +217,19 @@ std::string Sandbox::prepare_and_spawn() {
   // them inside gVisor, which applies these modes (test: private_at_rest.gvisor).
   ::chmod(dir_.c_str(), 0700);
   ::chmod((dir_ + "/io").c_str(), 0755);
-  if (!interactive_ && !write_file(dir_ + "/io/code.py", create_spec_.code()))
-    return "write code.py: " + std::string(std::strerror(errno));
-  ::chmod((dir_ + "/io/code.py").c_str(), 0644);
+  const auto runner = runner_for(create_spec_.language());
+  if (!interactive_ && !write_file(dir_ + "/io/" + runner.code_file, create_spec_.code()))
+    return "write " + runner.code_file + ": " + std::string(std::strerror(errno));
+  ::chmod((dir_ + "/io/" + runner.code_file).c_str(), 0644);
+  // The image: a built one is the whole root (read-only); default is the host's /usr.
+  std::string rootfs = host_->rootfs;
+  const bool built_image = images::valid_built_digest(create_spec_.image_digest());
+  if (built_image) {
+    rootfs = images::rootfs_dir(host_->config.images_dir, create_spec_.image_digest());
+    if (host_->config.images_dir.empty() || !std::filesystem::is_directory(rootfs, ec))
+      return "image " + create_spec_.image() + " (" + create_spec_.image_digest() +
+             ") is not in this server's image store";
+  }
 
   // 1b. The working directory (/home/user): a tmpfs of limits.diskMb on the host, and a batch
   //     request's staged files in it (an interactive session's are staged when it is assigned).
@@ -279,19 +308,21 @@ std::string Sandbox::prepare_and_spawn() {
 
   // 4. Bundle: config.json over the shared rootfs; env is ours plus the spec's, never the host's.
   BundleSpec b;
-  b.rootfs = host_->rootfs;
+  b.rootfs = rootfs;
+  b.bind_host_usr = !built_image;
   b.runtime_dir = host_->runtime_dir;
   b.session_dir = dir_ + "/io";
   b.home_dir = workdir_path(dir_);
-  b.args = {"/usr/bin/python3",
-            "-I",  // no environment, no user site, no script dir on sys.path
-            "-S",  // no site import: runner.py recreates its effects without the .pth hooks
-            "-B",
-            std::string(kRuntimeMount) + "/runner.py",
-            interactive_ ? "kernel" : "batch",
-            std::to_string(host_->config.output_cap_bytes),
-            std::to_string(host_->config.result_cap_bytes)};
-  b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/home/user"}, {"LANG", "C.UTF-8"}};
+  b.args = runner.interpreter;
+  b.args.push_back(std::string(kRuntimeMount) + "/" + runner.script);
+  b.args.push_back(interactive_ ? "kernel" : "batch");
+  b.args.push_back(std::to_string(host_->config.output_cap_bytes));
+  b.args.push_back(std::to_string(host_->config.result_cap_bytes));
+  b.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+           {"HOME", "/home/user"},
+           {"LANG", "C.UTF-8"},
+           // Charts render to PNG results (issue 21): no display, ever.
+           {"MPLBACKEND", "Agg"}};
   if (allow_list) {
     for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
       b.env.emplace_back(k, "http://127.0.0.1:3128");
@@ -483,6 +514,7 @@ void Sandbox::finish_turn(bool timed_out, int exit_code, uint64_t duration_ms, b
   t.set_stdout(std::move(turn_->out));
   t.set_stderr(std::move(turn_->err));
   t.set_json(std::move(turn_->json));
+  for (auto& r : turn_->results) *t.add_results() = std::move(r);
   t.set_timed_out(timed_out);
   t.set_interrupted(timed_out && interrupted);
   t.set_has_exit_code(!timed_out);
@@ -503,6 +535,9 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
       } else {
         result_json_ = f.payload;
       }
+      break;
+    case 'M':  // a rich result of the running turn: "type\nmain\ndata" (issue 21)
+      if (turn_) add_rich_result(f.payload);
       break;
     case 'O':
       if (turn_) turn_->out = f.payload.substr(0, host_->config.output_cap_bytes);
@@ -548,6 +583,27 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
     default:
       break;
   }
+}
+
+void Sandbox::add_rich_result(const std::string& payload) {
+  // Hostile input (the workload can forge frames): the type must be one we know, the results of
+  // a turn are at most kMaxRichResults and, together, at most the output cap.
+  constexpr size_t kMaxRichResults = 32;
+  const auto nl1 = payload.find('\n');
+  const auto nl2 = nl1 == std::string::npos ? nl1 : payload.find('\n', nl1 + 1);
+  if (nl2 == std::string::npos || turn_->results.size() >= kMaxRichResults) return;
+  const std::string type = payload.substr(0, nl1);
+  if (type != "text/plain" && type != "text/html" && type != "image/png" &&
+      type != "application/json")
+    return;
+  const size_t size = payload.size() - nl2 - 1;
+  if (turn_->results_bytes + size > host_->config.output_cap_bytes) return;
+  turn_->results_bytes += size;
+  events::RichResult r;
+  r.set_type(type);
+  r.set_is_main_result(payload.compare(nl1 + 1, nl2 - nl1 - 1, "1") == 0);
+  r.set_data(payload.substr(nl2 + 1));
+  turn_->results.push_back(std::move(r));
 }
 
 void Sandbox::report_denied(ConnectAttempt a) {

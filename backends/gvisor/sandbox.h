@@ -61,6 +61,8 @@ class Sandbox {
   void join();
 
   const std::string& container_id() const { return container_id_; }
+  // The built image it runs ("sha256:…"), or "" for the default image.
+  std::string image_digest() const;
   // Whether this idle pool kernel can take `spec` (limits that cannot change after creation).
   bool can_assign(const events::SessionSpec& spec) const;
   // Binds an unassigned kernel to a session; its limits are applied and setup code runs.
@@ -97,6 +99,7 @@ class Sandbox {
   void loop();
   void handle_commands();
   void handle_frame(const ChannelFrame& frame);
+  void add_rich_result(const std::string& payload);  // 'M' frame of the running turn
   void report_denied(ConnectAttempt attempt);
   void report_egress();  // reports the proxy's verdicts queued so far (allowed or refused)
   void report_early_exit(const std::string& status);
@@ -178,6 +181,8 @@ class Sandbox {
     Clock::time_point deadline;  // the timeout; once interrupted, the end of the grace period
     bool interrupted = false;    // SIGINT sent at the timeout
     std::string out, err, json;
+    std::vector<events::RichResult> results;  // 'M' frames, bounded (count, bytes)
+    uint64_t results_bytes = 0;
   };
   std::optional<Turn> turn_;
   bool kernel_broken_ = false;  // a turn ignored its interrupt; only kill() remains
@@ -199,5 +204,14 @@ class Sandbox {
 
 // The exec turns' code hash (events/codec/sha256.h).
 using enclave::sha256_hex;
+
+// How a language's runner starts inside the sandbox: interpreter argv, the runner's file under
+// kRuntimeMount, and the batch code's file name in the io dir.
+struct RunnerCommand {
+  std::vector<std::string> interpreter;
+  std::string script;
+  std::string code_file;
+};
+RunnerCommand runner_for(const std::string& language);
 
 }  // namespace enclave::backends::gvisor

@@ -7,6 +7,8 @@
 #   R json text of enclave.result()   O/E turn stdout/stderr (whole, capped)
 #   o/e live chunks of the turn's output   D "turn exit_code duration_ms"   S setup done
 #   X "exit_code": a one-shot is done, its output flushed (sent just before exiting)
+#   M "type\nmain\ndata": a rich result of the running turn (text/plain repr, text/html,
+#     image/png bytes of a matplotlib figure); main is 1 for the trailing expression's value
 # Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
 #   A setup (json: env, nproc, code, batch?: run code as a one-shot, then exit)   T turn code
 # SIGINT (the supervisor's `runsc kill ID INT` at a turn's timeout) raises KeyboardInterrupt in the
@@ -125,6 +127,66 @@ class Enclave:
 
 
 builtins.enclave = Enclave()
+
+
+def _send_rich(obj, main):
+    """A value as rich results (M frames): its repr, and its HTML when it has _repr_html_."""
+    frames = [("text/plain", repr(obj))]
+    html = getattr(obj, "_repr_html_", None)
+    if callable(html):
+        try:
+            text = html()
+        except Exception:  # noqa: BLE001 - a broken _repr_html_ still has its repr
+            text = None
+        if isinstance(text, str):
+            frames.append(("text/html", text))
+    for kind, text in frames:
+        _send_result(kind, main, text.encode("utf-8", "backslashreplace"))
+
+
+def _send_result(kind, main, data):
+    if len(data) + 64 > CAP:
+        sys.stderr.write("enclave: a %s result of %d bytes is over the cap, dropped\n" % (kind, len(data)))
+        return
+    _send(b"M", kind.encode() + (b"\n1\n" if main else b"\n0\n") + data)
+
+
+def display(*objs):
+    """Shows values as rich results of the turn (as IPython's display())."""
+    for obj in objs:
+        _send_rich(obj, False)
+
+
+builtins.display = display
+
+
+def _send_figures():
+    """Each matplotlib figure still open at the end of a turn (plt.show() on Agg keeps them)
+    as an image/png result, then closes them: the next turn starts with none."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    try:
+        for num in plt.get_fignums():
+            buf = io.BytesIO()
+            plt.figure(num).savefig(buf, format="png")
+            _send_result("image/png", False, buf.getvalue())
+        plt.close("all")
+    except Exception as e:  # noqa: BLE001 - a figure that cannot render is reported, not fatal
+        sys.stderr.write("enclave: a figure could not be rendered: %r\n" % (e,))
+
+
+def _run_turn(payload, turn, namespace):
+    """Runs a turn's code; a trailing expression's value becomes the turn's main result."""
+    tree = ast.parse(payload, "<turn %d>" % turn, "exec")
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, "<turn %d>" % turn, "exec"), namespace)
+    if last is not None:
+        value = eval(compile(last, "<turn %d>" % turn, "eval"), namespace)
+        if value is not None:
+            _send_rich(value, True)
 
 
 def _workload_traceback(exc):
@@ -329,8 +391,9 @@ def _read_exact(n):
 
 def run_kernel():
     global _proto_in, _interruptible, _interrupt_deferred
-    global json, struct, time
+    global json, struct, time, ast
     import _signal
+    import ast
     import json
     import resource  # noqa: F401 - imported while a pool kernel idles, not after assignment
     import struct
@@ -396,7 +459,8 @@ def run_kernel():
             try:
                 _interrupt_deferred = False
                 _interruptible = True
-                exec(compile(payload, "<turn %d>" % turn, "exec"), namespace)
+                _run_turn(payload, turn, namespace)
+                _send_figures()
             finally:
                 _interruptible = False
             rc = 0

@@ -7,5 +7,9 @@
 namespace enclave::backends::runner {
 
 extern const char kRunnerPy[];  // runner.py's bytes (backends/runner/CMakeLists.txt)
+// The gVisor backend's other languages (issue 21), same protocol: runner.js (Node.js) and
+// runner_bash.py (drives /usr/bin/bash from Python).
+extern const char kRunnerJs[];
+extern const char kRunnerBash[];
 
 }  // namespace enclave::backends::runner

@@ -15,6 +15,7 @@ int keys_main(const std::vector<std::string>& words);
 int orgs_main(const std::vector<std::string>& words);
 int signing_key_main(const std::vector<std::string>& words);
 int config_doc_main(const std::vector<std::string>& words);
+int images_main(const std::vector<std::string>& words);  // images.cc (issue 21)
 
 // `enclaved --help`: the subcommands, then every setting from the table.
 std::string usage_text();

@@ -24,6 +24,7 @@ const Subcommand kSubcommands[] = {
     {"orgs", orgs_main},
     {"signing-key", signing_key_main},
     {"config-doc", config_doc_main},
+    {"images", images_main},
 };
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "http/query.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "storage/images/store.h"
 #include "storage/sth_service.h"
 #ifdef ENCLAVE_HAVE_GVISOR
 #include "backends/gvisor/gvisor_backend.h"
@@ -72,7 +73,16 @@ int serve_main(const std::vector<std::string>& words) {
     factory = [](backends::Sink sink) { return backends::make_simulator({}, std::move(sink)); };
   } else if (backend == "gvisor") {
 #ifdef ENCLAVE_HAVE_GVISOR
-    const backends::GvisorConfig& gcfg = c.gvisor;
+    backends::GvisorConfig& gcfg = c.gvisor;
+    // Images (issue 21): the data dir's store; a pool per built image named by --warm-pool.
+    gcfg.images_dir = images::images_dir(data_dir);
+    const auto catalog = images::Store(data_dir).catalog();
+    for (const auto& [name, n] : c.image_pools) {
+      auto it = catalog.by_name.find(name);
+      if (it == catalog.by_name.end())
+        usage_error("--warm-pool: no image named \"" + name + "\" (enclaved images list)");
+      gcfg.image_pools[it->second.digest()] = n;
+    }
     auto probe = backends::probe_gvisor(gcfg);
     if (!probe.ok) {
       std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
@@ -135,6 +145,19 @@ int serve_main(const std::vector<std::string>& words) {
   cfg.on_close = [sth] {
     if (*sth) (*sth)->stop();
   };
+  // Images run on gVisor (the store's trees); the simulator runs every language on `default`;
+  // Kubernetes runs its one container image, Python only (images there: not yet).
+  if (backend == "gvisor") {
+    auto image_store = std::make_shared<images::Store>(data_dir);
+    cfg.image_catalog = [image_store] { return image_store->catalog(); };
+  } else if (backend == "kubernetes") {
+    cfg.image_catalog = [] {
+      auto python_only = images::default_only_catalog();
+      python_only.by_name[images::kDefaultImage].clear_languages();
+      python_only.by_name[images::kDefaultImage].add_languages("python");
+      return python_only;
+    };
+  }
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {
     spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);

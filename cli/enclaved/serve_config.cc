@@ -133,7 +133,21 @@ BuiltConfig build_serve_config(const Values& v) {
   c.api.metrics_public = v.on("metrics-public");
   c.api.max_upload_bytes = static_cast<uint64_t>(v.integer("max-upload-mb")) << 20;
 
-  c.gvisor.warm_pool_size = static_cast<int>(v.integer("warm-pool"));
+  // --warm-pool: "N" (the default image's pool) and/or "IMAGE=N" (issue 21), comma-separated.
+  for (const auto& item : split_list(v.text("warm-pool"))) {
+    const auto eq = item.find('=');
+    const std::string name = eq == std::string::npos ? "default" : item.substr(0, eq);
+    const std::string count = eq == std::string::npos ? item : item.substr(eq + 1);
+    const bool digits =
+        !count.empty() && count.size() <= 2 &&
+        std::all_of(count.begin(), count.end(), [](char d) { return d >= '0' && d <= '9'; });
+    if (!digits || std::stoi(count) > 64)
+      return fail("--warm-pool entries are N or IMAGE=N with N in 0..64, not '" + item + "'");
+    if (name == "default")
+      c.gvisor.warm_pool_size = std::stoi(count);
+    else
+      c.image_pools[name] = std::stoi(count);
+  }
   c.gvisor.egress_policy = e.egress;
   c.gvisor.egress_upstream_ca = v.text("egress-upstream-ca");
   if (!c.gvisor.egress_upstream_ca.empty() && ::access(c.gvisor.egress_upstream_ca.c_str(), R_OK))

@@ -2,6 +2,7 @@
 // backends, filled from the resolved settings (cli/enclaved/settings.h) in one place.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "actors/engine_types.h"
@@ -24,8 +25,9 @@ struct ServeConfig {
   bool auth_disabled = false;
   std::string log_format;
   std::string log_level;
-  EngineConfig engine;  // on_close is the caller's
-  backends::GvisorConfig gvisor;
+  EngineConfig engine;            // on_close is the caller's
+  backends::GvisorConfig gvisor;  // images_dir and image_pools are serve.cc's (the data dir's)
+  std::map<std::string, int> image_pools;  // --warm-pool IMAGE=N: image name → kernels
   backends::KubernetesConfig kubernetes;
   http::ApiOptions api;  // sth is the caller's
   http::BrowserPolicy browsers;

@@ -14,6 +14,9 @@ std::string usage_text() {
        enclaved keys revoke KEYID [--data-dir DIR]
        enclaved orgs set ORG [--weight N] [--max-queued N] [--max-live N] [--data-dir DIR]
        enclaved orgs list [--data-dir DIR]
+       enclaved images build NAME --debian-packages P1,P2,… [--data-dir DIR] [--suite S]
+                     [--mirror URL] [--cache-dir DIR]   an image from Debian packages (mmdebstrap)
+       enclaved images list [--data-dir DIR] [--json] | enclaved images remove NAME [--data-dir DIR]
        enclaved signing-key create FILE          a new Ed25519 key for tree heads (mode 0600)
        enclaved config-doc                       docs/CONFIG.md, from the settings below
 

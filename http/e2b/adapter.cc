@@ -269,6 +269,12 @@ void Adapter::create_sandbox(const Principal& p, std::string body, Reply reply) 
   if (!engine_) return reply(error_response(unavailable()));
   engine_->create_session(
       p, req, [this, p, tmpl, timeout, reply = std::move(reply)](Result<api::Session> r) mutable {
+        if (!r && r.error().field == "image") {  // the template names no image
+          auto e = r.error();
+          e.field = "templateID";
+          e.message = "unknown template \"" + tmpl + "\": " + e.message;
+          return reply(error_response(e));
+        }
         if (!r) return reply(error_response(r.error()));
         std::string id = r->id();
         arm_timeout(p, id, timeout);  // E2B counts the timeout from the create call

@@ -13,6 +13,11 @@ std::string result(std::string_view text) {
   return "{\"type\":\"result\",\"text\":" + json_quote(text) + ",\"is_main_result\":true}\n";
 }
 
+std::string display_result(std::string_view key, std::string_view data) {
+  return "{\"type\":\"result\",\"" + std::string(key) + "\":" + json_quote(data) +
+         ",\"is_main_result\":false}\n";
+}
+
 std::string error(std::string_view name, std::string_view value, std::string_view traceback) {
   return "{\"type\":\"error\",\"name\":" + json_quote(name) + ",\"value\":" + json_quote(value) +
          ",\"traceback\":" + json_quote(traceback) + "}\n";

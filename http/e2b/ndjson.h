@@ -14,6 +14,9 @@ std::string output(std::string_view stream, std::string_view text, std::string_v
 
 // {"type":"result","text":…,"is_main_result":true} — the value of the cell's trailing expression.
 std::string result(std::string_view text);
+// A display result that is not the cell's value (a matplotlib chart: key "png", base64 data;
+// display(obj): "text" / "html"), as the code interpreter reports it.
+std::string display_result(std::string_view key, std::string_view data);
 
 // {"type":"error","name":…,"value":…,"traceback":…}
 std::string error(std::string_view name, std::string_view value, std::string_view traceback);

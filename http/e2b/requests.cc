@@ -2,6 +2,7 @@
 
 #include <google/protobuf/struct.pb.h>
 
+#include "events/image_catalog.h"
 #include "http/e2b/connect_stream.h"
 #include "http/e2b/e2b.pb.h"
 #include "http/json_io.h"
@@ -46,17 +47,22 @@ std::optional<Error> check_env(const std::map<std::string, std::string>& env,
   return std::nullopt;
 }
 
+bool is_builtin_template(const std::string& t) {
+  return t == kDefaultTemplate || t == "code-interpreter" || t == "base";
+}
+
 Result<SandboxSpec> parse_new_sandbox(std::string_view body, const SandboxPolicy& policy) {
   wire::NewSandbox req;
   if (auto err = parse_json_object(body, &req)) return *err;
   SandboxSpec spec;
   spec.template_id = req.templateid();
   if (spec.template_id.empty()) return bad("templateID", "templateID is required");
-  if (spec.template_id != kDefaultTemplate && spec.template_id != "code-interpreter" &&
-      spec.template_id != "base") {
+  // The built-in templates run on the default image; any other template names an Enclave image
+  // (`enclaved images build`), checked by the engine when the sandbox is created.
+  if (!is_builtin_template(spec.template_id) && !images::valid_image_name(spec.template_id)) {
     return bad("templateID", "unknown template \"" + sanitize_utf8(spec.template_id.substr(0, 80)) +
-                                 "\": Enclave offers one Python sandbox, \"" +
-                                 std::string(kDefaultTemplate) + "\" (also named \"base\")");
+                                 "\": \"" + std::string(kDefaultTemplate) +
+                                 "\" (also \"base\") or the name of an image (GET /v1/images)");
   }
   if (req.has_timeout()) {
     if (req.timeout() < 1 || req.timeout() > policy.max_timeout_seconds) {
@@ -108,6 +114,7 @@ api::CreateSessionRequest to_session_request(const SandboxSpec& spec, const Sand
   req.mutable_limits()->set_wall_clock_seconds(kTurnSeconds);
   for (const auto& [k, v] : spec.env) (*req.mutable_env())[k] = v;
   req.set_name("e2b:" + spec.template_id);
+  if (!is_builtin_template(spec.template_id)) req.set_image(spec.template_id);
   return req;
 }
 

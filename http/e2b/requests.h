@@ -17,6 +17,9 @@ namespace enclave::http::e2b {
 
 // What Enclave offers for POST /sandboxes: one Python sandbox, under either of these names.
 constexpr std::string_view kDefaultTemplate = "code-interpreter-v1";
+// code-interpreter-v1, code-interpreter, base: the default image. Any other template is an
+// image name.
+bool is_builtin_template(const std::string& template_id);
 // One turn (a runCode or a command) may run this long before the sandbox is killed
 // (wall_clock_exceeded), as with any Enclave turn.
 constexpr int32_t kTurnSeconds = 300;

@@ -61,8 +61,15 @@ std::string final_frames(CallKind kind, const Result<api::ExecTurnResult>& r,
     frames += ndjson::error("SandboxError", outcome.error().message, t.stderr());
   } else if (outcome->failed) {
     frames += ndjson::error(outcome->error_name, outcome->error_value, outcome->traceback);
-  } else if (outcome->text) {
-    frames += ndjson::result(*outcome->text);
+  } else {
+    // Charts (matplotlib figures open at the end of the cell) and display() output, in order.
+    for (const auto& x : t.results()) {
+      if (x.is_main_result()) continue;  // the cell's value is the wrapper's `text`
+      if (x.type() == "image/png") frames += ndjson::display_result("png", x.data());
+      if (x.type() == "text/html") frames += ndjson::display_result("html", x.data());
+      if (x.type() == "text/plain") frames += ndjson::display_result("text", x.data());
+    }
+    if (outcome->text) frames += ndjson::result(*outcome->text);
   }
   return frames + ndjson::number_of_executions(t.turn()) + ndjson::end_of_execution();
 }

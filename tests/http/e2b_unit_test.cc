@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <tuple>
 
 #include "http/e2b/access_token.h"
 #include "http/e2b/connect_stream.h"
@@ -152,7 +153,7 @@ BOOST_AUTO_TEST_CASE(new_sandbox_refusals_name_the_field) {
       {"", ""},
       {"[]", ""},
       {"{}", "templateID"},
-      {R"({"templateID":"my-custom"})", "templateID"},
+      {R"({"templateID":"My Custom!"})", "templateID"},
       {R"({"templateID":"base","timeout":0})", "timeout"},
       {R"({"templateID":"base","timeout":601})", "timeout"},
       {R"({"templateID":"base","timeout":"x"})", "timeout"},
@@ -345,6 +346,21 @@ BOOST_AUTO_TEST_CASE(cell_answers_end_every_way_with_end_of_execution) {
       final_frames(k, turn_result("a\nb\n", "", "0", R"({"e2b":{"text":"2"}})"), "a\n", "", ts);
   BOOST_CHECK_EQUAL(a, ndjson::output("stdout", "b\n", ts) + ndjson::result("2") +
                            ndjson::number_of_executions(4) + ndjson::end_of_execution());
+  // A chart and a display() before the cell's value; the kernel's own main result is not sent
+  // twice (the cell's value comes from the wrapper's report).
+  auto charts = turn_result("", "", "0", R"({"e2b":{"text":"2"}})");
+  for (auto [type, data, main] :
+       {std::tuple{"image/png", "iVBORw0K", false}, std::tuple{"text/plain", "'shown'", false},
+        std::tuple{"text/plain", "2", true}}) {
+    auto* x = charts.add_results();
+    x->set_type(type);
+    x->set_data(data);
+    x->set_is_main_result(main);
+  }
+  BOOST_CHECK_EQUAL(final_frames(k, charts, "", "", ts),
+                    ndjson::display_result("png", "iVBORw0K") +
+                        ndjson::display_result("text", "'shown'") + ndjson::result("2") +
+                        ndjson::number_of_executions(4) + ndjson::end_of_execution());
   // Live output that is not a prefix of the final text sends nothing more (no duplicates).
   auto b = final_frames(k, turn_result("xyz", "", "0", R"({"e2b":{}})"), "other", "", ts);
   BOOST_CHECK_EQUAL(b, ndjson::number_of_executions(4) + ndjson::end_of_execution());

@@ -1,0 +1,105 @@
+// `enclaved images build|list|remove`: the image store of a data dir (issue 21), offline like
+// `keys` (a server running on the same data dir sees a new image at its next request).
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/enclaved/commands.h"
+#include "storage/images/debian_build.h"
+#include "storage/images/store.h"
+
+namespace enclave::enclaved {
+namespace {
+
+std::string option_or_env(const cli::Options& o, const std::string& flag, const char* env,
+                          const std::string& dflt) {
+  if (o.has(flag)) return o.get(flag);
+  if (const char* v = std::getenv(env); v && *v) return v;
+  return dflt;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > pos) out.push_back(text.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+void print_image(const api::Image& m) {
+  std::string langs;
+  for (const auto& l : m.languages()) langs += (langs.empty() ? "" : ",") + l;
+  std::cout << std::left << std::setw(20) << m.name() << " " << std::setw(78) << m.digest() << " "
+            << std::setw(8) << (static_cast<uint64_t>(m.size_bytes()) >> 20) << " MiB  "
+            << (langs.empty() ? "-" : langs) << "\n";
+}
+
+}  // namespace
+
+int images_main(const std::vector<std::string>& words) {
+  if (words.empty()) usage_error("images: expected build, list or remove");
+  const std::string verb = words[0];
+  const std::vector<std::string> rest(words.begin() + 1, words.end());
+  if (verb == "build") {
+    ::umask(022);  // an image's files are public software the sandbox user must read
+    auto o =
+        parse_or_exit(rest, {"data-dir", "debian-packages", "suite", "mirror", "cache-dir"}, {});
+    if (o.positional.size() != 1) usage_error("images build: expected exactly one NAME");
+    images::DebianBuild b;
+    b.name = o.positional[0];
+    b.packages = split(o.get("debian-packages"));
+    b.suite = option_or_env(o, "suite", "ENCLAVE_IMAGE_SUITE", b.suite);
+    b.mirror = option_or_env(o, "mirror", "ENCLAVE_IMAGE_MIRROR", b.mirror);
+    b.cache_dir = option_or_env(o, "cache-dir", "ENCLAVE_IMAGE_CACHE_DIR", b.cache_dir);
+    images::Store store(data_dir_of(o));
+    const auto started = std::chrono::steady_clock::now();
+    auto r = images::build_debian_image(store, b, std::cerr);
+    if (!r) {
+      std::cerr << "enclaved images build: " << r.error().message
+                << (r.error().field.empty() ? "" : " (" + r.error().field + ")") << "\n";
+      return 1;
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    print_image(*r);
+    std::cerr << "enclaved images build: " << r->name() << " ready in " << ms << " ms\n";
+    return 0;
+  }
+  if (verb == "list") {
+    auto o = parse_or_exit(rest, {"data-dir"}, {"json"});
+    if (!o.positional.empty()) usage_error("images list: unexpected argument " + o.positional[0]);
+    const auto catalog = images::Store(data_dir_of(o)).catalog();
+    if (o.flag("json")) {
+      std::string out = "[";
+      for (const auto& [name, m] : catalog.by_name)
+        out += (out.size() > 1 ? "," : "") + images::manifest_json(m);
+      std::cout << out << "]\n";
+      return 0;
+    }
+    for (const auto& [name, m] : catalog.by_name) print_image(m);
+    return 0;
+  }
+  if (verb == "remove") {
+    auto o = parse_or_exit(rest, {"data-dir"}, {});
+    if (o.positional.size() != 1) usage_error("images remove: expected exactly one NAME");
+    images::Store store(data_dir_of(o));
+    if (auto e = store.remove(o.positional[0])) {
+      std::cerr << "enclaved images remove: " << e->message << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  usage_error("images: unknown verb '" + verb + "' (build, list, remove)");
+}
+
+}  // namespace enclave::enclaved
