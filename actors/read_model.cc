@@ -2,145 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include <map>
-#include <set>
+#include <algorithm>
 
 #include "actors/lifecycle_log.h"
 #include "events/ids.h"
 #include "events/snapshot.h"
-#include "events/views.h"
 
 namespace enclave {
 
-namespace {
-
-const std::string kCheckpointKey = std::string("\0checkpoint", 11);
-
-size_t bucket(uint64_t ms) {
-  for (size_t i = 0; i < ReadModel::kBucketsMs.size(); ++i)
-    if (static_cast<double>(ms) <= ReadModel::kBucketsMs[i]) return i;
-  return ReadModel::kBucketsMs.size();
-}
-
-template <typename M>
-void copy_map(const M& from, std::map<std::string, uint64_t>& to) {
-  for (const auto& [k, v] : from) to[k] = v;
-}
-
-}  // namespace
-
-// ---- startup and checkpoints ------------------------------------------------------------------
-
-uint64_t ReadModel::load(std::string* warning) {
-  std::unique_lock lock(mu_);
-  auto keys = log_->read_stream(keys_stream_id());
-  if (keys)
-    for (const auto& e : *keys) keys_ = api_keys::apply(std::move(keys_), e.envelope);
-  auto bytes = log_->get_snapshot(kCheckpointKey);
-  if (!bytes) return 0;
-  events::Checkpoint cp;
-  if (!cp.ParseFromString(*bytes) || cp.global_seq() > log_->last_global_seq()) {
-    *warning = "the read-model checkpoint is damaged or ahead of the log; folding the whole log";
-    return 0;
-  }
-  for (const auto& p : cp.live_sessions()) {
-    auto s = snapshot::session_from(p);
-    auto g = cp.created_gseq().find(to_hex(s.id));
-    created_gseq_[s.id] = g == cp.created_gseq().end() ? 0 : static_cast<uint64_t>(g->second);
-    if (s.phase == session::Phase::kQueued) queued_by_org_[s.org_id]++;
-    sessions_[s.id] = std::move(s);
-  }
-  for (const auto& p : cp.live_fleets()) {
-    auto f = snapshot::fleet_from(p);
-    size_t live = 0;
-    for (const auto& m : f.member_ids) live += sessions_.count(m);
-    fleet_live_[f.id] = live;
-    fleets_[f.id] = std::move(f);
-  }
-  copy_map(cp.phase_now(), counters_.phase_now);
-  copy_map(cp.kills_by_reason(), counters_.kills_by_reason);
-  copy_map(cp.egress_denied_by_org(), counters_.egress_denied_by_org);
-  counters_.events = cp.events();
-  counters_.sessions_created = cp.sessions_created();
-  counters_.fleets_created = cp.fleets_created();
-  counters_.turns = cp.turns();
-  counters_.turn_ms_sum = cp.turn_ms_sum();
-  counters_.launch_ms_sum = cp.launch_ms_sum();
-  counters_.launches = cp.launches();
-  for (int i = 0; i < cp.launch_hist_size() && i < 12; ++i)
-    counters_.launch_hist[i] = cp.launch_hist(i);
-  for (int i = 0; i < cp.turn_hist_size() && i < 12; ++i) counters_.turn_hist[i] = cp.turn_hist(i);
-  applied_gseq_ = checkpoint_gseq_ = cp.global_seq();
-  return cp.global_seq();
-}
-
-uint64_t ReadModel::checkpoint_interval() const {
-  // A checkpoint writes every live session and fleet member: at least twice that many events
-  // apart, its cost stays O(1) per event however much is live (100k queued members made a
-  // fixed interval quadratic), and a crash folds at most this many events on restart.
-  uint64_t live = sessions_.size();
-  for (const auto& [id, f] : fleets_) live += f.member_ids.size();
-  return std::max<uint64_t>(kCheckpointEvery, 2 * live);
-}
-
-void ReadModel::maybe_checkpoint(bool force) {
-  std::string bytes;
-  {
-    std::shared_lock lock(mu_);
-    if (applied_gseq_ == checkpoint_gseq_) return;
-    const uint64_t since = applied_gseq_ - checkpoint_gseq_;
-    // (the fixed floor first: the interval's count of live members is only needed past it)
-    if (!force && (since < kCheckpointEvery || since < checkpoint_interval())) return;
-    events::Checkpoint cp;
-    cp.set_global_seq(applied_gseq_);
-    for (const auto& [id, s] : sessions_) {
-      *cp.add_live_sessions() = snapshot::of(s);
-      (*cp.mutable_created_gseq())[to_hex(id)] = static_cast<int64_t>(created_gseq_.at(id));
-    }
-    for (const auto& [id, f] : fleets_) *cp.add_live_fleets() = snapshot::of(f);
-    for (const auto& [k, v] : counters_.phase_now) (*cp.mutable_phase_now())[k] = v;
-    for (const auto& [k, v] : counters_.kills_by_reason) (*cp.mutable_kills_by_reason())[k] = v;
-    for (const auto& [k, v] : counters_.egress_denied_by_org)
-      (*cp.mutable_egress_denied_by_org())[k] = v;
-    cp.set_events(counters_.events);
-    cp.set_sessions_created(counters_.sessions_created);
-    cp.set_fleets_created(counters_.fleets_created);
-    cp.set_turns(counters_.turns);
-    cp.set_turn_ms_sum(counters_.turn_ms_sum);
-    cp.set_launch_ms_sum(counters_.launch_ms_sum);
-    cp.set_launches(counters_.launches);
-    for (auto v : counters_.launch_hist) cp.add_launch_hist(v);
-    for (auto v : counters_.turn_hist) cp.add_turn_hist(v);
-    cp.SerializeToString(&bytes);
-  }
-  uint64_t at = applied_gseq_;
-  if (auto r = log_->put_snapshot(kCheckpointKey, bytes); !r) {
-    spdlog::warn("read-model checkpoint not written: {}", r.error().message);
-    return;
-  }
-  checkpoint_gseq_ = at;
-}
-
 // ---- folding ----------------------------------------------------------------------------------
-
-void ReadModel::note_phase(const session::State* before, const session::State& after) {
-  if (before && before->exists) {
-    if (before->phase == after.phase) return;
-    counters_.phase_now[session::phase_name(before->phase)]--;
-    if (before->phase == session::Phase::kQueued) {
-      auto q = queued_by_org_.find(before->org_id);
-      if (q != queued_by_org_.end() && --q->second == 0) queued_by_org_.erase(q);
-    }
-  }
-  counters_.phase_now[session::phase_name(after.phase)]++;
-  if (after.phase == session::Phase::kQueued) queued_by_org_[after.org_id]++;
-}
-
-uint64_t ReadModel::queued_in(const std::string& org) const {
-  std::shared_lock lock(mu_);
-  auto it = queued_by_org_.find(org);
-  return it == queued_by_org_.end() ? 0 : it->second;
-}
 
 void ReadModel::apply(const storage::Stored& st) {
   const auto& e = st.envelope;
@@ -202,29 +72,7 @@ void ReadModel::apply(const storage::Stored& st) {
     if (phase_changed && !s.spec.fleet_id().empty())
       fleet_changes_.emplace_back(s.spec.fleet_id(), s.spec.fleet_index());
   }
-  switch (e.payload_case()) {
-    case E::kQuotaKilled:
-      counters_.kills_by_reason[session::kill_reason_name(e.quota_killed().reason())]++;
-      break;
-    case E::kEgressDenied:
-      counters_.egress_denied_by_org[s.org_id]++;
-      break;
-    case E::kExecTurn:
-      counters_.turns++;
-      counters_.turn_ms_sum += e.exec_turn().duration_ms();
-      counters_.turn_hist[bucket(e.exec_turn().duration_ms())]++;
-      break;
-    case E::kSandboxStarted:
-      if (!e.sandbox_started().reattached() && s.admitted_at_ms) {
-        uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, e.at_ms() - s.admitted_at_ms));
-        counters_.launches++;
-        counters_.launch_ms_sum += ms;
-        counters_.launch_hist[bucket(ms)]++;
-      }
-      break;
-    default:
-      break;
-  }
+  count(e, s);
   auto f = s.spec.fleet_id().empty() ? fleets_.end() : fleets_.find(s.spec.fleet_id());
   if (f != fleets_.end())
     f->second = fleet::observe(std::move(f->second), s.spec.fleet_index(), s.phase);
@@ -247,26 +95,12 @@ void ReadModel::apply(const storage::Stored& st) {
   sessions_.erase(it);
 }
 
-void ReadModel::flush_snapshots() {
-  std::vector<std::pair<std::string, std::string>> snaps;
-  {
-    std::unique_lock lock(mu_);
-    snaps.swap(pending_snapshots_);
-  }
-  if (snaps.empty()) return;
-  // One write for the batch's ended sessions: each Put of its own joined the commit writer's
-  // write group and pushed its memtable inserts onto the slower concurrent path.
-  if (auto r = log_->put_snapshots(snaps); !r)
-    spdlog::warn("{} snapshots not written (reads will fold their streams): {}", snaps.size(),
-                 r.error().message);
-}
-
 void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch) {
   std::vector<std::string> lines;
   std::vector<std::pair<std::string, uint32_t>> changes;
   {
     std::unique_lock lock(mu_);
-    live_ = spdlog::should_log(spdlog::level::info) || !fleet_subs_empty();
+    live_ = spdlog::should_log(spdlog::level::info) || !subs_.fleet_subs_empty();
     for (const auto* s : batch) apply(*s);
     live_ = false;
     lines.swap(pending_log_);
@@ -274,7 +108,8 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
   }
   for (const auto& l : lines) spdlog::info("{}", l);
   flush_snapshots();
-  if (!changes.empty()) publish_fleet_changes(changes);
+  if (!changes.empty())
+    subs_.publish_fleet_changes(changes, [this](const std::string& id) { return fleet(id); });
   if (waiters_.size() > 0) {
     for (const auto* s : batch) {
       const std::string& id = s->envelope.stream();
@@ -283,26 +118,7 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
       if (st && session::settled(*st)) waiters_.settle(id);
     }
   }
-  std::vector<std::pair<std::function<void(const StreamItem&)>, StreamItem>> calls;
-  {
-    std::lock_guard lock(sub_mu_);
-    if (subs_by_stream_.empty()) return;
-    for (const auto* s : batch) {
-      auto range = subs_by_stream_.equal_range(s->envelope.stream());
-      for (auto it = range.first; it != range.second; ++it) {
-        StreamItem item;
-        item.kind = StreamItem::Kind::kAudit;
-        item.audit = views::audit_event(s->envelope, to_hex(s->hash));
-        calls.emplace_back(subs_[it->second].second, item);
-        if (s->envelope.payload_case() == events::Envelope::kSessionTornDown) {
-          StreamItem end;
-          end.kind = StreamItem::Kind::kEnd;
-          calls.emplace_back(subs_[it->second].second, end);
-        }
-      }
-    }
-  }
-  for (auto& [fn, item] : calls) fn(item);
+  subs_.publish_committed(batch);
 }
 
 // ---- ended work: cache → snapshot → fold ------------------------------------------------------
@@ -468,104 +284,6 @@ std::vector<fleet::State> ReadModel::live_fleets() const {
 size_t ReadModel::live_count() const {
   std::shared_lock lock(mu_);
   return sessions_.size();
-}
-
-ReadModel::Counters ReadModel::counters() const {
-  std::shared_lock lock(mu_);
-  return counters_;
-}
-
-// ---- subscriptions ----------------------------------------------------------------------------
-
-uint64_t ReadModel::subscribe(const std::string& id, std::function<void(const StreamItem&)> fn) {
-  std::lock_guard lock(sub_mu_);
-  uint64_t sub = next_sub_++;
-  subs_[sub] = {id, std::move(fn)};
-  subs_by_stream_.emplace(id, sub);
-  return sub;
-}
-
-uint64_t ReadModel::subscribe_fleet(const std::string& id,
-                                    std::function<void(const StreamItem&)> fn) {
-  std::lock_guard lock(sub_mu_);
-  uint64_t sub = next_sub_++;
-  subs_[sub] = {id, std::move(fn)};
-  fleet_subs_.emplace(id, sub);
-  return sub;
-}
-
-bool ReadModel::fleet_subs_empty() const {
-  std::lock_guard lock(sub_mu_);
-  return fleet_subs_.empty();
-}
-
-void ReadModel::unsubscribe(uint64_t sub) {
-  std::lock_guard lock(sub_mu_);
-  auto it = subs_.find(sub);
-  if (it == subs_.end()) return;
-  for (auto* index : {&subs_by_stream_, &fleet_subs_}) {
-    auto range = index->equal_range(it->second.first);
-    for (auto r = range.first; r != range.second; ++r)
-      if (r->second == sub) {
-        index->erase(r);
-        break;
-      }
-  }
-  subs_.erase(it);
-}
-
-void ReadModel::publish_fleet_changes(
-    const std::vector<std::pair<std::string, uint32_t>>& changes) {
-  std::map<std::string, std::set<uint32_t>> by_fleet;
-  std::map<std::string, std::vector<std::function<void(const StreamItem&)>>> fns;
-  {
-    std::lock_guard lock(sub_mu_);
-    for (const auto& [fleet_id, index] : changes) {
-      auto range = fleet_subs_.equal_range(fleet_id);
-      if (range.first == range.second) continue;
-      auto& indexes = by_fleet[fleet_id];
-      if (indexes.empty())
-        for (auto r = range.first; r != range.second; ++r)
-          fns[fleet_id].push_back(subs_[r->second].second);
-      indexes.insert(index);
-    }
-  }
-  for (const auto& [fleet_id, indexes] : by_fleet) {
-    auto f = fleet(fleet_id);
-    if (!f) continue;
-    StreamItem item;
-    item.kind = StreamItem::Kind::kFleet;
-    item.fleet_delta = true;
-    item.fleet = views::fleet(*f);
-    auto* members = item.fleet.mutable_members();
-    int keep = 0;
-    for (int i = 0; i < members->size(); ++i)
-      if (indexes.count(members->Get(i).index())) members->SwapElements(i, keep++);
-    while (members->size() > keep) members->RemoveLast();
-    bool final = fleet::aggregate(fleet::counts(*f)) >= fleet::Phase::kCompleted;
-    for (const auto& fn : fns[fleet_id]) {
-      fn(item);
-      if (final) fn(StreamItem{StreamItem::Kind::kEnd, {}, {}, {}, 0, {}, false});
-    }
-  }
-}
-
-void ReadModel::publish_output(const std::string& id, const std::string& stream,
-                               const std::string& data, uint32_t turn, bool truncated) {
-  std::vector<std::function<void(const StreamItem&)>> fns;
-  {
-    std::lock_guard lock(sub_mu_);
-    auto range = subs_by_stream_.equal_range(id);
-    for (auto it = range.first; it != range.second; ++it) fns.push_back(subs_[it->second].second);
-  }
-  if (fns.empty()) return;
-  StreamItem item;
-  item.kind = StreamItem::Kind::kOutput;
-  item.stream = stream;
-  item.data = data;
-  item.turn = turn;
-  item.truncated = truncated;
-  for (auto& fn : fns) fn(item);
 }
 
 }  // namespace enclave

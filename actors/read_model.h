@@ -8,6 +8,11 @@
 // cache → snapshot → a fold of the stream (if the snapshot is missing or damaged). A checkpoint
 // of the live part (plus counters) lets a restart fold only the events after it, so restart time
 // depends on live work, not on history.
+//
+// One job per file: the projection and its reads (read_model.cc), the checkpoint and the
+// snapshots of ended work (read_model_checkpoint.cc), the /metrics counters
+// (read_model_metrics.cc), SSE pub/sub (subscriptions.{h,cc}), lifecycle log lines
+// (lifecycle_log.{h,cc}) and the LRU of ended work (ended_cache.{h,cc}); ReadModel composes them.
 #pragma once
 
 #include <array>
@@ -26,6 +31,7 @@
 #include "actors/ended_cache.h"
 #include "actors/engine_types.h"
 #include "actors/session_waiters.h"
+#include "actors/subscriptions.h"
 #include "events/api_keys.h"
 #include "events/fleet.h"
 #include "events/session.h"
@@ -75,14 +81,20 @@ class ReadModel {
   std::vector<fleet::State> live_fleets() const;
 
   // Live stream subscriptions. `fn` runs on the commit thread or a backend thread.
-  uint64_t subscribe(const std::string& id, std::function<void(const StreamItem&)> fn);
+  uint64_t subscribe(const std::string& id, std::function<void(const StreamItem&)> fn) {
+    return subs_.subscribe(id, std::move(fn));
+  }
   // A fleet's member phase changes: after each committed batch that changed a member of fleet
   // `id`, `fn` gets a kFleet delta (see StreamItem), then kEnd once the fleet's phase is final.
-  uint64_t subscribe_fleet(const std::string& id, std::function<void(const StreamItem&)> fn);
-  void unsubscribe(uint64_t sub);
+  uint64_t subscribe_fleet(const std::string& id, std::function<void(const StreamItem&)> fn) {
+    return subs_.subscribe_fleet(id, std::move(fn));
+  }
+  void unsubscribe(uint64_t sub) { subs_.unsubscribe(sub); }
   // A live output chunk (capped by the backend; `truncated`: the stream's cap was reached).
   void publish_output(const std::string& id, const std::string& stream, const std::string& data,
-                      uint32_t turn, bool truncated = false);
+                      uint32_t turn, bool truncated = false) {
+    subs_.publish_output(id, stream, data, turn, truncated);
+  }
 
   // Callers waiting for a session to settle (`?wait=S`); completed after the batch that
   // settles their session is folded (apply_committed).
@@ -110,10 +122,9 @@ class ReadModel {
 
  private:
   uint64_t checkpoint_interval() const;  // mu_ held
+  // Metrics (read_model_metrics.cc), mu_ held: the phase gauges, and the counters of one event.
   void note_phase(const session::State* before, const session::State& after);
-  bool fleet_subs_empty() const;
-  // Sends each subscribed fleet one delta for the (fleet id, member index) changes of a batch.
-  void publish_fleet_changes(const std::vector<std::pair<std::string, uint32_t>>& changes);
+  void count(const events::Envelope& e, const session::State& s);
   // Loads an ended session or fleet (cache → snapshot → fold of its stream).
   // Whether stream `id` begins with an event of `kind`: a session's id asked for as a fleet
   // (or the reverse) is then not found, without parsing one kind's snapshot as the other.
@@ -142,12 +153,7 @@ class ReadModel {
 
   SessionWaiters waiters_;
 
-  mutable std::mutex sub_mu_;
-  uint64_t next_sub_ = 1;
-  std::unordered_map<uint64_t, std::pair<std::string, std::function<void(const StreamItem&)>>>
-      subs_;
-  std::unordered_multimap<std::string, uint64_t> subs_by_stream_;
-  std::unordered_multimap<std::string, uint64_t> fleet_subs_;  // fleet id → subscription
+  Subscriptions subs_;  // SSE pub/sub (actors/subscriptions.h)
 };
 
 }  // namespace enclave

@@ -1,15 +1,16 @@
-// JSON for the CLI and demo drivers, on protobuf's Struct/Value (no other JSON library here).
+// JSON for the CLI and demo drivers: the CLI's names for events/codec/json_value.h (one JSON
+// implementation in the tree), plus display() for people.
 #pragma once
-
-#include <google/protobuf/struct.pb.h>
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "events/codec/json_value.h"
+
 namespace enclave::cli {
 
-using JsonValue = google::protobuf::Value;
+using JsonValue = json::Value;
 
 // Parses any JSON value; nullopt when malformed.
 std::optional<JsonValue> parse_json(std::string_view text);

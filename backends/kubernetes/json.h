@@ -1,8 +1,6 @@
-// Small JSON helpers over protobuf's Struct/Value (the only JSON library in the tree), used to
-// build the Kubernetes objects we send and to read the ones the API server returns.
+// JSON helpers to build the Kubernetes objects we send and to read the ones the API server
+// returns: this backend's names for events/codec/json_value.h (one JSON implementation).
 #pragma once
-
-#include <google/protobuf/struct.pb.h>
 
 #include <initializer_list>
 #include <optional>
@@ -11,9 +9,11 @@
 #include <utility>
 #include <vector>
 
+#include "events/codec/json_value.h"
+
 namespace enclave::backends::k8s {
 
-using Json = google::protobuf::Value;
+using Json = json::Value;
 
 Json jstr(std::string_view s);
 Json jnum(double n);
