@@ -62,6 +62,8 @@ struct Context {
   Clock clock;
   session::Policy policy;
   uint32_t max_concurrency = 8;
+  // Checkpoint images: <snapshots_dir>/<session hex>/<snapshot id>/ (docs/PAUSE.md).
+  std::string snapshots_dir;
 };
 
 }  // namespace enclave

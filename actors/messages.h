@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -48,6 +49,26 @@ struct Recover {         // spawned from the log after a restart: re-attach or e
 struct Create {  // spawned for a new session
   session::Create command;
   Callback<api::Session> done;
+  std::optional<session::ForkFrom> fork;  // starts from a snapshot of another session
+};
+// pause/resume/fork (docs/PAUSE.md)
+struct Pause {
+  std::string reason;  // "api", "server_restart"
+  Callback<api::Session> done;
+};
+struct Resume {
+  std::string reason;  // "api"
+  Callback<api::Session> done;
+};
+// What new sessions forked from a snapshot need.
+struct ForkSource {
+  session::ForkFrom from;
+  events::SessionSpec spec;
+  std::string org_id;
+};
+struct Snapshot {  // take a checkpoint for `forks` new sessions
+  uint32_t forks = 0;
+  Callback<ForkSource> done;
 };
 struct TeardownTimeout {
   uint64_t waiter;
@@ -56,8 +77,9 @@ struct RetryLog {};     // after an append failed: record the session's end if t
 struct RetryTeardown {  // the last removal left something: ask the backend again
   uint32_t attempt;
 };
-using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
-                               Create, TeardownTimeout, RetryLog, RetryTeardown>;
+using ToSession =
+    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
+                 TeardownTimeout, RetryLog, RetryTeardown, Pause, Resume, Snapshot>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

@@ -40,6 +40,16 @@ events::SessionSnapshot of(const session::State& s) {
   p.set_container_id(s.container_id);
   p.set_teardown_incomplete(s.teardown_incomplete);
   p.set_teardown_attempts(s.teardown_attempts);
+  p.set_paused_at_ms(s.paused_at_ms);
+  p.set_paused_ms_total(s.paused_ms_total);
+  p.set_snapshot_id(s.snapshot_id);
+  p.set_snapshot_sha256(s.snapshot_sha256);
+  p.set_snapshot_bytes(s.snapshot_bytes);
+  p.set_snapshot_taken_at_ms(s.snapshot_taken_at_ms);
+  p.set_restore_on_admit(s.restore_on_admit);
+  p.set_cpu_offset_ms(s.cpu_offset_ms);
+  p.set_forked_from(s.forked_from);
+  p.set_pause_reason(s.pause_reason);
   p.set_cpu_ms(s.cpu_ms);
   return p;
 }
@@ -82,6 +92,16 @@ session::State session_from(const events::SessionSnapshot& p) {
   s.container_id = p.container_id();
   s.teardown_incomplete = p.teardown_incomplete();
   s.teardown_attempts = p.teardown_attempts();
+  s.paused_at_ms = p.paused_at_ms();
+  s.paused_ms_total = p.paused_ms_total();
+  s.snapshot_id = p.snapshot_id();
+  s.snapshot_sha256 = p.snapshot_sha256();
+  s.snapshot_bytes = p.snapshot_bytes();
+  s.snapshot_taken_at_ms = p.snapshot_taken_at_ms();
+  s.restore_on_admit = p.restore_on_admit();
+  s.cpu_offset_ms = p.cpu_offset_ms();
+  s.forked_from = p.forked_from();
+  s.pause_reason = p.pause_reason();
   s.cpu_ms = p.cpu_ms();
   return s;
 }

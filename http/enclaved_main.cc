@@ -95,6 +95,8 @@ environment only:
   ENCLAVE_INTERACTIVE_IDLE_TTL           seconds, default 300
   ENCLAVE_INTERACTIVE_MAX_LIFETIME       seconds, default 1800
   ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS  default 60000
+  ENCLAVE_INTERACTIVE_ON_IDLE            kill | pause: what an idle timeout does, default kill
+  ENCLAVE_PAUSED_MAX_SECONDS             a paused session ends after this, default 604800
 kubernetes backend (backends/kubernetes/README.md):
   --kubeconfig PATH         ENCLAVE_KUBECONFIG       default $KUBECONFIG, else ~/.kube/config
   --k8s-image IMAGE         ENCLAVE_K8S_IMAGE        sandbox image with python3, default python:3.11-slim
@@ -392,6 +394,12 @@ int serve_main(int argc, char** argv, int first) {
   auto cumulative = parse_int("ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS",
                               setting(a, "", "ENCLAVE_INTERACTIVE_MAX_CUMULATIVE_MS", "60000"), 1,
                               int64_t{1} << 50);
+  const std::string on_idle = setting(a, "", "ENCLAVE_INTERACTIVE_ON_IDLE", "kill");
+  if (on_idle != "kill" && on_idle != "pause")
+    usage_error("ENCLAVE_INTERACTIVE_ON_IDLE must be kill or pause, not " + on_idle);
+  auto paused_max =
+      parse_int("ENCLAVE_PAUSED_MAX_SECONDS",
+                setting(a, "", "ENCLAVE_PAUSED_MAX_SECONDS", "604800"), 1, 86400 * 365);
   auto min_free_mb = parse_int("--min-free-disk-mb",
                                setting(a, "min-free-disk-mb", "ENCLAVE_MIN_FREE_DISK_MB", "512"), 0,
                                int64_t{1} << 30);
@@ -562,6 +570,8 @@ int serve_main(int argc, char** argv, int first) {
   cfg.policy.idle_ttl_ms = idle_ttl * 1000;
   cfg.policy.max_lifetime_ms = lifetime * 1000;
   cfg.policy.max_cumulative_ms = static_cast<uint64_t>(cumulative);
+  cfg.policy.pause_on_idle = on_idle == "pause";
+  cfg.policy.paused_max_ms = paused_max * 1000;
   cfg.min_free_disk_mb = static_cast<uint64_t>(min_free_mb);
   cfg.org_storage_mb = static_cast<uint64_t>(org_storage_mb);
   cfg.org_storage_mb_for = std::move(org_storage_mb_for);
@@ -627,7 +637,10 @@ int serve_main(int argc, char** argv, int first) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
-  srv->stop();   // no new requests; io threads joined
+  srv->stop();  // no new requests; io threads joined
+  // Running interactive sessions are checkpointed, so the next start resumes them.
+  if (size_t n = eng->pause_all_for_restart(std::chrono::seconds(20)); n > 0)
+    spdlog::info("paused {} interactive sessions for the restart", n);
   api.detach();  // late unsubscribes become no-ops
   e2b_adapter.detach();
   eng.reset();  // actors, backend threads, log

@@ -33,6 +33,9 @@ enum class RouteId {
   kLogPublicKey,
   kLogSth,
   kLogConsistency,
+  kPauseSession,
+  kResumeSession,
+  kForkSession,
 };
 
 struct Route {
