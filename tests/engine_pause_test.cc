@@ -60,12 +60,16 @@ struct Fixture {
   }
   std::vector<std::string> types(const std::string& id) {
     std::vector<std::string> out;
-    for (const auto& e : engine->get_audit(p, id)->events()) out.push_back(e.type());
+    auto trail = engine->get_audit(p, id);
+    BOOST_REQUIRE(trail.ok());
+    for (const auto& e : trail->events()) out.push_back(e.type());
     return out;
   }
   const api::AuditEvent* find(const std::string& id, const std::string& type) {
     static api::AuditTrail trail;
-    trail = *engine->get_audit(p, id);
+    auto got = engine->get_audit(p, id);
+    BOOST_REQUIRE(got.ok());
+    trail = got.value();
     for (const auto& e : trail.events())
       if (e.type() == type) return &e;
     return nullptr;
