@@ -9,6 +9,7 @@
 
 #include "actors/credential_store.h"
 #include "actors/read_model.h"
+#include "actors/secret_service.h"
 #include "backends/backend.h"
 #include "events/clock.h"
 #include "events/session.h"
@@ -64,6 +65,7 @@ struct Context {
   uint32_t max_concurrency = 8;
   // Checkpoint images: <snapshots_dir>/<session hex>/<snapshot id>/ (docs/PAUSE.md).
   std::string snapshots_dir;
+  SecretService* secrets = nullptr;  // the orgs' secrets, for the egress proxy (may be null)
 };
 
 }  // namespace enclave

@@ -25,6 +25,7 @@ namespace enclave {
 namespace storage {
 class EventLog;
 }
+struct EngineParts;  // actors/engine_impl.h
 
 class Engine {
  public:
@@ -43,8 +44,12 @@ class Engine {
   // ---- commands --------------------------------------------------------------------------------
   void create_session(const Principal& p, const api::CreateSessionRequest& req,
                       Callback<api::Session> done);
+  // `on_output`, if given, gets this turn's own live output chunks (kOutput items: stdout and
+  // stderr as the backend reports them, capped per turn; `truncated` once a stream's cap is
+  // reached), in order and all before `done`. It runs on the session's actor: be quick, never
+  // call back into the engine.
   void exec(const Principal& p, const std::string& id, const api::ExecRequest& req,
-            Callback<api::ExecTurnResult> done);
+            Callback<api::ExecTurnResult> done, OnOutput on_output = {});
   // Idempotent: an ended session answers its current view.
   void teardown_session(const Principal& p, const std::string& id, Callback<api::Session> done);
   // ---- pause, resume, fork (interactive sessions; docs/PAUSE.md) --------------------------------
@@ -65,6 +70,16 @@ class Engine {
   void create_fleet(const Principal& p, const api::CreateFleetRequest& req,
                     Callback<api::Fleet> done);
   void teardown_fleet(const Principal& p, const std::string& id, Callback<api::Fleet> done);
+
+  // Answers `done` with the session and its result (api::Session.result) once it has settled —
+  // ended with its exit recorded, or torn down — or after `wait_s` seconds (≤ 300) as it stands
+  // then; at once if it has settled already. No thread waits (issue 24). Returns a token for
+  // cancel_wait(), or 0 if `done` has been answered already (404, 403, settled, 503).
+  uint64_t wait_session(const Principal& p, const std::string& id, uint32_t wait_s,
+                        Callback<api::Session> done);
+  // The caller of a wait went away: its callback is dropped, never called. A no-op if the wait
+  // has completed already.
+  void cancel_wait(uint64_t token);
 
   // ---- reads -----------------------------------------------------------------------------------
   [[nodiscard]] Result<api::Session> get_session(const Principal& p, const std::string& id) const;
@@ -108,6 +123,14 @@ class Engine {
   // Revokes a key of the caller's org (idempotent); refused from the moment this answers.
   void revoke_key(const Principal& p, const std::string& key_id, Callback<api::ApiKey> done);
 
+  // ---- secrets (scope admin, own org only; actors/secret_service.h) --------------------------
+  // Creates or replaces a secret; no answer ever carries its value.
+  void set_secret(const Principal& p, const api::CreateSecretRequest& req,
+                  Callback<api::Secret> done);
+  [[nodiscard]] Result<api::SecretList> list_secrets(const Principal& p) const;
+  // Deletes a secret of the caller's org: the egress proxy stops injecting it at once.
+  void delete_secret(const Principal& p, const std::string& name, Callback<api::Secret> done);
+
   // ---- operations ------------------------------------------------------------------------------
   // Prometheus text exposition of the engine's counters and gauges.
   [[nodiscard]] std::string metrics_text() const;
@@ -127,7 +150,7 @@ class Engine {
   const storage::EventLog& event_log() const;
   const std::string& backend_name() const;
 
-  struct Impl;
+  using Impl = EngineParts;
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);

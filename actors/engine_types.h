@@ -1,5 +1,6 @@
 // The types the engine's callers and its parts share: who is calling (Principal), how the engine
-// is configured (EngineConfig), what a list asks for (ListQuery), what a live stream carries
+// is configured (EngineConfig), what a list asks for (ListQuery, defined with its validation in
+// events/session_request.h), what a live stream carries
 // (StreamItem) and how a command answers (Callback). Everything below the facade (actors, read
 // model, messages) includes this, never actors/engine.h.
 #pragma once
@@ -15,6 +16,7 @@
 #include "events/egress_policy.h"
 #include "events/error.h"
 #include "events/session.h"
+#include "events/session_request.h"  // ListQuery
 
 namespace enclave {
 
@@ -26,7 +28,7 @@ class EventLog;
 struct Principal {
   std::string user_id;  // e.g. "key:3f2a…" (the key id)
   std::string org_id;
-  std::string role;  // owner | member | viewer
+  std::string role;              // owner | member | viewer
   std::set<std::string> scopes;  // sessions:read, sessions:write, audit:read, admin, metrics:read
   bool has(const std::string& scope) const { return scopes.count(scope) > 0; }
 };
@@ -73,13 +75,6 @@ struct Health {
   std::string detail;  // for operators: why
 };
 
-struct ListQuery {
-  std::string fleet_id;  // hex id, or empty
-  std::string phase;     // "running", … or empty
-  uint32_t limit = 100;  // 1..1000
-  std::string cursor;    // opaque, from a previous nextCursor
-};
-
 // One item of a session's live stream, or of a fleet's (SSE).
 struct StreamItem {
   enum class Kind { kAudit, kOutput, kEnd, kFleet } kind = Kind::kAudit;
@@ -95,6 +90,9 @@ struct StreamItem {
   // follows is dropped — the stored output says how much there was. `data` is empty.
   bool truncated = false;
 };
+
+// Gets a turn's own live output (Engine::exec).
+using OnOutput = std::function<void(const StreamItem&)>;
 
 template <typename T>
 using Callback = std::function<void(Result<T>)>;

@@ -36,6 +36,7 @@ struct Admitted {
 struct Exec {
   api::ExecRequest request;
   Callback<api::ExecTurnResult> done;
+  OnOutput on_output;  // this turn's live output, before `done` (may be empty)
 };
 struct Kill {
   events::KillReason reason;

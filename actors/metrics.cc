@@ -68,6 +68,9 @@ std::string render_metrics(const MetricsInputs& in) {
   o << "# HELP enclave_live_actors Session and fleet actors alive.\n"
     << "# TYPE enclave_live_actors gauge\n"
     << "enclave_live_actors " << in.live_actors << "\n";
+  o << "# HELP enclave_session_waiters Calls waiting (?wait=S) for a session to end.\n"
+    << "# TYPE enclave_session_waiters gauge\n"
+    << "enclave_session_waiters " << in.waiters << "\n";
   o << "# HELP enclave_turns_total Interactive turns run.\n# TYPE enclave_turns_total counter\n"
     << "enclave_turns_total " << c.turns << "\n";
   histogram(o, "enclave_launch_seconds", "Admission to sandbox started.", ReadModel::kBucketsMs,

@@ -14,6 +14,7 @@ struct MetricsInputs {
   ReadModel::Counters counters;
   uint32_t max_concurrency = 0;
   size_t live_actors = 0;
+  size_t waiters = 0;  // callers in a `?wait=S` call, waiting for their session to end
   uint64_t log_bytes = 0, log_batches = 0, log_submissions = 0;
   storage::CommitQueue::Latency log_latency;  // submit → durable, per append
   size_t pool_idle = 0;                       // the backend's warm pool, idle sandboxes

@@ -168,6 +168,8 @@ void ReadModel::apply(const storage::Stored& st) {
       keys_ = api_keys::apply(std::move(keys_), e);
       return;
     case E::kOrgSettingsSet:  // read by the engine when it opens (actors/org_admin.h)
+    case E::kSecretSet:       // folded by the secret service (actors/secret_service.h)
+    case E::kSecretDeleted:
       return;
     default:
       break;
@@ -232,12 +234,12 @@ void ReadModel::apply(const storage::Stored& st) {
   std::string bytes;
   snapshot::of(s).SerializeToString(&bytes);
   pending_snapshots_.emplace_back(s.id, std::move(bytes));
-  cache_put(s.id, s);
+  ended_.put(s.id, s);
   if (f != fleets_.end() && fleet_live_[f->first] > 0 && --fleet_live_[f->first] == 0) {
     std::string fb;
     snapshot::of(f->second).SerializeToString(&fb);
     pending_snapshots_.emplace_back(f->first, std::move(fb));
-    cache_put(f->first, f->second);
+    ended_.put(f->first, f->second);
     fleet_live_.erase(f->first);
     fleets_.erase(f);
   }
@@ -273,6 +275,14 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
   for (const auto& l : lines) spdlog::info("{}", l);
   flush_snapshots();
   if (!changes.empty()) publish_fleet_changes(changes);
+  if (waiters_.size() > 0) {
+    for (const auto* s : batch) {
+      const std::string& id = s->envelope.stream();
+      if (!waiters_.waiting_for(id)) continue;
+      auto st = session(id);
+      if (st && session::settled(*st)) waiters_.settle(id);
+    }
+  }
   std::vector<std::pair<std::function<void(const StreamItem&)>, StreamItem>> calls;
   {
     std::lock_guard lock(sub_mu_);
@@ -297,38 +307,6 @@ void ReadModel::apply_committed(const std::vector<const storage::Stored*>& batch
 
 // ---- ended work: cache → snapshot → fold ------------------------------------------------------
 
-namespace {
-
-// Puts `value` at the front of the shared LRU in `map` (replacing an older entry), then evicts
-// from the back of the LRU — from whichever map holds the evicted id.
-template <typename Map, typename Other, typename V>
-void lru_put(std::list<std::string>& lru, Map& map, Other& other, const std::string& id, V value,
-             size_t capacity) {
-  if (auto it = map.find(id); it != map.end()) {
-    lru.erase(it->second.second);
-    map.erase(it);
-  }
-  lru.push_front(id);
-  map.emplace(id, std::make_pair(std::move(value), lru.begin()));
-  while (lru.size() > capacity) {
-    map.erase(lru.back());
-    other.erase(lru.back());
-    lru.pop_back();
-  }
-}
-
-}  // namespace
-
-void ReadModel::cache_put(const std::string& id, session::State s) const {
-  std::lock_guard lock(cache_mu_);
-  lru_put(lru_, cold_sessions_, cold_fleets_, id, std::move(s), kCacheEntries);
-}
-
-void ReadModel::cache_put(const std::string& id, fleet::State f) const {
-  std::lock_guard lock(cache_mu_);
-  lru_put(lru_, cold_fleets_, cold_sessions_, id, std::move(f), kCacheEntries);
-}
-
 bool ReadModel::stream_starts_with(const std::string& id,
                                    events::Envelope::PayloadCase kind) const {
   auto first = log_->read_stream(id, 1, 1);
@@ -336,13 +314,7 @@ bool ReadModel::stream_starts_with(const std::string& id,
 }
 
 std::optional<session::State> ReadModel::cold_session(const std::string& id) const {
-  {
-    std::lock_guard lock(cache_mu_);
-    if (auto it = cold_sessions_.find(id); it != cold_sessions_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.second);
-      return it->second.first;
-    }
-  }
+  if (auto hit = ended_.session(id)) return hit;
   auto head = log_->head(id);
   if (!head || !stream_starts_with(id, events::Envelope::kSessionCreated)) return std::nullopt;
   session::State s;
@@ -359,18 +331,12 @@ std::optional<session::State> ReadModel::cold_session(const std::string& id) con
     for (const auto& e : *events) s = session::apply(std::move(s), e.envelope);
   }
   if (!s.exists) return std::nullopt;
-  cache_put(id, s);
+  ended_.put(id, s);
   return s;
 }
 
 std::optional<fleet::State> ReadModel::cold_fleet(const std::string& id) const {
-  {
-    std::lock_guard lock(cache_mu_);
-    if (auto it = cold_fleets_.find(id); it != cold_fleets_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.second);
-      return it->second.first;
-    }
-  }
+  if (auto hit = ended_.fleet(id)) return hit;
   auto head = log_->head(id);
   if (!head || !stream_starts_with(id, events::Envelope::kFleetCreated)) return std::nullopt;
   fleet::State f;
@@ -388,7 +354,7 @@ std::optional<fleet::State> ReadModel::cold_fleet(const std::string& id) const {
       if (auto m = cold_session(f.member_ids[i])) f = fleet::observe(std::move(f), i, m->phase);
   }
   if (!f.exists) return std::nullopt;
-  cache_put(id, f);
+  ended_.put(id, f);
   return f;
 }
 

@@ -23,7 +23,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/ended_cache.h"
 #include "actors/engine_types.h"
+#include "actors/session_waiters.h"
 #include "events/api_keys.h"
 #include "events/fleet.h"
 #include "events/session.h"
@@ -82,6 +84,10 @@ class ReadModel {
   void publish_output(const std::string& id, const std::string& stream, const std::string& data,
                       uint32_t turn, bool truncated = false);
 
+  // Callers waiting for a session to settle (`?wait=S`); completed after the batch that
+  // settles their session is folded (apply_committed).
+  SessionWaiters& waiters() { return waiters_; }
+
   // Counters for /metrics (monotonic unless noted).
   struct Counters {
     std::map<std::string, uint64_t> phase_now;        // gauge: sessions per phase
@@ -114,8 +120,6 @@ class ReadModel {
   bool stream_starts_with(const std::string& id, events::Envelope::PayloadCase kind) const;
   std::optional<session::State> cold_session(const std::string& id) const;
   std::optional<fleet::State> cold_fleet(const std::string& id) const;
-  void cache_put(const std::string& id, session::State s) const;
-  void cache_put(const std::string& id, fleet::State f) const;
 
   storage::EventLog* log_;
   mutable std::shared_mutex mu_;
@@ -134,15 +138,9 @@ class ReadModel {
   std::vector<std::string> pending_log_;                         // lifecycle lines of this batch
   std::vector<std::pair<std::string, uint32_t>> fleet_changes_;  // (fleet id, member index)
 
-  // Ended work recently read (bounded LRU).
-  static constexpr size_t kCacheEntries = 20'000;
-  mutable std::mutex cache_mu_;
-  mutable std::list<std::string> lru_;
-  mutable std::unordered_map<std::string,
-                             std::pair<session::State, std::list<std::string>::iterator>>
-      cold_sessions_;
-  mutable std::unordered_map<std::string, std::pair<fleet::State, std::list<std::string>::iterator>>
-      cold_fleets_;
+  mutable EndedCache ended_;  // ended work recently read or ended (bounded LRU)
+
+  SessionWaiters waiters_;
 
   mutable std::mutex sub_mu_;
   uint64_t next_sub_ = 1;

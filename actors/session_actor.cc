@@ -38,6 +38,7 @@ struct SessionActorState {
   std::vector<Inflight> inflight;     // oldest first; rarely more than two
   std::vector<msg::Exec> exec_queue;  // turns waiting for the one in flight; bounded
   std::optional<msg::Exec> current;   // the turn the backend is running
+  uint32_t current_turn = 0;          // its turn number (its live output carries it)
   std::map<uint64_t, Callback<api::Session>> teardown_waiters;
   uint64_t next_waiter = 1;
   bool launched = false;  // the backend may hold a sandbox for this session
@@ -63,6 +64,8 @@ struct SessionActorState {
   std::optional<Checkpointing> checkpointing;
   bool resuming = false;      // a paused session waits for admission / its restore
   std::string resume_reason;  // what it is resumed for ("api", "exec", "server_restart")
+  // A new session asked admission first (issue 24); its creation is recorded with the answer.
+  std::optional<msg::Create> pending_create;
 };
 
 using Self = caf::stateful_actor<SessionActorState>;
@@ -137,7 +140,8 @@ void pump(Self* self) {
   const auto& req = st.current->request;
   int64_t timeout = req.has_timeout_ms() ? req.timeout_ms()
                                          : int64_t{st.s.spec.limits().wall_clock_seconds()} * 1000;
-  st.ctx->backend->exec_turn(st.hex, st.s.turns + 1, req.code(), timeout);
+  st.current_turn = st.s.turns + 1;
+  st.ctx->backend->exec_turn(st.hex, st.current_turn, req.code(), timeout);
 }
 
 void kill_sandbox(Self* self, const std::string& why) {
@@ -392,10 +396,14 @@ void on_durable(Self* self, const events::Envelope& e) {
         st.ctx->creds->mint(st.hex, st.s.org_id, e.at_ms(),
                             e.at_ms() + ttl + st.ctx->policy.start_timeout_ms);
         st.launched = true;
-        backends::LaunchSpec ls{st.hex, st.s.spec, st.s.org_id};
+        backends::LaunchSpec launch{st.hex, st.s.spec, st.s.org_id};
+        if (st.ctx->secrets && st.s.spec.secrets_size() > 0) {
+          launch.secrets = st.ctx->secrets->bindings(st.s.org_id, st.s.spec.secrets());
+          launch.resolve_secret = st.ctx->secrets->resolver(st.s.org_id);
+        }
         if (st.s.restore_on_admit) {  // paused, or a fork: from its image, never booted anew
           st.ctx->backend->restore(
-              ls,
+              launch,
               image_dir(
                   st.ctx,
                   to_hex(st.s.forked_from.empty() || st.s.paused_at_ms != 0 ? st.s.id
@@ -403,7 +411,7 @@ void on_durable(Self* self, const events::Envelope& e) {
                   st.s.snapshot_id),
               st.s.snapshot_sha256, image_bound(st.s.spec));
         } else {
-          st.ctx->backend->launch(ls);
+          st.ctx->backend->launch(launch);
         }
       }
       watch(self);
@@ -467,6 +475,17 @@ void on_backend(Self* self, backends::Event& ev) {
   };
   if (auto* o = std::get_if<backends::Output>(&ev)) {
     st.ctx->model->publish_output(st.s.id, o->stream, o->data, o->turn, o->truncated);
+    // The running turn's caller gets its own output; the TurnDone that follows is only
+    // answered after its commit, so every chunk reaches the caller before the answer.
+    if (st.current && st.current->on_output && o->turn == st.current_turn) {
+      StreamItem item;
+      item.kind = StreamItem::Kind::kOutput;
+      item.stream = o->stream;
+      item.data = o->data;
+      item.turn = o->turn;
+      item.truncated = o->truncated;
+      st.current->on_output(item);
+    }
   } else if (auto* u = std::get_if<backends::CpuUsage>(&ev)) {
     log_err(record(self, session::MeterCpu{u->cpu_ms}));
   } else if (auto* up = std::get_if<backends::Started>(&ev)) {
@@ -483,6 +502,8 @@ void on_backend(Self* self, backends::Event& ev) {
     }
   } else if (auto* d = std::get_if<backends::EgressDenied>(&ev)) {
     log_err(record(self, session::DenyEgress{d->host, d->port, d->ip, d->reason}));
+  } else if (auto* u = std::get_if<backends::SecretUsed>(&ev)) {
+    log_err(record(self, session::UseSecret{u->use}));
   } else if (auto* a = std::get_if<backends::EgressAllowed>(&ev)) {
     log_err(record(self, session::AllowEgress{a->host, a->port, a->ip}));
   } else if (auto* x = std::get_if<backends::Exited>(&ev)) {
@@ -572,6 +593,30 @@ bool handle_while_log_failed(Self* self, T& x) {
   return false;  // Queued, Reap, Recover, TeardownTimeout: moot now
 }
 
+// Records a new session's creation together with admission's answer to it (one batch, one
+// fsync); the caller hears back once it is durable, and an admitted session launches then.
+void record_creation(
+    Self* self, std::variant<std::monostate, session::RecordQueued, session::Admit> admission) {
+  auto& st = self->state;
+  msg::Create create = std::move(*st.pending_create);
+  st.pending_create.reset();
+  create.command.admission = std::move(admission);
+  auto r = record(self, create.command);
+  if (!r) {
+    self->send(st.ctx->admission, msg::ToAdmission{msg::Release{create.command.id}});
+    st.released = true;
+    create.done(r.error());
+    st.ctx->registry->erase(create.command.id);
+    st.done = true;
+    self->quit();
+    return;
+  }
+  auto done = std::move(create.done);
+  after_commits(
+      self, [self, done] { done(committed_view(self->state.ctx, self->state.s.id)); },
+      [done](const Error& e) { done(e); });
+}
+
 caf::behavior session_actor(Self* self, const Context* ctx, session::State initial,
                             caf::actor fleet) {
   auto& st = self->state;
@@ -606,9 +651,19 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::FromBackend>) {
                 on_backend(self, x.event);
               } else if constexpr (std::is_same_v<T, msg::Queued>) {
+                if (st.pending_create) {
+                  record_creation(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
+                                                              x.org_queued});
+                  return;
+                }
                 (void)record(self, session::RecordQueued{x.queued, x.max_concurrency, x.ticket,
                                                          x.org_queued});
               } else if constexpr (std::is_same_v<T, msg::Admitted>) {
+                if (st.pending_create) {
+                  record_creation(self,
+                                  session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
+                  return;
+                }
                 auto r =
                     record(self, session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
                 if (!r) self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
@@ -685,26 +740,38 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::Snapshot>) {
                 handle_snapshot(self, x);
               } else if constexpr (std::is_same_v<T, msg::Create>) {
+                // Admission first, then ONE batch: created + admitted (or queued). The slot is
+                // held from the grant; the log still never shows more than the ceiling, since
+                // the release that freed it followed its holder's torn-down submission, and
+                // commits are FIFO.
                 st.hex = to_hex(x.command.id);
-                auto r = record(self, x.command);
-                if (r && x.fork) r = record(self, *x.fork);  // lineage before admission
-                if (!r) {
-                  x.done(r.error());
-                  st.ctx->registry->erase(x.command.id);
-                  st.done = true;
-                  self->quit();
+                if (x.fork) {
+                  // A fork child records its lineage before admission (session_forked needs a
+                  // session not yet admitted), so it is created first and admitted after.
+                  auto r = record(self, x.command);
+                  if (r) r = record(self, *x.fork);
+                  if (!r) {
+                    x.done(r.error());
+                    st.ctx->registry->erase(x.command.id);
+                    st.done = true;
+                    self->quit();
+                    return;
+                  }
+                  auto done = std::move(x.done);
+                  after_commits(
+                      self,
+                      [self, done] {
+                        auto& st = self->state;
+                        done(committed_view(st.ctx, st.s.id));
+                        self->send(st.ctx->admission,
+                                   msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
+                      },
+                      [done](const Error& e) { done(e); });
                   return;
                 }
-                auto done = std::move(x.done);
-                after_commits(
-                    self,
-                    [self, done] {
-                      auto& st = self->state;
-                      done(committed_view(st.ctx, st.s.id));
-                      self->send(st.ctx->admission,
-                                 msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
-                    },
-                    [done](const Error& e) { done(e); });
+                const std::string id = x.command.id, org = x.command.org_id;
+                st.pending_create = std::move(x);
+                self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, self, 0, org}});
               }
             },
             m);

@@ -17,6 +17,18 @@
 
 namespace enclave::backends {
 
+// A secret the egress proxy injects for a session (secrets issue): for which hosts, as which
+// header. Its value is not here: the proxy asks the resolver at each request, so a deleted
+// secret stops being injected at once.
+struct SecretBinding {
+  std::string name;
+  std::vector<std::string> hosts;  // canonical "host:port" (events/secrets.h)
+  std::string header;
+};
+// The header value of the session's secret `name` now (its format applied), or nullopt once the
+// secret is gone. Called from backend threads; must be quick and thread-safe.
+using SecretResolver = std::function<std::optional<std::string>(const std::string& name)>;
+
 // What a backend needs to start one sandbox.
 struct LaunchSpec {
   LaunchSpec(std::string id, events::SessionSpec s, std::string org = "")
@@ -24,6 +36,11 @@ struct LaunchSpec {
   std::string session_id;  // 32-char lowercase hex; also the container id
   events::SessionSpec spec;
   std::string org_id;  // the owning org (the kubernetes backend keeps each org in its namespace)
+  // The secrets the session names that exist at launch, and how to read their values. Backends
+  // that cannot inject secrets at an egress proxy of their own ignore them (the workload then
+  // never gets them: nothing is put into its environment).
+  std::vector<SecretBinding> secrets;
+  SecretResolver resolve_secret;
 };
 
 // ---- what comes back --------------------------------------------------------------------------
@@ -107,8 +124,14 @@ struct Checkpointed {
   bool running = false;
 };
 
+// The egress proxy injected a secret into requests (rate-limited: `use.count` requests, at most
+// one report per secret, host and second). Names only, never a value.
+struct SecretUsed {
+  events::SecretUsed use;
+};
+
 using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed,
-                           CpuUsage, Checkpointed>;
+                           CpuUsage, Checkpointed, SecretUsed>;
 
 // Receives backend events. Called from backend threads; must not block for long.
 using Sink = std::function<void(const std::string& session_id, Event event)>;

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "events/printable.h"
+#include "events/codec/printable.h"
 
 namespace enclave::cli {
 

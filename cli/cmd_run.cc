@@ -93,7 +93,11 @@ int cmd_run(const Args& args) {
   auto api = client_from_env(&cerr);
   if (!api) return fail(cerr);
   catch_stop_signals();  // from here on, Ctrl-C must not leave a session nobody knows of
-  auto created = call(*api, "POST", "/v1/sessions", body);
+  // A batch run is synchronous: the server answers when the session has ended (or after
+  // `wait` seconds, and the CLI asks again), so no polling interval adds to the first result.
+  const std::string wait =
+      o.flag("interactive") ? "" : "?wait=" + std::to_string(kWaitChunkSeconds);
+  auto created = call(*api, "POST", "/v1/sessions" + wait, body);
   if (!created) return 1;
   std::string id = get_string(created->json, "id");
   // The id comes first, on stderr: the README's next steps (audit, result) need it, and it
@@ -145,16 +149,25 @@ int cmd_run(const Args& args) {
     return 1;
   }
 
-  // Poll until the session ends.
-  while (!session_phase_terminal(get_string(session->json, "phase"))) {
+  // Wait (server side) until the session has ended with its whole output.
+  std::optional<ApiAnswer> result = result_of_wait(*session);
+  // Terminal is not final: a killed session's output arrives when the sandbox has exited; that
+  // is bounded by kFinalResultWaitMs from the end on (only a server that never records it).
+  std::optional<std::chrono::steady_clock::time_point> ended_at;
+  while (!get_bool(result->json, "final")) {
     if (g_stop) return stop_session(*api, id);
-    if (!poll()) return 1;
+    if (session_phase_terminal(get_string(session->json, "phase"))) {
+      auto now = std::chrono::steady_clock::now();
+      if (!ended_at) ended_at = now;
+      if (now - *ended_at >= std::chrono::milliseconds(kFinalResultWaitMs)) break;
+    }
+    session = call(*api, "GET",
+                   "/v1/sessions/" + id + "/result?wait=" + std::to_string(kWaitChunkSeconds));
+    if (!session) return 1;
+    result = result_of_wait(*session);
+    show_progress(false);
   }
   show_progress(true);
-  // Terminal is not final: a killed session's output arrives when the sandbox has exited.
-  auto result = await_final_result(*api, id, kFinalResultWaitMs, &g_stop);
-  if (!result) return 1;
-  if (auto latest = call(*api, "GET", "/v1/sessions/" + id)) session = latest;  // as final
 
   std::string phase = get_string(session->json, "phase");
   int exit_code = 0;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "events/printable.h"
+#include "events/codec/printable.h"
 
 namespace enclave::cli {
 

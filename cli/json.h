@@ -29,7 +29,7 @@ bool get_bool(const JsonValue& v, std::string_view key, bool dflt = false);
 // Whether the member exists and is not null.
 bool has_value(const JsonValue& v, std::string_view key);
 
-// A scalar as text for people: strings bare (control characters escaped: events/printable.h),
+// A scalar as text for people: strings bare (control characters escaped: events/codec/printable.h),
 // numbers without ".0", objects/arrays as JSON.
 std::string display(const JsonValue& v);
 // display() of member `key`, or `dflt` when absent.

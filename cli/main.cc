@@ -54,6 +54,9 @@ const Command kCommands[] = {
     {"keys", enclave::cli::cmd_keys,
      "keys create --role owner|member|viewer|metrics [--name NAME] [--e2b] [--json] | keys list "
      "[--json] | keys revoke KEYID [--json]"},
+    {"secrets", enclave::cli::cmd_secrets,
+     "secrets set NAME --host HOST:PORT… [--header H] [--format F] [--value-file FILE|-] [--json] "
+     "| secrets list [--json] | secrets rm NAME [--json]"},
 };
 
 void print_usage(std::ostream& out) {

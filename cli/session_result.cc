@@ -25,14 +25,26 @@ std::optional<ApiAnswer> await_final_result(const ApiClient& api, const std::str
                                             int max_wait_ms, const std::atomic<bool>* stop) {
   using Clock = std::chrono::steady_clock;
   const auto give_up = Clock::now() + std::chrono::milliseconds(max_wait_ms);
-  auto delay = std::chrono::milliseconds(20);
   for (;;) {
-    auto r = call(api, "GET", "/v1/sessions/" + id + "/result");
-    if (!r || get_bool(r->json, "final") || Clock::now() >= give_up || (stop && *stop)) return r;
-    // Polling a remote server: the only way to learn it is final without an event stream.
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(250));
+    // The server answers as soon as the session has ended (or after `wait` seconds): no polling
+    // interval to wait out. Short waits keep Ctrl-C (`stop`) responsive.
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(give_up - Clock::now()).count();
+    auto wait = std::clamp<long long>(left, 0, kWaitChunkSeconds);
+    auto r = call(api, "GET", "/v1/sessions/" + id + "/result?wait=" + std::to_string(wait));
+    if (!r) return r;
+    auto out = result_of_wait(*r);
+    if (get_bool(out.json, "final") || Clock::now() >= give_up || (stop && *stop)) return out;
   }
+}
+
+ApiAnswer result_of_wait(const ApiAnswer& session) {
+  ApiAnswer out;
+  out.status = session.status;
+  if (const JsonValue* r = member(session.json, "result")) {
+    out.json = *r;
+    out.body = to_json_text(*r);
+  }
+  return out;
 }
 
 void print_result(const JsonValue& result) {

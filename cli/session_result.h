@@ -10,12 +10,19 @@
 
 namespace enclave::cli {
 
-// GET /v1/sessions/ID/result until its `final` is true (the workload's whole output is in),
-// polling with backoff for at most `max_wait_ms`. Returns the last answer (final or not), or
-// nullopt after an API error (already printed). Stops early when `*stop` becomes true.
+// Seconds one `?wait=S` call may take before the CLI asks again (and looks at Ctrl-C).
+inline constexpr int kWaitChunkSeconds = 1;
+
+// The session's result until its `final` is true (the workload's whole output is in), through
+// GET /v1/sessions/ID/result?wait=S (answered when the session ends; no polling interval), for
+// at most `max_wait_ms`. Returns the last result (final or not), or nullopt after an API error
+// (already printed). Stops early when `*stop` becomes true.
 std::optional<ApiAnswer> await_final_result(const ApiClient& api, const std::string& id,
                                             int max_wait_ms,
                                             const std::atomic<bool>* stop = nullptr);
+
+// The `result` object of a `?wait=S` answer (a Session with its result), as its own answer.
+ApiAnswer result_of_wait(const ApiAnswer& session);
 
 // Writes the result's stdout to stdout and stderr to stderr, then, on stderr, the
 // enclave.result() value ("enclave: result: {…}") and a note for each truncated stream

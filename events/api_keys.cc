@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include "events/codec/sha256.h"
 #include "events/ids.h"
 
 namespace enclave::api_keys {
@@ -44,11 +45,7 @@ std::vector<Key> of_org(const State& s, const std::string& org) {
   return out;
 }
 
-std::string hash_secret(const std::string& secret) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), md);
-  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
-}
+std::string hash_secret(const std::string& secret) { return sha256_hex(secret); }
 
 const Key* find_live(const State& s, const std::string& hash_hex) {
   auto h = s.by_hash.find(hash_hex);

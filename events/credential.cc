@@ -5,7 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 namespace enclave::credential {
 

@@ -23,4 +23,7 @@ std::string keys_stream_id();
 // A well-known stream: the orgs' admission settings (OrgSettingsSet).
 std::string orgs_stream_id();
 
+// A well-known stream: the orgs' secrets, sealed (SecretSet/SecretDeleted, events/secrets.h).
+std::string secrets_stream_id();
+
 }  // namespace enclave

@@ -104,6 +104,12 @@ const char* event_type(const Envelope& e) {
       return "api_key_revoked";
     case Envelope::kOrgSettingsSet:
       return "org_settings_set";
+    case Envelope::kSecretSet:
+      return "secret_set";
+    case Envelope::kSecretDeleted:
+      return "secret_deleted";
+    case Envelope::kSecretUsed:
+      return "secret_used";
     case Envelope::PAYLOAD_NOT_SET:
       break;
   }
@@ -197,6 +203,8 @@ uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms) {
   return std::max(turn_ms_total, cpu_ms);
 }
 
+bool settled(const State& s) { return s.exists && s.ended() && (s.exited || s.torn_down); }
+
 std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) {
   if (!s.exists || s.ended()) return std::nullopt;
   if (s.phase == Phase::kStarting && s.admitted_at_ms + p.start_timeout_ms <= now)
@@ -273,7 +281,24 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
     ev->set_org_id(cr->org_id);
     ev->set_created_by(cr->created_by);
     *ev->mutable_spec() = cr->spec;
-    return fb.take();
+    auto created = fb.take();
+    if (std::holds_alternative<std::monostate>(cr->admission)) return created;
+    // The admission answer is decided against the state the creation leaves, exactly as if it
+    // came one commit later: the same events, the same checks, in the same batch.
+    State after = apply(fresh, created.front());
+    auto rest = std::visit(
+        [&](const auto& a) -> Result<std::vector<Envelope>> {
+          using A = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<A, std::monostate>) {
+            return std::vector<Envelope>{};
+          } else {
+            return decide(after, Command{a}, now, policy);
+          }
+        },
+        cr->admission);
+    if (!rest) return rest.error();
+    for (auto& e : rest.value()) created.push_back(std::move(e));
+    return created;
   }
   if (!s.exists) return not_found();
 
@@ -345,6 +370,12 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           if (s.spec.egress().kill_on_denied() && !s.ended())
             add_kill(b, events::KILL_REASON_EGRESS_DENIED,
                      "connection to " + cmd.host + ":" + std::to_string(cmd.port) + " denied");
+          return b.take();
+        } else if constexpr (std::is_same_v<T, UseSecret>) {
+          // Only for a secret the session names (the proxy knows no other; a log is no proof).
+          const auto& names = s.spec.secrets();
+          if (std::find(names.begin(), names.end(), cmd.use.name()) != names.end())
+            *b.add().mutable_secret_used() = cmd.use;
           return b.take();
         } else if constexpr (std::is_same_v<T, AllowEgress>) {
           auto* a = b.add().mutable_egress_allowed();

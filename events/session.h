@@ -103,10 +103,6 @@ struct State {
 };
 
 // ---- commands -------------------------------------------------------------------------------
-struct Create {
-  std::string id, org_id, created_by;
-  events::SessionSpec spec;  // already validated and defaulted
-};
 struct RecordQueued {
   uint32_t queued, max_concurrency;
   uint64_t ticket;
@@ -115,6 +111,15 @@ struct RecordQueued {
 struct Admit {
   uint32_t active, max_concurrency;
   uint64_t ticket, grant;
+};
+struct Create {
+  std::string id, org_id, created_by;
+  events::SessionSpec spec;  // already validated and defaulted
+  // Admission's answer, asked before the creation is recorded (issue 24): with it, the creating
+  // batch also holds session_admitted (a slot was free) or session_queued (parked), so a new
+  // session reaches its launch after ONE fsync. monostate: created only (fleet members, whose
+  // admission follows their fleet's commit).
+  std::variant<std::monostate, RecordQueued, Admit> admission = std::monostate{};
 };
 struct SandboxUp {
   // A constructor so that `SandboxUp{backend, reattached}` (no container id) still reads.
@@ -163,6 +168,11 @@ struct TearDown {
 struct MeterCpu {
   uint64_t cpu_ms = 0;
 };
+// The egress proxy injected one of the session's secrets (already rate-limited: `count` requests
+// stand behind it). Recorded as secret_used; names, never a value.
+struct UseSecret {
+  events::SecretUsed use;
+};
 
 // The backend checkpointed the sandbox and it is gone: the session is paused.
 struct Paused {
@@ -184,7 +194,7 @@ struct ForkFrom {
 
 using Command =
     std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill, Reap, Exit,
-                 Meter, TearDown, AllowEgress, MeterCpu, Paused, TakeSnapshot, ForkFrom>;
+                 Meter, TearDown, AllowEgress, MeterCpu, UseSecret, Paused, TakeSnapshot, ForkFrom>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.
@@ -215,6 +225,10 @@ bool pauses_on_idle(const State& s, const Policy& policy);
 // the larger of its turns' wall time (each ≥ 1 ms) and the sandbox's CPU time, so neither a
 // forged "done" frame (short turns) nor work between turns escapes it.
 uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms);
+
+// Whether a session has ended with everything its result will hold: ended, and its workload's
+// exit recorded (or it is torn down, so no exit will ever come). What `?wait=S` waits for.
+bool settled(const State& s);
 
 // Which time bound, if any, is exceeded at `now`.
 std::optional<events::KillReason> due_kill(const State& s, TimeMs now, const Policy& policy);

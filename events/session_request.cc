@@ -1,6 +1,10 @@
 #include "events/session_request.h"
 
+#include <algorithm>
 #include <cctype>
+
+#include "events/ids.h"
+#include "events/secrets.h"
 
 namespace enclave {
 
@@ -146,7 +150,93 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
   spec.set_stdin(req.stdin());
   if (req.name().size() > 200) return bad(pre + "name", "name is longer than 200 characters");
   spec.set_name(req.name());
+  if (auto e = secrets::copy_names(req, &spec, pre)) return *e;
+  if (spec.secrets_size() > 0 && eg->mode() != "allow_list")
+    return bad(pre + "secrets", "secrets need egress.mode \"allow_list\" naming their hosts");
   return spec;
+}
+
+Result<std::vector<events::SessionSpec>> validate_fleet_request(const api::CreateFleetRequest& req,
+                                                                const RequestBounds& bounds) {
+  if (req.members().empty()) return bad("members", "a fleet needs at least one member");
+  constexpr int kMaxMembers = 100'000;
+  if (req.members_size() > kMaxMembers) return bad("members", "a fleet has at most 100000 members");
+  if (req.name().size() > 200) return bad("name", "name is longer than 200 characters");
+  std::vector<events::SessionSpec> members;
+  members.reserve(req.members_size());
+  for (int i = 0; i < req.members_size(); ++i) {
+    std::string pre = "members[" + std::to_string(i) + "].";
+    auto spec = validate_session_request(req.members(i), bounds, pre);
+    if (!spec) return spec.error();
+    // A member runs unattended: an interactive one would wait for turns nobody sends and hold
+    // the fleet open until its idle TTL.
+    if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE)
+      return bad(pre + "execMode",
+                 "fleet members are batch sessions; interactive is not allowed here");
+    members.push_back(std::move(*spec));
+  }
+  return members;
+}
+
+Result<bool> validate_exec_request(const api::ExecRequest& req, const RequestBounds& bounds,
+                                   const std::string& code_field, const std::string& code_noun) {
+  if (req.code().empty()) return bad(code_field, code_noun + " is required");
+  if (req.code().size() > bounds.max_code_bytes)
+    return bad(code_field, code_noun + " is too large");
+  if (req.has_timeout_ms() && (req.timeout_ms() <= 0 || req.timeout_ms() > 3'600'000))
+    return bad("timeoutMs", "timeoutMs must be 1..3600000");
+  return true;
+}
+
+Result<ListFilter> validate_list_query(const ListQuery& q) {
+  ListFilter f;
+  if (!q.fleet_id.empty()) {
+    auto id = from_hex_id(q.fleet_id);
+    if (!id) return bad("fleetId", "fleetId must be a 32-character lowercase hex id");
+    f.fleet_id = *id;
+  }
+  static const char* phases[] = {"queued", "starting", "running", "succeeded", "failed", "killed"};
+  if (!q.phase.empty() && std::none_of(std::begin(phases), std::end(phases),
+                                       [&](const char* ph) { return q.phase == ph; }))
+    return bad("phase",
+               "phase must be one of queued, starting, running, succeeded, failed, killed");
+  f.phase = q.phase;
+  if (q.limit < 1 || q.limit > 1000) return bad("limit", "limit must be an integer from 1 to 1000");
+  f.limit = q.limit;
+  if (!q.cursor.empty()) {
+    bool digits = q.cursor.size() <= 19 && std::all_of(q.cursor.begin(), q.cursor.end(),
+                                                       [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) return bad("cursor", "cursor is not valid");
+    f.after = std::stoull(q.cursor);
+  }
+  return f;
+}
+
+Result<uint32_t> parse_wait_seconds(std::string_view text) {
+  uint64_t n = 0;
+  bool ok = !text.empty() && text.size() <= 3;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      ok = false;
+    else
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || n > kMaxWaitSeconds)
+    return bad("wait", "wait must be whole seconds from 0 to " + std::to_string(kMaxWaitSeconds));
+  return static_cast<uint32_t>(n);
+}
+
+Result<uint32_t> parse_list_limit(std::string_view text) {
+  uint64_t n = 0;
+  bool ok = !text.empty() && text.size() <= 6;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      ok = false;
+    else
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || n < 1 || n > 1000) return bad("limit", "limit must be an integer from 1 to 1000");
+  return static_cast<uint32_t>(n);
 }
 
 }  // namespace enclave

@@ -76,6 +76,7 @@ api::Session session(const session::State& s) {
   a.set_created_by(s.created_by);
   if (!s.spec.fleet_id().empty()) a.set_fleet_id(to_hex(s.spec.fleet_id()));
   if (!s.spec.name().empty()) a.set_name(s.spec.name());
+  for (const auto& n : s.spec.secrets()) a.add_secrets(n);
   a.set_phase(session::phase_name(s.phase));
   a.set_exec_mode(s.interactive() ? "interactive" : "batch");
   a.set_language(s.spec.language());
@@ -318,6 +319,31 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "maxLive", e.org_settings_set().max_live());
       msg = "org admission settings set";
       break;
+    case E::kSecretSet:  // names and hosts only: the sealed value is never shown
+      put(d, "orgId", e.secret_set().org_id());
+      put(d, "name", e.secret_set().name());
+      put(d, "header", e.secret_set().header());
+      put(d, "createdBy", e.secret_set().created_by());
+      msg = "secret " + e.secret_set().name() + " set";
+      break;
+    case E::kSecretDeleted:
+      put(d, "orgId", e.secret_deleted().org_id());
+      put(d, "name", e.secret_deleted().name());
+      msg = "secret " + e.secret_deleted().name() + " deleted";
+      break;
+    case E::kSecretUsed: {
+      const auto& u = e.secret_used();
+      put(d, "name", u.name());
+      put(d, "host", u.host());
+      put(d, "port", u.port());
+      put(d, "method", u.method());
+      put(d, "path", u.path());
+      put(d, "count", u.count());
+      msg = "secret " + u.name() + " injected into " + u.method() + " " + u.host() + ":" +
+            std::to_string(u.port()) + u.path();
+      if (u.count() > 1) msg += " (" + std::to_string(u.count()) + " requests)";
+      break;
+    }
     case E::PAYLOAD_NOT_SET:
       break;
   }

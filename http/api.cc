@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "events/secrets.h"
 #include "events/storage_gate.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
@@ -15,6 +16,7 @@
 #include "http/routes.h"
 #include "http/sse.h"
 #include "http/ui.h"
+#include "http/wait_param.h"
 
 namespace enclave::http {
 
@@ -122,6 +124,7 @@ struct Api::Call {
   std::string query;
   std::string body;
   Principal principal;
+  std::shared_ptr<HangupWatch> hangup;
 };
 
 Api::Api(Engine* engine, ApiOptions options)
@@ -181,6 +184,7 @@ void Api::handle(Request req, Reply reply) {
   call.id = std::move(m.id);
   call.query = std::move(target.query);
   call.body = std::move(req.body);
+  call.hangup = std::move(req.hangup);
   bool needs_auth =
       m.route->needs_auth && !(m.route->id == RouteId::kMetrics && options_.metrics_public);
   if (needs_auth) {
@@ -204,6 +208,9 @@ void Api::handle(Request req, Reply reply) {
   if (m.route->pattern.find("{keyId}") != std::string_view::npos && !is_key_id(call.id)) {
     return logged(error_response(
         make_error(ErrorCode::kNotFound, "not_found", "key not found: " + sanitize_utf8(call.id))));
+  }
+  if (m.route->pattern.find("{name}") != std::string_view::npos && !secrets::valid_name(call.id)) {
+    return logged(error_response(make_error(ErrorCode::kNotFound, "not_found", "no such secret")));
   }
   if (m.route->pattern.find("{id}") != std::string_view::npos && !is_id(call.id)) {
     bool fleet = m.route->pattern.rfind("/v1/fleets", 0) == 0;
@@ -251,7 +258,17 @@ void Api::dispatch(Call& c, Reply reply) {
     case RouteId::kCreateSession: {
       api::CreateSessionRequest req;
       if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
-      return e.create_session(p, req, reply_with<api::Session>(std::move(reply), 201));
+      auto wait = parse_wait_param(c.query);
+      if (!wait.ok()) return reply(error_response(wait.error()));
+      if (!*wait) return e.create_session(p, req, reply_with<api::Session>(std::move(reply), 201));
+      // Synchronous run: created (one commit), then answered when it has ended.
+      auto w = watch_hangup(c.hangup);
+      return e.create_session(p, req, [this, w, p, s = **wait, reply](Result<api::Session> r) {
+        if (!r.ok()) return reply(answer(r, 201));
+        std::shared_lock lock(mu_);
+        if (!engine_) return reply(answer(r, 201));
+        wait_for(*engine_, w, p, r->id(), s, reply, 201);
+      });
     }
     case RouteId::kListSessions: {
       auto params = parse_session_list_query(c.query);
@@ -266,6 +283,9 @@ void Api::dispatch(Call& c, Reply reply) {
     case RouteId::kGetSession:
       return reply(answer(e.get_session(p, c.id)));
     case RouteId::kGetResult: {
+      auto wait = parse_wait_param(c.query);
+      if (!wait.ok()) return reply(error_response(wait.error()));
+      if (*wait) return wait_for(e, watch_hangup(c.hangup), p, c.id, **wait, std::move(reply), 200);
       auto r = e.get_result(p, c.id);
       if (!r.ok()) return reply(error_response(r.error()));
       if (!r->has_json()) r->mutable_json()->set_null_value({});
@@ -358,6 +378,16 @@ void Api::dispatch(Call& c, Reply reply) {
       return reply(answer(e.list_keys(p)));
     case RouteId::kRevokeKey:
       return e.revoke_key(p, c.id, reply_with<api::ApiKey>(std::move(reply), 200));
+
+    case RouteId::kSetSecret: {
+      api::CreateSecretRequest req;
+      if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      return e.set_secret(p, req, reply_with<api::Secret>(std::move(reply), 201));
+    }
+    case RouteId::kListSecrets:
+      return reply(answer(e.list_secrets(p)));
+    case RouteId::kDeleteSecret:
+      return e.delete_secret(p, c.id, reply_with<api::Secret>(std::move(reply), 200));
   }
   reply(error_response(make_error(ErrorCode::kInternal, "internal", "unrouted request")));
 }

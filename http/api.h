@@ -39,7 +39,13 @@ class Api {
 
  private:
   struct Call;
+  struct WaitCall;
   void dispatch(Call& call, Reply reply);
+  // `?wait=S`: answers `reply` with the session and its result once it has settled or after
+  // `wait_s` seconds; drops the wait if the client hangs up first (api_wait.cc).
+  std::shared_ptr<WaitCall> watch_hangup(const std::shared_ptr<HangupWatch>& hangup);
+  void wait_for(Engine& e, const std::shared_ptr<WaitCall>& w, const Principal& p,
+                const std::string& id, uint32_t wait_s, Reply reply, int ok_status);
 
   mutable std::shared_mutex mu_;
   Engine* engine_;

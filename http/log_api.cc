@@ -1,6 +1,6 @@
 #include "http/log_api.h"
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/ids.h"
 #include "http/json_io.h"
 #include "http/query.h"

@@ -1,7 +1,5 @@
 #include "http/query.h"
 
-#include "http/routes.h"
-
 namespace enclave::http {
 
 Target split_target(std::string_view target) {
@@ -72,42 +70,22 @@ Result<SessionListParams> parse_session_list_query(std::string_view query) {
   SessionListParams p;
   for (const auto& [k, v] : *q) {
     if (k == "fleetId") {
-      if (!v.empty() && !is_id(v)) {
-        return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                          "fleetId must be a 32-character lowercase hex id", "fleetId");
-      }
       p.fleet_id = v;
     } else if (k == "phase") {
-      static const char* phases[] = {"queued",    "starting", "running",
-                                     "succeeded", "failed",   "killed"};
-      bool ok = v.empty();
-      for (auto* ph : phases) ok = ok || v == ph;
-      if (!ok) {
-        return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                          "phase must be one of queued, starting, running, succeeded, failed, "
-                          "killed",
-                          "phase");
-      }
       p.phase = v;
     } else if (k == "limit") {
-      uint64_t n = 0;
-      bool ok = !v.empty() && v.size() <= 6;
-      for (char c : v) {
-        if (c < '0' || c > '9')
-          ok = false;
-        else
-          n = n * 10 + static_cast<uint64_t>(c - '0');
-      }
-      if (!ok || n < 1 || n > 1000) {
-        return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                          "limit must be an integer from 1 to 1000", "limit");
-      }
-      p.limit = static_cast<uint32_t>(n);
+      auto n = parse_list_limit(v);
+      if (!n) return n.error();
+      p.limit = *n;
     } else if (k == "cursor") {
       p.cursor = v;
     }
     // Other parameters are ignored (clients may add tracing parameters).
   }
+  // The cursor is opaque here: the engine checks it (with the scope) when it lists.
+  ListQuery shape = p;
+  shape.cursor.clear();
+  if (auto checked = validate_list_query(shape); !checked) return checked.error();
   return p;
 }
 

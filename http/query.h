@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "events/error.h"
+#include "events/session_request.h"
 
 namespace enclave::http {
 
@@ -22,12 +23,9 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 // "a=1&b=x%20y" → {a:1, b:"x y"}; a repeated key keeps the last value. Error on a bad escape.
 [[nodiscard]] Result<std::map<std::string, std::string>> parse_query(std::string_view query);
 
-// The parameters of GET /v1/sessions, checked: limit 1..1000 (default 100), fleetId an id,
-// phase one of the session phases. Errors name the parameter.
-struct SessionListParams {
-  std::string fleet_id, phase, cursor;
-  uint32_t limit = 100;
-};
+// The parameters of GET /v1/sessions, read from the query string and checked by the one
+// validation (events/session_request.h: validate_list_query). Errors name the parameter.
+using SessionListParams = ListQuery;
 [[nodiscard]] Result<SessionListParams> parse_session_list_query(std::string_view query);
 
 }  // namespace enclave::http

@@ -13,6 +13,14 @@
 
 namespace enclave::http {
 
+// How a handler whose answer may take long (`?wait=S`) hears that its client hung up first: it
+// sets `on_hangup` before it returns; the server then watches the connection until it answers
+// and, if the client goes away first, calls `on_hangup` once on the connection's thread. The
+// handler's reply may then be dropped uncalled (nobody is there to read it).
+struct HangupWatch {
+  std::function<void()> on_hangup;
+};
+
 struct Request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, as sent
@@ -25,6 +33,7 @@ struct Request {
   std::string origin;          // Origin header (browsers), or empty
   std::string host;            // Host header, or empty
   bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)
+  std::shared_ptr<HangupWatch> hangup;  // set by the server; null where nothing watches (tests)
 };
 
 // A streamed answer (status 200). `subscribe` is called on the connection's thread; on success

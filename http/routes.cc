@@ -25,7 +25,7 @@ bool path_matches(std::string_view pattern, std::string_view path, std::string* 
   auto got = split_path(path);
   if (want.size() != got.size() || got.empty()) return false;
   for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == "{id}" || want[i] == "{asset}" || want[i] == "{keyId}") {
+    if (want[i] == "{id}" || want[i] == "{asset}" || want[i] == "{keyId}" || want[i] == "{name}") {
       if (got[i].empty()) return false;
       *id = std::string(got[i]);
     } else if (want[i] != got[i]) {
@@ -101,6 +101,18 @@ const std::vector<Route>& routes() {
        "Revoke an API key of the caller's org (scope admin; idempotent): refused at once, and so "
        "are the E2B access tokens minted under it",
        true, 200, "", "ApiKey", kJson},
+      {RouteId::kSetSecret, "POST", "/v1/secrets", "setSecret",
+       "Create or replace a secret of the caller's org (scope admin): the egress proxy injects it "
+       "as `header` (`format`, {value} standing for it) into requests to `hosts` of sessions "
+       "that name it; no answer ever carries the value",
+       true, 201, "CreateSecretRequest", "Secret", kJson},
+      {RouteId::kListSecrets, "GET", "/v1/secrets", "listSecrets",
+       "List the caller's org's secrets: names, hosts and headers, never a value (scope admin)",
+       true, 200, "", "SecretList", kJson},
+      {RouteId::kDeleteSecret, "DELETE", "/v1/secrets/{name}", "deleteSecret",
+       "Delete a secret of the caller's org (scope admin): no longer injected from the next "
+       "request on",
+       true, 200, "", "Secret", kJson},
       {RouteId::kOpenApi, "GET", "/v1/openapi.json", "openapi", "This document", false, 200, "", "",
        kJson},
       {RouteId::kUi, "GET", "/ui/", "dashboard", "The built-in dashboard (HTML)", false, 200, "",

@@ -36,6 +36,9 @@ enum class RouteId {
   kPauseSession,
   kResumeSession,
   kForkSession,
+  kSetSecret,
+  kListSecrets,
+  kDeleteSecret,
 };
 
 struct Route {
@@ -43,7 +46,8 @@ struct Route {
   std::string_view method;   // "GET", "POST", "DELETE"
   std::string_view pattern;  // "/v1/sessions/{id}/exec"; `{id}` is a 32-char lowercase hex id,
                              // `{asset}` one file name of the dashboard (e.g. "app.js"),
-                             // `{keyId}` an API key's id (is_key_id)
+                             // `{keyId}` an API key's id (is_key_id), `{name}` a
+                             // secret's name (secrets::valid_name)
   std::string_view operation_id;
   std::string_view summary;
   bool needs_auth;                   // false: answered without an API key

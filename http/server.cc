@@ -84,6 +84,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read_request() {
+    answering_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
     parser_->body_limit(opts_.max_body_bytes);
@@ -150,16 +151,50 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.host = std::string(msg[bhttp::field::host]);
     req.has_preflight = msg.find(bhttp::field::access_control_request_method) != msg.end();
     req.body = std::move(msg.body());
+    auto hangup = std::make_shared<HangupWatch>();
+    req.hangup = hangup;
     ++served_;
     auto self = shared_from_this();
     auto ex = executor_;
     (*handler_)(std::move(req), [self, ex](Response r) mutable {
       net::post(ex, [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
     });
+    if (hangup->on_hangup) watch_pending(std::move(hangup));
+  }
+
+  // A long answer is pending (`?wait=S`): a read now completes only if the client hangs up
+  // (or pipelines its next request, whose bytes are kept in buffer_ for the next parse).
+  void watch_pending(std::shared_ptr<HangupWatch> hangup) {
+    if (closed_ || answering_) return;
+    pending_hangup_ = std::move(hangup);
+    watching_ = true;
+    stream_.socket().async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](error_code ec, size_t n) { self->on_pending_read(ec, n); });
+  }
+
+  void on_pending_read(error_code ec, size_t n) {
+    watching_ = false;
+    buffer_.commit(n);
+    auto hangup = std::move(pending_hangup_);
+    if (closed_) return;
+    if (ec && ec != net::error::operation_aborted && !answering_) {
+      if (hangup && hangup->on_hangup) hangup->on_hangup();  // drops the wait
+      return close();
+    }
+    if (read_after_watch_) {
+      read_after_watch_ = false;
+      read_request();
+    }
   }
 
   void send(Response r) {
     if (closed_) return;
+    answering_ = true;
+    if (watching_) {  // the answer came first: stop watching (its handler sees operation_aborted)
+      error_code ignored;
+      stream_.socket().cancel(ignored);
+    }
     if (r.stream) return start_stream(std::move(r.stream), r.headers);
     res_.emplace();
     res_->version(11);
@@ -173,6 +208,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, size_t) {
       self->res_.reset();
       if (ec || !self->keep_alive_) return self->close();
+      if (self->watching_) {  // the cancelled watch has not completed yet: read after it
+        self->read_after_watch_ = true;
+        return;
+      }
       self->read_request();
     });
   }
@@ -321,6 +360,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool keep_alive_ = false;
   bool closed_ = false;
+  // `?wait=S` answers: watch for a hangup while the answer is pending (watch_pending).
+  bool answering_ = false;  // send() began answering the current request
+  bool watching_ = false;   // a hangup watch read is outstanding
+  bool read_after_watch_ = false;
+  std::shared_ptr<HangupWatch> pending_hangup_;
   uint64_t served_ = 0;
   std::vector<char> drain_buf_;
   size_t drained_ = 0;

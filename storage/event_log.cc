@@ -94,22 +94,6 @@ class StderrLogger : public rocksdb::Logger {
 
 }  // namespace
 
-std::string sha256(std::string_view bytes) {
-  // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider tables on every call
-  // (~45% of its cost for an event-sized input); fetch it once and reuse one context per thread.
-  static EVP_MD* const md_alg = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                           &EVP_MD_CTX_free);
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  unsigned int len = 0;
-  if (!md_alg || !ctx || !EVP_DigestInit_ex2(ctx.get(), md_alg, nullptr) ||
-      !EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) ||
-      !EVP_DigestFinal_ex(ctx.get(), md, &len)) {
-    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  }
-  return std::string(reinterpret_cast<const char*>(md), sizeof md);
-}
-
 std::string event_key(const std::string& stream, uint64_t seq) {
   std::string k = stream;
   put_u64(k, seq);

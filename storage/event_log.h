@@ -23,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "events/codec/sha256.h"
 #include "events/error.h"
 #include "events/events.pb.h"
 
@@ -62,8 +63,8 @@ struct Append {
   std::vector<events::Envelope> events;
 };
 
-// SHA-256 of bytes, raw 32 bytes.
-std::string sha256(std::string_view bytes);
+// SHA-256 of bytes, raw 32 bytes (events/codec/sha256.h; `storage::sha256` kept for callers).
+using enclave::sha256;
 
 class EventLog {
  public:

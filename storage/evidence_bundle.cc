@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/ids.h"
 #include "storage/merkle_store.h"
 #include "storage/merkle_tree.h"

@@ -13,18 +13,7 @@ namespace {
 
 // SHA-256 over a one-byte prefix and up to two parts, without copying them into one buffer.
 std::string prefixed_sha256(char prefix, std::string_view a, std::string_view b = {}) {
-  static EVP_MD* const md_alg = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                           &EVP_MD_CTX_free);
-  unsigned char md[32];
-  unsigned int len = 0;
-  if (md_alg && ctx && EVP_DigestInit_ex2(ctx.get(), md_alg, nullptr) &&
-      EVP_DigestUpdate(ctx.get(), &prefix, 1) && EVP_DigestUpdate(ctx.get(), a.data(), a.size()) &&
-      EVP_DigestUpdate(ctx.get(), b.data(), b.size()) && EVP_DigestFinal_ex(ctx.get(), md, &len))
-    return std::string(reinterpret_cast<const char*>(md), 32);
-  std::string all(1, prefix);
-  all.append(a).append(b);
-  return sha256(all);
+  return sha256({std::string_view(&prefix, 1), a, b});
 }
 
 bool is_power_of_two(uint64_t n) { return n && !(n & (n - 1)); }

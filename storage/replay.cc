@@ -6,8 +6,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "events/codec/printable.h"
 #include "events/ids.h"
-#include "events/printable.h"
 #include "events/views.h"
 
 namespace enclave::storage {

@@ -15,7 +15,7 @@
 #include <optional>
 #include <sstream>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "events/ids.h"
 #include "storage/event_log.h"
 

@@ -8,8 +8,8 @@
 #include <map>
 #include <set>
 
+#include "events/codec/printable.h"
 #include "events/ids.h"
-#include "events/printable.h"
 
 namespace enclave::storage {
 

@@ -4,7 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 using namespace enclave;
 

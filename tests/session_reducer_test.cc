@@ -475,4 +475,62 @@ BOOST_AUTO_TEST_CASE(apply_ignores_events_for_a_session_that_does_not_exist) {
   BOOST_CHECK(!s.exists);
 }
 
+// Issue 24: admission's answer rides in the creating batch, decided by the same reducer.
+BOOST_AUTO_TEST_CASE(create_with_admission_records_both_events_in_one_batch) {
+  struct Row {
+    std::variant<std::monostate, session::RecordQueued, session::Admit> admission;
+    std::vector<std::string> want;
+    Phase phase;
+  };
+  const std::vector<Row> rows = {
+      {std::monostate{}, {"session_created"}, Phase::kQueued},
+      {session::Admit{1, 2, 7, 3}, {"session_created", "session_admitted"}, Phase::kStarting},
+      {session::RecordQueued{4, 2, 9, 1}, {"session_created", "session_queued"}, Phase::kQueued},
+  };
+  for (const auto& row : rows) {
+    session::Create c{std::string(16, 'a'), "acme", "key:1", spec()};
+    c.admission = row.admission;
+    auto r = session::decide({}, c, 1000, policy());
+    BOOST_REQUIRE(r.ok());
+    std::vector<std::string> types;
+    session::State s;
+    for (const auto& e : *r) {
+      types.push_back(session::event_type(e));
+      BOOST_CHECK_EQUAL(e.seq(), s.last_seq + 1);
+      BOOST_CHECK_EQUAL(e.at_ms(), 1000);
+      s = session::apply(s, e);
+    }
+    BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), row.want.begin(), row.want.end());
+    BOOST_CHECK(s.phase == row.phase);
+  }
+  // The admitted event carries admission's figures, exactly as a later Admit would.
+  session::Create c{std::string(16, 'a'), "acme", "key:1", spec()};
+  c.admission = session::Admit{1, 2, 7, 3};
+  auto r = session::decide({}, c, 1000, policy());
+  const auto& a = r->back().session_admitted();
+  BOOST_CHECK_EQUAL(a.active(), 1u);
+  BOOST_CHECK_EQUAL(a.max_concurrency(), 2u);
+  BOOST_CHECK_EQUAL(a.ticket(), 7u);
+  BOOST_CHECK_EQUAL(a.grant(), 3u);
+  auto s = session::apply(session::apply({}, r->front()), r->back());
+  BOOST_CHECK(s.admitted);
+  BOOST_CHECK_EQUAL(s.admitted_at_ms, 1000);
+  // A session that exists already is refused, admission answer or not.
+  BOOST_CHECK(!session::decide(s, c, 1001, policy()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(settled_means_ended_with_its_exit_or_torn_down) {
+  BOOST_CHECK(!session::settled(session::State{}));
+  BOOST_CHECK(!session::settled(created()));
+  BOOST_CHECK(!session::settled(running()));
+  BOOST_CHECK(session::settled(run(running(), session::Exit{exited(0)}, 2000)));
+  // Killed, but the workload's output is not recorded yet: not settled until the exit is.
+  auto killed = run(running(), session::Kill{events::KILL_REASON_WALL_CLOCK_EXCEEDED, "t"}, 2000);
+  BOOST_CHECK(!session::settled(killed));
+  BOOST_CHECK(session::settled(run(killed, session::Exit{exited(137)}, 2001)));
+  // Killed while queued: torn down at once, no exit will ever come.
+  auto never = run(created(), session::Kill{events::KILL_REASON_TORN_DOWN, "t"}, 2000);
+  BOOST_CHECK(session::settled(never));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,6 +16,10 @@
 #include <cstring>
 #include <optional>
 
+#include "backends/gvisor/intercept.h"
+#include "backends/gvisor/unix_listener.h"
+#include "events/secrets.h"
+
 namespace enclave::backends::gvisor {
 namespace {
 
@@ -35,6 +39,8 @@ const char kBadRequest[] =
 const char kBadGateway[] =
     "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 const char kEstablished[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+const char kBusy[] =
+    "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -130,17 +136,9 @@ std::string EgressProxy::start(const std::string& path, const std::vector<std::s
   }
   policy_ = std::move(policy);
   report_ = std::move(report);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return "proxy socket path too long: " + path;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  ::unlink(path.c_str());
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) return std::string("proxy socket: ") + std::strerror(errno);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 16) != 0)
-    return "proxy bind/listen " + path + ": " + std::strerror(errno);
-  ::chmod(path.c_str(), 0666);
+  std::string error;
+  listen_fd_ = listen_unix(path, SOCK_STREAM, 16, 0666, "proxy", &error);
+  if (listen_fd_ < 0) return error;
   path_ = path;
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   thread_ = std::thread([this] { serve(); });
@@ -150,8 +148,17 @@ std::string EgressProxy::start(const std::string& path, const std::vector<std::s
 void EgressProxy::stop() {
   if (thread_.joinable()) {
     uint64_t one = 1;
-    (void)::write(stop_fd_, &one, sizeof one);
+    (void)::write(stop_fd_, &one, sizeof one);  // stays readable: every worker sees it too
     thread_.join();
+  }
+  join_workers(true);
+  if (secrets_.report_use) {
+    std::vector<secrets::Use> held;
+    {
+      std::lock_guard lock(use_mu_);
+      held = limiter_.flush();
+    }
+    for (auto& u : held) secrets_.report_use(std::move(u));
   }
   for (Conn* c : conns_) {
     if (c->client >= 0) ::close(c->client);
@@ -268,6 +275,8 @@ bool EgressProxy::handle_head(Conn& c) {
       send_all_blocking(c.client, kBadGateway, sizeof kBadGateway - 1);
     return false;
   }
+  if (intercept(c, hp.first, hp.second, tunnel, end + 4)) return false;
+  if (c.upstream < 0) return false;  // refused by intercept (answered, reported)
   if (tunnel) {
     c.to_client = kEstablished;
     c.to_up = c.head.substr(end + 4);  // bytes the client sent after the head
@@ -275,6 +284,76 @@ bool EgressProxy::handle_head(Conn& c) {
     c.to_up = c.head;  // absolute-form request line: origin servers must accept it
   }
   c.head.clear();
+  return true;
+}
+
+void EgressProxy::report_use(secrets::Use u) {
+  std::optional<secrets::Use> out;
+  {
+    std::lock_guard lock(use_mu_);
+    out = limiter_.use(std::move(u), secrets_.now_ms ? secrets_.now_ms() : 0);
+  }
+  if (out && secrets_.report_use) secrets_.report_use(std::move(*out));
+}
+
+void EgressProxy::join_workers(bool all) {
+  std::vector<Worker> keep;
+  for (auto& w : workers_) {
+    if (all || w.done->load()) {
+      if (w.thread.joinable()) w.thread.join();
+    } else {
+      keep.push_back(std::move(w));
+    }
+  }
+  workers_.swap(keep);
+}
+
+bool EgressProxy::intercept(Conn& c, const std::string& host, uint32_t port, bool tunnel,
+                            size_t head_end) {
+  const std::string self =
+      secrets::canonical_host_port((host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                                   ":" + std::to_string(port))
+          .value_or("");
+  std::vector<SecretBinding> mine;
+  for (const auto& b : secrets_.bindings)
+    if (std::find(b.hosts.begin(), b.hosts.end(), self) != b.hosts.end()) mine.push_back(b);
+  if (mine.empty() || self.empty()) return false;
+  auto refuse = [&](const char* reason, const char* answer) {
+    if (report_) report_(ConnectAttempt{host, port, "", reason, false});
+    send_all_blocking(c.client, answer, std::strlen(answer));
+    ::close(c.upstream);
+    c.upstream = -1;
+    return false;
+  };
+  join_workers(false);
+  std::shared_ptr<SSL_CTX> leaf =
+      tunnel && secrets_.ca ? secrets_.ca->server_context(host) : nullptr;
+  if (tunnel && (!leaf || !secrets_.upstream_tls)) return refuse("tls_unavailable", kBadGateway);
+  if (workers_.size() >= kMaxIntercepts) return refuse("intercept_limit", kBusy);
+  InterceptSetup setup;
+  setup.host = host;
+  setup.port = port;
+  setup.tls = tunnel;
+  setup.bindings = std::move(mine);
+  setup.resolve = secrets_.resolve;
+  setup.client_ctx = std::move(leaf);
+  setup.upstream_ctx = secrets_.upstream_tls;
+  setup.used = [this](secrets::Use u) { report_use(std::move(u)); };
+  setup.refused = [this, host, port](const std::string& reason) {
+    if (report_) report_(ConnectAttempt{host, port, "", reason, false});
+  };
+  setup.stop_fd = stop_fd_;
+  std::string pending = tunnel ? c.head.substr(head_end) : c.head;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  const int client = c.client, upstream = c.upstream;
+  c.client = c.upstream = -1;  // the worker owns (and closes) them now
+  c.head.clear();
+  workers_.push_back(Worker{std::thread([client, upstream, pending = std::move(pending),
+                                         setup = std::move(setup), done]() mutable {
+                              serve_intercepted(client, upstream, std::move(pending), setup);
+                              done->store(true);
+                            }),
+                            done});
   return true;
 }
 

@@ -6,17 +6,28 @@
 // exactly an address that passed, so DNS rebinding gains nothing. Every connection opened and
 // every refusal is reported; at most Policy::max_connections are opened per proxy (session). The
 // sandbox itself still has no network (--network=none), so the proxy is the only way out.
+//
+// Secrets (intercept.h): a connection to a host:port one of the session's secrets is for is
+// handed to its own thread, which injects the secret into each request (TLS ended with a leaf of
+// the server's egress CA, re-opened upstream and verified). At most kMaxIntercepts such
+// connections at once; every other connection is relayed byte for byte, untouched.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "backends/backend.h"
+#include "backends/gvisor/egress_ca.h"
 #include "backends/gvisor/trace_sink.h"
 #include "events/egress_policy.h"
+#include "events/secret_use_limiter.h"
 
 namespace enclave::backends::gvisor {
 
@@ -25,8 +36,20 @@ std::pair<std::string, uint32_t> split_host_port(const std::string& s, uint32_t 
 
 class EgressProxy {
  public:
-  // Called on the proxy's thread for every connection opened (allowed) or refused.
+  // Called on the proxy's threads for every connection opened (allowed) or refused.
   using Report = std::function<void(ConnectAttempt)>;
+
+  // What secrets injection needs. `report_use` gets the uses already rate-limited (one per
+  // secret, host and second, with a count; the rest at stop()), from the proxy's threads.
+  struct Secrets {
+    std::vector<SecretBinding> bindings;
+    SecretResolver resolve;
+    std::shared_ptr<EgressCa> ca;           // for HTTPS; without it HTTPS to them is refused
+    std::shared_ptr<SSL_CTX> upstream_tls;  // verifies upstreams
+    std::function<void(secrets::Use)> report_use;
+    std::function<int64_t()> now_ms;  // the rate limit's clock (steady)
+  };
+  static constexpr size_t kMaxIntercepts = 16;
 
   EgressProxy() = default;
   EgressProxy(const EgressProxy&) = delete;
@@ -36,6 +59,8 @@ class EgressProxy {
   // Listens at `path` (connectable by the sandbox user) and serves on its own thread.
   [[nodiscard]] std::string start(const std::string& path, const std::vector<std::string>& allow,
                                   egress::Policy policy, Report report);
+  // Before start(): inject these secrets (none by default).
+  void inject(Secrets secrets) { secrets_ = std::move(secrets); }
   // Closes every connection and joins the thread.
   void stop();
 
@@ -49,7 +74,20 @@ class EgressProxy {
   // -1 on failure, with *refused set when the policy (not the network) said no.
   int open_upstream(const std::string& host, uint32_t port, bool* refused);
 
+  // Hands an allowed connection to a secret's host to its own thread; false: refused (answered).
+  bool intercept(Conn& c, const std::string& host, uint32_t port, bool tunnel, size_t head_end);
+  void report_use(secrets::Use u);
+  void join_workers(bool all);
+
   std::set<std::pair<std::string, uint32_t>> allow_;
+  Secrets secrets_;
+  std::mutex use_mu_;
+  secrets::UseLimiter limiter_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers_;  // touched by the serve thread, then stop()
   egress::Policy policy_;
   uint32_t opened_ = 0;  // connections that passed the policy (bounded by max_connections)
   Report report_;

@@ -10,6 +10,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,11 +23,9 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
+#include "backends/runner/runner_py.h"
 
 namespace enclave::backends {
-namespace gvisor {
-extern const char kRunnerPy[];  // runner.py, embedded at build time (see CMakeLists.txt)
-}  // namespace gvisor
 
 namespace {
 
@@ -73,6 +73,7 @@ class GvisorBackend final : public Backend {
     host->rootfs = c.work_dir + "/rootfs";
     host->runtime_dir = c.work_dir + "/runtime";
     host->sessions_dir = c.work_dir + "/sessions";
+    make_egress_tls(host.get());
     host_ = host;
     if (init_error_.empty()) init_error_ = prepare_host();
     if (c.become_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -121,6 +122,8 @@ class GvisorBackend final : public Backend {
           }
         }
         sandbox = make_sandbox(ls.session_id, ls.spec, ls.session_id);
+        if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
+          sandbox->set_secrets(ls.secrets, ls.resolve_secret);
         sessions_[ls.session_id] = sandbox;
         session_of_[ls.session_id] = ls.session_id;
       }
@@ -137,7 +140,7 @@ class GvisorBackend final : public Backend {
     if (stopping()) return;
     TurnDone done;
     done.turn.set_turn(turn);
-    done.turn.set_code_sha256(gvisor::sha256_hex(code));
+    done.turn.set_code_sha256(sha256_hex(code));
     done.turn.set_has_exit_code(false);
     done.turn.set_stderr("no running sandbox for this session");
     sink_(session_id, std::move(done));
@@ -404,9 +407,26 @@ class GvisorBackend final : public Backend {
     ::chmod(host_->runtime_dir.c_str(), 0755);
     if (auto e = gvisor::prepare_rootfs(host_->rootfs); !e.empty()) return e;
     const std::string runner = host_->runtime_dir + "/runner.py";
-    if (!gvisor::write_file(runner, gvisor::kRunnerPy)) return "write " + runner;
+    if (!gvisor::write_file(runner, backends::runner::kRunnerPy)) return "write " + runner;
     ::chmod(runner.c_str(), 0644);
     return "";
+  }
+
+  // The egress CA (in memory only), the upstream verifier and the sandboxes' trust bundle.
+  static void make_egress_tls(HostLayout* host) {
+    std::string error;
+    host->ca = gvisor::EgressCa::create(&error);
+    if (host->ca)
+      host->upstream_tls = gvisor::upstream_tls_context(host->config.egress_upstream_ca, &error);
+    if (!host->ca || !host->upstream_tls) {
+      host->tls_error = error;  // HTTPS to a secret's host is then refused: tls_unavailable
+      return;
+    }
+    // The system's CAs (so that other HTTPS keeps working with SSL_CERT_FILE set), then ours.
+    std::ifstream in("/etc/ssl/certs/ca-certificates.crt", std::ios::binary);
+    std::string system((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (system.size() > (8u << 20)) system.clear();
+    host->trust_bundle = system + "\n" + host->ca->cert_pem();
   }
 
   std::shared_ptr<Sandbox> make_sandbox(const std::string& container_id,

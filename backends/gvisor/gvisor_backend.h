@@ -54,6 +54,9 @@ struct GvisorConfig {
   // internal range refused (loopback, link-local, RFC 1918, …), nothing permitted, 256
   // connections per session.
   egress::Policy egress_policy;
+  // Secrets injected at the egress proxy (HTTPS): the upstream's certificate is verified against
+  // this PEM file (only it) when set, else against the system trust store. Default: "" (system).
+  std::string egress_upstream_ca;
 };
 
 // Whether runsc can be used on this host with `config`; `ok` false comes with what to fix.

@@ -9,24 +9,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/gvisor/unix_listener.h"
+
 namespace enclave::backends::gvisor {
 
 ResultChannel::~ResultChannel() { close_all(); }
 
 std::string ResultChannel::listen(const std::string& path, uint64_t max_frame_bytes) {
   max_frame_ = max_frame_bytes;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return "channel socket path too long: " + path;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  ::unlink(path.c_str());
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) return std::string("socket: ") + std::strerror(errno);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 1) != 0) {
-    return "bind/listen " + path + ": " + std::strerror(errno);
-  }
-  ::chmod(path.c_str(), 0666);  // the sandbox user (65534) connects
+  std::string error;
+  // The sandbox user (65534) connects; one connection only: the runner's.
+  listen_fd_ = listen_unix(path, SOCK_STREAM, 1, 0666, "channel", &error);
+  if (listen_fd_ < 0) return error;
   path_ = path;
   return "";
 }

@@ -55,19 +55,6 @@ bool valid_env_key(const std::string& k) {
 
 }  // namespace
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 Sandbox::Sandbox(std::shared_ptr<const HostLayout> host, std::string container_id,
                  events::SessionSpec spec, std::string session_id, Sink sink, Finished finished)
     : host_(std::move(host)),
@@ -252,6 +239,32 @@ std::string Sandbox::prepare_and_spawn() {
       uint64_t one = 1;
       (void)::write(wake_fd_, &one, sizeof one);
     };
+    if (!secrets_.empty()) {
+      EgressProxy::Secrets inj;
+      inj.bindings = secrets_;
+      inj.resolve = resolve_secret_;
+      inj.ca = host_->ca;
+      inj.upstream_tls = host_->upstream_tls;
+      inj.report_use = [this](secrets::Use u) {  // on a proxy thread: hand over to ours
+        std::lock_guard lock(mu_);
+        secret_uses_.push_back(std::move(u));
+        commands_.push_back(Command{Command::kDenied, {}, 0, {}, 0});
+        uint64_t one = 1;
+        (void)::write(wake_fd_, &one, sizeof one);
+      };
+      inj.now_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+      };
+      proxy_->inject(std::move(inj));
+      // What the sandbox trusts: the system's CAs and the server's egress CA (public part only).
+      if (!write_file(dir_ + "/io/ca-bundle.pem", host_->trust_bundle) ||
+          !write_file(dir_ + "/io/enclave-ca.pem", host_->ca ? host_->ca->cert_pem() : ""))
+        return "write CA bundle: " + std::string(std::strerror(errno));
+      ::chmod((dir_ + "/io/ca-bundle.pem").c_str(), 0644);
+      ::chmod((dir_ + "/io/enclave-ca.pem").c_str(), 0644);
+    }
     auto e = proxy_->start(dir_ + "/io/proxy.sock", allow, host_->config.egress_policy, report);
     if (!e.empty()) return e;
   }
@@ -273,6 +286,13 @@ std::string Sandbox::prepare_and_spawn() {
   if (allow_list) {
     for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
       b.env.emplace_back(k, "http://127.0.0.1:3128");
+    if (!secrets_.empty()) {
+      const std::string bundle = std::string(kSessionMount) + "/ca-bundle.pem";
+      for (const char* k :
+           {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "PIP_CERT"})
+        b.env.emplace_back(k, bundle);
+      b.env.emplace_back("NODE_EXTRA_CA_CERTS", std::string(kSessionMount) + "/enclave-ca.pem");
+    }
   }
   for (const auto& [k, v] : create_spec_.env()) {
     const bool ours =
@@ -562,6 +582,22 @@ void Sandbox::report_egress() {
   {
     std::lock_guard lock(mu_);
     reports.swap(egress_reports_);
+  }
+  std::deque<secrets::Use> uses;
+  {
+    std::lock_guard lock(mu_);
+    uses.swap(secret_uses_);
+  }
+  // Bounded by the proxy's rate limit: one per secret, host and second.
+  for (auto& u : uses) {
+    events::SecretUsed e;
+    e.set_name(u.name);
+    e.set_host(u.host);
+    e.set_port(u.port);
+    e.set_method(u.method.substr(0, 32));
+    e.set_path(u.path);
+    e.set_count(u.count);
+    emit(SecretUsed{std::move(e)});
   }
   // Bounded by the proxy: at most Policy::max_connections are ever allowed per sandbox.
   for (auto& a : reports) {

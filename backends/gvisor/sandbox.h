@@ -26,6 +26,7 @@
 #include "backends/gvisor/result_channel.h"
 #include "backends/gvisor/trace_sink.h"
 #include "backends/live_output_cap.h"
+#include "events/codec/sha256.h"
 
 namespace enclave::backends::gvisor {
 
@@ -35,6 +36,13 @@ struct HostLayout {
   std::string rootfs;        // shared minimal rootfs
   std::string runtime_dir;   // runner sources (bind-mounted at /opt/enclave)
   std::string sessions_dir;  // per-container dirs live here
+  // Secrets (egress_ca.h): the server's egress CA, the upstream verifier, and the trust bundle
+  // a sandbox with secrets gets (the system's CAs plus ours). Unset, with tls_error saying why,
+  // when they could not be made: then no secret is injected into HTTPS.
+  std::shared_ptr<EgressCa> ca;
+  std::shared_ptr<SSL_CTX> upstream_tls;
+  std::string trust_bundle;
+  std::string tls_error;
 };
 
 class Sandbox {
@@ -77,6 +85,11 @@ class Sandbox {
     on_detached_ = std::move(f);
   }
   bool finished() const;
+  // The secrets its egress proxy injects (before start_thread; allow_list sessions only).
+  void set_secrets(std::vector<SecretBinding> bindings, SecretResolver resolve) {
+    secrets_ = std::move(bindings);
+    resolve_secret_ = std::move(resolve);
+  }
   // What the teardown could not remove ("" if everything went, or not torn down yet).
   std::string teardown_left() const {
     std::lock_guard lock(mu_);
@@ -156,6 +169,7 @@ class Sandbox {
   mutable std::mutex mu_;
   std::deque<Command> commands_;
   std::deque<ConnectAttempt> egress_reports_;  // the proxy's verdicts, reported by the loop
+  std::deque<secrets::Use> secret_uses_;       // the proxy's injections (rate-limited)
   std::string session_id_;                     // empty until assigned
   bool done_ = false;                          // thread finished teardown
   bool accepting_ = true;                      // false once the sandbox is going away
@@ -168,7 +182,9 @@ class Sandbox {
   TraceSink trace_;
   ResultChannel channel_;
   std::unique_ptr<EgressProxy> proxy_;  // allow_list sessions only
-  events::SessionSpec spec_;            // the session's spec once assigned
+  std::vector<SecretBinding> secrets_;  // set before the thread starts
+  SecretResolver resolve_secret_;
+  events::SessionSpec spec_;  // the session's spec once assigned
   pid_t child_ = -1;
   int pidfd_ = -1;
   int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1;
@@ -214,6 +230,7 @@ class Sandbox {
   Clock::time_point exit_grace_until_{};
 };
 
-std::string sha256_hex(const std::string& data);
+// The exec turns' code hash (events/codec/sha256.h).
+using enclave::sha256_hex;
 
 }  // namespace enclave::backends::gvisor

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/gvisor/unix_listener.h"
+
 namespace enclave::backends::gvisor {
 namespace {
 
@@ -101,18 +103,9 @@ std::optional<ConnectAttempt> decode_connect_event(std::string_view m) {
 TraceSink::~TraceSink() { close_all(); }
 
 std::string TraceSink::listen(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return "trace socket path too long: " + path;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  ::unlink(path.c_str());
-  listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) return std::string("socket(SEQPACKET): ") + std::strerror(errno);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 8) != 0) {
-    return "bind/listen " + path + ": " + std::strerror(errno);
-  }
-  ::chmod(path.c_str(), 0600);
+  std::string error;
+  listen_fd_ = listen_unix(path, SOCK_SEQPACKET, 8, 0600, "trace", &error);
+  if (listen_fd_ < 0) return error;
   path_ = path;
   return "";
 }

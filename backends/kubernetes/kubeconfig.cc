@@ -8,7 +8,7 @@
 #include <sstream>
 #include <vector>
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 namespace enclave::backends::k8s {
 

@@ -17,12 +17,12 @@
 #include "backends/kubernetes/pod_log.h"
 #include "backends/kubernetes/pod_watch.h"
 #include "backends/live_output_cap.h"
+#include "backends/runner/runner_py.h"
 
 namespace enclave::backends {
-namespace gvisor {
-extern const char kPodRunnerPy[];  // backends/gvisor/runner.py, embedded (CMakeLists.txt)
-extern const char kPodEntryPy[];   // backends/kubernetes/pod_entry.py, embedded
-}  // namespace gvisor
+namespace k8s {
+extern const char kPodEntryPy[];  // backends/kubernetes/pod_entry.py, embedded (CMakeLists.txt)
+}  // namespace k8s
 
 namespace {
 
@@ -296,8 +296,8 @@ class KubernetesBackend final : public Backend {
     }
     if (auto e = ensure_org(s->ns, s->org); !e.empty()) return fail_session(s, e);
     ensure_watch(s->ns);
-    std::map<std::string, std::string> files{{"runner.py", gvisor::kPodRunnerPy},
-                                             {"pod_entry.py", gvisor::kPodEntryPy},
+    std::map<std::string, std::string> files{{"runner.py", runner::kRunnerPy},
+                                             {"pod_entry.py", k8s::kPodEntryPy},
                                              {"code.py", spec.code()},
                                              {"stdin", spec.stdin()}};
     const std::string base = "/api/v1/namespaces/" + s->ns;

@@ -1,7 +1,7 @@
 #include "backends/kubernetes/pod_log.h"
 
 #include "backends/kubernetes/json.h"
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 namespace enclave::backends::k8s {
 

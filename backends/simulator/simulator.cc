@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "backends/simulator/sim_script.h"
+#include "events/codec/sha256.h"
 #include "events/egress_policy.h"
 
 namespace enclave::backends {
@@ -25,18 +26,6 @@ SteadyMs steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string sha256_hex(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
 }
 
 enum class Step { kStart, kExit, kTurn };

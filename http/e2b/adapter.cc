@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 
 #include "events/session_request.h"
 #include "http/auth.h"
@@ -94,7 +93,6 @@ struct Adapter::Call {
 
   std::mutex mu;
   std::function<void(std::string, bool)> emit;  // set once the client's stream is open
-  uint32_t turn = 0;                            // the turn number it runs as, once started
   bool cancelled = false;                       // the client went away
   bool finished = false;                        // the last frame went out
   std::string sent_out, sent_err;               // output of its turn already streamed
@@ -105,10 +103,10 @@ struct Adapter::Call {
   // whatever reaches it. Past it the final answer carries the stored (capped) output.
   static constexpr size_t kMaxLiveBytes = 1u << 20;
 
-  // A live output chunk of the session (any turn).
+  // A live output chunk of its own turn (Engine::exec's on_output).
   void on_output(const StreamItem& item) {
     std::lock_guard lock(mu);
-    if (finished || cancelled || turn == 0 || item.turn != turn || item.data.empty()) return;
+    if (finished || cancelled || item.data.empty()) return;
     bool err = item.stream == "stderr";
     const size_t kept = (err ? sent_err : sent_out).size() + (err ? held_err : held_out).size();
     if (kept >= kMaxLiveBytes) return;
@@ -134,18 +132,6 @@ struct Adapter::Call {
   }
 };
 
-// The calls waiting for one sandbox's kernel, run one at a time, and the one engine
-// subscription that feeds their live output. Kept from a sandbox's first call until it ends.
-struct Adapter::Lane {
-  std::mutex mu;
-  std::deque<std::shared_ptr<Call>> waiting;
-  std::shared_ptr<Call> current;
-  uint64_t engine_sub = 0;
-  bool subscribed = false;  // engine_sub is live
-  bool ready = false;       // the subscription attempt is over: calls may run
-  bool ended = false;       // the session is over (its kEnd arrived)
-};
-
 Adapter::Adapter(Engine* engine, AdapterOptions options)
     : engine_(engine), options_(std::move(options)) {
   // A key of its own for access tokens, derived from the credential secret (domain separation).
@@ -158,9 +144,9 @@ void Adapter::detach() {
   engine_ = nullptr;
 }
 
-size_t Adapter::live_lanes() const {
-  std::lock_guard lock(lanes_mu_);
-  return lanes_.size();
+size_t Adapter::live_calls() const {
+  std::lock_guard lock(calls_mu_);
+  return calls_.size();
 }
 
 bool Adapter::owns(std::string_view path) {
@@ -479,10 +465,9 @@ void Adapter::execute(const Request& req, Reply reply) {
   if (!cell) return reply(error_response(cell.error()));
   (*call)->kind = CallKind::kCell;
   (*call)->code = cell_turn(cell->code, cell->env);
-  if ((*call)->code.size() > RequestBounds{}.max_code_bytes) {
-    return reply(error_response(
-        make_error(ErrorCode::kInvalidArgument, "invalid_argument", "code is too large", "code")));
-  }
+  api::ExecRequest turn;
+  turn.set_code((*call)->code);
+  if (auto valid = validate_exec_request(turn); !valid) return reply(error_response(valid.error()));
   auto source = std::make_shared<StreamSource>();
   source->framing = StreamSource::Framing::kChunked;
   source->content_type = std::string(kNdjson);
@@ -509,10 +494,10 @@ void Adapter::start_process(const Request& req, Reply reply) {
   if (!cmd) return rpc_error(cmd.error());
   call->kind = CallKind::kCommand;
   call->code = command_turn(cmd->argv, cmd->env, cmd->cwd);
-  if (call->code.size() > RequestBounds{}.max_code_bytes) {
-    return rpc_error(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                                "the command is too large", "process.args"));
-  }
+  api::ExecRequest turn;
+  turn.set_code(call->code);
+  if (auto valid = validate_exec_request(turn, {}, "process.args", "the command"); !valid)
+    return rpc_error(valid.error());
   auto source = std::make_shared<StreamSource>();
   source->framing = StreamSource::Framing::kChunked;
   source->content_type = std::string(connect::kContentType);
@@ -528,7 +513,7 @@ void Adapter::start_process(const Request& req, Reply reply) {
   reply(std::move(r));
 }
 
-// ---- running calls one at a time per sandbox --------------------------------------------------
+// ---- running calls: each one turn of its sandbox ------------------------------------------------
 
 Result<uint64_t> Adapter::open_stream(const std::shared_ptr<Call>& call,
                                       std::function<void(std::string, bool)> emit) {
@@ -538,174 +523,50 @@ Result<uint64_t> Adapter::open_stream(const std::shared_ptr<Call>& call,
   }
   uint64_t stream = next_stream_++;
   {
-    std::lock_guard lock(lanes_mu_);
-    streams_[stream] = call;
+    // The session actor runs a sandbox's turns one at a time in the order they arrive; this
+    // bounds how many of one sandbox's calls may wait for it.
+    std::lock_guard lock(calls_mu_);
+    size_t waiting = 0;
+    for (const auto& [s, c] : calls_) waiting += c->sandbox_id == call->sandbox_id;
+    if (waiting > options_.max_waiting_calls) {
+      return make_error(ErrorCode::kConflict, "too_many_calls",
+                        "too many calls are waiting for sandbox " + call->sandbox_id);
+    }
+    calls_[stream] = call;
   }
-  if (auto err = enqueue(call)) {
-    std::lock_guard lock(lanes_mu_);
-    streams_.erase(stream);
-    return *err;
-  }
+  run(stream, call);
   return stream;
 }
 
 void Adapter::close_stream(uint64_t stream) {
   std::shared_ptr<Call> call;
   {
-    std::lock_guard lock(lanes_mu_);
-    auto it = streams_.find(stream);
-    if (it == streams_.end()) return;
-    call = it->second.lock();
-    streams_.erase(it);
+    std::lock_guard lock(calls_mu_);
+    auto it = calls_.find(stream);
+    if (it == calls_.end()) return;
+    call = it->second;
+    calls_.erase(it);
   }
-  if (!call) return;
   std::lock_guard lock(call->mu);
-  call->cancelled = true;  // a turn already running runs to its end; a waiting one is skipped
+  call->cancelled = true;  // its turn runs to its end; nothing more is sent
 }
 
-std::optional<Error> Adapter::enqueue(const std::shared_ptr<Call>& call) {
-  const std::string& id = call->sandbox_id;
-  std::shared_ptr<Lane> lane;
-  bool fresh = false;
-  {
-    std::lock_guard lock(lanes_mu_);
-    auto& slot = lanes_[id];
-    if (!slot) {
-      slot = std::make_shared<Lane>();
-      fresh = true;
-    }
-    lane = slot;
-    std::lock_guard ll(lane->mu);
-    if (lane->waiting.size() >= options_.max_waiting_calls) {
-      return make_error(ErrorCode::kConflict, "too_many_calls",
-                        "too many calls are waiting for sandbox " + id);
-    }
-    lane->waiting.push_back(call);
-  }
-  if (fresh) {
-    // One subscription per sandbox for as long as it lives (subscribing replays the session's
-    // whole history, so not once per call). It ends with the session (kEnd).
-    std::shared_lock lock(mu_);
-    std::weak_ptr<Lane> weak = lane;
-    auto on_item = [this, weak, id](const StreamItem& item) {
-      auto l = weak.lock();
-      if (!l) return;
-      if (item.kind == StreamItem::Kind::kEnd) return unsubscribe(retire(id, l));
-      if (item.kind != StreamItem::Kind::kOutput) return;
-      std::shared_ptr<Call> current;
-      {
-        std::lock_guard ll(l->mu);
-        current = l->current;
-      }
-      if (current) current->on_output(item);
-    };
-    Result<uint64_t> sub =
-        engine_ ? engine_->subscribe(call->principal, id, std::move(on_item)) : unavailable();
-    lock.unlock();
-    if (!sub) {
-      // Nobody can run on a sandbox we cannot watch: answer whoever queued meanwhile too.
-      std::deque<std::shared_ptr<Call>> others;
-      (void)retire(id, lane);
-      {
-        std::lock_guard ll(lane->mu);
-        others.swap(lane->waiting);
-      }
-      for (auto& other : others) {
-        if (other != call) other->finish(sub.error());
-      }
-      return sub.error();
-    }
-    bool ended;
-    {
-      std::lock_guard ll(lane->mu);
-      ended = lane->ended;  // it ended while we subscribed: its kEnd could not drop `sub`
-      if (!ended) {
-        lane->engine_sub = *sub;
-        lane->subscribed = true;
-      }
-      lane->ready = true;
-    }
-    if (ended) unsubscribe(*sub);
-  }
-  start_next(lane);
-  return std::nullopt;
-}
-
-void Adapter::start_next(const std::shared_ptr<Lane>& lane) {
-  // Bounded: each pass takes one waiting call off the lane (at most max_waiting_calls + 1).
-  while (true) {
-    std::shared_ptr<Call> call;
-    {
-      std::lock_guard ll(lane->mu);
-      if (lane->current || !lane->ready || lane->waiting.empty()) return;
-      call = lane->current = lane->waiting.front();
-      lane->waiting.pop_front();
-    }
-    if (run(lane, call)) return;  // its answer will call start_next again
-  }
-}
-
-std::optional<uint64_t> Adapter::retire(const std::string& id, const std::shared_ptr<Lane>& lane) {
-  std::lock_guard lock(lanes_mu_);
-  auto it = lanes_.find(id);
-  if (it != lanes_.end() && it->second == lane) lanes_.erase(it);
-  std::lock_guard ll(lane->mu);
-  lane->ended = true;
-  lane->ready = true;  // calls still waiting run and fail fast (the session is over)
-  if (!lane->subscribed) return std::nullopt;
-  lane->subscribed = false;
-  return lane->engine_sub;
-}
-
-void Adapter::unsubscribe(std::optional<uint64_t> sub) {
-  if (!sub) return;
-  std::shared_lock lock(mu_);
-  if (engine_) engine_->unsubscribe(*sub);
-}
-
-bool Adapter::run(const std::shared_ptr<Lane>& lane, const std::shared_ptr<Call>& call) {
-  auto done_now = [&](const Result<api::ExecTurnResult>& r) {
+void Adapter::run(uint64_t stream, const std::shared_ptr<Call>& call) {
+  auto answered = [this, stream, call](const Result<api::ExecTurnResult>& r) {
     call->finish(r);
-    std::lock_guard ll(lane->mu);
-    lane->current.reset();
-    return false;
+    std::lock_guard lock(calls_mu_);
+    calls_.erase(stream);
   };
-  bool cancelled;
-  {
-    std::lock_guard lock(call->mu);
-    cancelled = call->cancelled;
-    call->finished = call->finished || cancelled;
-  }
-  if (cancelled) {  // its client went away while it waited: skip it
-    std::lock_guard ll(lane->mu);
-    lane->current.reset();
-    return false;
-  }
   std::shared_lock lock(mu_);
-  if (!engine_) return done_now(unavailable());
-  auto s = engine_->get_session(call->principal, call->sandbox_id);
-  if (!s) return done_now(s.error());
-  {
-    std::lock_guard cl(call->mu);
-    call->turn = s->turns() + 1;
-  }
-  // The answer may come at once (on this thread) or later on an engine thread; only in the
-  // latter case does it start the next call itself.
-  auto sync = std::make_shared<std::atomic<int>>(0);  // 0 running, 1 answered, 2 returned
+  if (!engine_) return answered(unavailable());
   api::ExecRequest req;
   req.set_code(call->code);
-  engine_->exec(call->principal, call->sandbox_id, req,
-                [this, lane, call, sync](Result<api::ExecTurnResult> r) {
-                  call->finish(r);
-                  {
-                    std::lock_guard ll(lane->mu);
-                    lane->current.reset();
-                  }
-                  int expected = 0;
-                  if (!sync->compare_exchange_strong(expected, 1)) start_next(lane);
-                });
-  int expected = 0;
-  return sync->compare_exchange_strong(expected, 2);  // false: answered already, go on
+  // The engine streams this turn's own output, then answers: no other turn's output reaches
+  // the call, whatever else runs on the sandbox.
+  engine_->exec(
+      call->principal, call->sandbox_id, req,
+      [answered](Result<api::ExecTurnResult> r) { answered(r); },
+      [call](const StreamItem& item) { call->on_output(item); });
 }
 
 }  // namespace enclave::http::e2b

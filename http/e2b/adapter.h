@@ -48,11 +48,10 @@ class Adapter {
   // Stops using the engine (shutdown): later requests answer 503. Call before destroying it.
   void detach();
 
-  // Sandboxes with a lane (an engine subscription): those that had a call and have not ended.
-  size_t live_lanes() const;
+  // Calls whose stream is open and whose turn has not answered yet.
+  size_t live_calls() const;
 
   struct Call;
-  struct Lane;
 
  private:
   void create_sandbox(const Principal& p, std::string body, Reply reply);
@@ -72,31 +71,22 @@ class Adapter {
   void start_process(const Request& req, Reply reply);
   void health(const Request& req, Reply reply);
 
-  // A call's stream opened (the client reads): queue it. Returns the stream's id.
+  // A call's stream opened (the client reads): its turn is sent to the engine (which runs a
+  // sandbox's turns in order). Returns the stream's id. Error: too many calls waiting.
   Result<uint64_t> open_stream(const std::shared_ptr<Call>& call,
                                std::function<void(std::string, bool)> emit);
-  // The client went away: a waiting call is dropped, a running one runs to its end.
+  // The client went away: its turn runs to its end, nothing more is sent.
   void close_stream(uint64_t stream);
-  // Runs `call` once every earlier call on its sandbox has finished (turn numbers — and so
-  // which live output belongs to which call — follow from that order). Error: too many
-  // waiting, or the sandbox cannot be watched.
-  std::optional<Error> enqueue(const std::shared_ptr<Call>& call);
-  void start_next(const std::shared_ptr<Lane>& lane);
-  // Starts the call's turn. true: its answer will come later (and start the next call).
-  bool run(const std::shared_ptr<Lane>& lane, const std::shared_ptr<Call>& call);
-  // The sandbox ended: forgets its lane; returns its engine subscription to drop (with no
-  // lock held).
-  std::optional<uint64_t> retire(const std::string& id, const std::shared_ptr<Lane>& lane);
-  void unsubscribe(std::optional<uint64_t> sub);
+  // Starts the call's turn; its answer ends the call.
+  void run(uint64_t stream, const std::shared_ptr<Call>& call);
 
   mutable std::shared_mutex mu_;  // guards engine_ (nullptr after detach)
   Engine* engine_;
   AdapterOptions options_;
   std::string token_secret_;
 
-  mutable std::mutex lanes_mu_;
-  std::map<std::string, std::shared_ptr<Lane>> lanes_;
-  std::map<uint64_t, std::weak_ptr<Call>> streams_;  // by stream subscription id
+  mutable std::mutex calls_mu_;
+  std::map<uint64_t, std::shared_ptr<Call>> calls_;  // open and unanswered, by stream id
   std::atomic<uint64_t> next_stream_{1};
   Deadlines deadlines_;  // last: its thread stops first
 };

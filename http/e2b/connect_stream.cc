@@ -1,6 +1,6 @@
 #include "http/e2b/connect_stream.h"
 
-#include "events/base64.h"
+#include "events/codec/base64.h"
 #include "http/json_io.h"
 
 namespace enclave::http::e2b::connect {

@@ -151,8 +151,8 @@ BOOST_AUTO_TEST_CASE(create_run_kill) {
   BOOST_CHECK_EQUAL(f.send("GET", "/sandboxes/" + id).status, 404);
   BOOST_CHECK_EQUAL(f.send("GET", "/health", "", id, token).status, 502);
   BOOST_CHECK_EQUAL(f.send("POST", "/execute", R"({"code":"1"})", id, token).status, 502);
-  // The sandbox's lane (and its engine subscription) went with it.
-  BOOST_CHECK(testing::wait_until([&] { return f.adapter->live_lanes() == 0; }));
+  // No call of the sandbox is left waiting.
+  BOOST_CHECK(testing::wait_until([&] { return f.adapter->live_calls() == 0; }));
 }
 
 BOOST_AUTO_TEST_CASE(tokens_and_bad_requests) {

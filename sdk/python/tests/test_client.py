@@ -78,6 +78,24 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(r.phase, "killed")
         self.assertEqual(r.kill_reason, "wall_clock_exceeded")
 
+    def test_create_session_wait_is_a_synchronous_run(self) -> None:
+        s = self.c.create_session("print(3)\nenclave.result([1])", wait=30)
+        self.assertEqual(s.phase, "succeeded")
+        self.assertEqual(s.stdout, "3\n")
+        self.assertEqual(s.json, [1])
+        self.assertTrue(s.result_view is not None and s.result_view.final)
+
+    def test_a_wait_that_ends_first_answers_the_session_as_it_stands(self) -> None:
+        t0 = time.monotonic()
+        s = self.c.create_session("#@sim hang\n", wait=1)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        self.assertFalse(s.terminal)
+        self.assertFalse(s.result_view.final if s.result_view else True)
+        self.c.get_session(s.id).teardown()
+        s.wait(30)  # server side: answered when it has ended
+        self.assertEqual(s.phase, "killed")
+        self.assertTrue(s.result_view is not None and s.result_view.final)
+
     def test_run_wait_is_bounded(self) -> None:
         t0 = time.monotonic()
         with self.assertRaises(EnclaveTimeout):

@@ -12,6 +12,7 @@ import type {
   FleetPhase,
   FleetView,
   KillReason,
+  Limits,
   RunResult,
   SessionPage,
   SessionPhase,
@@ -64,6 +65,11 @@ export interface ListSessionsOptions {
   limit?: number;
   cursor?: string;
 }
+
+/** The longest `wait` the server takes, seconds. */
+export const MAX_WAIT_SECONDS = 300;
+/** Whole seconds for `?wait=`: rounded up (a wait never ends early), 0..300. */
+const waitSeconds = (ms: number): number => Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil(ms / 1000)));
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 const env = (name: string): string | undefined =>
@@ -334,13 +340,14 @@ export class Session {
     return this;
   }
 
-  /** Poll until terminal / running / torn down; throws EnclaveTimeout when the bound passes. */
+  /** Wait until terminal (one server-side wait, `GET …/result?wait=S`, which also loads the
+   *  output) / running / torn down (these two poll); throws EnclaveTimeout when the bound passes. */
   async wait(opts: WaitOptions = {}): Promise<this> {
     const until = opts.until ?? "terminal";
+    if (until === "terminal") return this.waitEnded(Date.now() + (opts.timeoutMs ?? 120_000));
     await pollUntil(
       async () => {
         await this.refresh();
-        if (until === "terminal") return this.terminal;
         if (until === "running") return this.phase === "running" || this.terminal;
         return this.tornDown;
       },
@@ -348,6 +355,27 @@ export class Session {
       opts.pollIntervalMs ?? 50,
       () => `session ${this.id} still ${this.phase} after ${opts.timeoutMs ?? 120_000} ms (waiting for ${until})`,
     );
+    return this;
+  }
+
+  /** Takes a `?wait=S` answer: the session with its `result`. */
+  absorb(view: SessionView & { result?: RunResult }): this {
+    const { result, ...rest } = view;
+    this.view = rest as SessionView;
+    if (result) this.resultView = result;
+    return this;
+  }
+
+  /** Asks the server to answer when the session has ended with its whole output (`final`), in
+   *  waits of at most 300 s, until `deadline` (ms since the epoch). */
+  async waitEnded(deadline: number): Promise<this> {
+    while (!(this.terminal && this.resultView?.final)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new EnclaveTimeout(`session ${this.id} still ${this.phase} when its wait ended`, { code: "timeout" });
+      }
+      this.absorb(await this.client.waitSessionView(this.id, left));
+    }
     return this;
   }
 
@@ -465,24 +493,37 @@ export class Client {
   }
 
   // -- sessions ---------------------------------------------------------------------------------
-  /** `POST /v1/sessions`; returns at once (usually still queued). */
-  async createSession(req: CreateSessionRequest): Promise<Session> {
-    const view = await this.t.request<SessionView>("POST", "/v1/sessions", { language: "python", ...req });
-    return new Session(this, view);
+  /** `POST /v1/sessions`. Without `waitMs` it returns at once (usually still queued or
+   *  starting); with it (at most 300 s) the server answers when the session has ended — output
+   *  loaded — or after that long, as it stands. */
+  async createSession(req: CreateSessionRequest, opts: { waitMs?: number } = {}): Promise<Session> {
+    const wait = opts.waitMs === undefined ? undefined : waitSeconds(opts.waitMs);
+    const view = await this.t.request<SessionView & { result?: RunResult }>("POST", "/v1/sessions", { language: "python", ...req }, {
+      query: { wait },
+      timeoutMs: wait === undefined ? undefined : Math.max(this.t.timeoutMs, (wait + 30) * 1000),
+    });
+    return new Session(this, view).absorb(view);
   }
 
-  /** Run `code` as a batch session, wait for it to end, and return it with its output loaded. */
+  /** Run `code` as a batch session, wait for it to end, and return it with its output loaded.
+   *  One synchronous call (`POST /v1/sessions?wait=S`): no polling interval adds to the result. */
   async run(code: string, opts: RunOptions = {}): Promise<Session> {
     const { timeoutMs, ...req } = opts;
-    const s = await this.createSession({ ...req, code });
-    await s.wait({ timeoutMs: timeoutMs ?? ((s.view.limits?.wallClockSeconds ?? 30) + 120) * 1000 });
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const r = await s.fetchResult();
-      if (r.final || Date.now() >= deadline) break;
-      await sleep(50);
-    }
-    return s;
+    const wall = (opts.limits as Limits | undefined)?.wallClockSeconds;
+    const budget = timeoutMs ?? ((wall ?? 30) + 120) * 1000;
+    const deadline = Date.now() + budget;
+    const s = await this.createSession({ ...req, code }, { waitMs: Math.min(budget, MAX_WAIT_SECONDS * 1000) });
+    return s.waitEnded(deadline);
+  }
+
+  /** `GET /v1/sessions/{id}/result?wait=S`: the session with its `result`, answered when it has
+   *  ended or after `waitMs` (rounded up to whole seconds, at most 300). */
+  waitSessionView(id: string, waitMs: number): Promise<SessionView & { result?: RunResult }> {
+    const wait = waitSeconds(waitMs);
+    return this.t.request("GET", `/v1/sessions/${q(id)}/result`, undefined, {
+      query: { wait },
+      timeoutMs: Math.max(this.t.timeoutMs, (wait + 30) * 1000),
+    });
   }
 
   /** Open an interactive session and wait until it runs. Tear it down with `close()`, or use `withSession`. */

@@ -90,6 +90,27 @@ describe("batch", () => {
     assert.equal(r.killReason, "wall_clock_exceeded");
   });
 
+  it("createSession with waitMs answers the ended session with its output (synchronous run)", async () => {
+    const s = await c.createSession({ code: "print(3)\nenclave.result([1])" }, { waitMs: 30_000 });
+    assert.equal(s.phase, "succeeded");
+    assert.equal(s.stdout, "3\n");
+    assert.deepEqual(s.json, [1]);
+    assert.equal(s.resultView?.final, true);
+    assert.equal((s.view as { result?: unknown }).result, undefined); // kept apart from the view
+  });
+
+  it("a wait that ends first answers the session as it stands, and waiting goes on", async () => {
+    const t0 = Date.now();
+    const s = await c.createSession({ code: "#@sim hang\n" }, { waitMs: 1000 });
+    assert.ok(Date.now() - t0 >= 900);
+    assert.ok(!s.terminal);
+    assert.equal(s.resultView?.final, false);
+    await c.getSession(s.id).then((h) => h.teardown());
+    await s.wait({ timeoutMs: 30_000 });
+    assert.equal(s.phase, "killed");
+    assert.equal(s.resultView?.final, true);
+  });
+
   it("run() waits are bounded", async () => {
     const t0 = Date.now();
     await rejects(c.run("#@sim hang\n", { name: "bounded-ts", timeoutMs: 500 }), EnclaveTimeout);

@@ -1,6 +1,7 @@
 """The Enclave API client."""
 from __future__ import annotations
 
+import math
 import os
 import time
 import urllib.parse
@@ -52,6 +53,23 @@ def session_request(code: Optional[str] = None, *, language: str = "python",
     return body
 
 
+#: The longest ``wait`` the server takes (seconds).
+MAX_WAIT_SECONDS = 300
+
+
+def _wait_seconds(wait: float) -> int:
+    """Whole seconds for ``?wait=``: rounded up (a wait never ends early), 0..300."""
+    return int(min(MAX_WAIT_SECONDS, max(0, math.ceil(wait))))
+
+
+def _requested_wall_clock(limits: Any) -> Optional[float]:
+    if isinstance(limits, Mapping):
+        v = limits.get("wallClockSeconds")
+    else:
+        v = getattr(limits, "wall_clock_seconds", None)
+    return float(v) if isinstance(v, (int, float)) and v > 0 else None
+
+
 class Client:
     """A client for one Enclave server.
 
@@ -75,33 +93,45 @@ class Client:
         return body or {}
 
     # -- sessions -------------------------------------------------------------------------------
-    def create_session(self, code: Optional[str] = None, **kwargs: Any) -> Session:
-        """``POST /v1/sessions``; returns at once (the session is usually still ``queued``).
-        Keyword arguments as for :func:`session_request`."""
-        _, body = self._t.request("POST", "/v1/sessions", session_request(code, **kwargs))
+    def create_session(self, code: Optional[str] = None, *, wait: Optional[float] = None,
+                       **kwargs: Any) -> Session:
+        """``POST /v1/sessions``. Without ``wait`` it returns at once (the session is usually
+        still ``queued`` or ``starting``); with ``wait`` (seconds, at most 300) the server answers
+        when the session has ended — with its output in ``.stdout``, ``.json``, … — or after
+        ``wait`` seconds as it stands. Other keyword arguments as for :func:`session_request`."""
+        query = None
+        timeout = None
+        if wait is not None:
+            query = {"wait": _wait_seconds(wait)}
+            timeout = max(self._t.timeout, query["wait"] + 30.0)
+        _, body = self._t.request("POST", "/v1/sessions", session_request(code, **kwargs),
+                                  query=query, timeout=timeout)
         return Session.from_json(body, self)
 
     def run(self, code: str, *, timeout: Optional[float] = None, **kwargs: Any) -> Session:
         """Run ``code`` as a batch session, wait until it ends, and return it with its output
         (``.json``, ``.stdout``, ``.stderr``, ``.exit_code``, ``.phase``, ``.kill_reason``).
 
-        ``timeout`` bounds the wait (default: the session's wall-clock limit plus 120 s for
-        queueing); on expiry :class:`EnclaveTimeout` is raised and the session keeps running.
+        One synchronous call (``POST /v1/sessions?wait=S``): the server answers when the
+        session has ended, so no polling interval adds to the result. ``timeout`` bounds the
+        wait (default: the session's wall-clock limit plus 120 s for queueing); on expiry
+        :class:`EnclaveTimeout` is raised and the session keeps running.
         """
-        s = self.create_session(code, **kwargs)
         if timeout is None:
-            timeout = float(s.limits.wall_clock_seconds or 30) + 120.0
-        s.wait(timeout)
-        self._fetch_final_result(s)
+            wall = _requested_wall_clock(kwargs.get("limits"))
+            timeout = float(wall or 30) + 120.0
+        deadline = time.monotonic() + timeout
+        s = self.create_session(code, wait=min(timeout, MAX_WAIT_SECONDS), **kwargs)
+        s._wait_ended(deadline)
         return s
 
-    def _fetch_final_result(self, s: Session, grace: float = 5.0) -> RunResult:
-        deadline = time.monotonic() + grace
-        while True:
-            r = s.fetch_result()
-            if r.final or time.monotonic() >= deadline:
-                return r
-            time.sleep(0.05)
+    def _wait_json(self, session_id: str, wait: float) -> Dict[str, Any]:
+        """``GET /v1/sessions/{id}/result?wait=S``: the session with its ``result``, answered
+        when it has ended or after ``wait`` seconds."""
+        w = _wait_seconds(wait)
+        _, body = self._t.request("GET", f"/v1/sessions/{_q(session_id)}/result",
+                                  query={"wait": w}, timeout=max(self._t.timeout, w + 30.0))
+        return body
 
     def session(self, setup_code: Optional[str] = None, *, timeout: float = 120.0,
                 **kwargs: Any) -> Session:

@@ -195,6 +195,8 @@ class Session:
         self.ended_at = j.get("endedAt") or None
         self.exit_code = j.get("exitCode")
         self.kill_reason = j.get("killReason") or None
+        if isinstance(j.get("result"), dict):  # a `?wait=S` answer carries the output too
+            self.result_view = RunResult.from_json(j["result"])
 
     # -- output ---------------------------------------------------------------------------------
     @property
@@ -250,9 +252,13 @@ class Session:
 
     def wait(self, timeout: float = 120.0, *, until: str = "terminal",
              poll_interval: float = 0.05) -> "Session":
-        """Poll until the session is terminal (``until="terminal"``), running or ended
-        (``"running"``) or torn down (``"torn_down"``). Raises :class:`EnclaveTimeout`."""
+        """Wait until the session is terminal (``until="terminal"``: one server-side wait,
+        ``GET …/result?wait=S``, which also fills in its output), running or ended
+        (``"running"``) or torn down (``"torn_down"``; these two poll). Raises
+        :class:`EnclaveTimeout`."""
         deadline = time.monotonic() + timeout
+        if until == "terminal":
+            return self._wait_ended(deadline)
         delay = poll_interval
         while True:
             self.refresh()
@@ -266,6 +272,17 @@ class Session:
                 raise EnclaveTimeout(f"session {self.id} still {self.phase} after {timeout} s "
                                      f"(waiting for {until})", code="timeout")
             delay = _sleep_backoff(delay, deadline)
+
+    def _wait_ended(self, deadline: float) -> "Session":
+        """Ask the server to answer when the session has ended with its whole output (its
+        result ``final``), in waits of at most 300 s, until ``deadline`` (monotonic)."""
+        while not (self.terminal and self.result_view is not None and self.result_view.final):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EnclaveTimeout(f"session {self.id} still {self.phase} when its wait ended",
+                                     code="timeout")
+            self._update(self._c()._wait_json(self.id, left))
+        return self
 
     def fetch_result(self) -> RunResult:
         """Read stdout/stderr/exit code/``enclave.result`` value (``GET …/result``)."""

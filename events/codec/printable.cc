@@ -1,4 +1,4 @@
-#include "events/printable.h"
+#include "events/codec/printable.h"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "events/base64.h"
+#include "events/codec/base64.h"
 
 #include <cstdint>
 

@@ -1,0 +1,207 @@
+// `enclaved serve`: the composition root. Resolves the settings (settings_table.cc), fills the
+// configs (serve_config.cc), then wires the backend, the engine and the HTTP API and serves until
+// SIGTERM or SIGINT.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/engine.h"
+#include "backends/simulator/simulator.h"
+#include "cli/enclaved/commands.h"
+#include "cli/enclaved/logging.h"
+#include "cli/enclaved/serve_config.h"
+#include "cli/enclaved/settings.h"
+#include "http/api.h"
+#include "http/browser_guard.h"
+#include "http/e2b/adapter.h"
+#include "http/preflight.h"
+#include "http/query.h"
+#include "http/server.h"
+#include "storage/sth_service.h"
+#ifdef ENCLAVE_HAVE_GVISOR
+#include "backends/gvisor/gvisor_backend.h"
+#endif
+#ifdef ENCLAVE_HAVE_KUBERNETES
+#include "backends/kubernetes/kubernetes_backend.h"
+#endif
+
+namespace enclave::enclaved {
+
+int serve_main(const std::vector<std::string>& words) {
+  const auto& table = serve_settings();
+  cli::Options a = parse_or_exit(words, valued_flags(table), switch_flags(table));
+  if (!a.positional.empty()) usage_error("unexpected argument '" + a.positional[0] + "'");
+  Resolved resolved = resolve(table, a, std::getenv);
+  if (!resolved.error.empty()) usage_error(resolved.error);
+  BuiltConfig built = build_serve_config(resolved.values);
+  if (!built.error.empty()) usage_error(built.error);
+  ServeConfig& c = built.config;
+  setup_logging(c.log_format, c.log_level);
+
+  const std::string& listen = c.listen;
+  const std::string& data_dir = c.engine.data_dir;
+  const std::string& backend = c.backend;
+  const std::string& auth = c.auth;
+  const http::ListenAddress* addr = &c.address;
+  bool auth_disabled = c.auth_disabled;
+  if (auth_disabled && !http::is_loopback(addr->host)) {
+    std::cerr << "enclaved: --auth disabled is allowed only on a loopback listen address "
+                 "(127.0.0.0/8 or [::1]); "
+              << listen
+              << " is not. Use --auth keys and create keys with 'enclaved keys create'.\n";
+    return 2;
+  }
+  // Before the slow part of the start: a busy port or a data dir in use fails at once, in words.
+  for (const auto& why :
+       {http::listen_preflight(addr->host, addr->port), http::data_dir_preflight(data_dir)}) {
+    if (!why.empty()) {
+      std::cerr << "enclaved: " << why << "\n";
+      return 1;
+    }
+  }
+
+  Engine::BackendFactory factory;
+  if (backend == "simulator") {
+    factory = [](backends::Sink sink) { return backends::make_simulator({}, std::move(sink)); };
+  } else if (backend == "gvisor") {
+#ifdef ENCLAVE_HAVE_GVISOR
+    const backends::GvisorConfig& gcfg = c.gvisor;
+    auto probe = backends::probe_gvisor(gcfg);
+    if (!probe.ok) {
+      std::cerr << "enclaved: the gvisor backend cannot run on this host: " << probe.message
+                << "\n(for a machine without gVisor, --backend simulator runs fake sandboxes)\n";
+      return 1;
+    }
+    factory = [gcfg](backends::Sink sink) {
+      return backends::make_gvisor_backend(gcfg, std::move(sink));
+    };
+#else
+    std::cerr << "enclaved: this build has no gvisor backend (backends/gvisor was not built); "
+                 "rebuild with it, or use --backend simulator\n";
+    return 1;
+#endif
+  } else if (backend == "kubernetes") {
+#ifdef ENCLAVE_HAVE_KUBERNETES
+    const backends::KubernetesConfig& kcfg = c.kubernetes;
+    auto probe = backends::probe_kubernetes(kcfg);
+    if (!probe.ok) {
+      std::cerr << "enclaved: the kubernetes backend cannot reach a usable cluster: "
+                << probe.message << "\n";
+      return 1;
+    }
+    spdlog::info("kubernetes backend: {}", probe.message);
+    factory = [kcfg](backends::Sink sink) {
+      return backends::make_kubernetes_backend(kcfg, std::move(sink));
+    };
+#else
+    std::cerr << "enclaved: this build has no kubernetes backend (backends/kubernetes was not "
+                 "built); use --backend gvisor or --backend simulator\n";
+    return 1;
+#endif
+  } else {
+    usage_error("--backend must be gvisor, simulator or kubernetes, got '" + backend + "'");
+  }
+
+  // Signals are taken by sigwait below: block them before any thread starts, ignore SIGPIPE.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // Signed tree heads: the key is loaded before anything opens, so a bad key stops the start.
+  std::optional<storage::SigningKey> signing_key;
+  if (const auto& path = c.signing_key_path; !path.empty()) {
+    auto k = storage::SigningKey::load_file(path);
+    if (!k) {
+      std::cerr << "enclaved: " << k.error().message << "\n";
+      return 1;
+    }
+    signing_key = std::move(*k);
+  }
+  const storage::SthOptions& sth_opts = c.sth;
+  // The final tree head is signed while the engine closes, after its last append.
+  auto sth = std::make_shared<std::unique_ptr<storage::SthService>>();
+
+  EngineConfig cfg = c.engine;
+  cfg.on_close = [sth] {
+    if (*sth) (*sth)->stop();
+  };
+  auto engine = Engine::open(cfg, factory);
+  if (!engine.ok()) {
+    spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
+    return 1;
+  }
+  std::unique_ptr<Engine> eng = std::move(engine.value());
+
+  if (auth_disabled) {
+    spdlog::warn(
+        "authentication is DISABLED (--auth disabled): every request acts as org "
+        "'default', role owner. Loopback only; never expose this server.");
+  }
+  const http::BrowserPolicy& browsers = c.browsers;
+  http::ApiOptions api_opts = c.api;
+  if (signing_key) {
+    *sth =
+        std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key), sth_opts);
+    (*sth)->start();
+    spdlog::info("signing tree heads every {} s (key id {}){}", sth_opts.interval_s,
+                 (*sth)->public_key()->key_id(),
+                 sth_opts.anchor_dir.empty() ? "" : ", anchored in " + sth_opts.anchor_dir);
+  }
+  api_opts.sth = sth->get();
+  http::Api api(eng.get(), api_opts);
+  const http::e2b::AdapterOptions& e2b_opts = c.e2b;
+  http::e2b::Adapter e2b_adapter(eng.get(), e2b_opts);
+  bool e2b_on = c.e2b_on;
+  http::ServerOptions sopts;
+  sopts.host = addr->host;
+  sopts.port = addr->port;
+  // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
+  auto server = http::Server::start(
+      sopts, http::guard_browsers(
+                 browsers, [&api, &e2b_adapter, e2b_on](http::Request req, http::Reply reply) {
+                   if (e2b_on && http::e2b::Adapter::owns(http::split_target(req.target).path)) {
+                     return e2b_adapter.handle(std::move(req), std::move(reply));
+                   }
+                   api.handle(std::move(req), std::move(reply));
+                 }));
+  if (!server.ok()) {
+    spdlog::error("{}", server.error().message);
+    api.detach();
+    e2b_adapter.detach();
+    eng.reset();
+    return 1;
+  }
+  std::unique_ptr<http::Server> srv = std::move(server.value());
+  spdlog::info(
+      "enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {}, "
+      "E2B compatibility {}, /metrics {}, extra browser origins {})",
+      addr->host, srv->port(), eng->backend_name(), data_dir, cfg.max_concurrency, auth,
+      e2b_on ? "on" : "off", api_opts.metrics_public ? "public" : "keyed",
+      browsers.allowed_origins.size());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  srv->stop();  // no new requests; io threads joined
+  // Running interactive sessions are checkpointed, so the next start resumes them.
+  if (size_t n = eng->pause_all_for_restart(std::chrono::seconds(20)); n > 0)
+    spdlog::info("paused {} interactive sessions for the restart", n);
+  api.detach();  // late unsubscribes become no-ops
+  e2b_adapter.detach();
+  eng.reset();  // actors, backend threads, log
+  srv.reset();  // open connections dropped
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace enclave::enclaved
