@@ -63,6 +63,8 @@ struct Context {
   Clock clock;
   session::Policy policy;
   uint32_t max_concurrency = 8;
+  // Checkpoint images: <snapshots_dir>/<session hex>/<snapshot id>/ (docs/PAUSE.md).
+  std::string snapshots_dir;
   SecretService* secrets = nullptr;  // the orgs' secrets, for the egress proxy (may be null)
 };
 

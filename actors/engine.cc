@@ -90,6 +90,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   d->ctx.clock = config.clock;
   d->ctx.policy = config.policy;
   d->ctx.max_concurrency = config.max_concurrency;
+  d->ctx.snapshots_dir = config.data_dir + "/snapshots";
   d->ctx.secrets = d->secrets.get();
   // Orgs' admission settings (`enclaved orgs set`, offline): weights and max_live for the
   // admission actor, max_queued for creates.
@@ -180,7 +181,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
   d->registry.put(id, a);
   caf::anon_send(
       a, msg::ToSession{msg::Create{session::Create{id, p.org_id, p.user_id, std::move(*spec)},
-                                    std::move(done)}});
+                                    std::move(done), std::nullopt}});
 }
 
 void Engine::exec(const Principal& p, const std::string& hex, const api::ExecRequest& req,
@@ -190,7 +191,7 @@ void Engine::exec(const Principal& p, const std::string& hex, const api::ExecReq
   if (!s) return done(s.error());
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   if (auto valid = validate_exec_request(req); !valid) return done(valid.error());
-  auto ok = session::check_exec(*s);
+  auto ok = session::check_exec_or_resume(*s);  // a paused session is resumed by its exec
   if (!ok) return done(ok.error());
   if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   auto a = d->registry.get(s->id);

@@ -10,6 +10,7 @@
 // id that does not exist); a missing scope on one's own resource is kPermissionDenied.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +54,21 @@ class Engine {
             Callback<api::ExecTurnResult> done, OnOutput on_output = {});
   // Idempotent: an ended session answers its current view.
   void teardown_session(const Principal& p, const std::string& id, Callback<api::Session> done);
+  // ---- pause, resume, fork (interactive sessions; docs/PAUSE.md) --------------------------------
+  // Checkpoints the sandbox and frees its slot: answers the paused Session (already paused: as
+  // is). 409 while a turn runs; 501 not_supported_on_backend where checkpoints do not exist.
+  void pause_session(const Principal& p, const std::string& id, Callback<api::Session> done);
+  // Sends a paused session back through admission; answers at once (phase paused until it is
+  // admitted and restored, then running). Running: answered as is.
+  void resume_session(const Principal& p, const std::string& id, Callback<api::Session> done);
+  // `count` (1..100) new sessions from one fresh checkpoint of the source (which runs on or
+  // stays paused), each admitted like any session.
+  void fork_session(const Principal& p, const std::string& id, const api::ForkRequest& req,
+                    Callback<api::ForkResponse> done);
+  // Shutdown: pauses every running interactive session (reason server_restart; the next open
+  // resumes them) and waits for them, at most `timeout`. Returns how many were paused.
+  size_t pause_all_for_restart(std::chrono::milliseconds timeout);
+
   void create_fleet(const Principal& p, const api::CreateFleetRequest& req,
                     Callback<api::Fleet> done);
   void teardown_fleet(const Principal& p, const std::string& id, Callback<api::Fleet> done);

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -49,6 +50,26 @@ struct Recover {         // spawned from the log after a restart: re-attach or e
 struct Create {  // spawned for a new session
   session::Create command;
   Callback<api::Session> done;
+  std::optional<session::ForkFrom> fork;  // starts from a snapshot of another session
+};
+// pause/resume/fork (docs/PAUSE.md)
+struct Pause {
+  std::string reason;  // "api", "server_restart"
+  Callback<api::Session> done;
+};
+struct Resume {
+  std::string reason;  // "api"
+  Callback<api::Session> done;
+};
+// What new sessions forked from a snapshot need.
+struct ForkSource {
+  session::ForkFrom from;
+  events::SessionSpec spec;
+  std::string org_id;
+};
+struct Snapshot {  // take a checkpoint for `forks` new sessions
+  uint32_t forks = 0;
+  Callback<ForkSource> done;
 };
 struct TeardownTimeout {
   uint64_t waiter;
@@ -61,8 +82,9 @@ struct RecordFile {  // the files API wrote or read a file (issue 20): audit it
   session::RecordFile command;
   Callback<bool> done;  // after the event is durable
 };
-using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
-                               Create, TeardownTimeout, RetryLog, RetryTeardown, RecordFile>;
+using ToSession =
+    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
+                 TeardownTimeout, RetryLog, RetryTeardown, RecordFile, Pause, Resume, Snapshot>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {

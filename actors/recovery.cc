@@ -68,7 +68,7 @@ RecoveryStats recover(caf::actor_system& sys, Context& ctx, EarlyEvents& early) 
       fleet = it->second;
     auto a = spawn_session(sys, &ctx, s, fleet);
     ctx.registry->put(s.id, a);
-    if (s.admitted || s.ended()) {
+    if (s.admitted || s.ended() || s.paused()) {  // paused: no slot, not re-queued
       caf::anon_send(a, msg::ToSession{msg::Recover{adopted[s.id]}});
     } else {
       queued.push_back(&s);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <map>
 
 #include "actors/messages.h"
@@ -51,6 +52,18 @@ struct SessionActorState {
   size_t stale_commits = 0;       // answers still due for appends dropped by a failure
   uint32_t teardown_retries = 0;  // kill() retries sent after an incomplete teardown
   bool retry_scheduled = false;
+  // A checkpoint under way (pause: the sandbox goes; snapshot: for forks, it runs on). Turns
+  // wait meanwhile.
+  struct Checkpointing {
+    std::string reason;  // a pause's reason
+    std::string snapshot_id;
+    uint32_t forks = 0;  // 0: a pause
+    std::vector<Callback<api::Session>> waiters;
+    Callback<msg::ForkSource> fork_done;
+  };
+  std::optional<Checkpointing> checkpointing;
+  bool resuming = false;      // a paused session waits for admission / its restore
+  std::string resume_reason;  // what it is resumed for ("api", "exec", "server_restart")
   // A new session asked admission first (issue 24); its creation is recorded with the answer.
   std::optional<msg::Create> pending_create;
 };
@@ -117,7 +130,7 @@ Error not_running(const session::State& s) {
 
 void pump(Self* self) {
   auto& st = self->state;
-  if (st.current || st.exec_queue.empty()) return;
+  if (st.current || st.exec_queue.empty() || st.checkpointing) return;
   if (st.s.phase != session::Phase::kRunning) {
     if (st.s.ended()) fail_execs(self, not_running(st.s));
     return;
@@ -225,6 +238,150 @@ void record_end_after_log_failure(Self* self) {
   log_err(record(self, session::TearDown{"sandbox killed while the event log was unwritable"}));
 }
 
+// ---- pause, resume, fork ---------------------------------------------------------------------
+
+std::string session_snapshots(const Context* ctx, const std::string& hex) {
+  return ctx->snapshots_dir + "/" + hex;
+}
+std::string image_dir(const Context* ctx, const std::string& hex, const std::string& snapshot) {
+  return session_snapshots(ctx, hex) + "/" + snapshot;
+}
+// What a checkpoint image may weigh before a restore refuses it: the memory bound and the
+// sentry's own state.
+uint64_t image_bound(const events::SessionSpec& spec) {
+  return (static_cast<uint64_t>(std::max(spec.limits().memory_mb(), 256)) << 20) + (256ull << 20);
+}
+
+Error busy() {
+  return make_error(ErrorCode::kConflict, "session_busy",
+                    "a turn is running or waiting; pause or fork when it is done");
+}
+
+// Starts a checkpoint: a pause (forks 0) or a snapshot for forks.
+void start_checkpoint(Self* self, SessionActorState::Checkpointing c) {
+  auto& st = self->state;
+  c.snapshot_id = to_hex(new_stream_id());
+  const std::string dir = image_dir(st.ctx, st.hex, c.snapshot_id);
+  const bool leave_running = c.forks > 0;
+  st.checkpointing = std::move(c);
+  st.ctx->backend->checkpoint(st.hex, dir, leave_running);
+}
+
+// A paused session goes back through admission; once admitted it is restored, not launched.
+void start_resume(Self* self, const std::string& reason) {
+  auto& st = self->state;
+  if (!st.s.paused() || st.resuming || st.checkpointing) return;
+  st.resuming = true;
+  st.resume_reason = reason;
+  st.released = false;
+  self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
+}
+
+void on_checkpointed(Self* self, backends::Checkpointed& c) {
+  auto& st = self->state;
+  if (!st.checkpointing) return;
+  auto ck = std::move(*st.checkpointing);
+  st.checkpointing.reset();
+  auto answer_all = [&](const Result<api::Session>& r) {
+    for (auto& w : ck.waiters) w(r);
+  };
+  if (!c.error.empty()) {
+    spdlog::warn("session {}: checkpoint failed: {}", st.hex, c.error);
+    std::error_code ec;
+    std::filesystem::remove_all(image_dir(st.ctx, st.hex, ck.snapshot_id), ec);
+    auto e = make_error(ErrorCode::kConflict, "checkpoint_failed", c.error);
+    answer_all(e);
+    if (ck.fork_done) ck.fork_done(e);
+    pump(self);
+    return;
+  }
+  if (!c.running) {
+    auto r =
+        record(self, session::Paused{ck.snapshot_id, c.sha256, c.bytes, c.duration_ms, ck.reason});
+    if (!r || !*r) {  // ended meanwhile: the image is of no use
+      std::error_code ec;
+      std::filesystem::remove_all(image_dir(st.ctx, st.hex, ck.snapshot_id), ec);
+      answer_all(committed_view(st.ctx, st.s.id));
+      return;
+    }
+    // The sandbox is gone: the backend forgot it, so there is nothing to kill any more.
+    st.launched = false;
+    st.kill_sent = false;
+    auto waiters = std::move(ck.waiters);
+    after_commits(
+        self,
+        [self, waiters] {
+          for (auto& w : waiters) w(committed_view(self->state.ctx, self->state.s.id));
+        },
+        [waiters](const Error& e) {
+          for (auto& w : waiters) w(e);
+        });
+    return;
+  }
+  auto r = record(
+      self, session::TakeSnapshot{ck.snapshot_id, c.sha256, c.bytes, c.duration_ms, ck.forks});
+  if (!r || !*r) {
+    if (ck.fork_done)
+      ck.fork_done(make_error(ErrorCode::kConflict, "session_not_running",
+                              "the session ended while it was snapshotted"));
+    pump(self);
+    return;
+  }
+  msg::ForkSource src{session::ForkFrom{st.s.id, ck.snapshot_id, c.sha256, c.bytes}, st.s.spec,
+                      st.s.org_id};
+  auto done = std::move(ck.fork_done);
+  after_commits(
+      self,
+      [self, src, done] {
+        done(src);
+        pump(self);
+      },
+      [done](const Error& e) { done(e); });
+}
+
+void handle_pause(Self* self, msg::Pause& x) {
+  auto& st = self->state;
+  auto ok = session::check_pause(st.s);
+  if (!ok) return x.done(ok.error());
+  if (!*ok) return x.done(committed_view(st.ctx, st.s.id));  // already paused
+  if (st.checkpointing && st.checkpointing->forks == 0) {
+    st.checkpointing->waiters.push_back(std::move(x.done));
+    return;
+  }
+  if (st.current || !st.exec_queue.empty() || st.checkpointing) return x.done(busy());
+  SessionActorState::Checkpointing c;
+  c.reason = x.reason;
+  c.waiters.push_back(std::move(x.done));
+  start_checkpoint(self, std::move(c));
+}
+
+void handle_snapshot(Self* self, msg::Snapshot& x) {
+  auto& st = self->state;
+  auto ok = session::check_fork(st.s);
+  if (!ok) return x.done(ok.error());
+  if (st.s.paused() && !st.resuming && !st.checkpointing) {
+    // Paused: its image is its state now; it is the forks' snapshot (no new checkpoint).
+    auto r = record(self, session::TakeSnapshot{st.s.snapshot_id, st.s.snapshot_sha256,
+                                                st.s.snapshot_bytes, 0, x.forks});
+    if (!r) return x.done(r.error());
+    msg::ForkSource src{
+        session::ForkFrom{st.s.id, st.s.snapshot_id, st.s.snapshot_sha256, st.s.snapshot_bytes},
+        st.s.spec, st.s.org_id};
+    auto done = std::move(x.done);
+    after_commits(
+        self, [src, done] { done(src); }, [done](const Error& e) { done(e); });
+    return;
+  }
+  if (st.s.phase != session::Phase::kRunning || st.resuming)
+    return x.done(make_error(ErrorCode::kConflict, "session_not_running",
+                             "the session is being resumed; fork it once it runs"));
+  if (st.current || !st.exec_queue.empty() || st.checkpointing) return x.done(busy());
+  SessionActorState::Checkpointing c;
+  c.forks = x.forks;
+  c.fork_done = std::move(x.done);
+  start_checkpoint(self, std::move(c));
+}
+
 // Side effects of events that are now durable.
 void on_durable(Self* self, const events::Envelope& e) {
   auto& st = self->state;
@@ -244,9 +401,34 @@ void on_durable(Self* self, const events::Envelope& e) {
           launch.secrets = st.ctx->secrets->bindings(st.s.org_id, st.s.spec.secrets());
           launch.resolve_secret = st.ctx->secrets->resolver(st.s.org_id);
         }
-        st.ctx->backend->launch(launch);
+        if (st.s.restore_on_admit) {  // paused, or a fork: from its image, never booted anew
+          st.ctx->backend->restore(
+              launch,
+              image_dir(
+                  st.ctx,
+                  to_hex(st.s.forked_from.empty() || st.s.paused_at_ms != 0 ? st.s.id
+                                                                            : st.s.forked_from),
+                  st.s.snapshot_id),
+              st.s.snapshot_sha256, image_bound(st.s.spec));
+        } else {
+          st.ctx->backend->launch(launch);
+        }
       }
       watch(self);
+      break;
+    case E::kSessionPaused:
+      // No sandbox now: its slot is free for others, and only the paused bound is watched.
+      if (!st.released) {
+        st.released = true;
+        self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
+      }
+      watch(self);
+      if (!st.exec_queue.empty()) start_resume(self, "exec");  // turns came in meanwhile
+      break;
+    case E::kSessionResumed:
+      st.resuming = false;
+      watch(self);
+      pump(self);
       break;
     case E::kSandboxStarted:
       watch(self);
@@ -265,9 +447,13 @@ void on_durable(Self* self, const events::Envelope& e) {
       fail_execs(self, not_running(st.s));
       if (st.launched) kill_sandbox(self, session::kill_reason_name(e.quota_killed().reason()));
       break;
-    case E::kSessionTornDown:
+    case E::kSessionTornDown: {
+      // Its checkpoint images go with it (counted in the org's storage until then).
+      std::error_code ec;
+      std::filesystem::remove_all(session_snapshots(st.ctx, st.hex), ec);
       finish(self);
       break;
+    }
     default:
       break;
   }
@@ -303,7 +489,11 @@ void on_backend(Self* self, backends::Event& ev) {
   } else if (auto* u = std::get_if<backends::CpuUsage>(&ev)) {
     log_err(record(self, session::MeterCpu{u->cpu_ms}));
   } else if (auto* up = std::get_if<backends::Started>(&ev)) {
-    log_err(record(self, session::SandboxUp{st.ctx->backend->name(), false, up->container_id}));
+    session::SandboxUp cmd{st.ctx->backend->name(), false, up->container_id};
+    cmd.resume_reason = st.resume_reason;
+    log_err(record(self, cmd));
+  } else if (auto* ck = std::get_if<backends::Checkpointed>(&ev)) {
+    on_checkpointed(self, *ck);
   } else if (auto* t = std::get_if<backends::TurnDone>(&ev)) {
     if (st.current) {
       auto turn = t->turn;
@@ -348,6 +538,12 @@ void on_backend(Self* self, backends::Event& ev) {
 void recover(Self* self, bool adopted) {
   auto& st = self->state;
   const auto& s = st.s;
+  if (s.paused()) {
+    // Nothing runs; its image waits. Paused by the last shutdown: resumed now.
+    watch(self);
+    if (s.pause_reason == "server_restart") start_resume(self, "server_restart");
+    return;
+  }
   if (!s.admitted && !s.ended()) return;  // queued: the engine re-enqueues it in ticket order
   st.launched = true;
   if (!s.ended() && adopted) {
@@ -383,7 +579,8 @@ bool handle_while_log_failed(Self* self, T& x) {
     if (std::get_if<backends::Removed>(&x.event)) st.sandbox_gone = true;
   } else if constexpr (std::is_same_v<T, msg::Admitted>) {
     self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});  // not taking it
-  } else if constexpr (std::is_same_v<T, msg::Exec>) {
+  } else if constexpr (std::is_same_v<T, msg::Exec> || std::is_same_v<T, msg::Pause> ||
+                       std::is_same_v<T, msg::Resume> || std::is_same_v<T, msg::Snapshot>) {
     x.done(unwritable());
   } else if constexpr (std::is_same_v<T, msg::RecordFile>) {
     x.done(unwritable());
@@ -473,7 +670,7 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                     record(self, session::Admit{x.active, x.max_concurrency, x.ticket, x.grant});
                 if (!r) self->send(st.ctx->admission, msg::ToAdmission{msg::Release{st.s.id}});
               } else if constexpr (std::is_same_v<T, msg::Exec>) {
-                auto ok = session::check_exec(st.s);
+                auto ok = session::check_exec_or_resume(st.s);
                 if (!ok) {
                   x.done(ok.error());
                   return;
@@ -485,6 +682,7 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                   return;
                 }
                 st.exec_queue.push_back(std::move(x));
+                if (st.s.paused()) start_resume(self, "exec");  // an exec resumes it first
                 pump(self);
               } else if constexpr (std::is_same_v<T, msg::Kill>) {
                 auto r = record(self, session::Kill{x.reason, x.detail});
@@ -519,6 +717,15 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
               } else if constexpr (std::is_same_v<T, msg::Reap>) {
                 auto due = session::due_kill(st.s, st.ctx->clock(), st.ctx->policy);
                 if (st.current && due == events::KILL_REASON_IDLE_TIMEOUT) return;  // busy
+                if (st.checkpointing) return;  // a pause or snapshot decides what comes next
+                if (due == events::KILL_REASON_IDLE_TIMEOUT &&
+                    session::pauses_on_idle(st.s, st.ctx->policy) &&
+                    st.ctx->backend->supports_checkpoint() && st.exec_queue.empty()) {
+                  SessionActorState::Checkpointing c;  // onIdle "pause": paused, not killed
+                  c.reason = "idle";
+                  start_checkpoint(self, std::move(c));
+                  return;
+                }
                 auto r = record(self, session::Reap{});
                 if (r && !*r) watch(self);  // not due yet (deadline moved): watch again
               } else if constexpr (std::is_same_v<T, msg::RecordFile>) {
@@ -531,12 +738,45 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 // handled above while log_failed; a late one after that is moot
               } else if constexpr (std::is_same_v<T, msg::Recover>) {
                 recover(self, x.adopted);
+              } else if constexpr (std::is_same_v<T, msg::Pause>) {
+                handle_pause(self, x);
+              } else if constexpr (std::is_same_v<T, msg::Resume>) {
+                auto ok = session::check_resume(st.s);
+                if (!ok) return x.done(ok.error());
+                if (*ok) start_resume(self, x.reason);
+                x.done(committed_view(st.ctx, st.s.id));
+              } else if constexpr (std::is_same_v<T, msg::Snapshot>) {
+                handle_snapshot(self, x);
               } else if constexpr (std::is_same_v<T, msg::Create>) {
                 // Admission first, then ONE batch: created + admitted (or queued). The slot is
                 // held from the grant; the log still never shows more than the ceiling, since
                 // the release that freed it followed its holder's torn-down submission, and
                 // commits are FIFO.
                 st.hex = to_hex(x.command.id);
+                if (x.fork) {
+                  // A fork child records its lineage before admission (session_forked needs a
+                  // session not yet admitted), so it is created first and admitted after.
+                  auto r = record(self, x.command);
+                  if (r) r = record(self, *x.fork);
+                  if (!r) {
+                    x.done(r.error());
+                    st.ctx->registry->erase(x.command.id);
+                    st.done = true;
+                    self->quit();
+                    return;
+                  }
+                  auto done = std::move(x.done);
+                  after_commits(
+                      self,
+                      [self, done] {
+                        auto& st = self->state;
+                        done(committed_view(st.ctx, st.s.id));
+                        self->send(st.ctx->admission,
+                                   msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
+                      },
+                      [done](const Error& e) { done(e); });
+                  return;
+                }
                 const std::string id = x.command.id, org = x.command.org_id;
                 st.pending_create = std::move(x);
                 self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{id, self, 0, org}});

@@ -112,6 +112,21 @@ struct CpuUsage {
   uint64_t cpu_ms = 0;
 };
 
+// A checkpoint of an interactive sandbox (pause, fork, server shutdown) finished. `error`
+// non-empty: no usable image (the sandbox may have died: then Exited and Removed follow as
+// usual). Else the image is in `image_dir` (`bytes` and `sha256` of its checkpoint.img, what
+// restore() must be given back), and with `running` false the sandbox is gone — the session has
+// no sandbox now and nothing more is reported for it until a restore(); with `running` true it
+// runs on from the same state (a snapshot).
+struct Checkpointed {
+  std::string error;
+  std::string image_dir;
+  uint64_t bytes = 0;
+  std::string sha256;
+  uint64_t duration_ms = 0;
+  bool running = false;
+};
+
 // The egress proxy injected a secret into requests (rate-limited: `use.count` requests, at most
 // one report per secret, host and second). Names only, never a value.
 struct SecretUsed {
@@ -119,7 +134,7 @@ struct SecretUsed {
 };
 
 using Event = std::variant<Started, Output, TurnDone, EgressDenied, Exited, Removed, EgressAllowed,
-                           CpuUsage, SecretUsed>;
+                           CpuUsage, Checkpointed, SecretUsed>;
 
 // Receives backend events. Called from backend threads; must not block for long.
 using Sink = std::function<void(const std::string& session_id, Event event)>;
@@ -163,6 +178,20 @@ class Backend {
   // limits.diskMb), for the files API to work in — beneath its fd, never by path lookup
   // (backends/session_files.h). "" when the backend keeps none or the sandbox is gone.
   virtual std::string workdir(const std::string& /*session_id*/) const { return ""; }
+  // ---- checkpoints (interactive sessions; see Checkpointed) -----------------------------------
+  // Whether checkpoint() and restore() work on this backend (else the engine answers 501).
+  virtual bool supports_checkpoint() const { return false; }
+  // Checkpoints the session's idle kernel (no turn running) into `image_dir`; reports
+  // Checkpointed. Only called when supports_checkpoint() (the default does nothing).
+  virtual void checkpoint(const std::string& /*session_id*/, const std::string& /*image_dir*/,
+                          bool /*leave_running*/) {}
+  // Starts a sandbox for `spec` from the image in `image_dir` instead of booting one. The image
+  // is hostile input: it is restored only if its checkpoint.img is at most `max_bytes` and has
+  // exactly `sha256`. Reports Started (restored, the kernel reconnected) or, if it cannot,
+  // Exited (exit_code -1, detail) and Removed, exactly like launch(). Only called when
+  // supports_checkpoint() (the default does nothing).
+  virtual void restore(const LaunchSpec& /*spec*/, const std::string& /*image_dir*/,
+                       const std::string& /*sha256*/, uint64_t /*max_bytes*/) {}
 
   // Sandboxes started ahead of demand and idle, waiting for a session (a warm pool), for
   // metrics. Default: 0 (no pool).

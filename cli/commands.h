@@ -15,6 +15,9 @@ int cmd_doctor(const Args& args);      // doctor [--data-dir DIR] [--listen HOST
 int cmd_exec(const Args& args);        // exec SESSION CODE|- [--timeout-ms N] [--json]
 int cmd_get(const Args& args);         // get SESSION [--json]
 int cmd_kill(const Args& args);        // kill SESSION [--json]
+int cmd_pause(const Args& args);       // pause SESSION [--json]
+int cmd_resume(const Args& args);      // resume SESSION [--json]
+int cmd_fork(const Args& args);        // fork SESSION [--count N] [--json]
 int cmd_audit(const Args& args);       // audit SESSION [--json]
 int cmd_events(const Args& args);      // events SESSION [--json] (live, until the session ends)
 int cmd_fleet(const Args& args);       // fleet submit|watch|get …

@@ -19,6 +19,7 @@ enum class ErrorCode {
   kUnavailable,          // 503
   kInsufficientStorage,  // 507 (the data dir's disk is below its free-space floor)
   kInternal,             // 500
+  kNotImplemented,       // 501 (e.g. not_supported_on_backend)
 };
 
 struct Error {

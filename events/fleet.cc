@@ -84,6 +84,7 @@ uint32_t& slot(Counts& c, session::Phase p) {
     case session::Phase::kStarting:
       return c.starting;
     case session::Phase::kRunning:
+    case session::Phase::kPaused:  // live, holding no sandbox: counted with the running
       return c.running;
     case session::Phase::kSucceeded:
       return c.succeeded;

@@ -21,6 +21,8 @@ const char* phase_name(Phase p) {
       return "failed";
     case Phase::kKilled:
       return "killed";
+    case Phase::kPaused:
+      return "paused";
   }
   return "unknown";
 }
@@ -45,6 +47,8 @@ const char* kill_reason_name(KillReason r) {
       return "torn_down";
     case events::KILL_REASON_SANDBOX_ERROR:
       return "sandbox_error";
+    case events::KILL_REASON_PAUSED_EXPIRED:
+      return "paused_expired";
     default:
       return "";
   }
@@ -82,6 +86,14 @@ const char* event_type(const Envelope& e) {
       return "egress_allowed";
     case Envelope::kCpuMetered:
       return "cpu_metered";
+    case Envelope::kSessionPaused:
+      return "session_paused";
+    case Envelope::kSessionResumed:
+      return "session_resumed";
+    case Envelope::kSnapshotTaken:
+      return "snapshot_taken";
+    case Envelope::kSessionForked:
+      return "session_forked";
     case Envelope::kFleetCreated:
       return "fleet_created";
     case Envelope::kFleetTornDown:
@@ -151,6 +163,48 @@ Result<uint32_t> check_exec(const State& s) {
   return s.turns + 1;
 }
 
+Result<uint32_t> check_exec_or_resume(const State& s) {
+  if (s.exists && s.interactive() && s.paused()) return s.turns + 1;
+  return check_exec(s);
+}
+
+namespace {
+Error not_interactive(const char* what) {
+  return make_error(ErrorCode::kConflict, "session_not_interactive",
+                    std::string(what) + " needs a session created with execMode \"interactive\"");
+}
+}  // namespace
+
+Result<bool> check_pause(const State& s) {
+  if (!s.exists) return not_found();
+  if (!s.interactive()) return not_interactive("pause");
+  if (s.paused()) return false;
+  if (s.phase != Phase::kRunning) return not_running(s);
+  return true;
+}
+
+Result<bool> check_resume(const State& s) {
+  if (!s.exists) return not_found();
+  if (!s.interactive()) return not_interactive("resume");
+  if (s.paused()) return true;
+  if (s.phase == Phase::kRunning || s.phase == Phase::kStarting) return false;
+  return not_running(s);
+}
+
+Result<bool> check_fork(const State& s) {
+  if (!s.exists) return not_found();
+  if (!s.interactive()) return not_interactive("fork");
+  if (s.paused() || s.phase == Phase::kRunning) return true;
+  return not_running(s);
+}
+
+bool pauses_on_idle(const State& s, const Policy& policy) {
+  if (!s.interactive()) return false;
+  if (s.spec.on_idle() == "pause") return true;
+  if (s.spec.on_idle() == "kill") return false;
+  return policy.pause_on_idle;
+}
+
 uint64_t charged_ms(uint64_t turn_ms_total, uint64_t cpu_ms) {
   return std::max(turn_ms_total, cpu_ms);
 }
@@ -161,13 +215,16 @@ std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) 
   if (!s.exists || s.ended()) return std::nullopt;
   if (s.phase == Phase::kStarting && s.admitted_at_ms + p.start_timeout_ms <= now)
     return events::KILL_REASON_SANDBOX_ERROR;
+  if (s.paused() && s.paused_at_ms + p.paused_max_ms <= now)
+    return events::KILL_REASON_PAUSED_EXPIRED;
   if (s.phase != Phase::kRunning) return std::nullopt;
   if (!s.interactive()) {
     if (s.started_at_ms + TimeMs{s.spec.limits().wall_clock_seconds()} * 1000 <= now)
       return events::KILL_REASON_WALL_CLOCK_EXCEEDED;
     return std::nullopt;
   }
-  if (s.started_at_ms + p.max_lifetime_ms <= now) return events::KILL_REASON_LIFETIME_EXCEEDED;
+  if (s.started_at_ms + s.paused_ms_total + p.max_lifetime_ms <= now)
+    return events::KILL_REASON_LIFETIME_EXCEEDED;
   if (s.last_activity_ms + p.idle_ttl_ms <= now) return events::KILL_REASON_IDLE_TIMEOUT;
   return std::nullopt;
 }
@@ -175,10 +232,12 @@ std::optional<KillReason> due_kill(const State& s, TimeMs now, const Policy& p) 
 std::optional<TimeMs> next_deadline(const State& s, const Policy& p) {
   if (!s.exists || s.ended()) return std::nullopt;
   if (s.phase == Phase::kStarting) return s.admitted_at_ms + p.start_timeout_ms;
+  if (s.paused()) return s.paused_at_ms + p.paused_max_ms;
   if (s.phase != Phase::kRunning) return std::nullopt;
   if (!s.interactive())
     return s.started_at_ms + TimeMs{s.spec.limits().wall_clock_seconds()} * 1000;
-  return std::min(s.started_at_ms + p.max_lifetime_ms, s.last_activity_ms + p.idle_ttl_ms);
+  return std::min(s.started_at_ms + s.paused_ms_total + p.max_lifetime_ms,
+                  s.last_activity_ms + p.idle_ttl_ms);
 }
 
 namespace {
@@ -207,6 +266,8 @@ Result<std::vector<Envelope>> decide_kill(const State& s, const Kill& k, TimeMs 
   add_kill(b, k.reason, k.detail);
   // Nothing was ever launched: there is no sandbox to wait for, so it is gone at once.
   if (s.phase == Phase::kQueued) b.add().mutable_session_torn_down()->set_detail("never started");
+  // Paused: its sandbox is already gone (only the image is left, removed by the actor).
+  if (s.paused()) b.add().mutable_session_torn_down()->set_detail("paused: no sandbox");
   return b.take();
 }
 
@@ -253,7 +314,8 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
         if constexpr (std::is_same_v<T, Create>) {
           return b.take();  // handled above
         } else if constexpr (std::is_same_v<T, RecordQueued>) {
-          if (s.phase != Phase::kQueued || s.admitted || s.queue_recorded) return b.take();
+          const bool waiting = s.phase == Phase::kQueued || (s.paused() && s.restore_on_admit);
+          if (!waiting || s.admitted || s.queue_recorded) return b.take();
           auto* q = b.add().mutable_session_queued();
           q->set_queued(cmd.queued);
           q->set_max_concurrency(cmd.max_concurrency);
@@ -261,7 +323,8 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           if (cmd.org_queued) q->set_org_queued(cmd.org_queued);
           return b.take();
         } else if constexpr (std::is_same_v<T, Admit>) {
-          if (s.phase != Phase::kQueued || s.admitted)
+          const bool waiting = s.phase == Phase::kQueued || (s.paused() && s.restore_on_admit);
+          if (!waiting || s.admitted)
             return make_error(ErrorCode::kConflict, "not_queued",
                               std::string("cannot admit a session that is ") + phase_name(s.phase));
           auto* a = b.add().mutable_session_admitted();
@@ -274,6 +337,13 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           bool fresh_start = s.phase == Phase::kStarting;
           bool reattach = cmd.reattached && s.phase == Phase::kRunning;
           if (!fresh_start && !reattach) return b.take();
+          if (fresh_start && s.paused_at_ms != 0) {  // a paused session restored
+            auto* r = b.add().mutable_session_resumed();
+            r->set_snapshot_id(s.snapshot_id);
+            r->set_reason(cmd.resume_reason.empty() ? "api" : cmd.resume_reason);
+            r->set_container_id(cmd.container_id);
+            return b.take();
+          }
           auto* st = b.add().mutable_sandbox_started();
           st->set_backend(cmd.backend);
           st->set_reattached(cmd.reattached);
@@ -287,6 +357,7 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
                                   std::to_string(s.turns + 1));
           auto& t = *b.add().mutable_exec_turn() = cmd.turn;
           t.set_metered_ms(std::max<uint64_t>(t.duration_ms(), 1));
+          if (t.cpu_ms()) t.set_cpu_ms(t.cpu_ms() + s.cpu_offset_ms);  // a restored sandbox's 0
           const uint64_t turn_total = s.turn_ms_total + t.metered_ms();
           const uint64_t cpu = std::max(s.cpu_ms, t.cpu_ms());
           if (t.timed_out() && !t.interrupted())
@@ -344,14 +415,43 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
           *b.add().mutable_usage_metered() = cmd.usage;
           return b.take();
         } else if constexpr (std::is_same_v<T, MeterCpu>) {
-          // Only a live interactive session is metered, and only a rising figure counts.
-          if (s.phase != Phase::kRunning || !s.interactive() || cmd.cpu_ms <= s.cpu_ms)
+          // Only a live interactive session is metered, and only a rising figure counts. A
+          // restored sandbox measures from 0: what was recorded before it is added.
+          const uint64_t cpu = cmd.cpu_ms + s.cpu_offset_ms;
+          if (s.phase != Phase::kRunning || !s.interactive() || cpu <= s.cpu_ms) return b.take();
+          const bool over = charged_ms(s.turn_ms_total, cpu) > policy.max_cumulative_ms;
+          if (!over && cpu < s.cpu_ms + std::max<uint64_t>(policy.cpu_record_step_ms, 1))
             return b.take();
-          const bool over = charged_ms(s.turn_ms_total, cmd.cpu_ms) > policy.max_cumulative_ms;
-          if (!over && cmd.cpu_ms < s.cpu_ms + std::max<uint64_t>(policy.cpu_record_step_ms, 1))
-            return b.take();
-          b.add().mutable_cpu_metered()->set_cpu_ms(cmd.cpu_ms);
-          if (over) add_budget_kill(b, s.turn_ms_total, cmd.cpu_ms, policy.max_cumulative_ms);
+          b.add().mutable_cpu_metered()->set_cpu_ms(cpu);
+          if (over) add_budget_kill(b, s.turn_ms_total, cpu, policy.max_cumulative_ms);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, Paused>) {
+          if (s.phase != Phase::kRunning || !s.interactive()) return b.take();
+          auto* p = b.add().mutable_session_paused();
+          p->set_snapshot_id(cmd.snapshot_id);
+          p->set_bytes(cmd.bytes);
+          p->set_sha256(cmd.sha256);
+          p->set_duration_ms(cmd.duration_ms);
+          p->set_reason(cmd.reason);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, TakeSnapshot>) {
+          if (s.phase != Phase::kRunning && !s.paused()) return b.take();
+          auto* t = b.add().mutable_snapshot_taken();
+          t->set_snapshot_id(cmd.snapshot_id);
+          t->set_bytes(cmd.bytes);
+          t->set_sha256(cmd.sha256);
+          t->set_duration_ms(cmd.duration_ms);
+          t->set_forks(cmd.forks);
+          return b.take();
+        } else if constexpr (std::is_same_v<T, ForkFrom>) {
+          if (s.phase != Phase::kQueued || s.admitted || !s.forked_from.empty() || !s.interactive())
+            return make_error(ErrorCode::kConflict, "not_forkable",
+                              "only a new interactive session can start as a fork");
+          auto* f = b.add().mutable_session_forked();
+          f->set_from(cmd.from);
+          f->set_snapshot_id(cmd.snapshot_id);
+          f->set_sha256(cmd.sha256);
+          f->set_bytes(cmd.bytes);
           return b.take();
         } else if constexpr (std::is_same_v<T, TearDown>) {
           if (s.torn_down) return b.take();
@@ -400,7 +500,7 @@ void apply_into(State& s, const Envelope& e) {
       s.ticket = e.session_queued().ticket();
       break;
     case Envelope::kSessionAdmitted:
-      if (s.phase == Phase::kQueued) {
+      if (s.phase == Phase::kQueued || s.paused()) {
         s.phase = Phase::kStarting;
         s.admitted = true;
         s.admitted_at_ms = at;
@@ -415,8 +515,54 @@ void apply_into(State& s, const Envelope& e) {
         s.phase = Phase::kRunning;
         s.started_at_ms = at;
         s.last_activity_ms = at;
+        s.restore_on_admit = false;
       }
       break;
+    case Envelope::kSessionPaused: {
+      const auto& p = e.session_paused();
+      if (s.phase != Phase::kRunning) break;
+      s.phase = Phase::kPaused;
+      s.paused_at_ms = at;
+      s.admitted = false;  // the slot is given back; a resume goes through admission again
+      s.queue_recorded = false;
+      s.container_id.clear();
+      s.snapshot_id = p.snapshot_id();
+      s.snapshot_sha256 = p.sha256();
+      s.snapshot_bytes = p.bytes();
+      s.snapshot_taken_at_ms = at;
+      s.restore_on_admit = true;
+      s.pause_reason = p.reason();
+      break;
+    }
+    case Envelope::kSessionResumed:
+      if (s.phase != Phase::kStarting) break;
+      s.phase = Phase::kRunning;
+      if (s.paused_at_ms && at > s.paused_at_ms) s.paused_ms_total += at - s.paused_at_ms;
+      s.paused_at_ms = 0;
+      s.restore_on_admit = false;
+      s.last_activity_ms = at;
+      s.cpu_offset_ms = s.cpu_ms;
+      if (!e.session_resumed().container_id().empty())
+        s.container_id = e.session_resumed().container_id();
+      break;
+    case Envelope::kSnapshotTaken: {
+      const auto& t = e.snapshot_taken();
+      s.snapshot_id = t.snapshot_id();
+      s.snapshot_sha256 = t.sha256();
+      s.snapshot_bytes = t.bytes();
+      s.snapshot_taken_at_ms = at;
+      break;
+    }
+    case Envelope::kSessionForked: {
+      const auto& f = e.session_forked();
+      if (s.phase != Phase::kQueued) break;
+      s.forked_from = f.from();
+      s.snapshot_id = f.snapshot_id();
+      s.snapshot_sha256 = f.sha256();
+      s.snapshot_bytes = f.bytes();
+      s.restore_on_admit = true;
+      break;
+    }
     case Envelope::kExecTurn: {
       const auto& t = e.exec_turn();
       s.turns = t.turn();

@@ -16,7 +16,9 @@
 
 namespace enclave::session {
 
-enum class Phase { kQueued, kStarting, kRunning, kSucceeded, kFailed, kKilled };
+// kPaused: checkpointed, no sandbox, no admission slot (docs/PAUSE.md). Appended last: phases
+// are stored as numbers in snapshots.
+enum class Phase { kQueued, kStarting, kRunning, kSucceeded, kFailed, kKilled, kPaused };
 
 // "queued", "starting", … as in SPEC.md.
 const char* phase_name(Phase p);
@@ -33,6 +35,11 @@ struct Policy {
   // recorded figure (an idle kernel records nothing; a burner records ~1 event a second).
   uint64_t cpu_record_step_ms = 1'000;
   TimeMs start_timeout_ms = 120'000;  // a sandbox that has not started by then is an error
+  // A paused session is ended (paused_expired) after this long (ENCLAVE_PAUSED_MAX_SECONDS).
+  TimeMs paused_max_ms = 604'800'000;
+  // What an idle timeout does to an interactive session whose request did not say (onIdle):
+  // false kills it (ENCLAVE_INTERACTIVE_ON_IDLE=kill), true pauses it.
+  bool pause_on_idle = false;
 };
 
 struct State {
@@ -76,7 +83,22 @@ struct State {
   std::string teardown_incomplete;  // what the last failed teardown left; "" once torn down
   uint32_t teardown_attempts = 0;   // teardown attempts recorded as incomplete
 
+  // pause/resume/fork. The image the session is restored from when next admitted (a pause, or
+  // the snapshot it was forked from); `restore_on_admit` says whether admission restores instead
+  // of launching. `paused_at_ms` != 0 while paused (and while resuming, until session_resumed).
+  TimeMs paused_at_ms = 0;
+  TimeMs paused_ms_total = 0;  // the lifetime clock does not run while paused
+  std::string snapshot_id, snapshot_sha256;
+  uint64_t snapshot_bytes = 0;
+  TimeMs snapshot_taken_at_ms = 0;
+  bool restore_on_admit = false;
+  std::string pause_reason;  // of the last pause ("api", "idle", "server_restart")
+  // CPU a restored sandbox measures starts again at 0: what was recorded before is added to it.
+  uint64_t cpu_offset_ms = 0;
+  std::string forked_from;  // 16-byte id of the session this one was forked from
+
   bool interactive() const { return spec.exec_mode() == events::EXEC_MODE_INTERACTIVE; }
+  bool paused() const { return phase == Phase::kPaused; }
   bool ended() const { return is_terminal(phase); }
 };
 
@@ -105,7 +127,8 @@ struct SandboxUp {
       : backend(std::move(b)), reattached(re), container_id(std::move(cid)) {}
   std::string backend;
   bool reattached = false;
-  std::string container_id;  // the backend's name for the sandbox, recorded for leftover checks
+  std::string container_id;   // the backend's name for the sandbox, recorded for leftover checks
+  std::string resume_reason;  // a paused session restored: why it was resumed ("api", "exec", …)
 };
 struct CompleteTurn {
   events::ExecTurn turn;  // turn number, output and duration as the backend reported
@@ -159,10 +182,27 @@ struct UseSecret {
 struct RecordFile {
   std::variant<events::FileWritten, events::FileRead> access;
 };
+// The backend checkpointed the sandbox and it is gone: the session is paused.
+struct Paused {
+  std::string snapshot_id, sha256;
+  uint64_t bytes = 0, duration_ms = 0;
+  std::string reason;  // "api", "idle", "server_restart"
+};
+// A checkpoint for `forks` new sessions was taken; the session runs on (or stays paused).
+struct TakeSnapshot {
+  std::string snapshot_id, sha256;
+  uint64_t bytes = 0, duration_ms = 0;
+  uint32_t forks = 0;
+};
+// A new session (just created) starts from a snapshot of session `from` instead of booting.
+struct ForkFrom {
+  std::string from, snapshot_id, sha256;
+  uint64_t bytes = 0;
+};
 
-using Command =
-    std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill, Reap, Exit,
-                 Meter, TearDown, AllowEgress, MeterCpu, UseSecret, RecordFile>;
+using Command = std::variant<Create, RecordQueued, Admit, SandboxUp, CompleteTurn, DenyEgress, Kill,
+                             Reap, Exit, Meter, TearDown, AllowEgress, MeterCpu, UseSecret, Paused,
+                             TakeSnapshot, ForkFrom, RecordFile>;
 
 // The events a command produces (payloads; the actor wraps them in envelopes). Empty = nothing
 // to record (e.g. a second teardown). An error = the command is refused and nothing is recorded.
@@ -176,6 +216,18 @@ void apply_into(State& s, const events::Envelope& e);
 
 // Whether a new exec turn may start now; the next turn's number if so.
 [[nodiscard]] Result<uint32_t> check_exec(const State& s);
+// Whether an exec may be accepted: a running session, or a paused one (the exec resumes it
+// first). The next turn's number if so.
+[[nodiscard]] Result<uint32_t> check_exec_or_resume(const State& s);
+// Whether the session may be paused now (interactive and running; a paused one: nothing to do,
+// answered `false`). Busy turns are the actor's to check.
+[[nodiscard]] Result<bool> check_pause(const State& s);
+// Whether the session may be resumed (paused: true; running or starting: false, nothing to do).
+[[nodiscard]] Result<bool> check_resume(const State& s);
+// Whether the session may be forked (interactive, running or paused).
+[[nodiscard]] Result<bool> check_fork(const State& s);
+// Whether an idle timeout pauses this session instead of killing it.
+bool pauses_on_idle(const State& s, const Policy& policy);
 
 // What the cumulative budget (Policy::max_cumulative_ms) is charged for an interactive session:
 // the larger of its turns' wall time (each ≥ 1 ms) and the sandbox's CPU time, so neither a

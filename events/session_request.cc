@@ -61,6 +61,18 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
     return bad(pre + "execMode", "execMode must be \"batch\" or \"interactive\", not \"" +
                                      req.exec_mode().substr(0, 40) + "\"");
   }
+  if (req.on_idle() == "kill" || req.on_idle() == "pause") {
+    if (spec.exec_mode() != events::EXEC_MODE_INTERACTIVE)
+      return bad(pre + "onIdle", "onIdle applies to interactive sessions only");
+    spec.set_on_idle(req.on_idle());
+  } else if (!req.on_idle().empty()) {
+    return bad(pre + "onIdle",
+               "onIdle must be \"kill\" or \"pause\", not \"" + req.on_idle().substr(0, 40) + "\"");
+  }
+  if (!req.from_session().empty())
+    return bad(pre + "fromSession",
+               "fromSession (a fleet member forked from a session) is not supported yet; fork "
+               "with POST /v1/sessions/{id}/fork");
   if (req.language().empty() || req.language() == "python" || req.language() == "javascript" ||
       req.language() == "bash") {
     spec.set_language(req.language().empty() ? "python" : req.language());

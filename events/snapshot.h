@@ -60,6 +60,16 @@ void session_fields(S& s, F&& field) {
   field("container_id", s.container_id);
   field("teardown_incomplete", s.teardown_incomplete);
   field("teardown_attempts", s.teardown_attempts);
+  field("paused_at_ms", s.paused_at_ms);
+  field("paused_ms_total", s.paused_ms_total);
+  field("snapshot_id", s.snapshot_id);
+  field("snapshot_sha256", s.snapshot_sha256);
+  field("snapshot_bytes", s.snapshot_bytes);
+  field("snapshot_taken_at_ms", s.snapshot_taken_at_ms);
+  field("restore_on_admit", s.restore_on_admit);
+  field("cpu_offset_ms", s.cpu_offset_ms);
+  field("forked_from", s.forked_from);
+  field("pause_reason", s.pause_reason);
 }
 
 // Every fleet::State member but `exists` (a non-empty id) and `counts` (a count of

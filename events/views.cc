@@ -96,6 +96,13 @@ api::Session session(const session::State& s) {
   a.set_turns(s.turns);
   a.set_torn_down(s.torn_down);
   if (!s.teardown_incomplete.empty()) a.set_teardown_incomplete(utf8(s.teardown_incomplete));
+  if (!s.snapshot_id.empty() && !s.ended()) {
+    auto* snap = a.mutable_snapshot();
+    snap->set_id(s.snapshot_id);
+    snap->set_bytes(static_cast<double>(s.snapshot_bytes));
+    snap->set_taken_at(rfc3339(s.snapshot_taken_at_ms));
+  }
+  if (!s.forked_from.empty()) a.set_forked_from(to_hex(s.forked_from));
   if (s.usage_recorded) {
     auto* u = a.mutable_usage();
     u->set_wall_ms(static_cast<double>(s.usage.wall_ms()));
@@ -287,6 +294,38 @@ api::AuditEvent audit_event(const events::Envelope& e, const std::string& hash_h
       put(d, "what", utf8(e.teardown_incomplete().what()));
       put(d, "attempt", e.teardown_incomplete().attempt());
       msg = "sandbox not fully removed: " + utf8(e.teardown_incomplete().what());
+      break;
+    case E::kSessionPaused: {
+      const auto& p = e.session_paused();
+      put(d, "snapshotId", p.snapshot_id());
+      put(d, "bytes", static_cast<double>(p.bytes()));
+      put(d, "sha256", p.sha256());
+      put(d, "durationMs", static_cast<double>(p.duration_ms()));
+      put(d, "reason", p.reason());
+      msg = "paused (" + p.reason() + "): sandbox checkpointed and removed";
+      break;
+    }
+    case E::kSessionResumed:
+      put(d, "snapshotId", e.session_resumed().snapshot_id());
+      put(d, "reason", e.session_resumed().reason());
+      put(d, "containerId", e.session_resumed().container_id());
+      msg = "resumed (" + e.session_resumed().reason() + ")";
+      break;
+    case E::kSnapshotTaken: {
+      const auto& t = e.snapshot_taken();
+      put(d, "snapshotId", t.snapshot_id());
+      put(d, "bytes", static_cast<double>(t.bytes()));
+      put(d, "sha256", t.sha256());
+      put(d, "durationMs", static_cast<double>(t.duration_ms()));
+      put(d, "forks", t.forks());
+      msg = "snapshot taken for " + std::to_string(t.forks()) + " fork(s)";
+      break;
+    }
+    case E::kSessionForked:
+      put(d, "from", to_hex(e.session_forked().from()));
+      put(d, "snapshotId", e.session_forked().snapshot_id());
+      put(d, "sha256", e.session_forked().sha256());
+      msg = "forked from " + to_hex(e.session_forked().from());
       break;
     case E::kFleetCreated:
       put(d, "name", e.fleet_created().name());

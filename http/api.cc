@@ -360,6 +360,17 @@ void Api::dispatch(Call& c, Reply reply) {
     }
     case RouteId::kTeardownSession:
       return e.teardown_session(p, c.id, reply_with<api::Session>(std::move(reply), 200));
+    case RouteId::kPauseSession:
+      return e.pause_session(p, c.id, reply_with<api::Session>(std::move(reply), 200));
+    case RouteId::kResumeSession:
+      return e.resume_session(p, c.id, reply_with<api::Session>(std::move(reply), 200));
+    case RouteId::kForkSession: {
+      api::ForkRequest req;
+      if (!c.body.empty())
+        if (auto err = parse_json_object(c.body, &req)) return reply(error_response(*err));
+      if (!req.count()) req.set_count(1);
+      return e.fork_session(p, c.id, req, reply_with<api::ForkResponse>(std::move(reply), 201));
+    }
 
     case RouteId::kCreateFleet: {
       api::CreateFleetRequest req;

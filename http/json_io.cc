@@ -233,6 +233,8 @@ int http_status(ErrorCode code) {
       return 507;
     case ErrorCode::kInternal:
       return 500;
+    case ErrorCode::kNotImplemented:
+      return 501;
   }
   return 500;
 }
@@ -259,6 +261,8 @@ std::string default_reason(ErrorCode code) {
       return "insufficient_storage";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kNotImplemented:
+      return "not_implemented";
   }
   return "internal";
 }

@@ -51,6 +51,16 @@ const std::vector<Route>& routes() {
        "Get a session's output and structured result", true, 200, "", "SessionResult", kJson},
       {RouteId::kExec, "POST", "/v1/sessions/{id}/exec", "execTurn",
        "Run one turn in an interactive session", true, 200, "ExecRequest", "ExecTurnResult", kJson},
+      {RouteId::kPauseSession, "POST", "/v1/sessions/{id}/pause", "pauseSession",
+       "Pause an interactive session: its sandbox is checkpointed and removed, its slot freed "
+       "(docs/PAUSE.md)",
+       true, 200, "", "Session", kJson},
+      {RouteId::kResumeSession, "POST", "/v1/sessions/{id}/resume", "resumeSession",
+       "Resume a paused session through admission; it runs again with its namespace", true, 200, "",
+       "Session", kJson},
+      {RouteId::kForkSession, "POST", "/v1/sessions/{id}/fork", "forkSession",
+       "Fork an interactive session into count (1..100) new sessions from one checkpoint", true,
+       201, "ForkRequest", "ForkResponse", kJson},
       {RouteId::kGetAudit, "GET", "/v1/sessions/{id}/audit", "getSessionAudit",
        "Get a session's audit trail and whether its hash chain verifies (chain). With "
        "?proof=true each event also has leafIndex, inclusionProof (hex, RFC 9162) and "
@@ -173,7 +183,18 @@ std::vector<RouteError> route_errors(RouteId id) {
     case RouteId::kCreateSession:
     case RouteId::kCreateFleet:
     case RouteId::kExec:
+    case RouteId::kResumeSession:
       return {quota, log, disk};
+    case RouteId::kPauseSession:
+      return {
+          {501, "not_supported_on_backend", "the backend cannot checkpoint sandboxes (kubernetes)"},
+          {409, "session_busy", "a turn is running; pause when it is done"}};
+    case RouteId::kForkSession:
+      return {
+          {501, "not_supported_on_backend", "the backend cannot checkpoint sandboxes (kubernetes)"},
+          quota,
+          log,
+          disk};
     case RouteId::kHealthz:
       return {{503, "degraded",
                "{status: \"degraded\", reason: \"log_unwritable\", detail} while the event log "

@@ -182,6 +182,43 @@ class GvisorBackend final : public Backend {
     });
   }
 
+  bool supports_checkpoint() const override { return true; }
+
+  void checkpoint(const std::string& session_id, const std::string& image_dir,
+                  bool leave_running) override {
+    if (auto s = find(session_id)) {
+      s->checkpoint(image_dir, leave_running);
+      return;
+    }
+    if (stopping()) return;
+    Checkpointed failed;
+    failed.error = "no running sandbox for this session";
+    sink_(session_id, std::move(failed));
+  }
+
+  void restore(const LaunchSpec& ls, const std::string& image_dir, const std::string& sha256,
+               uint64_t max_bytes) override {
+    join_finished();
+    if (!is_container_id(ls.session_id) || !init_error_.empty()) {
+      fail_launch(ls.session_id, !init_error_.empty()
+                                     ? init_error_
+                                     : "session id is not 32 lowercase hex characters");
+      return;
+    }
+    std::shared_ptr<Sandbox> sandbox;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || sessions_.count(ls.session_id) != 0) return;
+      // A fresh container id: the paused sandbox's own teardown may still be deleting its id.
+      const std::string cid = random_id();
+      sandbox = make_sandbox(cid, ls.spec, ls.session_id);
+      sandbox->set_restore(image_dir, sha256, max_bytes);
+      sessions_[ls.session_id] = sandbox;
+      session_of_[cid] = ls.session_id;
+    }
+    sandbox->start_thread();
+  }
+
   bool adopt(const std::string&) override {
     // `runsc run` children of a previous process cannot be re-attached (their stdio pipes and
     // result channel died with it); the engine ends such sessions and cleanup_orphans removes them.
@@ -405,6 +442,7 @@ class GvisorBackend final : public Backend {
                                         const std::string& session_id) {
     auto s = std::make_shared<Sandbox>(host_, container_id, spec, session_id, sink_,
                                        [this](const std::string& cid) { on_finished(cid); });
+    s->set_on_detached([this](const std::string& cid) { on_detached(cid); });
     all_[container_id] = s;
     return s;
   }
@@ -447,6 +485,17 @@ class GvisorBackend final : public Backend {
       }
     }
     if (!stopping_ && pool_failures_ < 3) refill_pool_locked();
+  }
+
+  // A paused sandbox no longer belongs to its session (which may be restored at once).
+  void on_detached(const std::string& cid) {
+    std::lock_guard lock(mu_);
+    if (auto so = session_of_.find(cid); so != session_of_.end()) {
+      if (auto it = sessions_.find(so->second);
+          it != sessions_.end() && it->second && it->second->container_id() == cid)
+        sessions_.erase(it);
+      session_of_.erase(so);
+    }
   }
 
   void join_finished() {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "backends/gvisor/checkpoint_image.h"
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
@@ -159,6 +160,14 @@ void Sandbox::exec_turn(uint32_t turn, std::string code, int64_t timeout_ms) {
   (void)::write(wake_fd_, &one, sizeof one);
 }
 
+void Sandbox::checkpoint(std::string image_dir, bool leave_running) {
+  std::lock_guard lock(mu_);
+  commands_.push_back(
+      Command{Command::kCheckpoint, {}, leave_running ? 1u : 0u, std::move(image_dir), 0});
+  uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
 void Sandbox::kill(std::string reason) {
   std::lock_guard lock(mu_);
   commands_.push_back(Command{Command::kKill, {}, 0, std::move(reason), 0});
@@ -170,6 +179,7 @@ void Sandbox::emit(Event event) {
   std::string sid;
   {
     std::lock_guard lock(mu_);
+    if (detached_) return;  // paused away: the session no longer has this sandbox
     sid = session_id_;
   }
   if (!sid.empty() && sink_) sink_(sid, std::move(event));
@@ -208,6 +218,12 @@ void Sandbox::run() {
 std::string Sandbox::prepare_and_spawn() {
   const auto& limits = create_spec_.limits();
   std::error_code ec;
+  // 0. A restore reads an image from the data dir: hostile until its size and hash match what
+  //    was recorded when it was taken.
+  if (!restore_image_.empty()) {
+    if (auto e = check_image(restore_image_, restore_sha256_, restore_max_bytes_); !e.empty())
+      return "checkpoint image refused: " + e;
+  }
   // 1. A private dir for this sandbox: bundle, pod-init config, trace socket, and the io dir the
   //    sandbox sees read-only at /opt/enclave-io (code, result channel, proxy socket).
   std::filesystem::create_directories(dir_ + "/io", ec);
@@ -350,7 +366,22 @@ std::string Sandbox::prepare_and_spawn() {
   ::chmod((dir_ + "/bundle/config.json").c_str(), 0600);  // holds the session's env values
   ::chmod((dir_ + "/pod.json").c_str(), 0600);
 
-  // 5. `runsc run` with our pipes as stdio; its exit status is the workload's.
+  // 5. `runsc run` (or `runsc restore`) with our pipes as stdio; its exit status is the
+  //    workload's.
+  spawned_at_ = Clock::now();
+  if (auto e = spawn_runsc(restore_image_); !e.empty()) return e;
+  if (!interactive_) {
+    stdin_pending_ = create_spec_.stdin();
+    close_stdin_when_flushed_ = true;
+    flush_stdin();
+    const int wall = or_default(limits.wall_clock_seconds(), kDefaultWallClockSeconds);
+    deadline_ = spawned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
+    assigned_at_ = spawned_at_;
+  }
+  return "";
+}
+
+std::string Sandbox::spawn_runsc(const std::string& image) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
   if (::pipe2(out, O_CLOEXEC) != 0) {
@@ -362,9 +393,11 @@ std::string Sandbox::prepare_and_spawn() {
     return "pipe: " + std::string(std::strerror(errno));
   }
   std::string spawn_error;
-  spawned_at_ = Clock::now();
-  child_ = spawn(runsc_argv({"run", "--bundle=" + dir_ + "/bundle", container_id_}), in[0], out[1],
-                 err[1], &spawn_error);
+  const std::string bundle = "--bundle=" + dir_ + "/bundle";
+  child_ =
+      spawn(image.empty() ? runsc_argv({"run", bundle, container_id_})
+                          : runsc_argv({"restore", "--image-path=" + image, bundle, container_id_}),
+            in[0], out[1], err[1], &spawn_error);
   ::close(in[0]), ::close(out[1]), ::close(err[1]);
   stdin_fd_ = in[1];
   stdout_fd_ = out[0];
@@ -373,15 +406,6 @@ std::string Sandbox::prepare_and_spawn() {
   for (int fd : {stdin_fd_, stdout_fd_, stderr_fd_}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, child_, 0));
   if (pidfd_ < 0) return "pidfd_open: " + std::string(std::strerror(errno));
-
-  if (!interactive_) {
-    stdin_pending_ = create_spec_.stdin();
-    close_stdin_when_flushed_ = true;
-    flush_stdin();
-    const int wall = or_default(limits.wall_clock_seconds(), kDefaultWallClockSeconds);
-    deadline_ = spawned_at_ + std::chrono::seconds(wall + host_->config.wall_clock_grace_seconds);
-    assigned_at_ = spawned_at_;
-  }
   return "";
 }
 
@@ -424,6 +448,16 @@ void Sandbox::handle_commands() {
       case Command::kAssign: {
         spec_ = c.spec;
         assigned_at_ = Clock::now();
+        if (!restore_image_.empty()) {
+          // A restored kernel keeps its namespace: no setup, it only reconnects its channel
+          // and answers S (Started). Same backstop as a setup.
+          queue_stdin('C', 0, "");
+          deadline_ =
+              assigned_at_ + std::chrono::seconds(or_default(spec_.limits().wall_clock_seconds(),
+                                                             kDefaultWallClockSeconds) +
+                                                  host_->config.wall_clock_grace_seconds);
+          break;
+        }
         // Meter from here: a pool kernel's idle time before assignment is not the session's.
         cpu_ns_at_assign_ = cgroup_.usage().cpu_ns;
         (void)write_file(cgroup_.dir("memory") + "/memory.max_usage_in_bytes", "0");
@@ -475,7 +509,7 @@ void Sandbox::handle_commands() {
         refused.turn.set_turn(c.turn);
         refused.turn.set_code_sha256(sha256_hex(c.text));
         refused.turn.set_has_exit_code(false);
-        if (exited_ || kill_requested_ || kernel_broken_ || turn_ || !interactive_) {
+        if (exited_ || kill_requested_ || kernel_broken_ || turn_ || !interactive_ || ckpt_) {
           refused.turn.set_stderr(turn_ ? "a turn is already running"
                                         : "the session's kernel is not running");
           emit(std::move(refused));
@@ -501,6 +535,9 @@ void Sandbox::handle_commands() {
         break;
       case Command::kDenied:
         report_egress();
+        break;
+      case Command::kCheckpoint:
+        begin_checkpoint(c.text, c.turn != 0);
         break;
     }
   }
@@ -552,7 +589,17 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
     case 'X':
       report_early_exit(f.payload);
       break;
+    case 'P':
+      if (ckpt_ && !ckpt_->restoring) do_checkpoint();
+      break;
     case 'S':
+      if (ckpt_ && ckpt_->restoring) {  // restored in place after a snapshot: runs on
+        ckpt_->result.running = true;
+        auto done = std::move(ckpt_->result);
+        ckpt_.reset();
+        emit(std::move(done));
+        break;
+      }
       if (!started_reported_) {
         started_reported_ = true;
         deadline_.reset();  // setup finished; turns carry their own timeouts
@@ -779,6 +826,7 @@ void Sandbox::loop() {
         finish_turn(true, 0, ms_between(turn_->started, now));
       }
     }
+    if (ckpt_ && now >= ckpt_->deadline) fail_checkpoint("the kernel did not get ready in time");
     if (!exited_ && deadline_ && now >= *deadline_ && !kill_requested_) {
       request_kill(kBackstopReason);
     }
@@ -809,6 +857,7 @@ void Sandbox::loop() {
 
     auto next = now + 1s;
     if (turn_) next = std::min(next, turn_->deadline);
+    if (ckpt_) next = std::min(next, ckpt_->deadline);
     if (deadline_ && !kill_requested_) next = std::min(next, *deadline_);
     if (kill_requested_ && !escalated_) next = std::min(next, kill_escalate_at_);
     if (exit_reported_ && !escalated_) next = std::min(next, exit_grace_until_);

@@ -70,6 +70,22 @@ class Sandbox {
   bool assign(const std::string& session_id, const events::SessionSpec& spec);
   void exec_turn(uint32_t turn, std::string code, int64_t timeout_ms);
   void kill(std::string reason);
+  // Before start_thread(): the sandbox is restored from the checkpoint image in `image_dir`
+  // (`runsc restore`) instead of booted; its kernel reconnects and reports Started. The image
+  // must already have been checked (size, sha256) by the caller.
+  void set_restore(std::string image_dir, std::string sha256, uint64_t max_bytes) {
+    restore_image_ = std::move(image_dir);
+    restore_sha256_ = std::move(sha256);
+    restore_max_bytes_ = max_bytes;
+  }
+  // Checkpoints an idle interactive kernel into `image_dir` (sandbox_checkpoint.cc) and reports
+  // Checkpointed. `leave_running` false: the sandbox is then gone — `detached` runs first (the
+  // backend forgets the session, which may be restored at once) and nothing more is reported.
+  // true: the same container is restored in place and runs on.
+  void checkpoint(std::string image_dir, bool leave_running);
+  void set_on_detached(std::function<void(const std::string& container_id)> f) {
+    on_detached_ = std::move(f);
+  }
   bool finished() const;
   // The secrets its egress proxy injects (before start_thread; allow_list sessions only).
   void set_secrets(std::vector<SecretBinding> bindings, SecretResolver resolve) {
@@ -86,16 +102,24 @@ class Sandbox {
 
  private:
   struct Command {
-    enum Kind { kAssign, kTurn, kKill, kDenied } kind;
+    enum Kind { kAssign, kTurn, kKill, kDenied, kCheckpoint } kind;
     events::SessionSpec spec;
     uint32_t turn = 0;
-    std::string text;  // turn code / kill reason / denied host (turn = port)
+    std::string text;  // turn code / kill reason / denied host (turn = port) / image dir
     int64_t timeout_ms = 0;
   };
   using Clock = std::chrono::steady_clock;
 
   void run();
   std::string prepare_and_spawn();
+  // Starts `runsc run` (`image` empty) or `runsc restore` from `image`, with fresh stdio pipes.
+  std::string spawn_runsc(const std::string& image);
+  // Checkpoint steps (sandbox_checkpoint.cc): ask the kernel to close its channel, then
+  // checkpoint once it has; restore in place for a snapshot.
+  void begin_checkpoint(const std::string& image_dir, bool leave_running);
+  void do_checkpoint();
+  void fail_checkpoint(const std::string& why);
+  std::string restore_in_place(const std::string& image_dir);
   void loop();
   void handle_commands();
   void handle_frame(const ChannelFrame& frame);
@@ -126,6 +150,19 @@ class Sandbox {
 
   std::shared_ptr<const HostLayout> host_;
   const std::string container_id_;
+  std::string restore_image_;  // set: restore from this image instead of booting
+  std::string restore_sha256_;
+  uint64_t restore_max_bytes_ = 0;
+  std::function<void(const std::string&)> on_detached_;
+  bool detached_ = false;  // paused away: nothing more is reported (guarded by mu_)
+  struct PendingCheckpoint {
+    std::string image_dir;
+    bool leave_running = false;
+    Clock::time_point requested, deadline;
+    bool restoring = false;  // leave_running: restored in place, waiting for the kernel's S
+    Checkpointed result;
+  };
+  std::optional<PendingCheckpoint> ckpt_;
   // The session's mode. A pool kernel starts interactive; assigning it a batch session turns it
   // into that one-shot (set on the loop thread only).
   bool interactive_;

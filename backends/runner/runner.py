@@ -11,6 +11,10 @@
 #     image/png bytes of a matplotlib figure); main is 1 for the trailing expression's value
 # Frames from the supervisor (kernel, stdin): u32 payload length, kind byte, u32 turn, payload.
 #   A setup (json: env, nproc, code, batch?: run code as a one-shot, then exit)   T turn code
+#   P pause: answer P on the channel, then close it (gVisor cannot checkpoint a connected host
+#     socket); the supervisor then checkpoints the sandbox, which waits for the next frame
+#   C reconnect (after a restore, or after a checkpoint that left the sandbox running): connect a
+#     new channel and answer S
 # SIGINT (the supervisor's `runsc kill ID INT` at a turn's timeout) raises KeyboardInterrupt in the
 # running turn, once, as a notebook's stop button does; between turns, and in the middle of a
 # frame to the supervisor, it never does (the kernel and the frame stream must survive it).
@@ -71,6 +75,13 @@ def _frame(kind, payload):
 
 def _send(kind, payload):
     _send_frames(_frame(kind, payload))
+
+
+def _reconnect():
+    global _channel
+    with _send_lock:
+        _channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        _channel.connect(IO_DIR + "/channel.sock")
 
 
 _MAIN_THREAD = _thread.get_ident()
@@ -447,6 +458,15 @@ def run_kernel():
                     real_err.write(_workload_traceback(e))
                     real_err.flush()
                     os._exit(1)
+            _send(b"S", "")
+            continue
+        if kind == b"P":
+            _send(b"P", "")
+            with _send_lock:
+                _channel.close()
+            continue
+        if kind == b"C":
+            _reconnect()
             _send(b"S", "")
             continue
         if kind != b"T":

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -216,7 +217,10 @@ int serve_main(const std::vector<std::string>& words) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
-  srv->stop();   // no new requests; io threads joined
+  srv->stop();  // no new requests; io threads joined
+  // Running interactive sessions are checkpointed, so the next start resumes them.
+  if (size_t n = eng->pause_all_for_restart(std::chrono::seconds(20)); n > 0)
+    spdlog::info("paused {} interactive sessions for the restart", n);
   api.detach();  // late unsubscribes become no-ops
   e2b_adapter.detach();
   eng.reset();  // actors, backend threads, log

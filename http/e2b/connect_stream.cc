@@ -87,6 +87,8 @@ std::string_view code_name(ErrorCode code) {
       return "unavailable";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kNotImplemented:
+      return "unimplemented";
   }
   return "internal";
 }
