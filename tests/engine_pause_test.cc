@@ -152,8 +152,9 @@ BOOST_AUTO_TEST_CASE(idle_policy_pause_pauses_and_the_paused_bound_ends_it) {
   f.engine->reap_now();
   BOOST_REQUIRE(wait_until([&] { return f.view(a).torn_down(); }));
   BOOST_CHECK_EQUAL(f.view(a).kill_reason(), "paused_expired");
-  // Its images went with it.
-  BOOST_CHECK(!std::filesystem::exists(f.dir.path() + "/snapshots/" + a));
+  // Its images went with it (removed once torn_down is durable; the read model may show it first).
+  BOOST_CHECK(
+      wait_until([&] { return !std::filesystem::exists(f.dir.path() + "/snapshots/" + a); }));
 }
 
 BOOST_AUTO_TEST_CASE(server_default_on_idle_pause_applies_unless_the_request_says_kill) {
