@@ -336,7 +336,7 @@ int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 16;
   int p = argc > 2 ? std::atoi(argv[2]) : 2;
   int turns = argc > 3 ? std::atoi(argv[3]) : 200;
-  std::string runner = fs::path(ENCLAVE_SOURCE_DIR) / "backends/gvisor/runner.py";
+  std::string runner = fs::path(ENCLAVE_SOURCE_DIR) / "backends/runner/runner.py";
   std::string root = "/tmp/enclave-gvbench-" + to_hex(new_stream_id()).substr(0, 8);
   if (!backends::probe_gvisor(config(root + "/probe", 0), false).ok) {
     std::fprintf(stderr, "gVisor is not usable here (needs root and runsc)\n");
