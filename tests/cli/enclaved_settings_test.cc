@@ -46,7 +46,8 @@ BOOST_AUTO_TEST_CASE(flag_beats_env_beats_default) {
 BOOST_AUTO_TEST_CASE(errors_name_the_flag_and_its_bounds) {
   BOOST_CHECK_EQUAL(run({"--max-concurrency", "0"}).error,
                     "--max-concurrency: must be 1..1000000, got '0'");
-  BOOST_CHECK_EQUAL(run({"--warm-pool=x"}).error, "--warm-pool: must be 0..64, got 'x'");
+  BOOST_CHECK_EQUAL(run({"--max-upload-mb=x"}).error,
+                    "--max-upload-mb: must be 1..1048576, got 'x'");
   FakeEnv env;
   env.vars["ENCLAVE_MAX_CONCURRENCY"] = "-1";
   BOOST_CHECK_EQUAL(run({}, env).error,
