@@ -33,37 +33,6 @@ api::ApiKey key_view(const api_keys::Key& k) {
   return v;
 }
 
-void KeyService::serialized(std::function<void(std::function<void()> finished)> op) {
-  {
-    std::lock_guard lock(mu_);
-    if (busy_) {
-      waiting_.push_back(std::move(op));
-      return;
-    }
-    busy_ = true;
-  }
-  // Runs `op`; when it finishes, the next waiting op runs on the thread that finished it.
-  struct Runner {
-    KeyService* self;
-    void run(std::function<void(std::function<void()>)> first) {
-      first([s = self] {
-        std::function<void(std::function<void()>)> next;
-        {
-          std::lock_guard lock(s->mu_);
-          if (s->waiting_.empty()) {
-            s->busy_ = false;
-            return;
-          }
-          next = std::move(s->waiting_.front());
-          s->waiting_.pop_front();
-        }
-        Runner{s}.run(std::move(next));
-      });
-    }
-  };
-  Runner{this}.run(std::move(op));
-}
-
 void KeyService::append(events::Envelope e, std::function<void(Result<bool>)> done) {
   uint64_t seq = model_->keys_last_seq();
   e.set_stream(keys_stream_id());
@@ -85,8 +54,8 @@ void KeyService::create(const Principal& p, const api::CreateKeyRequest& req,
                            "role is required: owner, member, viewer or metrics", "role"));
   auto minted = keys::mint(p.org_id, req.role(), req.name(), req.e2b(), p.user_id);
   if (!minted) return done(minted.error());
-  serialized([this, m = std::move(*minted), done = std::move(done),
-              by = p.user_id](std::function<void()> finished) mutable {
+  serial_.run([this, m = std::move(*minted), done = std::move(done),
+               by = p.user_id](std::function<void()> finished) mutable {
     std::string secret = std::move(m.secret), id = m.key_id;
     append(std::move(m.event), [this, secret, id, done = std::move(done), by,
                                 finished = std::move(finished)](Result<bool> r) {
@@ -120,8 +89,8 @@ void KeyService::revoke(const Principal& p, const std::string& key_id,
   auto k = model_->key_by_id(key_id);
   if (!k || k->org_id != p.org_id) return done(no_such_key());
   if (!p.has("admin")) return done(forbidden_admin());
-  serialized([this, key_id, done = std::move(done),
-              by = p.user_id](std::function<void()> finished) mutable {
+  serial_.run([this, key_id, done = std::move(done),
+               by = p.user_id](std::function<void()> finished) mutable {
     auto now = model_->key_by_id(key_id);
     if (!now || now->revoked) {
       finished();

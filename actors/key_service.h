@@ -8,11 +8,10 @@
 // only their SHA-256 is stored.
 #pragma once
 
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 
+#include "actors/serial_queue.h"
 #include "events/api.pb.h"
 #include "events/api_keys.h"
 #include "events/clock.h"
@@ -45,17 +44,12 @@ class KeyService {
   [[nodiscard]] bool live(const std::string& user_id) const;
 
  private:
-  // Key events go one at a time (each appends at the keys stream's current head): `op` runs
-  // once every earlier one has finished, and must call `finished` exactly once.
-  void serialized(std::function<void(std::function<void()> finished)> op);
   void append(events::Envelope e, std::function<void(Result<bool>)> done);
 
   storage::CommitQueue* commits_;
   ReadModel* model_;
   Clock clock_;
-  std::mutex mu_;
-  bool busy_ = false;
-  std::deque<std::function<void(std::function<void()>)>> waiting_;
+  SerialQueue serial_;  // writes one at a time (each appends at the stream's head)
 };
 
 // A key as listed (no secret).

@@ -38,37 +38,6 @@ Result<bool> SecretService::load(storage::EventLog& log) {
   return true;
 }
 
-void SecretService::serialized(std::function<void(std::function<void()> finished)> op) {
-  {
-    std::lock_guard lock(mu_);
-    if (busy_) {
-      waiting_.push_back(std::move(op));
-      return;
-    }
-    busy_ = true;
-  }
-  // Runs `op`; when it finishes, the next waiting op runs on the thread that finished it.
-  struct Runner {
-    SecretService* self;
-    void run(std::function<void(std::function<void()>)> first) {
-      first([s = self] {
-        std::function<void(std::function<void()>)> next;
-        {
-          std::lock_guard lock(s->mu_);
-          if (s->waiting_.empty()) {
-            s->busy_ = false;
-            return;
-          }
-          next = std::move(s->waiting_.front());
-          s->waiting_.pop_front();
-        }
-        Runner{s}.run(std::move(next));
-      });
-    }
-  };
-  Runner{this}.run(std::move(op));
-}
-
 void SecretService::append(events::Envelope e, std::function<void(Result<bool>)> done) {
   uint64_t seq = 0;
   {
@@ -109,8 +78,8 @@ void SecretService::set(const Principal& p, const api::CreateSecretRequest& req,
   s->set_nonce(sealed->nonce);
   s->set_sealed(sealed->sealed);
   s->set_created_by(p.user_id);
-  serialized([this, e = std::move(e), org = p.org_id, name = checked->name,
-              done = std::move(done)](std::function<void()> finished) mutable {
+  serial_.run([this, e = std::move(e), org = p.org_id, name = checked->name,
+               done = std::move(done)](std::function<void()> finished) mutable {
     {
       std::lock_guard lock(mu_);
       if (!secrets::find(state_, org, name) &&
@@ -153,8 +122,8 @@ void SecretService::remove(const Principal& p, const std::string& name,
     if (!secrets::find(state_, p.org_id, name)) return done(no_such_secret());
   }
   if (!p.has("admin")) return done(forbidden_admin());
-  serialized([this, org = p.org_id, by = p.user_id, name,
-              done = std::move(done)](std::function<void()> finished) mutable {
+  serial_.run([this, org = p.org_id, by = p.user_id, name,
+               done = std::move(done)](std::function<void()> finished) mutable {
     std::optional<secrets::Secret> before;
     {
       std::lock_guard lock(mu_);

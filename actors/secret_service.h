@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "actors/engine_types.h"
+#include "actors/serial_queue.h"
 #include "backends/backend.h"
 #include "events/api.pb.h"
 #include "events/clock.h"
@@ -67,18 +68,14 @@ class SecretService {
   [[nodiscard]] backends::SecretResolver resolver(const std::string& org) const;
 
  private:
-  // Writes go one at a time (each appends at the stream's head): `op` runs once every earlier
-  // one has finished and must call `finished` exactly once.
-  void serialized(std::function<void(std::function<void()> finished)> op);
   void append(events::Envelope e, std::function<void(Result<bool>)> done);
 
   storage::CommitQueue* commits_;
   Clock clock_;
   std::string key_;
-  mutable std::mutex mu_;  // guards state_, busy_, waiting_
+  mutable std::mutex mu_;  // guards state_
   secrets::State state_;
-  bool busy_ = false;
-  std::deque<std::function<void(std::function<void()>)>> waiting_;
+  SerialQueue serial_;  // writes one at a time (each appends at the stream's head)
 };
 
 // A secret as listed and answered (no value).

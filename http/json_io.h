@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "events/codec/json_string.h"
 #include "events/error.h"
 
 namespace google::protobuf {
@@ -39,12 +40,5 @@ int http_status(ErrorCode code);
 
 // The reason used when an Error carries none ("not_found", "invalid_argument", …).
 std::string default_reason(ErrorCode code);
-
-// A JSON string literal (with quotes) for `s`; invalid UTF-8 becomes U+FFFD.
-std::string json_quote(std::string_view s);
-
-// `s` with every invalid UTF-8 sequence (incl. encoded surrogates, overlongs) replaced by U+FFFD.
-std::string sanitize_utf8(std::string_view s);
-bool valid_utf8(std::string_view s);
 
 }  // namespace enclave::http

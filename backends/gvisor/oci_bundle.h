@@ -27,8 +27,6 @@ struct BundleSpec {
   bool bind_host_usr = true;
 };
 
-std::string json_quote(const std::string& s);
-
 // config.json text: read-only root, host /usr read-only, private /tmp tmpfs, /home/user (cwd)
 // read-write from `home_dir`, uid/gid 65534,
 // noNewPrivileges, RLIMIT_NPROC, no capabilities, all namespaces.

@@ -22,6 +22,7 @@
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
+#include "events/codec/json_string.h"
 #include "storage/images/store.h"
 
 namespace enclave::backends::gvisor {

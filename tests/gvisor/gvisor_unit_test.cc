@@ -8,6 +8,7 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
+#include "events/codec/json_string.h"
 
 namespace g = enclave::backends::gvisor;
 
@@ -93,7 +94,7 @@ BOOST_AUTO_TEST_CASE(bundle_has_only_the_given_env_and_locks_things_down) {
 }
 
 BOOST_AUTO_TEST_CASE(json_quote_escapes_controls) {
-  BOOST_TEST(g::json_quote(std::string("a\x01\\\"", 4)) == "\"a\\u0001\\\\\\\"\"");
+  BOOST_TEST(enclave::json_quote(std::string("a\x01\\\"", 4)) == "\"a\\u0001\\\\\\\"\"");
 }
 
 BOOST_AUTO_TEST_CASE(sha256_hex_of_abc) {
