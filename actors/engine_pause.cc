@@ -2,6 +2,7 @@
 // running interactive session at server shutdown. Each is checked here (scope, state, backend
 // support, storage) and handed to the session's actor, which does the checkpoint or restore.
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -24,6 +25,15 @@ Error not_on_backend(const std::string& backend) {
                         " backend does not support (docs/PAUSE.md)");
 }
 
+// The session's view as the log has it now: the answer when its actor ends before answering.
+std::function<Result<api::Session>()> current_view(EngineParts* d, std::string id) {
+  return [d, id = std::move(id)]() -> Result<api::Session> {
+    auto now = d->model().session(id);
+    if (!now) return not_found();
+    return views::session(*now);
+  };
+}
+
 }  // namespace
 
 void Engine::pause_session(const Principal& p, const std::string& hex,
@@ -36,13 +46,9 @@ void Engine::pause_session(const Principal& p, const std::string& hex,
   if (!d->backend->supports_checkpoint()) return done(not_on_backend(d->backend_name));
   auto a = d->registry.get(s->id);
   if (!a) return done(views::session(*s));
-  auto current = [d, id = s->id]() -> Result<api::Session> {
-    auto now = d->model().session(id);
-    if (!now) return not_found();
-    return views::session(*now);
-  };
-  caf::anon_send(
-      a, msg::ToSession{msg::Pause{"api", answered_once<api::Session>(std::move(done), current)}});
+  caf::anon_send(a,
+                 msg::ToSession{msg::Pause{
+                     "api", answered_once<api::Session>(std::move(done), current_view(d, s->id))}});
 }
 
 void Engine::resume_session(const Principal& p, const std::string& hex,
@@ -55,13 +61,9 @@ void Engine::resume_session(const Principal& p, const std::string& hex,
   if (auto refused = d->storage->refusal(p.org_id)) return done(*refused);
   auto a = d->registry.get(s->id);
   if (!a) return done(views::session(*s));
-  auto current = [d, id = s->id]() -> Result<api::Session> {
-    auto now = d->model().session(id);
-    if (!now) return not_found();
-    return views::session(*now);
-  };
-  caf::anon_send(
-      a, msg::ToSession{msg::Resume{"api", answered_once<api::Session>(std::move(done), current)}});
+  caf::anon_send(a,
+                 msg::ToSession{msg::Resume{
+                     "api", answered_once<api::Session>(std::move(done), current_view(d, s->id))}});
 }
 
 void Engine::fork_session(const Principal& p, const std::string& hex, const api::ForkRequest& req,
