@@ -180,6 +180,10 @@ HOSTILE = [
     ("device", [[member("dev/", "dir", mode=0o755), member("dev/mem", "chr", mode=0o666)]], [],
      "a device node"),
     ("fifo", [[member("pipe", "fifo")]], [], "a FIFO"),
+    # A name over 100 bytes travels in a pax header: the scan reads the name the unpacker will.
+    ("pax-dotdot", [[member("d" * 120 + "/../../../" + marker.lstrip("/") + "/ESCAPED",
+                            data=b"ESCAPED\n")]], [], '".." component'),
+    ("device-in-upper-layer", [CLEAN[0], [member("usr/bin/tty0", "chr")]], [], "a device node"),
     ("huge-file", [[member("zeros", data=big)]], ["--max-file-mb", "16"], "over the"),
     ("huge-total", [[member("a", data=big[: 12 << 20]), member("b", data=big[: 12 << 20])]],
      ["--max-unpacked-mb", "16"], "unpacks to more than"),
