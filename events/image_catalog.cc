@@ -20,6 +20,23 @@ Catalog default_only_catalog() {
   return c;
 }
 
+Catalog kubernetes_catalog(const std::string& default_ref,
+                           const std::map<std::string, std::string>& refs) {
+  Catalog c;
+  auto add = [&c](const std::string& name, const std::string& ref) {
+    api::Image m;
+    m.set_name(name);
+    m.set_digest("k8s:" + ref);
+    m.add_languages("python");
+    c.by_name[name] = std::move(m);
+  };
+  add(kDefaultImage, default_ref);
+  for (const auto& [name, ref] : refs) {
+    if (name != kDefaultImage) add(name, ref);
+  }
+  return c;
+}
+
 bool valid_image_name(std::string_view n) {
   if (n.empty() || n.size() > 63) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };

@@ -29,6 +29,12 @@ struct Catalog {
 // The catalog of a server without an image store: `default` runs every known language.
 Catalog default_only_catalog();
 
+// The catalog of the Kubernetes backend: `default` on container image `default_ref` and each
+// name → reference of `refs`, Python only; each digest is "k8s:" + its reference, so an audit
+// says which container image a session asked the cluster for.
+Catalog kubernetes_catalog(const std::string& default_ref,
+                           const std::map<std::string, std::string>& refs);
+
 // Image names: 1..63 of [a-z0-9._-], starting with a letter or digit (a file name in the data
 // dir, never a path).
 bool valid_image_name(std::string_view name);

@@ -65,7 +65,7 @@ struct Request {
   std::string x_api_key;       // X-API-KEY header, or empty
   std::string content_type;    // Content-Type header, or empty
   std::string sandbox_id;      // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
-  std::string access_token;    // X-Access-Token header (the E2B adapter's calls), or empty
+  std::string access_token;    // X-Access-Token (else E2B-Traffic-Access-Token) header, or empty
   std::string origin;          // Origin header (browsers), or empty
   std::string host;            // Host header, or empty
   bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)

@@ -158,6 +158,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.content_type = std::string(msg[bhttp::field::content_type]);
     req.sandbox_id = std::string(msg["E2b-Sandbox-Id"]);
     req.access_token = std::string(msg["X-Access-Token"]);
+    // The code interpreter's context calls carry the token only as E2B-Traffic-Access-Token.
+    if (req.access_token.empty()) req.access_token = std::string(msg["E2B-Traffic-Access-Token"]);
     req.origin = std::string(msg[bhttp::field::origin]);
     req.host = std::string(msg[bhttp::field::host]);
     req.has_preflight = msg.find(bhttp::field::access_control_request_method) != msg.end();

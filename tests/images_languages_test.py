@@ -116,6 +116,30 @@ try:
         size = (int.from_bytes(d[16:20], "big"), int.from_bytes(d[20:24], "big"))
         check(d[:8] == b"\x89PNG\r\n\x1a\n" and size == (200, 150), f"PNG {d[:8]!r} {size}")
     check([(x["type"], x["data"]) for x in main] == [("text/plain", "42")], f"main result {main}")
+    # The same turn's results through the CLI (--save-results) and the Python SDK.
+    saved_dir = os.path.join(work, "saved")
+    chart = ("import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(4, 3), dpi=50)\n"
+             "plt.plot([1, 2, 3], [3, 1, 2])\nplt.show()\n6 * 7")
+    cli = subprocess.run([f"{BIN}/enclave", "exec", sid, "-", "--save-results", saved_dir],
+                         input=chart, capture_output=True, text=True, timeout=180,
+                         env=dict(os.environ, ENCLAVE_BASE_URL=srv.base))
+    files = sorted(os.listdir(saved_dir)) if os.path.isdir(saved_dir) else []
+    pngs = [f for f in files if f.endswith(".png")]
+    check(cli.returncode == 0 and len(pngs) == 1 and any(f.endswith(".txt") for f in files),
+          f"enclave exec --save-results wrote {files}: {cli.stdout[-300:]} {cli.stderr[-300:]}")
+    if pngs:
+        d = open(os.path.join(saved_dir, pngs[0]), "rb").read()
+        size = (int.from_bytes(d[16:20], "big"), int.from_bytes(d[20:24], "big"))
+        check(d[:8] == b"\x89PNG\r\n\x1a\n" and size == (200, 150), f"saved PNG {size}")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "sdk", "python", "src"))
+    import enclave as sdk  # noqa: E402
+    tr = sdk.Client(srv.base).exec(sid, chart)
+    sdk_png = tr.pngs[0] if tr.pngs else b""
+    check(sdk_png[:8] == b"\x89PNG\r\n\x1a\n" and
+          (int.from_bytes(sdk_png[16:20], "big"), int.from_bytes(sdk_png[20:24], "big")) == (200, 150)
+          and tr.main_result is not None and tr.main_result.data == "42",
+          f"SDK TurnResult.results: {[(r.type, r.is_main_result) for r in tr.results]}")
     t = turn(sid, "import pandas as pd\ndisplay('shown')\npd.DataFrame({'a': [1, 2]})")
     types = [(x["type"], x.get("isMainResult", False)) for x in t.get("results", [])]
     check(types == [("text/plain", False), ("text/plain", True), ("text/html", True)],

@@ -323,6 +323,13 @@ class KubernetesBackend final : public Backend {
     p.session_id = s->id;
     p.org_id = s->org;
     p.image = config_.image;
+    if (!spec.image().empty() && spec.image() != "default") {
+      auto it = config_.images.find(spec.image());
+      if (it == config_.images.end())
+        return fail_session(s,
+                            "no container image for image \"" + spec.image() + "\" (--k8s-image)");
+      p.image = it->second;
+    }
     p.runtime_class = config_.runtime_class;
     p.interactive = s->interactive;
     p.limits = spec.limits();

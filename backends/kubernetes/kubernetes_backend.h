@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,10 @@ struct KubernetesConfig {
   // Image of the sandbox container; only `python3` on PATH is used (runner and code come in a
   // ConfigMap). Default: python:3.11-slim.
   std::string image = "python:3.11-slim";
+  // Enclave image name → container image reference (--k8s-image NAME=REF, issue 21): a session
+  // asking for image NAME runs its pod on REF. A name not here is refused at create (the
+  // engine's catalog lists only these and `default`). Default: none.
+  std::map<std::string, std::string> images;
   // RuntimeClass every pod names. Default: gvisor.
   std::string runtime_class = "gvisor";
   // Per-org ResourceQuota (namespace enclave-<org>). Defaults: 64 pods, 16 CPUs, 32 GiB.

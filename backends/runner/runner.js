@@ -2,7 +2,8 @@
 // /opt/enclave). The same protocol as runner.py:
 //   node runner.js batch  CAP RESULT_CAP   run /opt/enclave-io/code.js once
 //   node runner.js kernel CAP RESULT_CAP   interactive kernel: framed turns on stdin
-// Frames to the supervisor on /opt/enclave-io/channel.sock (connected BEFORE workload code runs):
+// Frames to the supervisor on /opt/enclave-io/channel.sock (connected BEFORE workload code runs;
+// or on the fd ENCLAVE_CHANNEL_FD names, see connectChannel):
 // u32 big-endian length (kind byte + payload), kind byte, payload — R result JSON, O/E a turn's
 // whole stdout/stderr, o/e live chunks, D "turn exit_code duration_ms", S setup done, X exit
 // status of a one-shot, M "type\nmain\ndata" a rich result (the turn's completion value).
@@ -150,7 +151,16 @@ function errorText(e) {
     .join("\n");
 }
 
+// ENCLAVE_CHANNEL_FD: the frames go to this inherited fd instead of channel.sock — the runner
+// is then a sub-kernel of the Python kernel (E2B code contexts, http/e2b/kernel_code.cc), which
+// relays them. Removed from the environment before any workload code runs.
 function connectChannel() {
+  const inherited = process.env.ENCLAVE_CHANNEL_FD;
+  delete process.env.ENCLAVE_CHANNEL_FD;
+  if (inherited !== undefined && /^[0-9]{1,4}$/.test(inherited)) {
+    channelFd = Number(inherited);
+    return Promise.resolve(null);
+  }
   return new Promise((resolve, reject) => {
     const sock = net.createConnection(IO_DIR + "/channel.sock", () => {
       channelFd = sock._handle.fd;

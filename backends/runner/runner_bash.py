@@ -26,14 +26,26 @@ RESULT_FUNCTION = (
     "printf 'R%d\\n%s' \"${#__j}\" \"$__j\" >&3; }"
 )
 
-_channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-_channel.connect(IO_DIR + "/channel.sock")
+# ENCLAVE_CHANNEL_FD: frames go to this inherited fd instead of channel.sock — the runner is then
+# a sub-kernel of the Python kernel (E2B code contexts, http/e2b/kernel_code.cc), which relays
+# them. Removed from the environment before the shell starts.
+_inherited = os.environ.pop("ENCLAVE_CHANNEL_FD", "")
+if _inherited.isdigit() and len(_inherited) <= 4:
+    _channel_fd = int(_inherited)
+
+    def _write(data):
+        while data:
+            data = data[os.write(_channel_fd, data):]
+else:
+    _channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    _channel.connect(IO_DIR + "/channel.sock")
+    _write = _channel.sendall
 
 
 def _send(kind, payload):
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "backslashreplace")
-    _channel.sendall((len(payload) + 1).to_bytes(4, "big") + kind + payload)
+    _write((len(payload) + 1).to_bytes(4, "big") + kind + payload)
 
 
 class Records:

@@ -1,5 +1,5 @@
-// `enclaved images build|list|remove`: the image store of a data dir (issue 21), offline like
-// `keys` (a server running on the same data dir sees a new image at its next request).
+// `enclaved images build|import|list|remove`: the image store of a data dir (issue 21), offline
+// like `keys` (a server running on the same data dir sees a new image at its next request).
 #include <sys/stat.h>
 
 #include <chrono>
@@ -11,6 +11,7 @@
 
 #include "cli/enclaved/commands.h"
 #include "storage/images/debian_build.h"
+#include "storage/images/oci_import.h"
 #include "storage/images/store.h"
 
 namespace enclave::enclaved {
@@ -46,7 +47,7 @@ void print_image(const api::Image& m) {
 }  // namespace
 
 int images_main(const std::vector<std::string>& words) {
-  if (words.empty()) usage_error("images: expected build, list or remove");
+  if (words.empty()) usage_error("images: expected build, import, list or remove");
   const std::string verb = words[0];
   const std::vector<std::string> rest(words.begin() + 1, words.end());
   if (verb == "build") {
@@ -75,6 +76,39 @@ int images_main(const std::vector<std::string>& words) {
     std::cerr << "enclaved images build: " << r->name() << " ready in " << ms << " ms\n";
     return 0;
   }
+  if (verb == "import") {
+    ::umask(022);  // as build: the sandbox user must read the image's files
+    auto o =
+        parse_or_exit(rest, {"data-dir", "max-archive-mb", "max-file-mb", "max-unpacked-mb"}, {});
+    if (o.positional.size() != 2) usage_error("images import: expected NAME FILE");
+    images::OciImport in;
+    in.name = o.positional[0];
+    in.archive = o.positional[1];
+    auto mib = [&o](const std::string& flag, uint64_t dflt) -> uint64_t {
+      if (!o.has(flag)) return dflt;
+      const std::string v = o.get(flag);
+      if (v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoull(v) == 0)
+        usage_error("images import: --" + flag + " takes a number of MiB, 1..9999999");
+      return std::stoull(v) << 20;
+    };
+    in.max_archive_bytes = mib("max-archive-mb", in.max_archive_bytes);
+    in.limits.max_file_bytes = mib("max-file-mb", in.limits.max_file_bytes);
+    in.limits.max_total_bytes = mib("max-unpacked-mb", in.limits.max_total_bytes);
+    images::Store store(data_dir_of(o));
+    const auto started = std::chrono::steady_clock::now();
+    auto r = images::import_oci_image(store, in, std::cerr);
+    if (!r) {
+      std::cerr << "enclaved images import: " << r.error().message << "\n";
+      return 1;
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    print_image(*r);
+    std::cerr << "enclaved images import: " << r->name() << " ready in " << ms << " ms\n";
+    return 0;
+  }
   if (verb == "list") {
     auto o = parse_or_exit(rest, {"data-dir"}, {"json"});
     if (!o.positional.empty()) usage_error("images list: unexpected argument " + o.positional[0]);
@@ -99,7 +133,7 @@ int images_main(const std::vector<std::string>& words) {
     }
     return 0;
   }
-  usage_error("images: unknown verb '" + verb + "' (build, list, remove)");
+  usage_error("images: unknown verb '" + verb + "' (build, import, list, remove)");
 }
 
 }  // namespace enclave::enclaved

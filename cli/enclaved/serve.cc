@@ -147,17 +147,14 @@ int serve_main(const std::vector<std::string>& words) {
     if (*sth) (*sth)->stop();
   };
   // Images run on gVisor (the store's trees); the simulator runs every language on `default`;
-  // Kubernetes runs its one container image, Python only (images there: not yet).
+  // Kubernetes runs `default` and each --k8s-image NAME=REF, Python only (the runner needs only
+  // python3; what else a container image holds is not known here).
   if (backend == "gvisor") {
     auto image_store = std::make_shared<images::Store>(data_dir);
     cfg.image_catalog = [image_store] { return image_store->catalog(); };
   } else if (backend == "kubernetes") {
-    cfg.image_catalog = [] {
-      auto python_only = images::default_only_catalog();
-      python_only.by_name[images::kDefaultImage].clear_languages();
-      python_only.by_name[images::kDefaultImage].add_languages("python");
-      return python_only;
-    };
+    auto catalog = images::kubernetes_catalog(c.kubernetes.image, c.kubernetes.images);
+    cfg.image_catalog = [catalog] { return catalog; };
   }
   auto engine = Engine::open(cfg, factory);
   if (!engine.ok()) {

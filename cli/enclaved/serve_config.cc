@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <vector>
 
+#include "events/image_catalog.h"
 #include "events/session_request.h"
 
 namespace enclave::enclaved {
@@ -162,7 +165,27 @@ BuiltConfig build_serve_config(const Values& v) {
     const char* kenv = std::getenv("KUBECONFIG");
     k.kubeconfig_path = kenv ? kenv : std::string(home ? home : "") + "/.kube/config";
   }
-  k.image = v.text("k8s-image");
+  // --k8s-image: "REF" (the default image's container) and/or "NAME=REF" (issue 21).
+  for (const auto& item : split_list(v.text("k8s-image"))) {
+    const auto eq = item.find('=');
+    const std::string name = eq == std::string::npos ? "default" : item.substr(0, eq);
+    const std::string ref = eq == std::string::npos ? item : item.substr(eq + 1);
+    const bool ref_ok =
+        !ref.empty() && ref.size() <= 255 && std::all_of(ref.begin(), ref.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) ||
+                 std::strchr("._-/:@", ch) != nullptr;
+        });
+    if (!ref_ok || !images::valid_image_name(name)) {
+      return fail(
+          "--k8s-image entries are REF or NAME=REF (NAME an image name, REF a container "
+          "image reference), not '" +
+          item + "'");
+    }
+    if (name == "default")
+      k.image = ref;
+    else
+      k.images[name] = ref;
+  }
   k.runtime_class = v.text("k8s-runtime-class");
   k.egress_policy = e.egress;
   if (c.backend == "kubernetes") {  // checked only where it is used, as before

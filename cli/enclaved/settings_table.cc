@@ -331,12 +331,14 @@ std::vector<Setting> make_table() {
       {"k8s-image",
        "ENCLAVE_K8S_IMAGE",
        Kind::kText,
-       "IMAGE",
+       "REF[,NAME=REF]…",
        k8s.image,
        0,
        0,
        {},
-       "Sandbox image; only python3 on its PATH is used.",
+       "The container image of sessions on `default` (only python3 on its PATH is used); "
+       "NAME=REF runs sessions asking for image NAME on container image REF (GET /v1/images "
+       "lists them; any other name is refused).",
        kK8s},
       {"k8s-runtime-class",
        "ENCLAVE_K8S_RUNTIME_CLASS",

@@ -16,6 +16,8 @@ std::string usage_text() {
        enclaved orgs list [--data-dir DIR]
        enclaved images build NAME --debian-packages P1,P2,… [--data-dir DIR] [--suite S]
                      [--mirror URL] [--cache-dir DIR]   an image from Debian packages (mmdebstrap)
+       enclaved images import NAME FILE [--data-dir DIR] [--max-archive-mb N] [--max-file-mb N]
+                     [--max-unpacked-mb N]   an image from an OCI image archive (skopeo, umoci)
        enclaved images list [--data-dir DIR] [--json] | enclaved images remove NAME [--data-dir DIR]
        enclaved signing-key create FILE          a new Ed25519 key for tree heads (mode 0600)
        enclaved config-doc                       docs/CONFIG.md, from the settings below

@@ -196,6 +196,11 @@ void Adapter::handle(Request req, Reply raw_reply) {
       return start_process(req, std::move(reply));
     case Endpoint::kHealth:
       return health(req, std::move(reply));
+    case Endpoint::kCreateContext:
+    case Endpoint::kListContexts:
+    case Endpoint::kRemoveContext:
+    case Endpoint::kRestartContext:
+      return context_call(req, m, std::move(reply));
     default:
       break;
   }
@@ -278,12 +283,16 @@ void Adapter::create_sandbox(const Principal& p, std::string body, Reply reply) 
         if (!r) return reply(error_response(r.error()));
         std::string id = r->id();
         arm_timeout(p, id, timeout);  // E2B counts the timeout from the create call
+        std::string token =
+            json_quote(mint_access_token(token_secret_, id, TokenOwner{p.org_id, p.user_id}));
+        // The same token as trafficAccessToken: the code interpreter sends only that one with
+        // its context calls (E2B-Traffic-Access-Token), and both with runCode.
         std::string created =
             "{\"sandboxID\":" + json_quote(id) + ",\"templateID\":" + json_quote(tmpl) +
             ",\"alias\":" + json_quote(tmpl) + ",\"clientID\":\"enclave\",\"envdVersion\":\"" +
-            std::string(kEnvdVersion) + "\",\"envdAccessToken\":" +
-            json_quote(mint_access_token(token_secret_, id, TokenOwner{p.org_id, p.user_id})) +
-            ",\"domain\":\"" + std::string(kSandboxDomain) + "\"}";
+            std::string(kEnvdVersion) + "\",\"envdAccessToken\":" + token +
+            ",\"trafficAccessToken\":" + token + ",\"domain\":\"" + std::string(kSandboxDomain) +
+            "\"}";
         auto waiter = std::make_shared<StartWaiter>();
         waiter->reply = std::move(reply);
         waiter->created_json = std::move(created);
@@ -469,8 +478,11 @@ void Adapter::execute(const Request& req, Reply reply) {
   }
   auto cell = parse_execute(req.body);
   if (!cell) return reply(error_response(cell.error()));
+  if (auto missing =
+          language_missing(**call, context_language(cell->context).value_or("python"), "language"))
+    return reply(error_response(*missing));
   (*call)->kind = CallKind::kCell;
-  (*call)->code = cell_turn(cell->code, cell->env);
+  (*call)->code = cell_turn(cell->code, cell->env, cell->context);
   api::ExecRequest turn;
   turn.set_code((*call)->code);
   if (auto valid = validate_exec_request(turn); !valid) return reply(error_response(valid.error()));
@@ -484,6 +496,83 @@ void Adapter::execute(const Request& req, Reply reply) {
   Response r;
   r.stream = std::move(source);
   reply(std::move(r));
+}
+
+std::optional<Error> Adapter::language_missing(const Call& call, const std::string& language,
+                                               const std::string& field) const {
+  if (language == "python") return std::nullopt;  // every sandbox's kernel is Python
+  std::shared_lock lock(mu_);
+  if (!engine_) return unavailable();
+  auto s = engine_->get_session(call.principal, call.sandbox_id);
+  auto images = engine_->list_images(call.principal);
+  if (!s || !images) return std::nullopt;  // the turn reports what it finds
+  std::string name = s->image().empty() ? "default" : s->image();
+  for (const auto& image : images->images()) {
+    if (image.name() != name) continue;
+    for (const auto& l : image.languages()) {
+      if (l == language) return std::nullopt;
+    }
+    return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                      "this sandbox's image \"" + name + "\" has no " + language, field);
+  }
+  return std::nullopt;
+}
+
+void Adapter::context_call(const Request& req, const EndpointMatch& m, Reply reply) {
+  auto found = sandbox_call(req);
+  if (!found) {
+    if (found.error().reason == "sandbox_not_running") {
+      return reply(json_response(
+          502, "{\"code\":502,\"message\":" + json_quote(found.error().message) + "}"));
+    }
+    return reply(error_response(found.error()));
+  }
+  auto call = *found;
+  std::string code;
+  if (m.endpoint == Endpoint::kCreateContext) {
+    auto ctx = parse_new_context(req.body);
+    if (!ctx) return reply(error_response(ctx.error()));
+    if (auto missing = language_missing(*call, ctx->language, "language"))
+      return reply(error_response(*missing));
+    code = create_context_turn(ctx->language, ctx->cwd);
+  } else if (m.endpoint == Endpoint::kListContexts) {
+    code = list_contexts_turn();
+  } else {
+    if (!context_language(m.context_id)) {
+      return reply(error_response(
+          make_error(ErrorCode::kNotFound, "not_found",
+                     "no code context \"" + sanitize_utf8(m.context_id.substr(0, 80)) + "\"")));
+    }
+    code = m.endpoint == Endpoint::kRemoveContext ? remove_context_turn(m.context_id)
+                                                  : restart_context_turn(m.context_id);
+  }
+  api::ExecRequest turn;
+  turn.set_code(code);
+  std::shared_lock lock(mu_);
+  if (!engine_) return reply(error_response(unavailable()));
+  engine_->exec(call->principal, call->sandbox_id, turn,
+                [reply = std::move(reply), endpoint = m.endpoint](Result<api::ExecTurnResult> r) {
+                  if (!r) return reply(error_response(r.error()));
+                  auto report = read_context_report(r->json());
+                  if (!report) return reply(error_response(report.error()));
+                  const auto& fields = report->fields();
+                  const char* key = endpoint == Endpoint::kCreateContext  ? "context"
+                                    : endpoint == Endpoint::kListContexts ? "contexts"
+                                                                          : nullptr;
+                  if (!key) {
+                    Response ok;
+                    ok.status = 204;
+                    ok.content_type.clear();
+                    return reply(std::move(ok));
+                  }
+                  auto it = fields.find(key);
+                  if (it == fields.end()) {
+                    return reply(error_response(
+                        make_error(ErrorCode::kInternal, "internal",
+                                   "the sandbox ended the call without reporting its outcome")));
+                  }
+                  reply(json_response(200, to_json(it->second)));
+                });
 }
 
 void Adapter::start_process(const Request& req, Reply reply) {

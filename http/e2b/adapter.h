@@ -23,6 +23,7 @@
 #include "actors/engine.h"
 #include "http/e2b/deadlines.h"
 #include "http/e2b/requests.h"
+#include "http/e2b/routes.h"
 #include "http/request.h"
 
 namespace enclave::http::e2b {
@@ -70,6 +71,12 @@ class Adapter {
   void execute(const Request& req, Reply reply);
   void start_process(const Request& req, Reply reply);
   void health(const Request& req, Reply reply);
+  // POST/GET /contexts, DELETE /contexts/{id}, POST /contexts/{id}/restart: one turn of the
+  // sandbox's kernel (kernel_code.h), answered as JSON once it ends.
+  void context_call(const Request& req, const EndpointMatch& m, Reply reply);
+  // 400 naming `field` when the sandbox's image cannot run `language` (GET /v1/images).
+  std::optional<Error> language_missing(const Call& call, const std::string& language,
+                                        const std::string& field) const;
 
   // A call's stream opened (the client reads): its turn is sent to the engine (which runs a
   // sandbox's turns in order). Returns the stream's id. Error: too many calls waiting.

@@ -7,6 +7,8 @@
 
 namespace enclave::http::e2b {
 
+extern const char kKernelContextsPy[];  // kernel_contexts.py, embedded by http/CMakeLists.txt
+
 namespace {
 
 // Runs `body` (which defines __enclave_e2b_turn(args) and calls enclave.result once) with the
@@ -30,38 +32,28 @@ std::string json_object(const std::map<std::string, std::string>& m) {
 
 // Caps (characters) keep the JSON report under the kernel's 1 MiB result bound even when every
 // character is escaped as \uXXXX: (100000 + 10000 + 40000) * 6 < 1 MiB.
-constexpr std::string_view kCellBody = R"PY(def __enclave_e2b_turn(arg):
-    import ast, binascii, json, os, traceback
+// Cells and context calls: the kernel loads kernel_contexts.py once (as the module
+// `__enclave_e2b__`, outside the workload's namespace) and hands it the call. Its source travels
+// base64-encoded in every call, so a kernel that has not seen it yet needs nothing else.
+constexpr std::string_view kContextBodyHead = R"PY(def __enclave_e2b_turn(arg):
+    import binascii, json, sys, types
     a = json.loads(binascii.a2b_base64(arg).decode("utf-8"))
-    ns = globals()
-    saved = {k: os.environ.get(k) for k in a["env"]}
-    os.environ.update(a["env"])
-    out = {}
-    try:
-        tree = ast.parse(a["code"], "<cell>", "exec")
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, "<cell>", "exec"), ns)
-        if last is not None:
-            value = eval(compile(last, "<cell>", "eval"), ns)
-            if value is not None:
-                out["text"] = repr(value)[:100000]
-    except BaseException as e:
-        tb = e.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
-            tb = tb.tb_next
-        text = "".join(traceback.format_exception(type(e), e, tb))
-        out = {"error": {"name": type(e).__name__, "value": str(e)[:10000],
-                         "traceback": text[-40000:]}}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    enclave.result({"e2b": out})
+    lib = sys.modules.get("__enclave_e2b__")
+    if lib is None:
+        lib = types.ModuleType("__enclave_e2b__")
+        source = binascii.a2b_base64(")PY";
+constexpr std::string_view kContextBodyTail = R"PY(").decode("utf-8")
+        exec(compile(source, "<enclave-e2b>", "exec"), lib.__dict__)
+        sys.modules["__enclave_e2b__"] = lib
+    enclave.result({"e2b": lib.handle(a, globals())})
 )PY";
+
+const std::string& context_body() {
+  static const std::string body = std::string(kContextBodyHead) +
+                                  connect::base64(kKernelContextsPy) +
+                                  std::string(kContextBodyTail);
+  return body;
+}
 
 constexpr std::string_view kCommandBody = R"PY(def __enclave_e2b_turn(arg):
     import binascii, json, os, selectors, subprocess, sys
@@ -115,8 +107,27 @@ std::string string_field(const google::protobuf::Struct& s, const std::string& n
 
 }  // namespace
 
-std::string cell_turn(std::string_view code, const std::map<std::string, std::string>& env) {
-  return wrap(kCellBody, "{\"code\":" + json_quote(code) + ",\"env\":" + json_object(env) + "}");
+std::string cell_turn(std::string_view code, const std::map<std::string, std::string>& env,
+                      const std::string& context) {
+  return wrap(context_body(), "{\"op\":\"cell\",\"code\":" + json_quote(code) + ",\"env\":" +
+                                  json_object(env) + ",\"context\":" + json_quote(context) + "}");
+}
+
+std::string create_context_turn(const std::string& language,
+                                const std::optional<std::string>& cwd) {
+  std::string args = "{\"op\":\"create\",\"language\":" + json_quote(language);
+  if (cwd) args += ",\"cwd\":" + json_quote(*cwd);
+  return wrap(context_body(), args + "}");
+}
+
+std::string list_contexts_turn() { return wrap(context_body(), "{\"op\":\"list\"}"); }
+
+std::string remove_context_turn(const std::string& id) {
+  return wrap(context_body(), "{\"op\":\"remove\",\"context\":" + json_quote(id) + "}");
+}
+
+std::string restart_context_turn(const std::string& id) {
+  return wrap(context_body(), "{\"op\":\"restart\",\"context\":" + json_quote(id) + "}");
 }
 
 std::string command_turn(const std::vector<std::string>& argv,
@@ -152,6 +163,23 @@ Result<CellOutcome> read_cell_outcome(const google::protobuf::Value& turn_json) 
       text->second.kind_case() == google::protobuf::Value::kStringValue)
     out.text = text->second.string_value();
   return out;
+}
+
+Result<google::protobuf::Struct> read_context_report(const google::protobuf::Value& turn_json) {
+  const auto* r = report(turn_json);
+  if (!r) return no_report();
+  auto err = r->fields().find("error");
+  if (err != r->fields().end() &&
+      err->second.kind_case() == google::protobuf::Value::kStructValue) {
+    const auto& e = err->second.struct_value();
+    std::string name = string_field(e, "name");
+    auto code = name == "ContextNotFound"   ? ErrorCode::kNotFound
+                : name == "TooManyContexts" ? ErrorCode::kConflict
+                                            : ErrorCode::kInvalidArgument;
+    return make_error(code, name == "ContextNotFound" ? "not_found" : "invalid_argument",
+                      string_field(e, "value"));
+  }
+  return *r;
 }
 
 Result<CommandOutcome> read_command_outcome(const google::protobuf::Value& turn_json) {

@@ -129,22 +129,87 @@ Result<int32_t> parse_set_timeout(std::string_view body, const SandboxPolicy& po
   return req.timeout();
 }
 
+std::optional<std::string> e2b_language(std::string_view language) {
+  if (language == "python") return "python";
+  if (language == "js" || language == "javascript") return "javascript";
+  if (language == "bash") return "bash";
+  return std::nullopt;
+}
+
+std::optional<std::string> context_language(std::string_view id) {
+  if (id == "default") return "python";
+  if (id == "default-javascript") return "javascript";
+  if (id == "default-bash") return "bash";
+  size_t dash = id.find('-');
+  if (dash == std::string_view::npos || id.size() - dash - 1 != 16) return std::nullopt;
+  for (char c : id.substr(dash + 1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  auto language = e2b_language(id.substr(0, dash));
+  if (!language || *language != id.substr(0, dash)) return std::nullopt;
+  return language;
+}
+
+namespace {
+
+Error unknown_language(const std::string& field, const std::string& language) {
+  return bad(field, "language \"" + sanitize_utf8(language.substr(0, 40)) +
+                        "\" is not supported; Enclave runs python, javascript (js) and bash");
+}
+
+}  // namespace
+
 Result<CellRequest> parse_execute(std::string_view body) {
   wire::Execute req;
   if (auto err = parse_json_object(body, &req)) return *err;
   if (req.code().empty()) return bad("code", "code is required");
-  if (req.has_language() && !req.language().empty() && req.language() != "python") {
-    return bad("language", "language \"" + sanitize_utf8(req.language().substr(0, 40)) +
-                               "\" is not supported; Enclave runs python");
-  }
-  if (req.has_context_id() && !req.context_id().empty() && req.context_id() != "default") {
-    return bad("context_id",
-               "code contexts are not supported: every cell runs in the sandbox's one context");
+  std::optional<std::string> language;
+  if (req.has_language() && !req.language().empty()) {
+    language = e2b_language(req.language());
+    if (!language) return unknown_language("language", req.language());
   }
   CellRequest out;
+  if (req.has_context_id() && !req.context_id().empty()) {
+    auto of = context_language(req.context_id());
+    if (!of) {
+      return bad("context_id", "unknown code context \"" +
+                                   sanitize_utf8(req.context_id().substr(0, 80)) +
+                                   "\" (createCodeContext makes one)");
+    }
+    if (language && *language != *of) {
+      return bad("language",
+                 "context \"" + req.context_id() + "\" runs " + *of + ", not " + *language);
+    }
+    out.context = req.context_id();
+    language = of;
+  } else if (language && *language != "python") {
+    out.context = "default-" + *language;
+  }
   out.code = req.code();
   out.env = to_map(req.env_vars());
   if (auto err = check_env(out.env, "env_vars")) return *err;
+  if (!out.env.empty() && language && *language != "python") {
+    return bad("env_vars", "env_vars apply to Python cells only; a " + *language +
+                               " context keeps the environment it started with");
+  }
+  return out;
+}
+
+Result<ContextRequest> parse_new_context(std::string_view body) {
+  wire::NewContext req;
+  if (auto err = parse_json_object(body, &req)) return *err;
+  ContextRequest out;
+  if (req.has_language() && !req.language().empty()) {
+    auto language = e2b_language(req.language());
+    if (!language) return unknown_language("language", req.language());
+    out.language = *language;
+  }
+  if (req.has_cwd() && !req.cwd().empty()) {
+    const std::string& cwd = req.cwd();
+    if (cwd[0] != '/' || cwd.size() > 1024 || cwd.find('\0') != std::string::npos)
+      return bad("cwd", "cwd must be an absolute path of at most 1024 bytes without NUL");
+    out.cwd = cwd;
+  }
   return out;
 }
 

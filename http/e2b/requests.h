@@ -56,10 +56,28 @@ api::CreateSessionRequest to_session_request(const SandboxSpec& spec, const Sand
 struct CellRequest {
   std::string code;
   std::map<std::string, std::string> env;
+  // The code context it runs in (kernel_code.h): context_id as sent, else the language's default
+  // ("default" for Python, "default-javascript", "default-bash").
+  std::string context = "default";
 };
 
-// POST /execute.
+// An E2B language name as Enclave's: python; js or javascript → javascript; bash. Else nullopt.
+std::optional<std::string> e2b_language(std::string_view language);
+
+// The language of a code context id ("default", "default-<language>", "<language>-<16 hex>"),
+// or nullopt when `id` cannot be a context's.
+std::optional<std::string> context_language(std::string_view id);
+
+// POST /execute. `language` and `context_id` pick the context; env_vars apply to Python cells.
 [[nodiscard]] Result<CellRequest> parse_execute(std::string_view body);
+
+struct ContextRequest {
+  std::string language = "python";
+  std::optional<std::string> cwd;  // absolute, ≤ 1024 bytes
+};
+
+// POST /contexts.
+[[nodiscard]] Result<ContextRequest> parse_new_context(std::string_view body);
 
 struct CommandRequest {
   std::vector<std::string> argv;  // process.cmd, then process.args

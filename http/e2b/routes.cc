@@ -40,10 +40,26 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
     m.endpoint = Endpoint::kUnsupportedRpc;
     return m;
   }
+  if (path == "/contexts") {
+    if (method == "POST") return pick("POST", Endpoint::kCreateContext);
+    return pick("GET", Endpoint::kListContexts);
+  }
+  if (starts_with(path, "/contexts/")) {
+    std::string_view rest = path.substr(10);
+    size_t slash = rest.find('/');
+    m.context_id = std::string(rest.substr(0, slash));
+    if (m.context_id.empty()) {
+      m.endpoint = Endpoint::kUnsupported;
+      return m;
+    }
+    if (slash == std::string_view::npos) return pick("DELETE", Endpoint::kRemoveContext);
+    if (rest.substr(slash) == "/restart") return pick("POST", Endpoint::kRestartContext);
+    m.endpoint = Endpoint::kUnsupported;
+    return m;
+  }
   if (starts_with(path, "/v2/sandboxes/") || starts_with(path, "/v3/sandboxes") ||
-      starts_with(path, "/templates") || starts_with(path, "/contexts") || path == "/files" ||
-      starts_with(path, "/files/") || starts_with(path, "/volumes") ||
-      starts_with(path, "/snapshots")) {
+      starts_with(path, "/templates") || path == "/files" || starts_with(path, "/files/") ||
+      starts_with(path, "/volumes") || starts_with(path, "/snapshots")) {
     m.endpoint = Endpoint::kUnsupported;
     return m;
   }

@@ -19,14 +19,19 @@ enum class Endpoint {
   kExecute,         // POST /execute
   kStartProcess,    // POST /process.Process/Start
   kHealth,          // GET /health
+  kCreateContext,   // POST /contexts
+  kListContexts,    // GET /contexts
+  kRemoveContext,   // DELETE /contexts/{id}
+  kRestartContext,  // POST /contexts/{id}/restart
   kUnsupportedRpc,  // any other envd Connect method (/process.Process/*, /filesystem.Filesystem/*)
-  kUnsupported,     // other E2B paths Enclave does not offer (files, contexts, pause, …)
+  kUnsupported,     // other E2B paths Enclave does not offer (files, pause, …)
   kBadMethod,       // a known E2B path with another method
 };
 
 struct EndpointMatch {
   Endpoint endpoint = Endpoint::kNone;
   std::string sandbox_id;  // kGetSandbox, kKillSandbox, kSetTimeout: the {id} segment as sent
+  std::string context_id;  // kRemoveContext, kRestartContext: the {id} segment as sent
 };
 
 // Matches a request path (no query string) and method.

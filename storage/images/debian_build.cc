@@ -15,6 +15,7 @@
 #include <set>
 
 #include "events/codec/sha256.h"
+#include "storage/images/run_tool.h"
 #include "storage/images/tree_digest.h"
 
 namespace enclave::images {
@@ -38,25 +39,6 @@ std::vector<std::string> package_set(const DebianBuild& b) {
   return {s.begin(), s.end()};
 }
 
-// Runs argv with the given extra environment; stdout/stderr are ours. Exit status or -1.
-int run(const std::vector<std::string>& argv, const std::vector<std::string>& env_add) {
-  pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    for (const auto& e : env_add) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::optional<std::string> read_small_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -65,15 +47,6 @@ std::optional<std::string> read_small_file(const std::string& path) {
   data.resize(static_cast<size_t>(in.gcount()));
   if (data.size() > 64 * 1024) return std::nullopt;
   return data;
-}
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -126,7 +99,8 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
   auto text = read_small_file(cached + "/manifest.json");
   if (text && fs::is_directory(cached + "/rootfs", ec)) {
     auto m = parse_manifest(*text);
-    if (m && m->inputs() == inputs && run({"/bin/cp", "-al", cached + "/rootfs", tree}, {}) == 0) {
+    if (m && m->inputs() == inputs &&
+        run_tool({"/bin/cp", "-al", cached + "/rootfs", tree}, {}) == 0) {
       log << "images build: from the cache " << cached << " (" << m->digest() << ")\n";
       m->set_name(b.name);
       m->set_created_at(now_rfc3339());
@@ -152,7 +126,7 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
   log << "images build: mmdebstrap " << include << " (" << b.suite << ", " << b.mirror << ")\n";
   log.flush();
   // SOURCE_DATE_EPOCH: mmdebstrap's reproducible mode, and byte-identical .pyc files.
-  const int rc = run(argv, {"SOURCE_DATE_EPOCH=1700000000", "LC_ALL=C.UTF-8"});
+  const int rc = run_tool(argv, {"SOURCE_DATE_EPOCH=1700000000", "LC_ALL=C.UTF-8"});
   if (rc != 0) {
     fs::remove_all(*work, ec);
     return make_error(ErrorCode::kInternal, "build_failed",
@@ -180,7 +154,7 @@ Result<api::Image> build_debian_image(Store& store, const DebianBuild& b, std::o
   // Into the shared cache first (hard links), for the next data dir; a failure only costs speed.
   fs::remove_all(cached, ec);
   fs::create_directories(cached, ec);
-  if (!ec && run({"/bin/cp", "-al", tree, cached + "/rootfs"}, {}) == 0) {
+  if (!ec && run_tool({"/bin/cp", "-al", tree, cached + "/rootfs"}, {}) == 0) {
     std::ofstream(cached + "/manifest.json", std::ios::trunc) << manifest_json(m);
   } else {
     log << "images build: could not cache the tree in " << cached << "\n";

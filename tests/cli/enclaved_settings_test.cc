@@ -7,6 +7,7 @@
 
 #include "cli/enclaved/serve_config.h"
 #include "cli/enclaved/settings.h"
+#include "events/image_catalog.h"
 #include "events/session.h"
 
 using namespace enclave;
@@ -131,6 +132,40 @@ BOOST_AUTO_TEST_CASE(structured_values_are_checked) {
                     "one)");
   BOOST_CHECK_EQUAL(err({"--backend", "kubernetes", "--k8s-org-quota", "1,2"}),
                     "--k8s-org-quota must be PODS,CPU_MILLIS,MEMORY_MB, got '1,2'");
+}
+
+BOOST_AUTO_TEST_CASE(k8s_image_maps_image_names_to_container_references) {
+  auto built = build_serve_config(
+      run({"--k8s-image", "registry.example/py:3.11,pydata=registry.example/pydata@sha256:ab12"})
+          .values);
+  BOOST_REQUIRE_MESSAGE(built.error.empty(), built.error);
+  const auto& k = built.config.kubernetes;
+  BOOST_CHECK_EQUAL(k.image, "registry.example/py:3.11");
+  BOOST_REQUIRE_EQUAL(k.images.size(), 1u);
+  BOOST_CHECK_EQUAL(k.images.at("pydata"), "registry.example/pydata@sha256:ab12");
+  // The catalog the engine checks sessions against: default and the mapped names, no other.
+  auto catalog = images::kubernetes_catalog(k.image, k.images);
+  BOOST_CHECK_EQUAL(catalog.by_name.size(), 2u);
+  BOOST_CHECK_EQUAL(catalog.by_name.at("pydata").digest(),
+                    "k8s:registry.example/pydata@sha256:ab12");
+  BOOST_CHECK_EQUAL(catalog.by_name.at("default").digest(), "k8s:registry.example/py:3.11");
+  api::CreateSessionRequest req;
+  req.set_image("nope");
+  req.set_language("python");
+  events::SessionSpec spec;
+  spec.set_language("python");  // as validate_session_request leaves it
+  auto refused = images::resolve_session_image(req, catalog, &spec);
+  BOOST_REQUIRE(refused.has_value());
+  BOOST_CHECK_EQUAL(refused->field, "image");
+  req.set_image("pydata");
+  BOOST_CHECK(!images::resolve_session_image(req, catalog, &spec).has_value());
+  BOOST_CHECK_EQUAL(spec.image_digest(), "k8s:registry.example/pydata@sha256:ab12");
+
+  auto err = [](std::vector<std::string> words) {
+    return build_serve_config(run(std::move(words)).values).error;
+  };
+  for (const std::string bad : {"Bad=ref", "x=", "x=a b", "=ref", "../x=ref", "x=ref;rm"})
+    BOOST_CHECK_MESSAGE(!err({"--k8s-image", bad}).empty(), bad);
 }
 
 BOOST_AUTO_TEST_CASE(every_setting_documented_once) {

@@ -5,7 +5,8 @@ Installs the pinned SDKs (install-sdk.sh, `npm ci`, a no-op when already install
 e2b_-shaped owner keys for two orgs, starts enclaved (gvisor backend, keys auth, no warm pool so
 that runsc's container id is the session id and `runsc list` can be checked), runs
 e2b_sdk_test.mjs with only the SDKs' own settings (E2B_API_KEY, E2B_API_URL, E2B_SANDBOX_URL),
-then stops the server and checks it left no sandbox behind.
+and e2b_languages_test.mjs (JavaScript, Bash, code contexts), then stops the server and checks
+it left no sandbox behind.
 
 usage: e2b_gvisor_test.py BIN_DIR        exit 0 pass, 1 fail, 77 skipped (no usable Node.js)
 """
@@ -54,11 +55,14 @@ try:
                ENCLAVE_RUNSC_ROOTS=":".join(sorted(glob.glob(RUNSC_ROOTS))))
     env.pop("E2B_DOMAIN", None)
     env.pop("E2B_DEBUG", None)
-    run = subprocess.run(["node", os.path.join(HERE, "e2b_sdk_test.mjs")], env=env, cwd=HERE,
-                         capture_output=True, text=True, timeout=600)
-    sys.stdout.write(run.stdout)
-    sys.stdout.write(run.stderr)
-    check(run.returncode == 0, "the SDK suite passed (e2b_sdk_test.mjs)")
+    # e2b_sdk_test.mjs: the SDKs' calls; e2b_languages_test.mjs: runCode in JavaScript and Bash
+    # and code contexts (issue 21).
+    for script in ("e2b_sdk_test.mjs", "e2b_languages_test.mjs"):
+        run = subprocess.run(["node", os.path.join(HERE, script)], env=env, cwd=HERE,
+                             capture_output=True, text=True, timeout=600)
+        sys.stdout.write(run.stdout)
+        sys.stdout.write(run.stderr)
+        check(run.returncode == 0, "the SDK suite passed (%s)" % script)
 finally:
     code = server.stop()
 check(code == 0, "enclaved stopped cleanly on SIGTERM")

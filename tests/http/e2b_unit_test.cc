@@ -184,6 +184,75 @@ BOOST_AUTO_TEST_CASE(new_sandbox_refusals_name_the_field) {
   BOOST_CHECK_EQUAL(req.egress().allow(0), "pypi.org:443");
 }
 
+BOOST_AUTO_TEST_CASE(cells_pick_their_language_and_context) {
+  struct Case {
+    std::string body, context;
+  };
+  for (const auto& c : std::vector<Case>{
+           {R"({"code":"1"})", "default"},
+           {R"({"code":"1","language":"python"})", "default"},
+           {R"({"code":"1","language":"js"})", "default-javascript"},
+           {R"({"code":"1","language":"javascript"})", "default-javascript"},
+           {R"({"code":"1","language":"bash"})", "default-bash"},
+           {R"({"code":"1","context_id":"bash-0123456789abcdef"})", "bash-0123456789abcdef"},
+           {R"({"code":"1","context_id":"python-0123456789abcdef","language":"python"})",
+            "python-0123456789abcdef"},
+           {R"({"code":"1","context_id":"default"})", "default"}}) {
+    auto r = parse_execute(c.body);
+    BOOST_REQUIRE_MESSAGE(r.ok(), c.body);
+    BOOST_CHECK_MESSAGE(r->context == c.context, c.body + " → " + r->context);
+  }
+  struct Refused {
+    std::string body, field;
+  };
+  for (const auto& c : std::vector<Refused>{
+           {R"({"code":"1","language":"r"})", "language"},
+           {R"({"code":"1","context_id":"c1"})", "context_id"},
+           {R"({"code":"1","context_id":"ruby-0123456789abcdef"})", "context_id"},
+           {R"({"code":"1","context_id":"js-0123456789abcdef"})", "context_id"},
+           {R"({"code":"1","context_id":"bash-0123456789ABCDEF"})", "context_id"},
+           {R"({"code":"1","context_id":"bash-0123456789abcdef","language":"js"})", "language"},
+           {R"({"code":"1","language":"js","env_vars":{"A":"b"}})", "env_vars"}}) {
+    auto r = parse_execute(c.body);
+    BOOST_REQUIRE_MESSAGE(!r.ok(), c.body);
+    BOOST_CHECK_MESSAGE(r.error().field == c.field, c.body + " → " + r.error().field);
+  }
+  BOOST_CHECK_EQUAL(context_language("default-bash").value(), "bash");
+  BOOST_CHECK(!context_language("default-").has_value());
+  BOOST_CHECK(!context_language("").has_value());
+
+  auto js = parse_new_context(R"({"language":"js","cwd":"/home/user"})");
+  BOOST_REQUIRE(js.ok());
+  BOOST_CHECK_EQUAL(js->language, "javascript");
+  BOOST_CHECK_EQUAL(js->cwd.value(), "/home/user");
+  auto plain = parse_new_context("{}");
+  BOOST_REQUIRE(plain.ok());
+  BOOST_CHECK_EQUAL(plain->language, "python");
+  BOOST_CHECK(!plain->cwd.has_value());
+  for (const auto& c : std::vector<Refused>{{R"({"language":"r"})", "language"},
+                                            {R"({"cwd":"relative"})", "cwd"},
+                                            {R"({"cwd":")" + std::string(1100, 'a') + "\"}", "cwd"},
+                                            {R"({"other":1})", "other"}}) {
+    auto r = parse_new_context(c.body);
+    BOOST_REQUIRE_MESSAGE(!r.ok(), c.body);
+    BOOST_CHECK_MESSAGE(r.error().field == c.field, c.body + " → " + r.error().field);
+  }
+
+  auto report = read_context_report(parse_value(R"({"e2b":{"contexts":[]}})"));
+  BOOST_REQUIRE(report.ok());
+  BOOST_CHECK(report->fields().count("contexts") == 1);
+  auto missing = read_context_report(
+      parse_value(R"({"e2b":{"error":{"name":"ContextNotFound","value":"no"}}})"));
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_CHECK(missing.error().code == ErrorCode::kNotFound);
+  BOOST_CHECK(!read_context_report(parse_value("1")).ok());
+  // The caller's text only ever travels as base64 of JSON, for contexts too.
+  BOOST_CHECK(create_context_turn("bash", std::string("/tmp/x\"y")).find("x\"y") ==
+              std::string::npos);
+  BOOST_CHECK(cell_turn("console.log(1)", {}, "default-javascript").find("console") ==
+              std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(execute_and_process_requests) {
   auto cell = parse_execute(R"({"code":"x = 1","env_vars":{"A":"b"},"context_id":null})");
   BOOST_REQUIRE(cell.ok());
@@ -421,7 +490,14 @@ BOOST_AUTO_TEST_CASE(endpoints_and_errors) {
       {"POST", "/process.Process/Connect", E::kUnsupportedRpc},
       {"POST", "/filesystem.Filesystem/Stat", E::kUnsupportedRpc},
       {"GET", "/files", E::kUnsupported},
-      {"POST", "/contexts", E::kUnsupported},
+      {"POST", "/contexts", E::kCreateContext},
+      {"GET", "/contexts", E::kListContexts},
+      {"PUT", "/contexts", E::kBadMethod},
+      {"DELETE", "/contexts/javascript-0123456789abcdef", E::kRemoveContext},
+      {"POST", "/contexts/javascript-0123456789abcdef/restart", E::kRestartContext},
+      {"GET", "/contexts/javascript-0123456789abcdef/restart", E::kBadMethod},
+      {"POST", "/contexts/x/other", E::kUnsupported},
+      {"DELETE", "/contexts/", E::kUnsupported},
       {"GET", "/health", E::kHealth},
       {"GET", "/v1/sessions", E::kNone},
       {"GET", "/v1/healthz", E::kNone},
@@ -433,6 +509,8 @@ BOOST_AUTO_TEST_CASE(endpoints_and_errors) {
     BOOST_CHECK_MESSAGE(m.endpoint == c.want, c.method + " " + c.path);
   }
   BOOST_CHECK_EQUAL(match_endpoint("DELETE", "/sandboxes/" + id).sandbox_id, id);
+  BOOST_CHECK_EQUAL(match_endpoint("POST", "/contexts/bash-0123456789abcdef/restart").context_id,
+                    "bash-0123456789abcdef");
   BOOST_CHECK_EQUAL(error_body(sandbox_not_found("abc")),
                     "{\"code\":404,\"message\":\"sandbox \\\"abc\\\" not found\"}");
   BOOST_CHECK_EQUAL(

@@ -4,7 +4,7 @@ and the kubelet stand-in (fake_kubelet.py): enclaved --backend kubernetes, two o
 
 usage: k8s_tier_test.py BIN_DIR [CASE...]
   cases: objects batch failures tenancy quota interactive interactive_demo fleet restart
-         apiserver_restart
+         apiserver_restart images
 Checks what the API server holds for a session against the spec (read back over its HTTPS API),
 a batch result, org isolation by namespace, the org quota, interactive turns over pods/exec, the
 fleets-at-scale scenario (9 shards + 1 hostile), a kill -9 of enclaved mid-fleet whose
@@ -29,7 +29,7 @@ from fake_kubelet import Api  # noqa: E402
 
 BIN = sys.argv[1]
 CASES = sys.argv[2:] or ["objects", "batch", "failures", "tenancy", "quota", "interactive", "fleet",
-                         "restart", "apiserver_restart"]  # interactive_demo needs a server of its own
+                         "restart", "apiserver_restart", "images"]  # interactive_demo needs a server of its own
 TESTENV = os.path.join(ROOT, "scripts", "k8s-testenv")
 check = Checks()
 
@@ -81,6 +81,49 @@ def labels(obj):
 
 
 # ---- cases ----------------------------------------------------------------------------------------
+PYDATA_REF = "registry.example.com/enclave/pydata@sha256:" + "ab" * 32
+
+
+def case_images(env):
+    """--k8s-image NAME=REF (issue 21): a session asking for image NAME runs its pod on REF; the
+    audit records the reference; GET /v1/images lists the mapped names; other names are 400."""
+    api, s, key = env["api"], env["server"], env["keys"]["acme"]
+    st, listed = call(s, "GET", "/v1/images", key)
+    by_name = {m["name"]: m for m in listed.get("images", [])}
+    check(st == 200 and sorted(by_name) == ["default", "pydata"] and
+          by_name["pydata"].get("digest") == "k8s:" + PYDATA_REF and
+          by_name["pydata"].get("languages") == ["python"],
+          f"images: GET /v1/images lists default and the mapped name: {listed}")
+    def pod_image(sid):
+        check(wait(lambda: phase(s, key, sid) == "running", 60), f"images: {sid} running")
+        st, pod = api.call("GET", f"/api/v1/namespaces/enclave-acme/pods/enclave-{sid}")
+        call(s, "DELETE", f"/v1/sessions/{sid}", key)
+        return pod["spec"]["containers"][0]["image"] if st == 200 else f"HTTP {st}"
+
+    got = pod_image(session(s, key, "#@sim hang\n", image="pydata"))
+    check(got == PYDATA_REF, f"images: the pod runs on the mapped reference ({got})")
+    got = pod_image(session(s, key, "#@sim hang\n"))
+    check(got == "python:3.11-slim", f"images: without an image, the default reference ({got})")
+    sid = session(s, key, "print(6 * 7)\n", image="pydata")
+    check(wait(lambda: torn_down(s, key, sid), 120), "images: the session ran and ended")
+    st, res = call(s, "GET", f"/v1/sessions/{sid}/result", key)
+    check(st == 200 and res.get("stdout") == "42\n", f"images: its result ({st} {res})")
+    st, audit = call(s, "GET", f"/v1/sessions/{sid}/audit", key)
+    created = [e for e in audit.get("events", []) if e.get("type") == "session_created"]
+    image = created[0].get("data", {}).get("image", {}) if created else {}
+    check(image.get("name") == "pydata" and image.get("digest") == "k8s:" + PYDATA_REF,
+          f"images: session_created records the image and its reference: {image}")
+    for name in ("nope", "../pydata"):
+        st, err = call(s, "POST", "/v1/sessions", key,
+                       {"code": "print(1)\n", "language": "python", "image": name})
+        check(st == 400 and err.get("error", {}).get("field") == "image",
+              f"images: image {name!r} is refused naming the field ({st} {err})")
+    st, err = call(s, "POST", "/v1/sessions", key,
+                   {"code": "console.log(1)", "language": "javascript", "image": "pydata"})
+    check(st == 400 and err.get("error", {}).get("field") == "language",
+          f"images: a language the mapped image is not known to have is refused ({st} {err})")
+
+
 def case_objects(env):
     api, s, key = env["api"], env["server"], env["keys"]["acme"]
     sid = session(s, key, "#@sim hang\n", egress={"mode": "allow_list", "allow": ["203.0.113.7:443"]},
@@ -444,7 +487,8 @@ def main():
             return Server(BIN, data, "kubernetes", port=port, log=slog, auth="keys",
                           env={"ENCLAVE_MAX_CONCURRENCY": "4", **extra_env},
                           args=["--kubeconfig", os.path.join(envdir, kubeconfig),
-                                "--k8s-org-quota", "20,8000,4096"])
+                                "--k8s-org-quota", "20,8000,4096",
+                                "--k8s-image", "python:3.11-slim,pydata=" + PYDATA_REF])
         env["start"] = start
         env["server"] = start()
         for name in CASES:

@@ -8,8 +8,8 @@
 from .client import DEFAULT_BASE_URL, Client, session_request
 from .errors import (BadRequest, Conflict, EnclaveConnectionError, EnclaveError, EnclaveTimeout,
                      Forbidden, NotFound, PayloadTooLarge, RateLimited, ServerError, Unauthorized)
-from .models import (AuditEvent, Egress, Fleet, FleetCounts, FleetMember, Limits, RunResult,
-                     Session, SessionPage, StreamEvent, TurnResult)
+from .models import (AuditEvent, Egress, Fleet, FleetCounts, FleetMember, Limits, RichResult,
+                     RunResult, Session, SessionPage, StreamEvent, TurnResult)
 
 __version__ = "0.1.0"
 
@@ -18,5 +18,5 @@ __all__ = [
     "EnclaveError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
     "PayloadTooLarge", "RateLimited", "ServerError", "EnclaveConnectionError", "EnclaveTimeout",
     "AuditEvent", "Egress", "Fleet", "FleetCounts", "FleetMember", "Limits", "RunResult",
-    "Session", "SessionPage", "StreamEvent", "TurnResult",
+    "RichResult", "Session", "SessionPage", "StreamEvent", "TurnResult",
 ]

@@ -99,6 +99,42 @@ class StreamEvent:
 
 
 @dataclass
+class RichResult:
+    """One rich result of an interactive turn: a trailing expression's value, ``display()``
+    output or a matplotlib figure. ``data`` is text, except for ``image/png`` (base64 on the
+    wire): :attr:`png` gives its bytes."""
+    type: str  # "text/plain" | "text/html" | "image/png" | "application/json"
+    data: str
+    is_main_result: bool = False
+
+    @property
+    def png(self) -> Optional[bytes]:
+        """The PNG's bytes when this is an ``image/png`` result, else None."""
+        if self.type != "image/png":
+            return None
+        import base64
+        return base64.b64decode(self.data)
+
+    @property
+    def text(self) -> Optional[str]:
+        return self.data if self.type == "text/plain" else None
+
+    @property
+    def html(self) -> Optional[str]:
+        return self.data if self.type == "text/html" else None
+
+    def save(self, path: str) -> None:
+        """Writes the result to ``path`` (the PNG's bytes, or the text as UTF-8)."""
+        with open(path, "wb") as f:
+            f.write(self.png if self.type == "image/png" else self.data.encode("utf-8"))
+
+    @classmethod
+    def from_json(cls, j: Dict[str, Any]) -> "RichResult":
+        return cls(type=str(j.get("type", "")), data=str(j.get("data", "")),
+                   is_main_result=bool(j.get("isMainResult", False)))
+
+
+@dataclass
 class TurnResult:
     """The answer to one interactive turn (``POST /v1/sessions/{id}/exec``)."""
     turn: int
@@ -107,17 +143,35 @@ class TurnResult:
     exit_code: Optional[int]
     json: Any = None
     duration_ms: int = 0
+    # Rich results in the order the turn made them (Python: figures, display(), the value).
+    results: List[RichResult] = field(default_factory=list)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def result(self) -> Any:
         return self.json
 
+    @property
+    def main_result(self) -> Optional[RichResult]:
+        """The trailing expression's value as text/plain, if the turn had one."""
+        for r in self.results:
+            if r.is_main_result and r.type == "text/plain":
+                return r
+        return None
+
+    @property
+    def pngs(self) -> List[bytes]:
+        """Every image/png result's bytes (e.g. each matplotlib figure of the turn)."""
+        return [b for b in (r.png for r in self.results) if b is not None]
+
     @classmethod
     def from_json(cls, j: Dict[str, Any]) -> "TurnResult":
+        results = j.get("results") if isinstance(j.get("results"), list) else []
         return cls(turn=int(j.get("turn", 0)), stdout=str(j.get("stdout", "")),
                    stderr=str(j.get("stderr", "")), exit_code=j.get("exitCode"),
-                   json=j.get("json"), duration_ms=int(j.get("durationMs", 0) or 0), raw=j)
+                   json=j.get("json"), duration_ms=int(j.get("durationMs", 0) or 0),
+                   results=[RichResult.from_json(r) for r in results if isinstance(r, dict)],
+                   raw=j)
 
 
 @dataclass
