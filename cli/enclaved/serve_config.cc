@@ -134,6 +134,7 @@ BuiltConfig build_serve_config(const Values& v) {
   c.api.auth_disabled = c.auth_disabled;
   c.api.metrics_public = v.on("metrics-public");
   c.api.max_upload_bytes = static_cast<uint64_t>(v.integer("max-upload-mb")) << 20;
+  c.e2b.max_upload_bytes = c.api.max_upload_bytes;
 
   // --warm-pool: "N" (the default image's pool) and/or "IMAGE=N" (issue 21), comma-separated.
   for (const auto& item : split_list(v.text("warm-pool"))) {

@@ -10,6 +10,7 @@
 #include "http/auth.h"
 #include "http/e2b/access_token.h"
 #include "http/e2b/connect_stream.h"
+#include "http/e2b/envd_files.h"
 #include "http/e2b/kernel_code.h"
 #include "http/e2b/ndjson.h"
 #include "http/e2b/routes.h"
@@ -196,6 +197,10 @@ void Adapter::handle(Request req, Reply raw_reply) {
       return start_process(req, std::move(reply));
     case Endpoint::kHealth:
       return health(req, std::move(reply));
+    case Endpoint::kReadFile:
+    case Endpoint::kWriteFiles:
+    case Endpoint::kFilesystemRpc:
+      return sandbox_files(std::move(req), m.endpoint, m.rpc, std::move(reply));
     default:
       break;
   }
@@ -517,6 +522,39 @@ void Adapter::start_process(const Request& req, Reply reply) {
   Response r;
   r.stream = std::move(source);
   reply(std::move(r));
+}
+
+void Adapter::sandbox_files(Request req, Endpoint endpoint, const std::string& rpc, Reply reply) {
+  const bool is_rpc = endpoint == Endpoint::kFilesystemRpc;
+  auto found = sandbox_call(req);
+  if (!found) {
+    if (is_rpc) return reply(connect_error(found.error()));
+    // 502 is what E2B answers for a sandbox that is gone; the SDK calls it a timeout.
+    if (found.error().reason == "sandbox_not_running") {
+      return reply(json_response(
+          502, "{\"code\":502,\"message\":" + json_quote(found.error().message) + "}"));
+    }
+    return reply(envd_error(found.error()));
+  }
+  EnvdFilesCall call;
+  call.principal = (*found)->principal;
+  call.sandbox_id = (*found)->sandbox_id;
+  call.max_upload_bytes = options_.max_upload_bytes;
+  call.engine_later = [this]() -> Engine* {
+    std::shared_lock lock(mu_);
+    return engine_;
+  };
+  std::shared_lock lock(mu_);
+  if (!engine_) return reply(is_rpc ? connect_error(unavailable()) : envd_error(unavailable()));
+  auto target = split_target(req.target);
+  switch (endpoint) {
+    case Endpoint::kReadFile:
+      return read_file(*engine_, call, target.query, std::move(reply));
+    case Endpoint::kWriteFiles:
+      return write_files(*engine_, std::move(call), std::move(req), std::move(reply));
+    default:
+      return filesystem_rpc(*engine_, call, rpc, req.body, std::move(reply));
+  }
 }
 
 // ---- running calls: each one turn of its sandbox ------------------------------------------------

@@ -23,6 +23,7 @@
 #include "actors/engine.h"
 #include "http/e2b/deadlines.h"
 #include "http/e2b/requests.h"
+#include "http/e2b/routes.h"
 #include "http/request.h"
 
 namespace enclave::http::e2b {
@@ -33,6 +34,8 @@ struct AdapterOptions {
   SandboxPolicy policy;
   // Calls waiting for one sandbox's kernel beyond this many are refused (409 too_many_calls).
   size_t max_waiting_calls = 16;
+  // envd's POST /files: bytes one request may write (--max-upload-mb, as the native PUT).
+  uint64_t max_upload_bytes = 100ull << 20;
 };
 
 class Adapter {
@@ -70,6 +73,8 @@ class Adapter {
   void execute(const Request& req, Reply reply);
   void start_process(const Request& req, Reply reply);
   void health(const Request& req, Reply reply);
+  // envd's filesystem calls (envd_files.h): `endpoint` kReadFile, kWriteFiles or kFilesystemRpc.
+  void sandbox_files(Request req, Endpoint endpoint, const std::string& rpc, Reply reply);
 
   // A call's stream opened (the client reads): its turn is sent to the engine (which runs a
   // sandbox's turns in order). Returns the stream's id. Error: too many calls waiting.

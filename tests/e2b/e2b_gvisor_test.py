@@ -7,7 +7,8 @@ that runsc's container id is the session id and `runsc list` can be checked), ru
 e2b_sdk_test.mjs with only the SDKs' own settings (E2B_API_KEY, E2B_API_URL, E2B_SANDBOX_URL),
 then stops the server and checks it left no sandbox behind.
 
-usage: e2b_gvisor_test.py BIN_DIR        exit 0 pass, 1 fail, 77 skipped (no usable Node.js)
+usage: e2b_gvisor_test.py BIN_DIR [SCRIPT.mjs]   (default e2b_sdk_test.mjs; e2b_files_test.mjs
+       runs the SDK's files.* calls)   exit 0 pass, 1 fail, 77 skipped (no usable Node.js)
 """
 import glob
 import os
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from enclave_testlib import Checks, Server  # noqa: E402
 
 BIN = sys.argv[1]
+SCRIPT = sys.argv[2] if len(sys.argv) > 2 else "e2b_sdk_test.mjs"
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNSC_ROOTS = "/run/enclave/runsc*"  # slot 0 and the "-N" slots (backends/gvisor/README.md)
 
@@ -54,11 +56,11 @@ try:
                ENCLAVE_RUNSC_ROOTS=":".join(sorted(glob.glob(RUNSC_ROOTS))))
     env.pop("E2B_DOMAIN", None)
     env.pop("E2B_DEBUG", None)
-    run = subprocess.run(["node", os.path.join(HERE, "e2b_sdk_test.mjs")], env=env, cwd=HERE,
+    run = subprocess.run(["node", os.path.join(HERE, SCRIPT)], env=env, cwd=HERE,
                          capture_output=True, text=True, timeout=600)
     sys.stdout.write(run.stdout)
     sys.stdout.write(run.stderr)
-    check(run.returncode == 0, "the SDK suite passed (e2b_sdk_test.mjs)")
+    check(run.returncode == 0, f"the SDK suite passed ({SCRIPT})")
 finally:
     code = server.stop()
 check(code == 0, "enclaved stopped cleanly on SIGTERM")
