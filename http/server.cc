@@ -156,6 +156,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req.authorization = std::string(msg[bhttp::field::authorization]);
     req.x_api_key = std::string(msg["X-API-KEY"]);
     req.content_type = std::string(msg[bhttp::field::content_type]);
+    req.content_encoding = std::string(msg[bhttp::field::content_encoding]);
     req.sandbox_id = std::string(msg["E2b-Sandbox-Id"]);
     req.access_token = std::string(msg["X-Access-Token"]);
     req.origin = std::string(msg[bhttp::field::origin]);

@@ -303,6 +303,11 @@ void write_files(Engine& e, EnvdFilesCall c, Request req, Reply reply) {
     if (!p) return reply(envd_error(p.error()));
     path = *p;
   }
+  if (!req.content_encoding.empty() && req.content_encoding != "identity")
+    return reply(envd_error(make_error(ErrorCode::kInvalidArgument, "invalid_argument",
+                                       "Content-Encoding " + req.content_encoding.substr(0, 40) +
+                                           " is not supported: send the bytes uncompressed",
+                                       "Content-Encoding")));
   auto root = open_workdir(e, c, true);
   if (!root) return reply(envd_error(root.error()));
   std::string media = req.content_type.substr(0, req.content_type.find(';'));

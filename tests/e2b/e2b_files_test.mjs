@@ -92,6 +92,10 @@ async function main() {
   check(overwritten.path === '/home/user/hello.txt' && (await sbx.files.read('hello.txt')) === 'second version',
     'files.write over an existing file replaces it')
 
+  const gz = await refused(sbx.files.write('/home/user/gz.txt', 'zipped', { gzip: true }))
+  check(gz && gz.name === 'InvalidArgumentError', 'a gzip upload is refused, not stored compressed', gz && gz.message)
+  check((await sbx.files.exists('/home/user/gz.txt')) === false, '… and leaves nothing behind')
+
   // ---- list, exists, getInfo --------------------------------------------------------------------
   const listed = await sbx.files.list('/home/user/data')
   const names = listed.map((e) => `${e.name}:${e.type}`).sort().join()
