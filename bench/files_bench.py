@@ -65,7 +65,7 @@ def main():
     try:
         # An E2B sandbox (so envd's POST /files takes it too) is an interactive session with the
         # default limits: diskMb 512 holds the three copies.
-        st, s = srv.call("POST", "/sandboxes", {"templateID": "base", "timeout": 3600})
+        st, s = srv.call("POST", "/sandboxes", {"templateID": "base", "timeout": 1800})
         sid, token = s.get("sandboxID", ""), s.get("envdAccessToken", "")
         if st != 201 or not wait(lambda: srv.call("GET", f"/v1/sessions/{sid}")[1].get("phase") == "running", 60):
             print(f"INVALID: the session did not start ({st} {s})")
