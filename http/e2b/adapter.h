@@ -22,6 +22,7 @@
 
 #include "actors/engine.h"
 #include "http/e2b/deadlines.h"
+#include "http/e2b/envd_watch.h"
 #include "http/e2b/requests.h"
 #include "http/e2b/routes.h"
 #include "http/request.h"
@@ -75,6 +76,8 @@ class Adapter {
   void health(const Request& req, Reply reply);
   // envd's filesystem calls (envd_files.h): `endpoint` kReadFile, kWriteFiles or kFilesystemRpc.
   void sandbox_files(Request req, Endpoint endpoint, const std::string& rpc, Reply reply);
+  // envd's WatchDir (envd_watch.h): a Connect server stream of one directory's events.
+  void watch_dir(const Request& req, Reply reply);
 
   // A call's stream opened (the client reads): its turn is sent to the engine (which runs a
   // sandbox's turns in order). Returns the stream's id. Error: too many calls waiting.
@@ -93,6 +96,7 @@ class Adapter {
   mutable std::mutex calls_mu_;
   std::map<uint64_t, std::shared_ptr<Call>> calls_;  // open and unanswered, by stream id
   std::atomic<uint64_t> next_stream_{1};
+  DirWatches watches_;   // files.watchDir streams, one thread each
   Deadlines deadlines_;  // last: its thread stops first
 };
 

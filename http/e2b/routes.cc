@@ -44,6 +44,7 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
       return pick("POST", Endpoint::kFilesystemRpc);
     }
   }
+  if (path == "/filesystem.Filesystem/WatchDir") return pick("POST", Endpoint::kWatchDir);
   if (path == "/files") {
     if (method == "POST") return pick("POST", Endpoint::kWriteFiles);
     return pick("GET", Endpoint::kReadFile);

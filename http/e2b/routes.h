@@ -22,6 +22,7 @@ enum class Endpoint {
   kReadFile,        // GET /files (envd: files.read)
   kWriteFiles,      // POST /files (envd: files.write)
   kFilesystemRpc,   // POST /filesystem.Filesystem/{Stat,ListDir,MakeDir,Move,Remove}
+  kWatchDir,        // POST /filesystem.Filesystem/WatchDir (server stream)
   kUnsupportedRpc,  // any other envd Connect method (/process.Process/*, WatchDir, watchers, …)
   kUnsupported,     // other E2B paths Enclave does not offer (contexts, pause, …)
   kBadMethod,       // a known E2B path with another method

@@ -126,6 +126,19 @@ async function main() {
   const rmMissing = await refused(sbx.files.remove('/home/user/newdir'))
   check(rmMissing && rmMissing.name === 'FileNotFoundError', 'remove of nothing → FileNotFoundError', rmMissing && rmMissing.name)
 
+  // ---- watchDir: what the SDK and the workload do in a directory, as it happens -----------------
+  await sbx.files.makeDir('/home/user/watched')
+  const seen = []
+  const watch = await sbx.files.watchDir('/home/user/watched', (e) => seen.push(`${e.type}:${e.name}`))
+  await sbx.files.write('/home/user/watched/from-sdk.txt', 'x')
+  await sbx.commands.run('echo y > /home/user/watched/from-code.txt; rm /home/user/watched/from-sdk.txt')
+  const want = ['create:from-sdk.txt', 'create:from-code.txt', 'remove:from-sdk.txt']
+  const allSeen = async () => want.every((w) => seen.includes(w))
+  const deadline = Date.now() + 10000
+  while (!(await allSeen()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  check(await allSeen(), 'watchDir sees the SDK\'s write, the workload\'s write and remove', seen)
+  check(!seen.some((e) => e.includes('.enclave-upload')), 'watchDir does not show the upload\'s temporary file', seen)
+  await watch.stop()
   // ---- hostile paths and links ------------------------------------------------------------------
   await sbx.files.write('/home/user/sibling.txt', 'clean sibling')
   await sbx.commands.run('ln -s / /home/user/rootlink; ln -s /proc/self /home/user/selflink; ' +
@@ -142,6 +155,8 @@ async function main() {
   check(dotdot && dotdot.name === 'InvalidArgumentError', '".." → InvalidArgumentError', dotdot && dotdot.name)
   const outside = await refused(sbx.files.write('/etc/ESCAPED', 'ESCAPED'))
   check(outside && outside.name === 'InvalidArgumentError', 'a write to /etc is refused', outside && outside.name)
+  const badWatch = await refused(sbx.files.watchDir('/home/user/rootlink', () => {}))
+  check(badWatch !== null, 'watchDir through a planted link is refused', badWatch && badWatch.message)
   const listLink = await refused(sbx.files.list('/home/user/rootlink'))
   check(listLink !== null, 'list through a link to / is refused', listLink && listLink.message)
   const moveOut = await refused(sbx.files.rename('/home/user/sibling.txt', '/home/user/rootlink/tmp/ESCAPED'))

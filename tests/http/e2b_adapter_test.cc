@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(tokens_and_bad_requests) {
   BOOST_CHECK_EQUAL(f.send("GET", "/sandboxes/not-an-id").status, 404);
   BOOST_CHECK_EQUAL(f.send("POST", "/sandboxes/" + ida + "/pause").status, 404);
   BOOST_CHECK_EQUAL(f.send("PUT", "/execute").status, 405);
-  auto unsupported = f.send("POST", "/filesystem.Filesystem/WatchDir", "");
+  auto unsupported = f.send("POST", "/filesystem.Filesystem/CreateWatcher", "");
   BOOST_CHECK_EQUAL(unsupported.status, 200);
   BOOST_CHECK(unsupported.body.find("\"code\":\"unimplemented\"") != std::string::npos);
   // envd's files calls (issue 20) check the token like every sandbox call; the simulator keeps
