@@ -161,6 +161,7 @@ void Engine::create_session(const Principal& p, const api::CreateSessionRequest&
                             Callback<api::Session> done) {
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   RequestBounds bounds;
+  bounds.max_disk_mb = impl_->config.max_disk_mb;
   bounds.egress = impl_->config.egress;
   bounds.images = image_catalog(impl_->config);
   auto spec = validate_session_request(req, bounds);
@@ -241,6 +242,7 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
                           Callback<api::Fleet> done) {
   if (!p.has("sessions:write")) return done(forbidden("sessions:write"));
   RequestBounds bounds;
+  bounds.max_disk_mb = impl_->config.max_disk_mb;
   bounds.egress = impl_->config.egress;
   bounds.images = image_catalog(impl_->config);
   auto members = validate_fleet_request(req, bounds);

@@ -100,8 +100,9 @@ class Engine {
   // ---- files (issue 20; the HTTP side is http/files_api.cc) ---------------------------------
   // The host directory that is a running interactive session's /home/user, to work in beneath
   // its fd (backends/session_files.h). 404 as every read; 403 without sessions:write (`write`)
-  // or sessions:read; 409 session_not_running unless interactive and running (or the backend
-  // keeps no working directory).
+  // or sessions:read; 409 session_paused while paused (its files are in its checkpoint: resume
+  // first); 409 session_not_running unless interactive and running (or the backend keeps no
+  // working directory).
   [[nodiscard]] Result<std::string> session_workdir(const Principal& p, const std::string& id,
                                                     bool write) const;
   // Records file_written or file_read in the session's log; `done` once it is durable.

@@ -21,6 +21,11 @@ Result<std::string> Engine::session_workdir(const Principal& p, const std::strin
     return make_error(ErrorCode::kConflict, "session_not_running",
                       "the files API reaches interactive sessions; a batch session takes `files` "
                       "in its request and gives back `artifacts`");
+  if (s->phase == session::Phase::kPaused)
+    return make_error(ErrorCode::kConflict, "session_paused",
+                      "session is paused: its files are inside its checkpoint; resume it first "
+                      "(POST /v1/sessions/" +
+                          id + "/resume), then read or write them");
   if (s->phase != session::Phase::kRunning)
     return make_error(ErrorCode::kConflict, "session_not_running",
                       std::string("session is ") + session::phase_name(s->phase));

@@ -59,6 +59,8 @@ struct EngineConfig {
   // `org_storage_mb_for` if it has one) has its new work refused (429 quota_exceeded); 0: no
   // quota. Work already running goes on either way.
   uint64_t min_free_disk_mb = 512;
+  // The largest limits.diskMb a session may ask for (its /home/user and its /tmp, each).
+  int32_t max_disk_mb = 4096;
   uint64_t org_storage_mb = 4096;
   std::map<std::string, uint64_t> org_storage_mb_for;
   // The server's egress policy: an allow-list naming an IP literal it refuses is

@@ -199,6 +199,12 @@ Result<Fd> open_root(const std::string& host_dir) {
   return d;
 }
 
+Result<Fd> open_dir(int root, const SessionPath& path) {
+  Fd d(open_beneath(root, join(path.components, path.components.size()), O_RDONLY | O_DIRECTORY));
+  if (d.get() < 0) return from_errno(errno, path.display());
+  return d;
+}
+
 struct Upload::Hash {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   ~Hash() { EVP_MD_CTX_free(ctx); }

@@ -53,6 +53,9 @@ struct Owner {
 // Opens a working directory (the host path a backend hands out) as the root of every operation.
 [[nodiscard]] Result<Fd> open_root(const std::string& host_dir);
 
+// Opens a directory beneath `root` (read-only; a symlink on the way refused like every lookup).
+[[nodiscard]] Result<Fd> open_dir(int root, const SessionPath& path);
+
 struct FileFacts {
   uint64_t size = 0;
   std::string sha256;  // hex

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "events/codec/sha256.h"
+
 namespace enclave::session {
 
 using events::Envelope;
@@ -287,11 +289,21 @@ Result<std::vector<Envelope>> decide(const State& s, const Command& c, TimeMs no
     ev->set_org_id(cr->org_id);
     ev->set_created_by(cr->created_by);
     *ev->mutable_spec() = cr->spec;
+    // What the request stages into /home/user is data the session was given: audited like an
+    // upload, in the creating commit (before any code can run).
+    for (const auto& f : cr->spec.files()) {
+      auto* w = fb.add().mutable_file_written();
+      w->set_path(f.path());
+      w->set_size(f.content().size());
+      w->set_sha256(sha256_hex(f.content()));
+      w->set_via("request");
+    }
     auto created = fb.take();
     if (std::holds_alternative<std::monostate>(cr->admission)) return created;
     // The admission answer is decided against the state the creation leaves, exactly as if it
     // came one commit later: the same events, the same checks, in the same batch.
-    State after = apply(fresh, created.front());
+    State after = fresh;
+    for (const auto& e : created) after = apply(after, e);
     auto rest = std::visit(
         [&](const auto& a) -> Result<std::vector<Envelope>> {
           using A = std::decay_t<decltype(a)>;

@@ -128,7 +128,8 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
       {"pids", rl.has_pids(), rl.pids(), 64, b.max_pids, &events::Limits::set_pids},
       {"wallClockSeconds", rl.has_wall_clock_seconds(), rl.wall_clock_seconds(), 30,
        b.max_wall_clock_seconds, &events::Limits::set_wall_clock_seconds},
-      {"diskMb", rl.has_disk_mb(), rl.disk_mb(), 64, b.max_disk_mb, &events::Limits::set_disk_mb},
+      {"diskMb", rl.has_disk_mb(), rl.disk_mb(), kDefaultDiskMb, b.max_disk_mb,
+       &events::Limits::set_disk_mb},
   };
   for (const auto& f : fields) {
     int32_t v = f.has ? f.value : f.def;

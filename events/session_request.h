@@ -18,13 +18,17 @@
 
 namespace enclave {
 
+// A session's limits.diskMb when it names none: its /home/user (and its /tmp) may hold this many
+// MiB (issue 20). Backends make their pool kernels with it, so a default session can take one.
+inline constexpr int32_t kDefaultDiskMb = 512;
+
 // Ceilings a request may not exceed (server policy).
 struct RequestBounds {
   int32_t max_memory_mb = 8192;
   int32_t max_cpu_millis = 8000;
   int32_t max_pids = 4096;
   int32_t max_wall_clock_seconds = 3600;
-  int32_t max_disk_mb = 4096;
+  int32_t max_disk_mb = 4096;  // --max-disk-mb
   size_t max_code_bytes = 512 * 1024;
   size_t max_env_entries = 64;
   size_t max_allow_entries = 64;

@@ -61,13 +61,14 @@ struct Request {
   std::string method;  // "GET", "POST", …
   std::string target;  // path and query, as sent
   std::string body;
-  std::string authorization;   // Authorization header, or empty
-  std::string x_api_key;       // X-API-KEY header, or empty
-  std::string content_type;    // Content-Type header, or empty
-  std::string sandbox_id;      // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
-  std::string access_token;    // X-Access-Token (else E2B-Traffic-Access-Token) header, or empty
-  std::string origin;          // Origin header (browsers), or empty
-  std::string host;            // Host header, or empty
+  std::string authorization;     // Authorization header, or empty
+  std::string x_api_key;         // X-API-KEY header, or empty
+  std::string content_type;      // Content-Type header, or empty
+  std::string content_encoding;  // Content-Encoding header, or empty (envd uploads refuse gzip)
+  std::string sandbox_id;        // E2b-Sandbox-Id header (the E2B adapter's calls), or empty
+  std::string access_token;      // X-Access-Token (else E2B-Traffic-Access-Token), or empty
+  std::string origin;            // Origin header (browsers), or empty
+  std::string host;              // Host header, or empty
   bool has_preflight = false;  // an Access-Control-Request-Method header was sent (CORS preflight)
   std::shared_ptr<HangupWatch> hangup;  // set by the server; null where nothing watches (tests)
   // Set (and `body` empty) when the route streams its body: see BodyChannel.

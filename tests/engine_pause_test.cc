@@ -95,6 +95,14 @@ BOOST_AUTO_TEST_CASE(pause_releases_the_slot_and_resume_takes_one_through_admiss
   // The image is in the data dir, where the audit says.
   const std::string snap = f.dir.path() + "/snapshots/" + a + "/" + paused->snapshot().id();
   BOOST_CHECK(std::filesystem::exists(snap + "/checkpoint.img"));
+  // The files API does not reach into a checkpoint (issue 20): a clear 409 that says to resume.
+  for (bool write : {false, true}) {
+    auto dir = f.engine->session_workdir(f.p, a, write);
+    BOOST_REQUIRE(!dir.ok());
+    BOOST_CHECK(dir.error().code == ErrorCode::kConflict);
+    BOOST_CHECK_EQUAL(dir.error().reason, "session_paused");
+    BOOST_CHECK(dir.error().message.find("resume") != std::string::npos);
+  }
 
   // Its slot is free: a second session (ceiling 1) runs now.
   auto b = f.create();

@@ -533,4 +533,36 @@ BOOST_AUTO_TEST_CASE(settled_means_ended_with_its_exit_or_torn_down) {
   BOOST_CHECK(session::settled(never));
 }
 
+// Issue 20: files a request stages are data the session was given — file_written {via:
+// "request"} with their size and sha256, in the creating commit (admission answer included).
+BOOST_AUTO_TEST_CASE(staged_files_are_audited_in_the_creating_commit) {
+  auto sp = spec();
+  auto* f = sp.add_files();
+  f->set_path("/home/user/in.csv");
+  f->set_content("a,b\n");
+  sp.add_files()->set_path("/home/user/empty");
+  session::Create c{std::string(16, 'a'), "acme", "key:1", sp};
+  c.admission = session::Admit{1, 2, 7, 3};
+  auto r = session::decide({}, c, 1000, policy());
+  BOOST_REQUIRE(r.ok());
+  std::vector<std::string> types;
+  session::State s;
+  for (const auto& e : *r) {
+    types.push_back(session::event_type(e));
+    BOOST_CHECK_EQUAL(e.seq(), s.last_seq + 1);
+    s = session::apply(s, e);
+  }
+  const std::vector<std::string> want = {"session_created", "file_written", "file_written",
+                                         "session_admitted"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(types.begin(), types.end(), want.begin(), want.end());
+  const auto& w = (*r)[1].file_written();
+  BOOST_CHECK_EQUAL(w.path(), "/home/user/in.csv");
+  BOOST_CHECK_EQUAL(w.size(), 4u);
+  BOOST_CHECK_EQUAL(w.via(), "request");
+  BOOST_CHECK_EQUAL(w.sha256(), "5be08c9684a1d25efcee09318204824278b08bbfb4aef973ffefd0b9d7478313");
+  BOOST_CHECK_EQUAL((*r)[2].file_written().sha256(),
+                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  BOOST_CHECK(s.phase == Phase::kStarting);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,6 +23,7 @@
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
 #include "events/codec/json_string.h"
+#include "events/session_request.h"
 #include "storage/images/store.h"
 
 namespace enclave::backends::gvisor {
@@ -33,7 +34,7 @@ using namespace std::chrono_literals;
 constexpr int kDefaultMemoryMb = 256;
 constexpr int kDefaultCpuMillis = 1000;
 constexpr int kDefaultPids = 64;
-constexpr int kDefaultDiskMb = 64;
+constexpr int kDefaultDiskMb = enclave::kDefaultDiskMb;  // the request's default (pool kernels)
 constexpr int kDefaultWallClockSeconds = 30;
 constexpr auto kDrainAfterExit = 1500ms;  // output still in pipes after runsc exited
 constexpr auto kKillEscalation = 3s;      // runsc kill did not end `runsc run`: SIGKILL it

@@ -186,7 +186,11 @@ int serve_main(const std::vector<std::string>& words) {
   http::ServerOptions sopts;
   sopts.host = addr->host;
   sopts.port = addr->port;
-  sopts.stream_body = http::streams_body;  // uploads are bounded by --max-upload-mb instead
+  // Uploads (native PUT, envd's POST /files) are bounded by --max-upload-mb instead.
+  sopts.stream_body = [e2b_on](std::string_view method, std::string_view target) {
+    return http::streams_body(method, target) ||
+           (e2b_on && http::e2b::streams_body(method, target));
+  };
   // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
   auto server = http::Server::start(
       sopts, http::guard_browsers(

@@ -97,6 +97,7 @@ BuiltConfig build_serve_config(const Values& v) {
   e.policy.pause_on_idle = v.text("ENCLAVE_INTERACTIVE_ON_IDLE") == "pause";
   e.policy.paused_max_ms = v.integer("ENCLAVE_PAUSED_MAX_SECONDS") * 1000;
   e.min_free_disk_mb = static_cast<uint64_t>(v.integer("min-free-disk-mb"));
+  e.max_disk_mb = static_cast<int32_t>(v.integer("max-disk-mb"));
   e.org_storage_mb = static_cast<uint64_t>(v.integer("org-storage-mb"));
   for (const auto& entry : split_list(v.text("org-storage-mb-for"))) {
     auto eq = entry.find('=');
@@ -137,6 +138,7 @@ BuiltConfig build_serve_config(const Values& v) {
   c.api.auth_disabled = c.auth_disabled;
   c.api.metrics_public = v.on("metrics-public");
   c.api.max_upload_bytes = static_cast<uint64_t>(v.integer("max-upload-mb")) << 20;
+  c.e2b.max_upload_bytes = c.api.max_upload_bytes;
 
   // --warm-pool: "N" (the default image's pool) and/or "IMAGE=N" (issue 21), comma-separated.
   for (const auto& item : split_list(v.text("warm-pool"))) {

@@ -118,6 +118,17 @@ std::vector<Setting> make_table() {
        "The largest file PUT /v1/sessions/{id}/files takes (streamed to the file, never held "
        "whole); larger: 413 too_large.",
        kServer},
+      {"max-disk-mb",
+       "ENCLAVE_MAX_DISK_MB",
+       Kind::kInteger,
+       "N",
+       str(static_cast<int64_t>(engine.max_disk_mb)),
+       1,
+       1 << 20,
+       {},
+       "The largest limits.diskMb a session may ask for (default 512: its /home/user and its /tmp "
+       "may each hold that much); larger: 400 naming limits.diskMb.",
+       kServer},
       {"metrics-public",
        "ENCLAVE_METRICS_PUBLIC",
        Kind::kSwitch,

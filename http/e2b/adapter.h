@@ -22,6 +22,7 @@
 
 #include "actors/engine.h"
 #include "http/e2b/deadlines.h"
+#include "http/e2b/envd_watch.h"
 #include "http/e2b/requests.h"
 #include "http/e2b/routes.h"
 #include "http/request.h"
@@ -34,6 +35,8 @@ struct AdapterOptions {
   SandboxPolicy policy;
   // Calls waiting for one sandbox's kernel beyond this many are refused (409 too_many_calls).
   size_t max_waiting_calls = 16;
+  // envd's POST /files: bytes one request may write (--max-upload-mb, as the native PUT).
+  uint64_t max_upload_bytes = 100ull << 20;
 };
 
 class Adapter {
@@ -77,6 +80,10 @@ class Adapter {
   // 400 naming `field` when the sandbox's image cannot run `language` (GET /v1/images).
   std::optional<Error> language_missing(const Call& call, const std::string& language,
                                         const std::string& field) const;
+  // envd's filesystem calls (envd_files.h): `endpoint` kReadFile, kWriteFiles or kFilesystemRpc.
+  void sandbox_files(Request req, Endpoint endpoint, const std::string& rpc, Reply reply);
+  // envd's WatchDir (envd_watch.h): a Connect server stream of one directory's events.
+  void watch_dir(const Request& req, Reply reply);
 
   // A call's stream opened (the client reads): its turn is sent to the engine (which runs a
   // sandbox's turns in order). Returns the stream's id. Error: too many calls waiting.
@@ -95,6 +102,7 @@ class Adapter {
   mutable std::mutex calls_mu_;
   std::map<uint64_t, std::shared_ptr<Call>> calls_;  // open and unanswered, by stream id
   std::atomic<uint64_t> next_stream_{1};
+  DirWatches watches_;   // files.watchDir streams, one thread each
   Deadlines deadlines_;  // last: its thread stops first
 };
 

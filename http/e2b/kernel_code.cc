@@ -62,7 +62,8 @@ constexpr std::string_view kCommandBody = R"PY(def __enclave_e2b_turn(arg):
     env.update(a["env"])
     try:
         p = subprocess.Popen(a["argv"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, cwd=a.get("cwd") or "/tmp")
+                             stderr=subprocess.PIPE, env=env,
+                             cwd=a.get("cwd") or (os.path.isdir("/home/user") and "/home/user") or "/tmp")
     except (OSError, ValueError) as e:
         enclave.result({"e2b": {"exitCode": 127, "error": str(e)[:10000]}})
         return

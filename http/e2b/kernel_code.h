@@ -48,9 +48,9 @@ std::string restart_context_turn(const std::string& id);
 
 // Python that runs `argv` as a child process (no shell of ours: argv[0] is exec'd; the SDK
 // sends /bin/bash -l -c CMD) with the kernel's environment plus `env`, in `cwd` when given
-// (else /tmp), stdin from /dev/null, streaming its stdout and stderr as the turn's own.
-// Reports {"e2b":{"exitCode":N}} (128+signal for a signal) or {"e2b":{"exitCode":127,
-// "error":…}} when it could not be started.
+// (else /home/user when the sandbox has it, as on E2B; else /tmp), stdin from /dev/null, streaming
+// its stdout and stderr as the turn's own. Reports {"e2b":{"exitCode":N}} (128+signal for a signal)
+// or {"e2b":{"exitCode":127, "error":…}} when it could not be started.
 std::string command_turn(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          const std::optional<std::string>& cwd);

@@ -241,4 +241,16 @@ Result<CommandRequest> parse_start_process(std::string_view body) {
   return out;
 }
 
+Result<files::SessionPath> sandbox_path(std::string_view path, const std::string& field) {
+  std::string p(path);
+  if (p.empty() || p == "~") {
+    p = std::string(files::kHome);
+  } else if (p.rfind("~/", 0) == 0) {
+    p = std::string(files::kHome) + p.substr(1);
+  } else if (p.front() != '/') {
+    p = std::string(files::kHome) + "/" + p;
+  }
+  return files::parse_session_path(p, field);
+}
+
 }  // namespace enclave::http::e2b

@@ -12,6 +12,7 @@
 
 #include "events/api.pb.h"
 #include "events/error.h"
+#include "events/file_path.h"
 
 namespace enclave::http::e2b {
 
@@ -92,5 +93,11 @@ struct CommandRequest {
 // values without NUL, at most 64 entries. Errors name `field` + "." + the variable.
 [[nodiscard]] std::optional<Error> check_env(const std::map<std::string, std::string>& env,
                                              const std::string& field);
+
+// A path as the SDKs send it (files.*), checked: "" and "~" are /home/user; "~/x" and "x" are
+// /home/user/x; absolute paths as they are. Then the native rules (events/file_path.h). Errors:
+// 400 path_forbidden naming `field` (outside the session's directories, "..", NUL, …).
+[[nodiscard]] Result<files::SessionPath> sandbox_path(std::string_view path,
+                                                      const std::string& field = "path");
 
 }  // namespace enclave::http::e2b

@@ -36,6 +36,19 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
     return pick("GET", Endpoint::kGetSandbox);
   }
   if (path == "/process.Process/Start") return pick("POST", Endpoint::kStartProcess);
+  if (starts_with(path, "/filesystem.Filesystem/")) {
+    std::string_view rpc = path.substr(23);
+    for (std::string_view known : {"Stat", "ListDir", "MakeDir", "Move", "Remove"}) {
+      if (rpc != known) continue;
+      m.rpc = std::string(rpc);
+      return pick("POST", Endpoint::kFilesystemRpc);
+    }
+  }
+  if (path == "/filesystem.Filesystem/WatchDir") return pick("POST", Endpoint::kWatchDir);
+  if (path == "/files") {
+    if (method == "POST") return pick("POST", Endpoint::kWriteFiles);
+    return pick("GET", Endpoint::kReadFile);
+  }
   if (starts_with(path, "/process.Process/") || starts_with(path, "/filesystem.Filesystem/")) {
     m.endpoint = Endpoint::kUnsupportedRpc;
     return m;
@@ -58,7 +71,7 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
     return m;
   }
   if (starts_with(path, "/v2/sandboxes/") || starts_with(path, "/v3/sandboxes") ||
-      starts_with(path, "/templates") || path == "/files" || starts_with(path, "/files/") ||
+      starts_with(path, "/templates") || starts_with(path, "/files/") ||
       starts_with(path, "/volumes") || starts_with(path, "/snapshots")) {
     m.endpoint = Endpoint::kUnsupported;
     return m;
@@ -66,6 +79,11 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
   if (path == "/execute") return pick("POST", Endpoint::kExecute);
   if (path == "/health") return pick("GET", Endpoint::kHealth);
   return m;
+}
+
+bool streams_body(std::string_view method, std::string_view target) {
+  return match_endpoint(method, target.substr(0, target.find('?'))).endpoint ==
+         Endpoint::kWriteFiles;
 }
 
 }  // namespace enclave::http::e2b

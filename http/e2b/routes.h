@@ -23,8 +23,12 @@ enum class Endpoint {
   kListContexts,    // GET /contexts
   kRemoveContext,   // DELETE /contexts/{id}
   kRestartContext,  // POST /contexts/{id}/restart
-  kUnsupportedRpc,  // any other envd Connect method (/process.Process/*, /filesystem.Filesystem/*)
-  kUnsupported,     // other E2B paths Enclave does not offer (files, pause, …)
+  kReadFile,        // GET /files (envd: files.read)
+  kWriteFiles,      // POST /files (envd: files.write)
+  kFilesystemRpc,   // POST /filesystem.Filesystem/{Stat,ListDir,MakeDir,Move,Remove}
+  kWatchDir,        // POST /filesystem.Filesystem/WatchDir (server stream)
+  kUnsupportedRpc,  // any other envd Connect method (/process.Process/*, WatchDir, watchers, …)
+  kUnsupported,     // other E2B paths Enclave does not offer (pause, …)
   kBadMethod,       // a known E2B path with another method
 };
 
@@ -32,9 +36,14 @@ struct EndpointMatch {
   Endpoint endpoint = Endpoint::kNone;
   std::string sandbox_id;  // kGetSandbox, kKillSandbox, kSetTimeout: the {id} segment as sent
   std::string context_id;  // kRemoveContext, kRestartContext: the {id} segment as sent
+  std::string rpc;         // kFilesystemRpc: the method ("Stat", "ListDir", …)
 };
 
 // Matches a request path (no query string) and method.
 EndpointMatch match_endpoint(std::string_view method, std::string_view path);
+
+// Whether the server should stream this request's body to the adapter instead of reading it
+// whole (envd's POST /files: uploads are bounded by --max-upload-mb, not the 1 MiB body limit).
+bool streams_body(std::string_view method, std::string_view target);
 
 }  // namespace enclave::http::e2b

@@ -8,7 +8,8 @@ e2b_sdk_test.mjs with only the SDKs' own settings (E2B_API_KEY, E2B_API_URL, E2B
 and e2b_languages_test.mjs (JavaScript, Bash, code contexts), then stops the server and checks
 it left no sandbox behind.
 
-usage: e2b_gvisor_test.py BIN_DIR        exit 0 pass, 1 fail, 77 skipped (no usable Node.js)
+usage: e2b_gvisor_test.py BIN_DIR [SCRIPT.mjs…]   (default e2b_sdk_test.mjs and
+       e2b_languages_test.mjs; e2b_files_test.mjs runs the SDK's files.* calls)   exit 0 pass, 1 fail, 77 skipped (no usable Node.js)
 """
 import glob
 import os
@@ -21,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from enclave_testlib import Checks, Server  # noqa: E402
 
 BIN = sys.argv[1]
+SCRIPTS = sys.argv[2:] or ["e2b_sdk_test.mjs", "e2b_languages_test.mjs"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNSC_ROOTS = "/run/enclave/runsc*"  # slot 0 and the "-N" slots (backends/gvisor/README.md)
 
@@ -55,14 +57,14 @@ try:
                ENCLAVE_RUNSC_ROOTS=":".join(sorted(glob.glob(RUNSC_ROOTS))))
     env.pop("E2B_DOMAIN", None)
     env.pop("E2B_DEBUG", None)
-    # e2b_sdk_test.mjs: the SDKs' calls; e2b_languages_test.mjs: runCode in JavaScript and Bash
-    # and code contexts (issue 21).
-    for script in ("e2b_sdk_test.mjs", "e2b_languages_test.mjs"):
+    # By default e2b_sdk_test.mjs (the SDKs' calls) and e2b_languages_test.mjs (runCode in
+    # JavaScript and Bash, code contexts: issue 21); a script named on the command line alone.
+    for script in SCRIPTS:
         run = subprocess.run(["node", os.path.join(HERE, script)], env=env, cwd=HERE,
                              capture_output=True, text=True, timeout=600)
         sys.stdout.write(run.stdout)
         sys.stdout.write(run.stderr)
-        check(run.returncode == 0, "the SDK suite passed (%s)" % script)
+        check(run.returncode == 0, f"the SDK suite passed ({script})")
 finally:
     code = server.stop()
 check(code == 0, "enclaved stopped cleanly on SIGTERM")

@@ -176,9 +176,19 @@ BOOST_AUTO_TEST_CASE(tokens_and_bad_requests) {
   BOOST_CHECK_EQUAL(f.send("GET", "/sandboxes/not-an-id").status, 404);
   BOOST_CHECK_EQUAL(f.send("POST", "/sandboxes/" + ida + "/pause").status, 404);
   BOOST_CHECK_EQUAL(f.send("PUT", "/execute").status, 405);
-  auto unsupported = f.send("POST", "/filesystem.Filesystem/Stat", "");
+  auto unsupported = f.send("POST", "/filesystem.Filesystem/CreateWatcher", "");
   BOOST_CHECK_EQUAL(unsupported.status, 200);
   BOOST_CHECK(unsupported.body.find("\"code\":\"unimplemented\"") != std::string::npos);
+  // envd's files calls (issue 20) check the token like every sandbox call; the simulator keeps
+  // no working directory, which they say (the files themselves: e2b_files.gvisor).
+  auto stat_other = f.send("POST", "/filesystem.Filesystem/Stat", R"({"path":"a"})", idb, ta);
+  BOOST_CHECK_EQUAL(stat_other.status, 401);
+  BOOST_CHECK(stat_other.body.find("\"code\":\"unauthenticated\"") != std::string::npos);
+  auto stat_sim = f.send("POST", "/filesystem.Filesystem/Stat", R"({"path":"a"})", ida, ta);
+  BOOST_CHECK_EQUAL(stat_sim.status, 400);
+  BOOST_CHECK(stat_sim.body.find("\"code\":\"failed_precondition\"") != std::string::npos);
+  BOOST_CHECK_EQUAL(f.send("GET", "/files?path=a", "", idb, ta).status, 401);
+  BOOST_CHECK_EQUAL(f.send("GET", "/files?path=../x", "", ida, ta).status, 400);
   // A list shows both, as running.
   auto list = f.send("GET", "/v2/sandboxes");
   BOOST_CHECK(list.body.find(ida) != std::string::npos && list.body.find(idb) != std::string::npos);

@@ -84,6 +84,28 @@ struct Fixture {
       });
       return;
     }
+    if (req.target == "/upload" && req.body_channel) {
+      // Counts what arrives; answers {"got":N,"sum":S} or the failure's status.
+      struct Counter : BodySink {
+        Reply reply;
+        uint64_t got = 0, sum = 0;
+        std::optional<Error> write(const char* d, size_t n) override {
+          for (size_t i = 0; i < n; ++i) sum += static_cast<unsigned char>(d[i]);
+          got += n;
+          return std::nullopt;
+        }
+        void finish(std::optional<Error> failed) override {
+          Response r;
+          if (failed) r.status = 400;
+          r.body = "{\"got\":" + std::to_string(got) + ",\"sum\":" + std::to_string(sum) + "}";
+          reply(r);
+        }
+      };
+      auto sink = std::make_shared<Counter>();
+      sink->reply = reply;
+      req.body_channel->start(sink);
+      return;
+    }
     if (req.target == "/headers") {
       r.body = req.content_type + "|" + req.sandbox_id + "|" + req.access_token;
       return reply(r);
@@ -183,6 +205,47 @@ BOOST_AUTO_TEST_CASE(limits_and_garbage) {
   BOOST_CHECK(g.find("{\"echo\":3}") != std::string::npos);
   r = http_request(f.url, "GET", "/x", "", {});
   BOOST_CHECK_EQUAL(r.status, 200);
+}
+
+// Streamed bodies (uploads): one of known length is read straight from the socket, exactly to
+// its end — bytes that came with the head included, a pipelined request after it untouched; a
+// body cut short is a failure, never a success; a chunked one goes through the parser.
+BOOST_AUTO_TEST_CASE(streamed_bodies_are_read_exactly_to_their_end) {
+  ServerOptions o;
+  o.stream_body = [](std::string_view, std::string_view target) { return target == "/upload"; };
+  Fixture f(o);
+  std::string body(3 << 20, '\0');
+  uint64_t sum = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    body[i] = static_cast<char>(i * 131 % 251);
+    sum += static_cast<unsigned char>(body[i]);
+  }
+  const std::string want =
+      "{\"got\":" + std::to_string(body.size()) + ",\"sum\":" + std::to_string(sum) + "}";
+  auto got = f.raw_until_close(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body + "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  BOOST_CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_CHECK(got.find(want) != std::string::npos);
+  BOOST_CHECK(got.find("{\"auth\":\"\"}") != std::string::npos);  // the pipelined GET answered
+  // Cut short: the client stops sending (half-close) before its Content-Length.
+  int fd = f.raw_connect();
+  std::string head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789";
+  BOOST_REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(head.size()));
+  ::shutdown(fd, SHUT_WR);
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  std::string short_answer = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  BOOST_CHECK(short_answer.rfind("HTTP/1.1 400", 0) == 0);
+  BOOST_CHECK(short_answer.find("{\"got\":10,") != std::string::npos);
+  // Chunked: through the parser, the same bytes.
+  auto chunked = f.raw_exchange(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  BOOST_CHECK(chunked.rfind("HTTP/1.1 200", 0) == 0);
+  BOOST_CHECK(chunked.find("{\"got\":3,\"sum\":294}") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(event_stream_ends) {
