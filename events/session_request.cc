@@ -147,6 +147,11 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
     if (!ok)
       return bad(pre + "env",
                  "env names are [A-Za-z_][A-Za-z0-9_]*, not \"" + k.substr(0, 40) + "\"");
+    // The runners read ENCLAVE_* from their own environment (e.g. the channel they report on):
+    // a tenant's env must not steer them.
+    if (k.rfind("ENCLAVE_", 0) == 0)
+      return bad(pre + "env",
+                 "env names starting with ENCLAVE_ are reserved, not \"" + k.substr(0, 40) + "\"");
     (*spec.mutable_env())[k] = v;
   }
   if (req.stdin().size() > b.max_code_bytes) return bad(pre + "stdin", "stdin is too large");

@@ -42,6 +42,7 @@ BOOST_AUTO_TEST_CASE(bad_fields_are_named) {
        "egress.allow[0]"},
       {[](auto& r) { r.mutable_egress()->add_allow("example.com:80"); }, "egress.allow"},
       {[](auto& r) { (*r.mutable_env())["1BAD"] = "x"; }, "env"},
+      {[](auto& r) { (*r.mutable_env())["ENCLAVE_CHANNEL_FD"] = "3"; }, "env"},
   };
   for (const auto& row : rows) {
     api::CreateSessionRequest r;
