@@ -9,6 +9,7 @@
 
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/process.h"
+#include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
@@ -52,6 +53,9 @@ void Sandbox::teardown(const std::string& start_error) {
   // the sandbox had that time to stop, before calling anything left.
   if (del.exit_code != 0 && runsc_state_left())
     del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+  // runsc killed mid-create (a pool kernel booting at shutdown) leaves its lock file behind.
+  remove_stale_runsc_locks(host_->config.state_dir,
+                           [this](const std::string& id) { return id == container_id_; });
   const auto ended = Clock::now();
   // Last frames (a result sent just before exit) and trace events.
   for (int i = 0; i < 4 && !channel_.closed(); ++i) {

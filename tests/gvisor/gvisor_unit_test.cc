@@ -1,11 +1,16 @@
 // Pure parts of the gVisor backend: trace decoding, output capping, bundle text.
 #define BOOST_TEST_MODULE gvisor_unit
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
 
@@ -197,4 +202,35 @@ BOOST_AUTO_TEST_CASE(exit_report_carries_output_result_and_usage) {
   BOOST_TEST(ex.usage.peak_memory_bytes() == 1u << 20);
   BOOST_TEST(ex.usage.wall_ms() == 42u);
   BOOST_TEST(ex.usage.turn_ms_total() == 7u);
+}
+
+// runsc killed mid-create leaves `<id>_sandbox:<id>.lock` without its `.state`: only such lock
+// files of accepted ids go; a lock with its state, other names and symlinks stay.
+BOOST_AUTO_TEST_CASE(stale_runsc_lock_files_are_removed_and_nothing_else) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("runsc-locks-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c'), k(32, 'd');
+  auto touch = [&](const std::string& name) { std::ofstream(dir / name).put('\n'); };
+  auto lock = [](const std::string& id) { return id + "_sandbox:" + id + ".lock"; };
+  auto state = [](const std::string& id) { return id + "_sandbox:" + id + ".state"; };
+  touch(lock(a));  // stale: goes
+  touch(lock(b));  // stale: goes
+  touch(lock(c));  // runsc still knows c: stays
+  touch(state(c));
+  touch(lock(k));       // stale but kept by the caller
+  touch("notes.lock");  // not runsc's: stays
+  touch(std::string(32, 'A') + "_sandbox:" + std::string(32, 'A') + ".lock");  // not hex: stays
+  fs::create_symlink("/etc/hostname", dir / lock(std::string(32, 'e')));       // symlink: stays
+  int n = g::remove_stale_runsc_locks(dir.string(), [&](const std::string& id) { return id != k; });
+  BOOST_TEST(n == 2);
+  BOOST_TEST(!fs::exists(dir / lock(a)));
+  BOOST_TEST(!fs::exists(dir / lock(b)));
+  BOOST_TEST(fs::exists(dir / lock(c)));
+  BOOST_TEST(fs::exists(dir / state(c)));
+  BOOST_TEST(fs::exists(dir / lock(k)));
+  BOOST_TEST(fs::exists(dir / "notes.lock"));
+  BOOST_TEST(fs::is_symlink(dir / lock(std::string(32, 'e'))));
+  BOOST_TEST(fs::exists("/etc/hostname"));
+  fs::remove_all(dir);
 }
