@@ -1,5 +1,6 @@
 // Pure parts of the gVisor backend: trace decoding, output capping, bundle text.
 #define BOOST_TEST_MODULE gvisor_unit
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -10,6 +11,7 @@
 #include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/process.h"
 #include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
@@ -233,4 +235,40 @@ BOOST_AUTO_TEST_CASE(stale_runsc_lock_files_are_removed_and_nothing_else) {
   BOOST_TEST(fs::is_symlink(dir / lock(std::string(32, 'e'))));
   BOOST_TEST(fs::exists("/etc/hostname"));
   fs::remove_all(dir);
+}
+
+// Background runsc processes (pool boots, teardowns) start at the lowest priority, and a claimed
+// pool kernel's tasks are reniced to a cold sandbox's 0, found by pid and by a cgroup tasks file.
+BOOST_AUTO_TEST_CASE(background_commands_start_niced) {
+  auto r = g::run_command({"/usr/bin/nice"}, std::chrono::seconds(10), g::kBackgroundNice);
+  BOOST_TEST(r.exit_code == 0, r.output);
+  BOOST_TEST(r.output == std::to_string(g::kBackgroundNice) + "\n");
+  auto plain = g::run_command({"/usr/bin/nice"}, std::chrono::seconds(10));
+  BOOST_TEST(plain.output == "0\n");
+}
+
+BOOST_AUTO_TEST_CASE(renice_tasks_resets_a_niced_child_by_pid_and_by_tasks_file) {
+  if (::geteuid() != 0) return;  // raising a priority needs CAP_SYS_NICE
+  for (bool by_file : {false, true}) {
+    int in[2], out[2];
+    BOOST_REQUIRE(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0);
+    std::string err;
+    const pid_t pid =
+        g::spawn({"/bin/sh", "-c", "echo ready; read x"}, in[0], out[1], -1, &err, 19);
+    ::close(in[0]), ::close(out[1]);
+    BOOST_REQUIRE_MESSAGE(pid > 0, err);
+    char buf[16] = {};
+    BOOST_REQUIRE(::read(out[0], buf, sizeof buf) > 0);  // the shell runs, niced
+    BOOST_TEST(g::nice_of(pid) == 19);
+    const std::string tasks = "/tmp/enclave-renice-" + std::to_string(::getpid());
+    { std::ofstream(tasks) << "junk\n" << pid << "\n"; }
+    const int n = by_file ? g::renice_tasks(-1, tasks, 0) : g::renice_tasks(pid, "", 0);
+    BOOST_TEST(n == 1);
+    BOOST_TEST(g::nice_of(pid) == 0);
+    BOOST_TEST(g::renice_tasks(pid, tasks, 0) == 0, "nothing left to change");
+    std::filesystem::remove(tasks);
+    ::close(in[1]), ::close(out[0]);
+    int status = 0;
+    g::wait_child(pid, &status, 0);
+  }
 }
