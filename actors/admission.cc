@@ -116,6 +116,17 @@ std::variant<AdmissionQueue::Grant, AdmissionQueue::Parked> AdmissionQueue::enqu
   return Parked{waiting(), ticket, o.waiting};
 }
 
+std::optional<AdmissionQueue::Grant> AdmissionQueue::grant_now(const std::string& id,
+                                                               const std::string& org_name) {
+  if (sessions_.count(id) != 0) return std::nullopt;  // already known: its own answer stands
+  Org& o = org(org_name);
+  if (!round_.empty() || active() >= ceiling_ || !under_limit(o)) return std::nullopt;
+  const uint64_t ticket = next_ticket_++;
+  sessions_.emplace(id, Entry{&o, ticket, true});
+  ++o.live;
+  return Grant{id, ++active_, ticket, next_grant_++};
+}
+
 std::vector<AdmissionQueue::Grant> AdmissionQueue::release(const std::string& id) {
   if (auto it = sessions_.find(id); it != sessions_.end()) {
     Entry e = it->second;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -55,6 +56,11 @@ class AdmissionQueue {
   // below its max_live. Asking again while parked changes nothing.
   std::variant<Grant, Parked> enqueue(const std::string& id, const std::string& org = {},
                                       uint64_t ticket = 0);
+
+  // A slot for `id` now, only if enqueue() would grant it at once (a slot free, no org waiting
+  // its turn, the org below max_live); otherwise nothing changes and nullopt is returned — the
+  // caller enqueues later. A fleet asks this for its members before its creating commit.
+  std::optional<Grant> grant_now(const std::string& id, const std::string& org = {});
 
   // A session gives its slot back (or leaves the queue). Returns the sessions now granted, in
   // grant order. Unknown ids are ignored.

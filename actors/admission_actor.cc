@@ -46,6 +46,15 @@ caf::behavior admission(caf::stateful_actor<AdmissionState>* self, uint32_t ceil
         } else if (auto* r = std::get_if<msg::Release>(&m)) {
           st.waiting.erase(r->id);
           send_grants(st.queue->release(r->id));
+        } else if (auto* gn = std::get_if<msg::GrantNow>(&m)) {
+          msg::FleetGrants out;
+          out.max_concurrency = st.ceiling;
+          for (const auto& id : gn->ids) {
+            auto g = st.queue->grant_now(id, gn->org);
+            if (!g) break;
+            out.grants.push_back(std::move(*g));
+          }
+          self->send(gn->reply_to, msg::ToFleet{std::move(out)});
         } else if (auto* rs = std::get_if<msg::Restore>(&m)) {
           st.queue->restore(rs->active, rs->next_ticket, rs->next_grant);
         }

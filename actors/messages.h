@@ -82,9 +82,12 @@ struct RecordFile {  // the files API wrote or read a file (issue 20): audit it
   session::RecordFile command;
   Callback<bool> done;  // after the event is durable
 };
-using ToSession =
-    std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover, Create,
-                 TeardownTimeout, RetryLog, RetryTeardown, RecordFile, Pause, Resume, Snapshot>;
+struct Launch {  // a fleet member whose admission its fleet's creating commit recorded (durable)
+  events::Envelope admitted;
+};
+using ToSession = std::variant<Committed, FromBackend, Queued, Admitted, Exec, Kill, Reap, Recover,
+                               Create, TeardownTimeout, RetryLog, RetryTeardown, RecordFile, Pause,
+                               Resume, Snapshot, Launch>;
 
 // ---- to the admission actor -------------------------------------------------------------------
 struct Enqueue {
@@ -100,7 +103,12 @@ struct Restore {  // after a restart: sessions already holding a slot
   std::vector<AdmissionQueue::Holder> active;
   uint64_t next_ticket, next_grant;
 };
-using ToAdmission = std::variant<Enqueue, Release, Restore>;
+struct GrantNow {  // a new fleet's members, before its creating commit: AdmissionQueue::grant_now
+  std::string org;
+  std::vector<std::string> ids;  // in member order; granted while slots are free, then none
+  caf::actor reply_to;           // hears FleetGrants
+};
+using ToAdmission = std::variant<Enqueue, Release, Restore, GrantNow>;
 
 // ---- to the reaper ----------------------------------------------------------------------------
 struct Watch {
@@ -131,7 +139,11 @@ struct TeardownFleet {
 struct MemberGone {
   std::string id;
 };
-using ToFleet = std::variant<CreateFleet, FleetCommitted, TeardownFleet, MemberGone>;
+struct FleetGrants {  // admission's answer to GrantNow: the first grants.size() members hold slots
+  std::vector<AdmissionQueue::Grant> grants;
+  uint32_t max_concurrency = 0;
+};
+using ToFleet = std::variant<CreateFleet, FleetCommitted, TeardownFleet, MemberGone, FleetGrants>;
 
 }  // namespace enclave::msg
 

@@ -738,6 +738,8 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
                 // handled above while log_failed; a late one after that is moot
               } else if constexpr (std::is_same_v<T, msg::Recover>) {
                 recover(self, x.adopted);
+              } else if constexpr (std::is_same_v<T, msg::Launch>) {
+                on_durable(self, x.admitted);  // recorded by the fleet's creating commit
               } else if constexpr (std::is_same_v<T, msg::Pause>) {
                 handle_pause(self, x);
               } else if constexpr (std::is_same_v<T, msg::Resume>) {

@@ -128,8 +128,8 @@ try:
     # ---- 3. one-shots through HTTP on gVisor, and the control plane's own CPU -------------------
     # On equal terms with the bare-runsc baseline (gvisor_bench: the same `python3 -I -S -B`, the
     # same delete-only-if-state-left cleanup, nothing booted before t0): the pool is OFF. The
-    # same fleet with the default pool of 2 (two kernels booted before t0, refilled outside the
-    # P=2 ceiling) is measured beside it for reference, not as the figure.
+    # same fleet with the default pool (8 kernels booted before t0, refilled outside the P=2
+    # ceiling) is measured beside it for reference, not as the figure.
     def one_shot_fleet(server, n=16):
         """(rate/s, enclaved CPU ms per session) or a string saying what failed."""
         cpu0, t0 = proc_cpu_s(server.p.pid), time.time()
@@ -161,15 +161,15 @@ try:
                                                               "ENCLAVE_INTERACTIVE_IDLE_TTL": "60"})
     r = one_shot_fleet(srv)
     if isinstance(r, str) or not bare:
-        refuse("3 … pool of 2 (reference)", r if isinstance(r, str) else "no bare-runsc baseline")
+        refuse("3 … default pool (reference)", r if isinstance(r, str) else "no bare-runsc baseline")
     else:
-        rows.append(("3 … the same with the default pool of 2 (reference, not equal terms)",
+        rows.append(("3 … the same with the default pool of 8 (reference, not equal terms)",
                      f"{r[0]:.2f}/s; enclaved CPU {r[1]:.0f} ms/session", f"bare runsc {bare:.2f}/s",
                      f"{r[0] / bare:.2f}", "—", "—", "run_all.py (fleet of 16 `pass`) + gvisor_bench"))
 
     # ---- 4. time to first result: a one-shot on a warm pool kernel, synchronous vs polled, and
     # on a cold sandbox -------------------------------------------------------------------------
-    # Warm: `srv` (pool of 2) serves a Python one-shot from a pre-started kernel. Synchronous
+    # Warm: `srv` (the default pool) serves a Python one-shot from a pre-started kernel. Synchronous
     # (issue 24): one `POST /v1/sessions?wait=30` on a keep-alive connection, answered with the
     # result. Polled (the way before it, beside it in the same run): POST, then GET …/result
     # every 2 ms until final. Cold: the synchronous request on a server without a pool.
@@ -226,6 +226,45 @@ try:
         details.append(f"Figure 4 samples (ms): warm synchronous {', '.join(f'{x:.1f}' for x in sorted(warm))}; "
                        f"warm polled {', '.join(f'{x:.1f}' for x in sorted(polled))}; "
                        f"cold {', '.join(f'{x:.0f}' for x in sorted(cold))}.")
+
+    # The contract check's pattern (perf-first-result): a burst of 36 synchronous one-shots on
+    # one keep-alive connection, 50 ms apart, p50 of the last 30 — the pool must hold the burst,
+    # since a 2-core host boots kernels slower than they are taken. Beside it: the spaced warm
+    # p50 above (a ready kernel each time).
+    def burst_p50_ms(server, n=36, skip=6):
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        xs = []
+        try:
+            for i in range(n):
+                body = json.dumps({"code": f"print({i})", "language": "python"})
+                t = time.perf_counter()
+                c.request("POST", "/v1/sessions?wait=30", body, {"Content-Type": "application/json"})
+                r = c.getresponse()
+                b = json.loads(r.read())
+                xs.append((time.perf_counter() - t) * 1000)
+                if b.get("phase") != "succeeded" or b.get("result", {}).get("stdout") != f"{i}\n":
+                    return None
+                time.sleep(0.05)  # the check's arrival spacing: part of the workload
+        finally:
+            c.close()
+        return statistics.median(xs[skip:]), xs
+
+    burst_srv = Server(BIN, os.path.join(work, "b"), "gvisor")
+    try:
+        # Warm-up, not a synchronisation: the default pool boots before the burst, as on a host
+        # that has been serving (no readiness signal exists for an idle pool kernel).
+        time.sleep(10)
+        b = burst_p50_ms(burst_srv)
+    finally:
+        burst_srv.stop()
+    if b is None or None in warm:
+        refuse("4 burst of one-shots", "a one-shot of the burst did not succeed")
+    else:
+        rows.append(("4 … a burst: 36 one-shots 50 ms apart, default pool (perf-first-result's pattern)",
+                     f"p50 {b[0]:.1f} ms (last 30)", f"spaced warm p50 {statistics.median(warm):.1f} ms",
+                     f"{b[0] / statistics.median(warm):.2f}", "p50 ≤ 10 ms (the check)", status(b[0] <= 10),
+                     "run_all.py"))
+        details.append("Figure 4 burst samples (ms, in order): " + ", ".join(f"{x:.0f}" for x in b[1]) + ".")
 
     # ---- 5. interactive turn via HTTP vs the raw kernel --------------------------------------
     st, s = srv.call("POST", "/v1/sessions", {"execMode": "interactive", "code": "x = 0"})

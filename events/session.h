@@ -117,8 +117,8 @@ struct Create {
   events::SessionSpec spec;  // already validated and defaulted
   // Admission's answer, asked before the creation is recorded (issue 24): with it, the creating
   // batch also holds session_admitted (a slot was free) or session_queued (parked), so a new
-  // session reaches its launch after ONE fsync. monostate: created only (fleet members, whose
-  // admission follows their fleet's commit).
+  // session reaches its launch after ONE fsync. monostate: created only (fleet members that
+  // found no slot free at their fleet's creation: their admission follows its commit).
   std::variant<std::monostate, RecordQueued, Admit> admission = std::monostate{};
 };
 struct SandboxUp {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "events/api.pb.h"
+#include "events/session_request.h"
 #include "http/json_io.h"
 #include "http/routes.h"
 
@@ -109,6 +110,19 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
       params +=
           ",{\"name\":\"depth\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
           "\"minimum\":1,\"maximum\":8}}";
+  }
+  if (r.id == RouteId::kCreateSession || r.id == RouteId::kGetResult) {
+    // Synchronous runs (issue 24): answer once the session has ended, or after `wait` seconds
+    // with the session as it stands (events/session_request.h parses it).
+    params += std::string(params.empty() ? "" : ",") +
+              "{\"name\":\"wait\",\"in\":\"query\",\"description\":" +
+              json_quote("Seconds to wait for the session to end before answering (0.." +
+                         std::to_string(kMaxWaitSeconds) +
+                         "): the answer then carries the ended session with its result, or the "
+                         "session as it stands when the time is up. Bad values are 400 naming "
+                         "`wait`.") +
+              ",\"schema\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":" +
+              std::to_string(kMaxWaitSeconds) + "}}";
   }
   if (!params.empty()) op += ",\"parameters\":[" + params + "]";
   if (r.id == RouteId::kPutFile) {

@@ -282,4 +282,37 @@ BOOST_AUTO_TEST_CASE(a_withdrawn_session_that_asks_again_goes_to_the_back) {
   BOOST_CHECK_EQUAL(q.active(), 0u);  // drain gave every slot back
 }
 
+// A fleet's members are granted in the fleet's creating commit only where enqueue() would grant
+// them at once; past that, nothing changes (no ticket taken, nobody parked).
+BOOST_AUTO_TEST_CASE(grant_now_grants_only_what_enqueue_would_grant_at_once) {
+  AdmissionQueue q(3);
+  q.set_limits("capped", OrgLimits{1, 1});
+  auto a = q.grant_now("a", "org");
+  BOOST_REQUIRE(a);
+  BOOST_CHECK_EQUAL(a->active, 1u);
+  BOOST_CHECK(!q.grant_now("a", "org"));  // known already: its own answer stands
+  BOOST_REQUIRE(q.grant_now("c1", "capped"));
+  BOOST_CHECK(!q.grant_now("c2", "capped"));  // max_live 1
+  auto b = q.grant_now("b", "org");
+  BOOST_REQUIRE(b);
+  BOOST_CHECK_EQUAL(b->active, 3u);
+  BOOST_CHECK_GT(b->ticket, a->ticket);
+  BOOST_CHECK(!q.grant_now("x", "org"));  // the ceiling
+  BOOST_CHECK_EQUAL(q.active(), 3u);
+  BOOST_CHECK_EQUAL(q.waiting(), 0u);
+  // Someone waits its turn: a free slot goes to it, never to grant_now.
+  BOOST_CHECK(std::holds_alternative<Pk>(q.enqueue("w", "other")));
+  auto g = q.release("a");
+  BOOST_REQUIRE_EQUAL(g.size(), 1u);
+  BOOST_CHECK_EQUAL(g[0].id, "w");
+  BOOST_CHECK(std::holds_alternative<Pk>(q.enqueue("w2", "other")));
+  BOOST_REQUIRE_EQUAL(q.release("b").size(), 1u);
+  BOOST_CHECK(!q.grant_now("y", "org"));  // full again
+  // Released slots are granted as usual.
+  q.release("w");
+  auto y = q.grant_now("y", "org");
+  BOOST_REQUIRE(y);
+  BOOST_CHECK_EQUAL(q.live("org"), 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -22,6 +22,7 @@
 #include "backends/gvisor/cgroup_v1.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/process.h"
+#include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/workdir.h"
 #include "backends/runner/runner_py.h"
@@ -286,6 +287,10 @@ class GvisorBackend final : public Backend {
       lines.push_back("runsc container " + id +
                       (r.exit_code == 0 ? " deleted" : " delete failed: " + r.output));
     }
+    if (int n = gvisor::remove_stale_runsc_locks(c.state_dir,
+                                                 [&](const std::string& id) { return !skip(id); });
+        n > 0)
+      lines.push_back(std::to_string(n) + " stale runsc lock file(s) removed");
     for (const auto& id : Cgroup::list_children(c.cgroup_parent)) {
       if (skip(id)) continue;
       Cgroup cg(c.cgroup_parent, id);

@@ -30,8 +30,11 @@ struct GvisorConfig {
   // Pre-started kernels per built image (digest "sha256:…" → count), besides warm_pool_size on
   // the default image: sessions on that image (Python) take one. Default: none.
   std::map<std::string, int> image_pools;
-  // Pre-started interactive kernels, never reused. 0 disables the pool. Default: 2.
-  int warm_pool_size = 2;
+  // Pre-started interactive kernels, never reused. 0 disables the pool. Default: 8 — enough
+  // kernels booted ahead of a burst of one-shots (e.g. 16/s for a few seconds) that a 2-core
+  // host cannot boot at that rate (~125 ms CPU each); each idle one costs ~18 MiB of host memory
+  // and ~39 host tasks (bench/RESULTS.md, figures 4 and 8).
+  int warm_pool_size = 8;
   // Bytes kept per output stream (stdout, stderr; per turn for interactive). Output beyond is
   // counted and dropped. Default: 1 MiB.
   uint64_t output_cap_bytes = 1 << 20;

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "backends/gvisor/cgroup_v1.h"
 
@@ -21,8 +23,11 @@ std::mutex g_children_mu;
 std::set<pid_t> g_children;  // spawned by us and not yet reaped
 }  // namespace
 
-pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error) {
+pid_t spawn(const std::vector<std::string>& argv_in, int stdin_fd, int stdout_fd, int stderr_fd,
+            std::string* error, int nice) {
+  std::vector<std::string> argv;
+  if (nice > 0) argv = {"/usr/bin/nice", "-n", std::to_string(nice)};
+  argv.insert(argv.end(), argv_in.begin(), argv_in.end());
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {
     *error = std::string("open /dev/null: ") + std::strerror(errno);
@@ -82,7 +87,8 @@ int exit_code_of(int status) {
   return -1;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          int nice) {
   CommandResult result;
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) {
@@ -90,7 +96,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     return result;
   }
   std::string error;
-  pid_t pid = spawn(argv, -1, p[1], p[1], &error);
+  pid_t pid = spawn(argv, -1, p[1], p[1], &error, nice);
   ::close(p[1]);
   if (pid < 0) {
     ::close(p[0]);
@@ -123,6 +129,40 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   result.exit_code = timed_out ? -1 : exit_code_of(status);
   if (timed_out) result.output += "\n(timed out)";
   return result;
+}
+
+int renice_tasks(pid_t pid, const std::string& tasks_file, int value) {
+  constexpr int kMaxTasks = 4096;
+  int set = 0, changed = 0;
+  auto one = [&](long tid) {
+    if (tid <= 0 || set >= kMaxTasks || nice_of(static_cast<pid_t>(tid)) == value) return;
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), value) == 0) ++set, ++changed;
+  };
+  // A thread made by a thread not yet reniced inherits the old value: pass again until a pass
+  // finds nothing to change (threads made after their maker's renice inherit the new value).
+  for (int pass = 0; pass < 4; ++pass) {
+    changed = 0;
+    std::error_code ec;
+    if (pid > 0) {
+      for (const auto& e :
+           std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+        one(std::strtol(e.path().filename().c_str(), nullptr, 10));
+    }
+    std::string tasks;
+    if (!tasks_file.empty() && read_file(tasks_file, &tasks, 1 << 16)) {
+      std::istringstream lines(tasks);
+      for (std::string line; std::getline(lines, line);)
+        one(std::strtol(line.c_str(), nullptr, 10));
+    }
+    if (changed == 0) break;
+  }
+  return set;
+}
+
+int nice_of(pid_t tid) {
+  errno = 0;
+  const int v = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  return errno != 0 ? -100 : v;
 }
 
 int reap_runsc_orphans() {

@@ -13,8 +13,11 @@ namespace enclave::backends::gvisor {
 // reap_runsc_orphans() never steals their exit status.
 // Starts argv[0] with stdin/stdout/stderr = the given fds (-1: /dev/null) and an empty
 // environment. Returns the pid or -1 with `error` set.
+// `nice` > 0 starts it at that nice value (through /usr/bin/nice, so that every thread and child
+// it ever makes inherits it from its first instruction): background work (pool kernel boots,
+// teardowns) then never takes CPU from a live run.
 pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error);
+            std::string* error, int nice = 0);
 
 struct CommandResult {
   int exit_code = -1;  // -1 if it could not run or timed out
@@ -24,7 +27,20 @@ struct CommandResult {
 pid_t wait_child(pid_t pid, int* status, int options);
 
 // Runs a short command to completion (killing it after `timeout`).
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          int nice = 0);
+
+// The nice value background runsc processes start at (the lowest priority).
+constexpr int kBackgroundNice = 19;
+
+// Sets nice `value` on every thread of process `pid` (/proc/<pid>/task) and on every task id in
+// `tasks_file` (a cgroup's `tasks`; "" for none): a claimed pool kernel's processes return to
+// the priority a cold-started one has. At most 4096 tasks. Returns how many were set.
+// (Raising a priority needs CAP_SYS_NICE, which the gVisor backend has: it runs as root.)
+int renice_tasks(pid_t pid, const std::string& tasks_file, int value);
+
+// The nice value of thread `tid` (0: the calling thread), or -100 when it cannot be read.
+int nice_of(pid_t tid);
 
 // Exit status as a shell would report it (128+signal when killed by a signal).
 int exit_code_of(int wait_status);

@@ -270,7 +270,8 @@ std::string Sandbox::prepare_and_spawn() {
   // (An assignment racing with this is applied by its kAssign command, after the spawn.)
   {
     std::lock_guard lock(mu_);
-    if (session_id_.empty()) cl.cpu_shares = CgroupLimits::kIdleCpuShares;
+    background_ = session_id_.empty();
+    if (background_) cl.cpu_shares = CgroupLimits::kIdleCpuShares;
   }
   if (auto e = cgroup_.apply(cl); !e.empty()) return "cgroup: " + e;
 
@@ -398,7 +399,7 @@ std::string Sandbox::spawn_runsc(const std::string& image) {
   child_ =
       spawn(image.empty() ? runsc_argv({"run", bundle, container_id_})
                           : runsc_argv({"restore", "--image-path=" + image, bundle, container_id_}),
-            in[0], out[1], err[1], &spawn_error);
+            in[0], out[1], err[1], &spawn_error, background_ ? kBackgroundNice : 0);
   ::close(in[0]), ::close(out[1]), ::close(err[1]);
   stdin_fd_ = in[1];
   stdout_fd_ = out[0];
@@ -449,6 +450,14 @@ void Sandbox::handle_commands() {
       case Command::kAssign: {
         spec_ = c.spec;
         assigned_at_ = Clock::now();
+        if (background_) {
+          // Its boot ran at the lowest priority; from now on it is a session's, at a cold
+          // sandbox's: the backend's own nice value, which a cold `runsc run` inherits (the
+          // `runsc run` process and every task in its cgroup).
+          background_ = false;
+          const int ours = nice_of(0);
+          (void)renice_tasks(child_, cgroup_.dir("cpu") + "/tasks", ours == -100 ? 0 : ours);
+        }
         if (!restore_image_.empty()) {
           // A restored kernel keeps its namespace: no setup, it only reconnects its channel
           // and answers S (Started). Same backstop as a setup.

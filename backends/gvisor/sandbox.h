@@ -203,6 +203,9 @@ class Sandbox {
   Clock::time_point spawned_at_{}, assigned_at_{};
   std::optional<Clock::time_point> deadline_;  // batch backstop / setup backstop
   bool started_reported_ = false;
+  // Spawned as an unassigned pool kernel: its runsc processes run at kBackgroundNice until
+  // assignment renices them to 0, as a cold-started sandbox runs (sandbox thread only).
+  bool background_ = false;
   bool runner_connected_ = false;  // the runner reached the channel: the sandbox did start
   bool exited_ = false;
   int exit_status_ = 0;

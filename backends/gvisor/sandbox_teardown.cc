@@ -9,6 +9,7 @@
 
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/process.h"
+#include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
@@ -32,14 +33,15 @@ void Sandbox::teardown(const std::string& start_error) {
     accepting_ = false;  // a pool kernel going away can no longer be assigned
   }
   std::string detail;
-  // Whatever state the sandbox is in, make runsc forget it and kill what is left. `runsc run`
+  // Whatever state the sandbox is in, make runsc forget it and kill what is left (at the lowest
+  // CPU priority: the session's exit is already reported, and live runs come first). `runsc run`
   // destroys its container when the workload exits by itself and then leaves no state file; only
   // then is `delete --force` (a ~10 ms runsc start before Exited) skipped. Any state file left,
   // a kill, or a start error: delete as always.
   CommandResult del;
   del.exit_code = 0;
   if (!exited_ || kill_requested_ || !start_error.empty() || runsc_state_left()) {
-    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s, kBackgroundNice);
   }
   if (child_ > 0 && !exited_) {
     ::kill(child_, SIGKILL);
@@ -51,7 +53,10 @@ void Sandbox::teardown(const std::string& start_error) {
   // … stop: context deadline exceeded") although its kill is under way: ask once more, now that
   // the sandbox had that time to stop, before calling anything left.
   if (del.exit_code != 0 && runsc_state_left())
-    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s);
+    del = run_command(runsc_argv({"delete", "--force", container_id_}), 10s, kBackgroundNice);
+  // runsc killed mid-create (a pool kernel booting at shutdown) leaves its lock file behind.
+  remove_stale_runsc_locks(host_->config.state_dir,
+                           [this](const std::string& id) { return id == container_id_; });
   const auto ended = Clock::now();
   // Last frames (a result sent just before exit) and trace events.
   for (int i = 0; i < 4 && !channel_.closed(); ++i) {

@@ -316,6 +316,88 @@ BOOST_AUTO_TEST_CASE(a_second_instance_leaves_the_first_alone) {
   wait_end(&r);
   BOOST_TEST(r.exited.exit.json() == "\"survived\"");
 }
+namespace {
+std::string cgroup_value(const std::string& cid, const std::string& ctl, const std::string& f) {
+  std::ifstream in("/sys/fs/cgroup/" + ctl + "/" + kCgroupParent + "/" + cid + "/" + f);
+  std::string v;
+  std::getline(in, v);
+  return v;
+}
+
+// Nice values of every thread of every process naming `cid` (the `runsc run` process) and of
+// every task in its cpu cgroup (gofer, sandbox): "tid=nice" for each one that differs from ours
+// (a cold sandbox's runsc inherits the backend's nice value).
+std::vector<std::string> niced_tasks_of(const std::string& cid) {
+  std::vector<std::string> tids;
+  {
+    std::ifstream in("/sys/fs/cgroup/cpu/" + kCgroupParent + "/" + cid + "/tasks");
+    for (std::string t; in >> t;) tids.push_back(t);
+  }
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::string cmd;
+    try {
+      std::ifstream in(e.path() / "cmdline");
+      cmd.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (cmd.find(cid) == std::string::npos) continue;
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(e.path() / "task", ec))
+      tids.push_back(t.path().filename().string());
+  }
+  std::vector<std::string> niced;
+  const int ours = enclave::backends::gvisor::nice_of(::getpid());
+  for (const auto& t : tids) {
+    const int n = enclave::backends::gvisor::nice_of(std::stoi(t));
+    if (n != ours && n != -100) niced.push_back(t + "=" + std::to_string(n));  // -100: gone
+  }
+  BOOST_TEST(tids.size() > 2u, "tasks of " << cid << " found");
+  return niced;
+}
+}  // namespace
+
+// Pool kernels boot at the lowest CPU priority (runsc at nice 19, cgroup cpu.shares 2) so that
+// refilling the pool never slows a live run. A claimed one must end up exactly as a cold-started
+// sandbox with the same limits: the same cgroup values, every host task at the backend's nice.
+BOOST_AUTO_TEST_CASE(a_claimed_pool_kernel_ends_up_as_a_cold_one) {
+  REQUIRE_RUNSC();
+  ev::SessionSpec warm_spec = batch("import time\ntime.sleep(30)\n");
+  warm_spec.mutable_limits()->set_cpu_millis(500);
+  warm_spec.mutable_limits()->set_memory_mb(128);
+  ev::SessionSpec cold_spec = warm_spec;
+  cold_spec.mutable_limits()->set_disk_mb(16);  // the pool cannot serve this: cold start
+  Run warm = launch(warm_spec);
+  Run cold = launch(cold_spec);
+  auto wu = env().log.next<eb::Started>(warm.id, 60s);
+  auto cu = env().log.next<eb::Started>(cold.id, 60s);
+  BOOST_REQUIRE(wu.has_value() && cu.has_value());
+  const std::string w = wu->container_id, c = cu->container_id;
+  BOOST_TEST(w != warm.id, "served by a pool kernel");
+  for (const auto& [ctl, f] :
+       std::vector<std::pair<std::string, std::string>>{{"cpu", "cpu.shares"},
+                                                        {"cpu", "cpu.cfs_quota_us"},
+                                                        {"cpu", "cpu.cfs_period_us"},
+                                                        {"memory", "memory.limit_in_bytes"},
+                                                        {"pids", "pids.max"}}) {
+    BOOST_TEST(!cgroup_value(c, ctl, f).empty(), f);
+    BOOST_TEST(cgroup_value(w, ctl, f) == cgroup_value(c, ctl, f), f);
+  }
+  BOOST_TEST(cgroup_value(w, "cpu", "cpu.shares") == "1024");
+  BOOST_TEST(cgroup_value(w, "cpu", "cpu.cfs_quota_us") == "50000");
+  BOOST_TEST(cgroup_value(w, "memory", "memory.limit_in_bytes") == std::to_string(128 << 20));
+  const auto niced_warm = niced_tasks_of(w), niced_cold = niced_tasks_of(c);
+  BOOST_TEST(niced_warm.empty(),
+             niced_warm.size() << " tasks niced: " << (niced_warm.empty() ? "" : niced_warm[0]));
+  BOOST_TEST(niced_cold.empty(),
+             niced_cold.size() << " tasks niced: " << (niced_cold.empty() ? "" : niced_cold[0]));
+  env().backend->kill(warm.id, "done");
+  env().backend->kill(cold.id, "done");
+  wait_end(&warm, 60s);
+  wait_end(&cold, 60s);
+}
 
 BOOST_AUTO_TEST_CASE(zz_everything_is_removed_after_shutdown) {
   REQUIRE_RUNSC();

@@ -1,11 +1,18 @@
 // Pure parts of the gVisor backend: trace decoding, output capping, bundle text.
 #define BOOST_TEST_MODULE gvisor_unit
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "backends/gvisor/egress_proxy.h"
 #include "backends/gvisor/exit_report.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/process.h"
+#include "backends/gvisor/runsc_locks.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/trace_sink.h"
 #include "events/codec/json_string.h"
@@ -198,4 +205,72 @@ BOOST_AUTO_TEST_CASE(exit_report_carries_output_result_and_usage) {
   BOOST_TEST(ex.usage.peak_memory_bytes() == 1u << 20);
   BOOST_TEST(ex.usage.wall_ms() == 42u);
   BOOST_TEST(ex.usage.turn_ms_total() == 7u);
+}
+
+// runsc killed mid-create leaves `<id>_sandbox:<id>.lock` without its `.state`: only such lock
+// files of accepted ids go; a lock with its state, other names and symlinks stay.
+BOOST_AUTO_TEST_CASE(stale_runsc_lock_files_are_removed_and_nothing_else) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("runsc-locks-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c'), k(32, 'd');
+  auto touch = [&](const std::string& name) { std::ofstream(dir / name).put('\n'); };
+  auto lock = [](const std::string& id) { return id + "_sandbox:" + id + ".lock"; };
+  auto state = [](const std::string& id) { return id + "_sandbox:" + id + ".state"; };
+  touch(lock(a));  // stale: goes
+  touch(lock(b));  // stale: goes
+  touch(lock(c));  // runsc still knows c: stays
+  touch(state(c));
+  touch(lock(k));       // stale but kept by the caller
+  touch("notes.lock");  // not runsc's: stays
+  touch(std::string(32, 'A') + "_sandbox:" + std::string(32, 'A') + ".lock");  // not hex: stays
+  fs::create_symlink("/etc/hostname", dir / lock(std::string(32, 'e')));       // symlink: stays
+  int n = g::remove_stale_runsc_locks(dir.string(), [&](const std::string& id) { return id != k; });
+  BOOST_TEST(n == 2);
+  BOOST_TEST(!fs::exists(dir / lock(a)));
+  BOOST_TEST(!fs::exists(dir / lock(b)));
+  BOOST_TEST(fs::exists(dir / lock(c)));
+  BOOST_TEST(fs::exists(dir / state(c)));
+  BOOST_TEST(fs::exists(dir / lock(k)));
+  BOOST_TEST(fs::exists(dir / "notes.lock"));
+  BOOST_TEST(fs::is_symlink(dir / lock(std::string(32, 'e'))));
+  BOOST_TEST(fs::exists("/etc/hostname"));
+  fs::remove_all(dir);
+}
+
+// Background runsc processes (pool boots, teardowns) start at the lowest priority, and a claimed
+// pool kernel's tasks are reniced to a cold sandbox's 0, found by pid and by a cgroup tasks file.
+BOOST_AUTO_TEST_CASE(background_commands_start_niced) {
+  auto r = g::run_command({"/usr/bin/nice"}, std::chrono::seconds(10), g::kBackgroundNice);
+  BOOST_TEST(r.exit_code == 0, r.output);
+  BOOST_TEST(r.output == std::to_string(g::kBackgroundNice) + "\n");  // 19 is the ceiling
+  // Without it, the command runs at ours (the test itself may run under `nice`).
+  auto plain = g::run_command({"/usr/bin/nice"}, std::chrono::seconds(10));
+  BOOST_TEST(plain.output == std::to_string(g::nice_of(0)) + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(renice_tasks_resets_a_niced_child_by_pid_and_by_tasks_file) {
+  if (::geteuid() != 0) return;  // raising a priority needs CAP_SYS_NICE
+  for (bool by_file : {false, true}) {
+    int in[2], out[2];
+    BOOST_REQUIRE(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0);
+    std::string err;
+    const pid_t pid =
+        g::spawn({"/bin/sh", "-c", "echo ready; read x"}, in[0], out[1], -1, &err, 19);
+    ::close(in[0]), ::close(out[1]);
+    BOOST_REQUIRE_MESSAGE(pid > 0, err);
+    char buf[16] = {};
+    BOOST_REQUIRE(::read(out[0], buf, sizeof buf) > 0);  // the shell runs, niced
+    BOOST_TEST(g::nice_of(pid) == 19);
+    const std::string tasks = "/tmp/enclave-renice-" + std::to_string(::getpid());
+    { std::ofstream(tasks) << "junk\n" << pid << "\n"; }
+    const int n = by_file ? g::renice_tasks(-1, tasks, 0) : g::renice_tasks(pid, "", 0);
+    BOOST_TEST(n == 1);
+    BOOST_TEST(g::nice_of(pid) == 0);
+    BOOST_TEST(g::renice_tasks(pid, tasks, 0) == 0, "nothing left to change");
+    std::filesystem::remove(tasks);
+    ::close(in[1]), ::close(out[0]);
+    int status = 0;
+    g::wait_child(pid, &status, 0);
+  }
 }

@@ -105,6 +105,30 @@ BOOST_AUTO_TEST_CASE(openapi_lists_exactly_the_routes) {
   }
 }
 
+// Synchronous runs (issue 24): POST /v1/sessions and GET …/result document `wait`, bounded.
+BOOST_AUTO_TEST_CASE(openapi_documents_the_wait_parameter) {
+  google::protobuf::Struct doc;
+  auto st = google::protobuf::util::JsonStringToMessage(openapi_json(), &doc);
+  BOOST_REQUIRE_MESSAGE(st.ok(), st.ToString());
+  const auto& paths = doc.fields().at("paths").struct_value().fields();
+  auto wait_param = [&](const std::string& path, const std::string& method) {
+    const auto& op = paths.at(path).struct_value().fields().at(method).struct_value().fields();
+    if (!op.count("parameters")) return std::string("none");
+    for (const auto& p : op.at("parameters").list_value().values()) {
+      const auto& f = p.struct_value().fields();
+      if (f.at("name").string_value() != "wait") continue;
+      const auto& schema = f.at("schema").struct_value().fields();
+      return f.at("in").string_value() + " " + schema.at("type").string_value() + " " +
+             std::to_string(static_cast<int>(schema.at("minimum").number_value())) + ".." +
+             std::to_string(static_cast<int>(schema.at("maximum").number_value()));
+    }
+    return std::string("none");
+  };
+  BOOST_CHECK_EQUAL(wait_param("/v1/sessions", "post"), "query integer 0..300");
+  BOOST_CHECK_EQUAL(wait_param("/v1/sessions/{id}/result", "get"), "query integer 0..300");
+  BOOST_CHECK_EQUAL(wait_param("/v1/sessions/{id}", "get"), "none");
+}
+
 // /ui/ is always a page (the built dashboard, or the fallback without npm); /ui/<asset> serves
 // only the dashboard's own files.
 BOOST_AUTO_TEST_CASE(dashboard_files) {
