@@ -22,7 +22,7 @@ std::set<pid_t> g_children;  // spawned by us and not yet reaped
 }  // namespace
 
 pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error) {
+            std::string* error, bool own_session) {
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {
     *error = std::string("open /dev/null: ") + std::strerror(errno);
@@ -46,7 +46,9 @@ pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, i
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (own_session) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -12,9 +12,11 @@ namespace enclave::backends::gvisor {
 // Children spawned here are tracked until wait_child() reaps them, so that
 // reap_runsc_orphans() never steals their exit status.
 // Starts argv[0] with stdin/stdout/stderr = the given fds (-1: /dev/null) and an empty
-// environment. Returns the pid or -1 with `error` set.
+// environment. Returns the pid or -1 with `error` set. `own_session`: the child starts a new
+// session (setsid) — no process group or terminal of ours reaches it, so a sandbox that must
+// outlive a killed enclaved (adoption) is not hit by signals sent to enclaved's group.
 pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error);
+            std::string* error, bool own_session = false);
 
 struct CommandResult {
   int exit_code = -1;  // -1 if it could not run or timed out

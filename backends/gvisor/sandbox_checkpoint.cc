@@ -86,8 +86,7 @@ void Sandbox::do_checkpoint() {
   if (pidfd_ >= 0) {
     pollfd p{pidfd_, POLLIN, 0};
     (void)::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kStopAfterCheckpoint).count()));
-    int status = 0;
-    if (wait_child(child_, &status, WNOHANG) == child_) on_child_exit(status);
+    reap_child();
   }
   if (!c.leave_running) {
     // Paused: the session has no sandbox now. The backend forgets it first (so a restore may
@@ -118,10 +117,12 @@ void Sandbox::do_checkpoint() {
 // kernel asked to reconnect.
 std::string Sandbox::restore_in_place(const std::string& image_dir) {
   if (!exited_) {
-    ::kill(child_, SIGKILL);
-    int status = 0;
-    wait_child(child_, &status, 0);
-    on_child_exit(status);
+    signal_child(SIGKILL);
+    for (int i = 0; i < 100 && !reap_child(); ++i) {
+      pollfd p{pidfd_, POLLIN, 0};
+      (void)::poll(&p, 1, 100);
+    }
+    if (!exited_) on_child_exit(SIGKILL);  // given up waiting: runsc delete --force follows
   }
   close_fd(&stdout_fd_);
   close_fd(&stderr_fd_);
