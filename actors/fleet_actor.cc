@@ -70,7 +70,16 @@ void create(Self* self, msg::CreateFleet& c) {
     auto r = session::decide(session::State{},
                              session::Create{ids[i], c.org_id, c.created_by, std::move(spec)}, now,
                              st.ctx->policy);
-    members.push_back(session::apply(session::State{}, r->front()));
+    auto m = session::apply(session::State{}, r->front());
+    if (i < c.forks.size() && c.forks[i]) {
+      // fromSession: its lineage (session_forked) in the same batch, before its admission.
+      auto fr = session::decide(m, *c.forks[i], now, st.ctx->policy);
+      if (fr) {
+        for (const auto& e : *fr) m = session::apply(std::move(m), e);
+        for (auto& e : *fr) r->push_back(std::move(e));
+      }
+    }
+    members.push_back(std::move(m));
     appends.push_back({ids[i], 0, std::move(*r)});
   }
   auto done = std::move(c.done);
