@@ -248,6 +248,10 @@ class GvisorBackend final : public Backend {
       const std::string cid = random_id();
       sandbox = make_sandbox(cid, ls.spec, ls.session_id);
       sandbox->set_restore(image_dir, sha256, max_bytes);
+      // Its new proxy injects the session's secrets as the first one did (and its io dir gets
+      // this server's CA bundle, which the restored workload reads at its next TLS context).
+      if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
+        sandbox->set_secrets(ls.secrets, ls.resolve_secret);
       sessions_[ls.session_id] = sandbox;
       session_of_[cid] = ls.session_id;
     }

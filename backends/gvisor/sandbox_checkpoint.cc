@@ -44,6 +44,10 @@ void Sandbox::begin_checkpoint(const std::string& image_dir, bool leave_running)
   if (!interactive_ || !started_reported_ || turn_ || exited_ || kill_requested_ ||
       kernel_broken_ || !channel_.connected())
     return fail_checkpoint("the sandbox's kernel is not idle");
+  if (proxy_ && proxy_->ever_connected())  // refused before trying: a failed save loses it
+    return fail_checkpoint(
+        "this sandbox has connected through its egress proxy, and gVisor cannot checkpoint a "
+        "sandbox that ever had a host socket connected (docs/PAUSE.md)");
   PendingCheckpoint p;
   p.image_dir = image_dir;
   p.leave_running = leave_running;

@@ -16,6 +16,8 @@ enum class Endpoint {
   kGetSandbox,      // GET /sandboxes/{id}
   kKillSandbox,     // DELETE /sandboxes/{id}
   kSetTimeout,      // POST /sandboxes/{id}/timeout
+  kPauseSandbox,    // POST /sandboxes/{id}/pause (sbx.pause(), Sandbox.betaPause)
+  kConnectSandbox,  // POST /v2/sandboxes/{id}/connect, POST /sandboxes/{id}/resume
   kExecute,         // POST /execute
   kStartProcess,    // POST /process.Process/Start
   kHealth,          // GET /health
@@ -26,7 +28,7 @@ enum class Endpoint {
 
 struct EndpointMatch {
   Endpoint endpoint = Endpoint::kNone;
-  std::string sandbox_id;  // kGetSandbox, kKillSandbox, kSetTimeout: the {id} segment as sent
+  std::string sandbox_id;  // the sandbox endpoints': the {id} segment as sent
 };
 
 // Matches a request path (no query string) and method.
