@@ -259,6 +259,9 @@ std::string Sandbox::prepare_and_spawn() {
   if (!interactive_) {
     if (auto e = stage_files(dir_, create_spec_); !e.empty()) return e;
   }
+  if (!restore_image_.empty()) {  // its files, saved beside the image at the checkpoint
+    if (auto e = restore_workdir(restore_image_, dir_); !e.empty()) return e;
+  }
 
   // 2. cgroups we own (runsc ignores linux.resources for pre-existing ones; see NOTES).
   if (auto e = cgroup_.create(); !e.empty()) return "cgroup: " + e;
