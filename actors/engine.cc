@@ -11,6 +11,7 @@
 #include "actors/admission_actor.h"
 #include "actors/engine_impl.h"
 #include "actors/fleet_actor.h"
+#include "actors/fleet_forks.h"
 #include "actors/messages.h"
 #include "actors/once_callback.h"
 #include "actors/org_admin.h"
@@ -268,10 +269,19 @@ void Engine::create_fleet(const Principal& p, const api::CreateFleetRequest& req
   c.org_id = p.org_id;
   c.created_by = p.user_id;
   c.name = req.name();
-  c.done = std::move(done);
-  auto a = spawn_fleet(*d->sys, &d->ctx, fleet::State{}, 0);
-  d->registry.put(c.id, a);
-  caf::anon_send(a, msg::ToFleet{std::move(c)});
+  // Members with fromSession: their sources are checkpointed first (actors/fleet_forks.h).
+  auto members_in = std::move(c.members);
+  auto create = [d, c = std::move(c), done = std::move(done)](
+                    Result<std::vector<events::SessionSpec>> members, MemberForks forks) mutable {
+    if (!members) return done(members.error());
+    c.members = std::move(*members);
+    c.forks = std::move(forks);
+    c.done = std::move(done);
+    auto a = spawn_fleet(*d->sys, &d->ctx, fleet::State{}, 0);
+    d->registry.put(c.id, a);
+    caf::anon_send(a, msg::ToFleet{std::move(c)});
+  };
+  take_fleet_fork_sources(d, p, std::move(members_in), std::move(create));
 }
 
 void Engine::teardown_fleet(const Principal& p, const std::string& hex, Callback<api::Fleet> done) {

@@ -96,15 +96,30 @@ void record_creation(Self* self, msg::FleetGrants& g) {
     auto spec = std::move(c.members[i]);
     spec.set_fleet_id(c.id);
     spec.set_fleet_index(static_cast<uint32_t>(i));
-    session::Create create{ids[i], c.org_id, c.created_by, std::move(spec)};
-    if (i < g.grants.size()) {
-      const auto& gr = g.grants[i];
-      create.admission = session::Admit{gr.active, g.max_concurrency, gr.ticket, gr.grant};
-    }
-    auto r = session::decide(session::State{}, std::move(create), now, st.ctx->policy);
+    auto r = session::decide(session::State{},
+                             session::Create{ids[i], c.org_id, c.created_by, std::move(spec)}, now,
+                             st.ctx->policy);
     session::State m;
     for (const auto& e : *r) m = session::apply(std::move(m), e);
-    if (i < g.grants.size()) admitted.push_back(r->back());
+    if (i < c.forks.size() && c.forks[i]) {
+      // fromSession: its lineage (session_forked) in the same batch, before its admission.
+      auto fr = session::decide(m, *c.forks[i], now, st.ctx->policy);
+      if (fr) {
+        for (const auto& e : *fr) m = session::apply(std::move(m), e);
+        for (auto& e : *fr) r->push_back(std::move(e));
+      }
+    }
+    if (i < g.grants.size()) {
+      // A slot was free: admitted in this same commit (what Create's `admission` does for a
+      // single session, decided after the lineage). A new queued session is always admissible.
+      const auto& gr = g.grants[i];
+      auto ar =
+          session::decide(m, session::Admit{gr.active, g.max_concurrency, gr.ticket, gr.grant}, now,
+                          st.ctx->policy);
+      for (const auto& e : *ar) m = session::apply(std::move(m), e);
+      admitted.push_back(ar->back());
+      for (auto& e : *ar) r->push_back(std::move(e));
+    }
     members.push_back(std::move(m));
     appends.push_back({ids[i], 0, std::move(*r)});
   }

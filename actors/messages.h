@@ -128,6 +128,9 @@ using ToReaper = std::variant<Watch, Unwatch, Tick>;
 struct CreateFleet {
   std::string id, org_id, created_by, name;
   std::vector<events::SessionSpec> members;
+  // Per member, its fork lineage when it says fromSession (actors/fleet_forks.h), else nullopt;
+  // empty = none.
+  std::vector<std::optional<session::ForkFrom>> forks;
   Callback<api::Fleet> done;
 };
 struct FleetCommitted {

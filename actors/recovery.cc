@@ -42,7 +42,7 @@ RecoveryStats recover(caf::actor_system& sys, Context& ctx, EarlyEvents& early) 
     max_grant = std::max(max_grant, s.grant);
     if (!s.admitted) continue;
     active.push_back({s.id, s.org_id});
-    bool ok = !s.ended() && ctx.backend->adopt(to_hex(s.id));
+    bool ok = !s.ended() && ctx.backend->adopt_sandbox({to_hex(s.id), s.container_id, s.spec});
     adopted[s.id] = ok;
     if (ok) keep.insert(to_hex(s.id));
   }

@@ -43,6 +43,7 @@ struct SessionActorState {
   uint64_t next_waiter = 1;
   bool launched = false;  // the backend may hold a sandbox for this session
   bool kill_sent = false;
+  bool fork_run_queued = false;  // a fromSession fleet member's one turn was queued
   bool done = false;
   bool released = false;  // its admission slot (or place in the queue) was given back
   // An append failed: `s` is back at what the log holds, the sandbox is being killed, and
@@ -149,6 +150,39 @@ void kill_sandbox(Self* self, const std::string& why) {
   if (st.kill_sent) return;
   st.kill_sent = true;
   st.ctx->backend->kill(st.hex, why);
+}
+
+// A fleet member with fromSession (actors/fleet_forks.h) runs its code as its one turn in the
+// forked kernel, first thing once it runs, and then ends with that turn's outcome, as a batch
+// member would (succeeded / failed; a turn that did not finish is exit -1).
+void run_fork_member(Self* self) {
+  auto& st = self->state;
+  const auto& spec = st.s.spec;
+  if (st.fork_run_queued || spec.from_session().empty() || spec.fleet_id().empty() ||
+      st.s.turns > 0)
+    return;
+  st.fork_run_queued = true;
+  msg::Exec x;
+  x.request.set_code(spec.code());
+  x.done = [](Result<api::ExecTurnResult>) {};  // its end is recorded by end_fork_member
+  st.exec_queue.insert(st.exec_queue.begin(), std::move(x));
+}
+
+bool end_fork_member(Self* self, const events::ExecTurn& turn) {
+  auto& st = self->state;
+  if (!st.fork_run_queued || st.s.ended()) return false;
+  events::WorkloadExited ex;
+  ex.set_exit_code(turn.has_exit_code() ? turn.exit_code() : -1);
+  if (!turn.has_exit_code()) ex.set_detail("the member's turn did not finish (timed out)");
+  ex.set_stdout(turn.stdout());
+  ex.set_stderr(turn.stderr());
+  ex.set_json(turn.json());
+  ex.set_stdout_bytes(turn.stdout().size());
+  ex.set_stderr_bytes(turn.stderr().size());
+  auto r = record(self, session::Exit{ex});
+  if (!r) spdlog::warn("session {}: {}", st.hex, r.error().message);
+  kill_sandbox(self, "fleet member's turn is done");
+  return true;
 }
 
 void finish(Self* self) {
@@ -428,10 +462,12 @@ void on_durable(Self* self, const events::Envelope& e) {
     case E::kSessionResumed:
       st.resuming = false;
       watch(self);
+      run_fork_member(self);
       pump(self);
       break;
     case E::kSandboxStarted:
       watch(self);
+      run_fork_member(self);
       pump(self);
       break;
     case E::kExecTurn:
@@ -439,6 +475,7 @@ void on_durable(Self* self, const events::Envelope& e) {
         st.current->done(views::turn_result(e.exec_turn()));
         st.current.reset();
       }
+      if (end_fork_member(self, e.exec_turn())) break;
       watch(self);
       pump(self);
       break;

@@ -166,6 +166,15 @@ class Backend {
   // Whether the backend still runs this session's sandbox (used after a control-plane restart to
   // re-attach). Re-attached sessions then report as usual.
   virtual bool adopt(const std::string& session_id) = 0;
+  // The same, with what the log says of the sandbox (backends whose sandbox names are not the
+  // session id need it: a gVisor warm-pool kernel). Read back from the data dir: hostile — a
+  // backend checks every field against what it finds on the host before acting on it.
+  struct AdoptSpec {
+    std::string session_id;
+    std::string container_id;  // as recorded in sandbox_started / session_resumed
+    events::SessionSpec spec;
+  };
+  virtual bool adopt_sandbox(const AdoptSpec& a) { return adopt(a.session_id); }
 
   // Removes every sandbox and leftover resource this backend owns whose id is not in `keep`.
   // Returns a human-readable line per thing removed (for the log).

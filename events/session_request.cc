@@ -69,10 +69,17 @@ Result<events::SessionSpec> validate_session_request(const api::CreateSessionReq
     return bad(pre + "onIdle",
                "onIdle must be \"kill\" or \"pause\", not \"" + req.on_idle().substr(0, 40) + "\"");
   }
-  if (!req.from_session().empty())
-    return bad(pre + "fromSession",
-               "fromSession (a fleet member forked from a session) is not supported yet; fork "
-               "with POST /v1/sessions/{id}/fork");
+  if (!req.from_session().empty()) {
+    // A fleet member that starts as a fork of a session's one checkpoint and runs its code as a
+    // turn there (docs/PAUSE.md); a lone session forks with POST /v1/sessions/{id}/fork.
+    if (pre.rfind("members[", 0) != 0)
+      return bad(pre + "fromSession",
+                 "fromSession applies to fleet members; fork a session with POST "
+                 "/v1/sessions/{id}/fork");
+    auto from = from_hex_id(req.from_session());
+    if (!from) return bad(pre + "fromSession", "fromSession must be a session id (32 hex digits)");
+    spec.set_from_session(*from);
+  }
   if (req.language().empty() || req.language() == "python" || req.language() == "javascript" ||
       req.language() == "bash") {
     spec.set_language(req.language().empty() ? "python" : req.language());
@@ -184,7 +191,7 @@ Result<std::vector<events::SessionSpec>> validate_fleet_request(const api::Creat
     if (!spec) return spec.error();
     // A member runs unattended: an interactive one would wait for turns nobody sends and hold
     // the fleet open until its idle TTL.
-    if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE)
+    if (spec->exec_mode() == events::EXEC_MODE_INTERACTIVE && spec->from_session().empty())
       return bad(pre + "execMode",
                  "fleet members are batch sessions; interactive is not allowed here");
     members.push_back(std::move(*spec));

@@ -169,6 +169,28 @@ try:
     turn = f"import urllib.request as u\nprint(u.urlopen('https://{G}/t', timeout=10).read().decode())\n"
     st, t1 = call("POST", f"/v1/sessions/{s['id']}/exec", {"code": turn})
     check(st == 200 and "upstream-ok" in t1.get("stdout", ""), f"turn 1: {st} {str(t1)[:300]}")
+    call("DELETE", f"/v1/sessions/{s['id']}")
+    # Issue 19: a secrets session paused before it made a request is restored in a new container
+    # with a new proxy, which injects the secret as before; once a sandbox has connected through
+    # its proxy gVisor cannot checkpoint it: the pause is refused (409) and the session runs on.
+    st, s = call("POST", "/v1/sessions", {"execMode": "interactive", "secrets": ["svc"], "egress": egress})
+    check(st == 201 and wait(lambda: call("GET", f"/v1/sessions/{s['id']}")[1].get("phase") == "running", 60),
+          f"second interactive session running ({st})")
+    st, p = call("POST", f"/v1/sessions/{s['id']}/pause")
+    check(st == 200 and p.get("phase") == "paused", f"paused: {st} {p.get('phase')}")
+    k0 = len(seen)
+    st, tr = call("POST", f"/v1/sessions/{s['id']}/exec", {"code": turn})  # resumes it first
+    got = [x for x in seen[k0:] if x[0] == "good"]
+    check(st == 200 and "upstream-ok" in tr.get("stdout", "") and len(got) == 1 and
+          got[0][1] == f"Bearer {SECRET}", f"after pause/resume the secret is injected: {st} {got} "
+          f"{tr.get('stderr', '')[-200:]}")
+    check("session_resumed" in [e["type"] for e in call("GET", f"/v1/sessions/{s['id']}/audit")[1].get("events", [])],
+          "the turn ran in a restored sandbox (session_resumed)")
+    st, e = call("POST", f"/v1/sessions/{s['id']}/pause")
+    check(st == 409 and e.get("error", {}).get("code") == "checkpoint_failed",
+          f"a pause after a proxied request is refused: {st} {e}")
+    st, tr = call("POST", f"/v1/sessions/{s['id']}/exec", {"code": turn})
+    check(st == 200 and "upstream-ok" in tr.get("stdout", ""), f"and the session runs on: {st}")
     n1 = len(seen)
     st, _ = call("DELETE", "/v1/secrets/svc")
     check(st == 200, f"delete: {st}")

@@ -217,6 +217,7 @@ int EgressProxy::open_upstream(const std::string& host, uint32_t port, bool* ref
 void EgressProxy::accept_one() {
   int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) return;
+  accepted_.fetch_add(1);
   if (conns_.size() >= kMaxConns) {
     ::close(fd);
     return;

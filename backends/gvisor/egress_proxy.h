@@ -63,6 +63,10 @@ class EgressProxy {
   void inject(Secrets secrets) { secrets_ = std::move(secrets); }
   // Closes every connection and joins the thread.
   void stop();
+  // Whether the sandbox ever connected to it. gVisor (20221219) cannot checkpoint a sandbox whose
+  // process ever had a host unix socket connected (the save panics and the sandbox is lost),
+  // so such a sandbox is not checkpointed (docs/PAUSE.md).
+  bool ever_connected() const { return accepted_.load() > 0; }
 
  private:
   struct Conn;
@@ -90,6 +94,7 @@ class EgressProxy {
   std::vector<Worker> workers_;  // touched by the serve thread, then stop()
   egress::Policy policy_;
   uint32_t opened_ = 0;  // connections that passed the policy (bounded by max_connections)
+  std::atomic<uint64_t> accepted_{0};  // connections from the sandbox, ever
   Report report_;
   std::string path_;
   int listen_fd_ = -1;

@@ -36,6 +36,41 @@ using gvisor::HostLayout;
 using gvisor::Sandbox;
 using namespace std::chrono_literals;
 
+// The slot number in `path` (written by write_slot_file; the data dir is hostile: a regular
+// file, not a link, at most a few bytes, a number 0..63), or -1.
+int read_slot_file(const std::string& path) {
+  if (path.empty()) return -1;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return -1;
+  struct stat st {};
+  char buf[8] = {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 8;
+  const ssize_t n = regular ? ::read(fd, buf, sizeof buf - 1) : -1;
+  ::close(fd);
+  if (n <= 0) return -1;
+  int slot = -1;
+  size_t i = 0;
+  for (; i < static_cast<size_t>(n) && buf[i] >= '0' && buf[i] <= '9'; ++i)
+    slot = (slot < 0 ? 0 : slot * 10) + (buf[i] - '0');
+  const bool rest_ok =
+      i == static_cast<size_t>(n) || (buf[i] == '\n' && i + 1 == static_cast<size_t>(n));
+  return rest_ok && slot >= 0 && slot < 64 ? slot : -1;
+}
+
+void write_slot_file(const std::string& path, int slot) {
+  if (path.empty()) return;
+  // Never through a link someone left in the data dir.
+  const int fd = ::open(path.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    const std::string text = std::to_string(slot) + "\n";
+    (void)!::write(fd, text.data(), text.size());
+  }
+  ::close(fd);
+}
+
 bool is_container_id(const std::string& id) {
   if (id.size() != 32) return false;
   for (char c : id) {
@@ -214,16 +249,48 @@ class GvisorBackend final : public Backend {
       const std::string cid = random_id();
       sandbox = make_sandbox(cid, ls.spec, ls.session_id);
       sandbox->set_restore(image_dir, sha256, max_bytes);
+      // Its new proxy injects the session's secrets as the first one did (and its io dir gets
+      // this server's CA bundle, which the restored workload reads at its next TLS context).
+      if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
+        sandbox->set_secrets(ls.secrets, ls.resolve_secret);
       sessions_[ls.session_id] = sandbox;
       session_of_[cid] = ls.session_id;
     }
     sandbox->start_thread();
   }
 
-  bool adopt(const std::string&) override {
-    // `runsc run` children of a previous process cannot be re-attached (their stdio pipes and
-    // result channel died with it); the engine ends such sessions and cleanup_orphans removes them.
-    return false;
+  bool adopt(const std::string& session_id) override {
+    return adopt_sandbox({session_id, session_id, {}});
+  }
+
+  // A sandbox left running by a previous enclaved of this slot (killed -9): re-attached when
+  // the host still has all of it (sandbox_adopt.cc); else false, and cleanup_orphans removes
+  // whatever is left of it.
+  bool adopt_sandbox(const AdoptSpec& a) override {
+    if (!init_error_.empty() || !is_container_id(a.session_id) || !is_container_id(a.container_id))
+      return false;
+    std::shared_ptr<Sandbox> sandbox;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || sessions_.count(a.session_id) != 0 || all_.count(a.container_id) != 0)
+        return false;
+      sandbox = std::make_shared<Sandbox>(host_, a.container_id, a.spec, a.session_id, sink_,
+                                          [this](const std::string& cid) { on_finished(cid); });
+      sandbox->set_on_detached([this](const std::string& cid) { on_detached(cid); });
+    }
+    if (auto why = sandbox->prepare_adoption(); !why.empty()) {
+      adopt_log_.push_back("session " + a.session_id + " not adopted: " + why);
+      return false;
+    }
+    {
+      std::lock_guard lock(mu_);
+      all_[a.container_id] = sandbox;
+      sessions_[a.session_id] = sandbox;
+      session_of_[a.container_id] = a.session_id;
+    }
+    adopt_log_.push_back("session " + a.session_id + " adopted (container " + a.container_id + ")");
+    sandbox->start_thread();
+    return true;
   }
 
   // Deletes runsc state, cgroups and the work dir of container `id` if any exist. What could not
@@ -272,6 +339,7 @@ class GvisorBackend final : public Backend {
 
   std::vector<std::string> cleanup_orphans(const std::set<std::string>& keep) override {
     std::vector<std::string> lines;
+    lines.swap(adopt_log_);  // what adopt_sandbox() found, for the same log
     const auto& c = host_->config;
     std::set<std::string> ours;
     {
@@ -379,7 +447,13 @@ class GvisorBackend final : public Backend {
     std::error_code ec;
     const auto parent = std::filesystem::path(c->work_dir).parent_path();
     std::filesystem::create_directories(parent, ec);
-    for (int n = 0; n < 64; ++n) {
+    // The slot this data dir's server held last, first: its sandboxes may be waiting there.
+    const int preferred = read_slot_file(c->slot_file);
+    std::vector<int> order;
+    if (preferred >= 0) order.push_back(preferred);
+    for (int n = 0; n < 64; ++n)
+      if (n != preferred) order.push_back(n);
+    for (int n : order) {
       const std::string lock = c->work_dir + ".slot-" + std::to_string(n) + ".lock";
       int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return "open " + lock + ": " + std::strerror(errno);
@@ -389,6 +463,7 @@ class GvisorBackend final : public Backend {
       }
       slot_lock_fd_ = fd;
       slot_ = n;
+      write_slot_file(c->slot_file, n);
       if (n > 0) {
         const std::string suffix = "-" + std::to_string(n);
         c->state_dir += suffix;
@@ -557,6 +632,7 @@ class GvisorBackend final : public Backend {
   std::vector<std::shared_ptr<Sandbox>> pool_;      // idle, unassigned kernels
   std::vector<std::shared_ptr<Sandbox>> finished_;  // threads to join
   std::vector<std::thread> janitors_;               // leftover removal for kill()
+  std::vector<std::string> adopt_log_;  // adoption verdicts, logged by cleanup_orphans()
 };
 
 }  // namespace
@@ -566,6 +642,7 @@ namespace {
 // Runs `enclave.result(41 + 1)` in a real sandbox; "" or what went wrong.
 std::string smoke_run(const GvisorConfig& config, int64_t* cold_ms) {
   GvisorConfig c = config;
+  c.slot_file.clear();  // the probe's slot is not the server's
   c.warm_pool_size = 0;
   c.image_pools.clear();
   std::mutex mu;

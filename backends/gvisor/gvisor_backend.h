@@ -57,6 +57,10 @@ struct GvisorConfig {
   // cgroup_parent as given, slot N > 0 appends "-N" to each. cleanup_orphans() only looks at its
   // own slot. Default: true.
   bool isolate_instances = true;
+  // A file naming the slot this server held last (the data dir's): that slot is tried first, so
+  // that a server restarted after kill -9 finds the sandboxes it may adopt. "" : first free slot.
+  // Default: "".
+  std::string slot_file;
   // Make this process a child subreaper so that sandbox processes orphaned by a dying `runsc run`
   // are re-parented to us and reaped (only runsc's own processes are reaped). Default: true.
   bool become_subreaper = true;

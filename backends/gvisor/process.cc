@@ -24,7 +24,7 @@ std::set<pid_t> g_children;  // spawned by us and not yet reaped
 }  // namespace
 
 pid_t spawn(const std::vector<std::string>& argv_in, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error, int nice) {
+            std::string* error, int nice, bool own_session) {
   std::vector<std::string> argv;
   if (nice > 0) argv = {"/usr/bin/nice", "-n", std::to_string(nice)};
   argv.insert(argv.end(), argv_in.begin(), argv_in.end());
@@ -51,7 +51,9 @@ pid_t spawn(const std::vector<std::string>& argv_in, int stdin_fd, int stdout_fd
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (own_session) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -15,9 +15,11 @@ namespace enclave::backends::gvisor {
 // environment. Returns the pid or -1 with `error` set.
 // `nice` > 0 starts it at that nice value (through /usr/bin/nice, so that every thread and child
 // it ever makes inherits it from its first instruction): background work (pool kernel boots,
-// teardowns) then never takes CPU from a live run.
+// teardowns) then never takes CPU from a live run. `own_session`: the child starts a new
+// session (setsid) — no process group or terminal of ours reaches it, so a sandbox that must
+// outlive a killed enclaved (adoption) is not hit by signals sent to enclaved's group.
 pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, int stdout_fd, int stderr_fd,
-            std::string* error, int nice = 0);
+            std::string* error, int nice = 0, bool own_session = false);
 
 struct CommandResult {
   int exit_code = -1;  // -1 if it could not run or timed out

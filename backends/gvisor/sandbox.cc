@@ -202,7 +202,9 @@ void Sandbox::run() {
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   dir_ = host_->sessions_dir + "/" + container_id_;
-  std::string error = prepare_and_spawn();
+  // An adopted sandbox was prepared by prepare_adoption(): the kernel is asked to reconnect.
+  std::string error = adopted_ ? "" : prepare_and_spawn();
+  if (adopted_) queue_stdin('C', 0, "");
   if (error.empty()) loop();
   teardown(error);
   Finished cb;
@@ -258,6 +260,9 @@ std::string Sandbox::prepare_and_spawn() {
   }
   if (!interactive_) {
     if (auto e = stage_files(dir_, create_spec_); !e.empty()) return e;
+  }
+  if (!restore_image_.empty()) {  // its files, saved beside the image at the checkpoint
+    if (auto e = restore_workdir(restore_image_, dir_); !e.empty()) return e;
   }
 
   // 2. cgroups we own (runsc ignores linux.resources for pre-existing ones; see NOTES).
@@ -384,26 +389,35 @@ std::string Sandbox::prepare_and_spawn() {
 }
 
 std::string Sandbox::spawn_runsc(const std::string& image) {
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]), ::close(in[1]);
-    return "pipe: " + std::string(std::strerror(errno));
-  }
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    return "pipe: " + std::string(std::strerror(errno));
+  // Interactive sandboxes may outlive this process (adoption after kill -9): named FIFOs as
+  // stdio and a session of their own. A batch keeps pipes: its stdin must reach EOF.
+  const bool adoptable = create_spec_.exec_mode() == events::EXEC_MODE_INTERACTIVE;
+  int child[3] = {-1, -1, -1};
+  if (adoptable) {
+    if (auto e = make_stdio_fifos(child); !e.empty()) return e;
+  } else {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      ::close(in[0]), ::close(in[1]);
+      return "pipe: " + std::string(std::strerror(errno));
+    }
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+      return "pipe: " + std::string(std::strerror(errno));
+    }
+    child[0] = in[0], child[1] = out[1], child[2] = err[1];
+    stdin_fd_ = in[1];
+    stdout_fd_ = out[0];
+    stderr_fd_ = err[0];
   }
   std::string spawn_error;
   const std::string bundle = "--bundle=" + dir_ + "/bundle";
-  child_ =
-      spawn(image.empty() ? runsc_argv({"run", bundle, container_id_})
-                          : runsc_argv({"restore", "--image-path=" + image, bundle, container_id_}),
-            in[0], out[1], err[1], &spawn_error, background_ ? kBackgroundNice : 0);
-  ::close(in[0]), ::close(out[1]), ::close(err[1]);
-  stdin_fd_ = in[1];
-  stdout_fd_ = out[0];
-  stderr_fd_ = err[0];
+  child_ = spawn(
+      image.empty() ? runsc_argv({"run", bundle, container_id_})
+                    : runsc_argv({"restore", "--image-path=" + image, bundle, container_id_}),
+      child[0], child[1], child[2], &spawn_error, background_ ? kBackgroundNice : 0, adoptable);
+  for (int fd : child) ::close(fd);
   if (child_ < 0) return spawn_error;
   for (int fd : {stdin_fd_, stdout_fd_, stderr_fd_}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, child_, 0));
@@ -684,15 +698,16 @@ void Sandbox::loop() {
     }
     if (ckpt_ && now >= ckpt_->deadline) fail_checkpoint("the kernel did not get ready in time");
     if (!exited_ && deadline_ && now >= *deadline_ && !kill_requested_) {
-      request_kill(kBackstopReason);
+      request_kill(reattaching_ ? "the adopted sandbox's kernel did not reconnect"
+                                : kBackstopReason);
     }
     if (!exited_ && kill_requested_ && !escalated_ && now >= kill_escalate_at_) {
       escalated_ = true;
-      ::kill(child_, SIGKILL);
+      signal_child(SIGKILL);
     }
     if (!exited_ && exit_reported_ && !escalated_ && now >= exit_grace_until_) {
       escalated_ = true;  // it said it was done but goes on: end it
-      ::kill(child_, SIGKILL);
+      signal_child(SIGKILL);
     }
     const bool metering = interactive_ && cpu_metering_ && !exited_ && !kill_requested_;
     if (metering && now >= next_cpu_sample_) {
@@ -730,8 +745,7 @@ void Sandbox::loop() {
       if (p.fd == wake_fd_) {
         handle_commands();
       } else if (p.fd == pidfd_) {
-        int status = 0;
-        if (wait_child(child_, &status, WNOHANG) == child_) on_child_exit(status);
+        reap_child();
       } else if (p.fd == stdout_fd_) {
         read_stream(&stdout_fd_, &out_, "stdout");
       } else if (p.fd == stderr_fd_) {

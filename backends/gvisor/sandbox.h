@@ -83,6 +83,13 @@ class Sandbox {
   // backend forgets the session, which may be restored at once) and nothing more is reported.
   // true: the same container is restored in place and runs on.
   void checkpoint(std::string image_dir, bool leave_running);
+  // Before start_thread(), instead of a launch: re-attaches to this container, left running by
+  // a previous enclaved that was killed (sandbox_adopt.cc). Checks what it finds on the host
+  // (runsc's state, the sandbox's process, its stdio FIFOs), opens them and listens for a new
+  // result channel; the thread then asks the kernel to reconnect (frame C) and kills the
+  // sandbox if it does not answer in time. "" or why it cannot be adopted (nothing was changed
+  // on the host then; the caller lets cleanup_orphans remove it).
+  [[nodiscard]] std::string prepare_adoption();
   void set_on_detached(std::function<void(const std::string& container_id)> f) {
     on_detached_ = std::move(f);
   }
@@ -114,6 +121,14 @@ class Sandbox {
   std::string prepare_and_spawn();
   // Starts `runsc run` (`image` empty) or `runsc restore` from `image`, with fresh stdio pipes.
   std::string spawn_runsc(const std::string& image);
+  // An interactive sandbox's stdio as named FIFOs in its dir (sandbox_adopt.cc): the child holds
+  // each read-write, so none sees EOF or EPIPE when enclaved dies, and a restarted enclaved
+  // reopens them by name. Sets the three fds to pass (`child`) and ours.
+  std::string make_stdio_fifos(int child[3]);
+  // The sandbox's host process: our `runsc run` child, or an adopted sandbox's process (not our
+  // child: watched through its pidfd only).
+  void signal_child(int sig);
+  bool reap_child();  // true (exited_ set) once it is gone; never blocks
   // Checkpoint steps (sandbox_checkpoint.cc): ask the kernel to close its channel, then
   // checkpoint once it has; restore in place for a snapshot.
   void begin_checkpoint(const std::string& image_dir, bool leave_running);
@@ -194,6 +209,10 @@ class Sandbox {
   events::SessionSpec spec_;  // the session's spec once assigned
   pid_t child_ = -1;
   int pidfd_ = -1;
+  // Adopted after a restart: pidfd_ watches the sandbox's process (child_ stays -1), and until
+  // the kernel answers S on its new channel, deadline_ is the time it has to.
+  bool adopted_ = false;
+  bool reattaching_ = false;
   int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1;
   std::string stdin_pending_;
   bool close_stdin_when_flushed_ = false;

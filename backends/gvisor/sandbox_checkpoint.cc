@@ -18,6 +18,7 @@
 #include "backends/gvisor/process.h"
 #include "backends/gvisor/sandbox.h"
 #include "backends/gvisor/sandbox_util.h"
+#include "backends/gvisor/workdir.h"
 
 namespace enclave::backends::gvisor {
 
@@ -44,6 +45,14 @@ void Sandbox::begin_checkpoint(const std::string& image_dir, bool leave_running)
   if (!interactive_ || !started_reported_ || turn_ || exited_ || kill_requested_ ||
       kernel_broken_ || !channel_.connected())
     return fail_checkpoint("the sandbox's kernel is not idle");
+  if (const auto& lang = spec_.language(); !lang.empty() && lang != "python")
+    return fail_checkpoint("a " + lang +
+                           " kernel cannot be checkpointed yet: only Python kernels close and "
+                           "reopen their channel (docs/PAUSE.md)");
+  if (proxy_ && proxy_->ever_connected())  // refused before trying: a failed save loses it
+    return fail_checkpoint(
+        "this sandbox has connected through its egress proxy, and gVisor cannot checkpoint a "
+        "sandbox that ever had a host socket connected (docs/PAUSE.md)");
   PendingCheckpoint p;
   p.image_dir = image_dir;
   p.leave_running = leave_running;
@@ -81,13 +90,19 @@ void Sandbox::do_checkpoint() {
   c.result.image_dir = c.image_dir;
   c.result.bytes = facts.bytes;
   c.result.sha256 = facts.sha256;
+  // The working directory (/home/user) is a host tmpfs, not in gVisor's image: its files go
+  // beside it, and a restore puts them back before runsc reads the image (sandbox.cc).
+  if (auto e = save_workdir(dir_, c.image_dir); !e.empty()) {
+    fail_checkpoint(e);
+    request_kill("checkpoint: " + e);
+    return;
+  }
 
   // `runsc run` exits once its sandbox was saved.
   if (pidfd_ >= 0) {
     pollfd p{pidfd_, POLLIN, 0};
     (void)::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kStopAfterCheckpoint).count()));
-    int status = 0;
-    if (wait_child(child_, &status, WNOHANG) == child_) on_child_exit(status);
+    reap_child();
   }
   if (!c.leave_running) {
     // Paused: the session has no sandbox now. The backend forgets it first (so a restore may
@@ -118,10 +133,12 @@ void Sandbox::do_checkpoint() {
 // kernel asked to reconnect.
 std::string Sandbox::restore_in_place(const std::string& image_dir) {
   if (!exited_) {
-    ::kill(child_, SIGKILL);
-    int status = 0;
-    wait_child(child_, &status, 0);
-    on_child_exit(status);
+    signal_child(SIGKILL);
+    for (int i = 0; i < 100 && !reap_child(); ++i) {
+      pollfd p{pidfd_, POLLIN, 0};
+      (void)::poll(&p, 1, 100);
+    }
+    if (!exited_) on_child_exit(SIGKILL);  // given up waiting: runsc delete --force follows
   }
   close_fd(&stdout_fd_);
   close_fd(&stderr_fd_);

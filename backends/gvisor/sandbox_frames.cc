@@ -47,6 +47,16 @@ void Sandbox::handle_frame(const ChannelFrame& f) {
         emit(std::move(done));
         break;
       }
+      if (reattaching_) {  // adopted after a restart: the kernel is back on a new channel
+        reattaching_ = false;
+        deadline_.reset();
+        // Its cgroup's whole CPU (boot included: never less than the previous process saw).
+        cpu_metering_ = true;
+        cpu_ns_at_ready_ = 0;
+        next_cpu_sample_ =
+            Clock::now() + std::chrono::milliseconds(host_->config.cpu_sample_interval_ms);
+        break;
+      }
       if (!started_reported_) {
         started_reported_ = true;
         deadline_.reset();  // setup finished; turns carry their own timeouts

@@ -48,6 +48,14 @@ void Sandbox::teardown(const std::string& start_error) {
     int status = 0;
     wait_child(child_, &status, 0);
     on_child_exit(status);
+  } else if (adopted_ && !exited_) {
+    // Not our child: the delete above ended it; wait (bounded) for its pidfd to say so.
+    signal_child(SIGKILL);
+    for (int i = 0; i < 50 && !reap_child(); ++i) {
+      pollfd p{pidfd_, POLLIN, 0};
+      (void)::poll(&p, 1, 100);
+    }
+    if (!exited_) on_child_exit(SIGKILL);
   }
   // runsc gives up waiting for a busy sandbox to stop after its own deadline ("waiting sandbox
   // … stop: context deadline exceeded") although its kill is under way: ask once more, now that

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
+#include "backends/gvisor/process.h"
 #include "backends/session_files.h"
 #include "events/file_path.h"
 
@@ -72,6 +74,26 @@ std::vector<events::ArtifactCollected> collect_artifacts(const std::string& sess
     out.push_back(std::move(a));
   }
   return out;
+}
+
+std::string save_workdir(const std::string& session_dir, const std::string& image_dir) {
+  const std::string home = image_dir + "/home";
+  if (::mkdir(home.c_str(), 0700) != 0) return "create " + home + ": " + std::strerror(errno);
+  auto r = run_command({"/bin/cp", "-a", "--", workdir_path(session_dir) + "/.", home},
+                       std::chrono::seconds(60));
+  if (r.exit_code != 0) return "save the working directory: " + r.output.substr(0, 300);
+  return "";
+}
+
+std::string restore_workdir(const std::string& image_dir, const std::string& session_dir) {
+  const std::string home = image_dir + "/home";
+  struct stat st {};
+  if (::lstat(home.c_str(), &st) != 0) return "";  // an image without one: nothing to put back
+  if (!S_ISDIR(st.st_mode)) return home + " is not a directory";
+  auto r = run_command({"/bin/cp", "-a", "--", home + "/.", workdir_path(session_dir)},
+                       std::chrono::seconds(60));
+  if (r.exit_code != 0) return "restore the working directory: " + r.output.substr(0, 300);
+  return "";
 }
 
 }  // namespace enclave::backends::gvisor

@@ -77,6 +77,8 @@ int serve_main(const std::vector<std::string>& words) {
     backends::GvisorConfig& gcfg = c.gvisor;
     // Images (issue 21): the data dir's store; a pool per built image named by --warm-pool.
     gcfg.images_dir = images::images_dir(data_dir);
+    // Adoption after kill -9 (docs/PAUSE.md): the next start takes the same instance slot.
+    gcfg.slot_file = data_dir + "/gvisor.slot";
     const auto catalog = images::Store(data_dir).catalog();
     for (const auto& [name, n] : c.image_pools) {
       auto it = catalog.by_name.find(name);

@@ -67,7 +67,7 @@ std::string sandbox_json(const api::Session& s, TimeMs end_ms) {
       ",\"alias\":" + json_quote(tmpl) + ",\"clientID\":\"enclave\"" + ",\"envdVersion\":\"" +
       std::string(kEnvdVersion) + "\"" + ",\"startedAt\":" + json_quote(started) +
       ",\"endAt\":" + json_quote(s.has_ended_at() ? s.ended_at() : rfc3339(end_ms)) +
-      ",\"state\":\"running\",\"metadata\":{}" +
+      ",\"state\":\"" + (s.phase() == "paused" ? "paused" : "running") + "\",\"metadata\":{}" +
       ",\"allowInternetAccess\":" + (s.egress().mode() == "allow_list" ? "true" : "false") +
       ",\"cpuCount\":" + std::to_string(std::max(1, s.limits().cpu_millis() / 1000)) +
       ",\"memoryMB\":" + std::to_string(s.limits().memory_mb()) + ",\"domain\":\"" +
@@ -240,6 +240,10 @@ void Adapter::handle(Request req, Reply raw_reply) {
       return kill_sandbox(p, m.sandbox_id, std::move(reply));
     case Endpoint::kSetTimeout:
       return set_timeout(p, m.sandbox_id, std::move(req.body), std::move(reply));
+    case Endpoint::kPauseSandbox:
+      return pause_sandbox(p, m.sandbox_id, std::move(reply));
+    case Endpoint::kConnectSandbox:
+      return connect_sandbox(p, m.sandbox_id, std::move(req.body), std::move(reply));
     default:
       break;
   }
@@ -417,6 +421,92 @@ void Adapter::set_timeout(const Principal& p, const std::string& id, std::string
   ok.status = 204;
   ok.content_type.clear();
   reply(std::move(ok));
+}
+
+void Adapter::pause_sandbox(const Principal& p, const std::string& id, Reply reply) {
+  std::shared_lock lock(mu_);
+  if (!engine_) return reply(error_response(unavailable()));
+  if (!is_id(id)) return reply(error_response(sandbox_not_found(id)));
+  auto s = engine_->get_session(p, id);
+  if (!s || !is_e2b(*s) || !alive(*s)) return reply(error_response(sandbox_not_found(id)));
+  if (s->phase() == "paused")  // the SDK's pause() then answers false
+    return reply(json_response(409, "{\"code\":409,\"message\":\"sandbox is already paused\"}"));
+  engine_->pause_session(p, id, [this, id, reply = std::move(reply)](Result<api::Session> r) {
+    if (!r) return reply(error_response(r.error()));
+    deadlines_.erase(id);  // a paused sandbox does not run out its E2B timeout
+    Response ok;
+    ok.status = 204;
+    ok.content_type.clear();
+    reply(std::move(ok));
+  });
+}
+
+void Adapter::connect_sandbox(const Principal& p, const std::string& id, std::string body,
+                              Reply reply) {
+  // {timeout?: seconds}: as POST /timeout, when given.
+  int32_t timeout = 0;
+  if (body.find("\"timeout\"") != std::string::npos) {
+    auto seconds = parse_set_timeout(body, options_.policy);
+    if (!seconds) return reply(error_response(seconds.error()));
+    timeout = *seconds;
+  }
+  std::shared_lock lock(mu_);
+  if (!engine_) return reply(error_response(unavailable()));
+  if (!is_id(id)) return reply(error_response(sandbox_not_found(id)));
+  auto s = engine_->get_session(p, id);
+  if (!s || !is_e2b(*s) || !alive(*s)) return reply(error_response(sandbox_not_found(id)));
+  if (!p.has("sessions:write"))
+    return reply(error_response(make_error(ErrorCode::kPermissionDenied, "permission_denied",
+                                           "this API key's role may not change sandboxes")));
+  const std::string tmpl = s->name().substr(kSessionPrefix.size());
+  auto answer = [this, p, id, tmpl, timeout](int status) {
+    if (timeout > 0) arm_timeout(p, id, timeout);
+    return json_response(
+        status,
+        "{\"sandboxID\":" + json_quote(id) + ",\"templateID\":" + json_quote(tmpl) +
+            ",\"alias\":" + json_quote(tmpl) + ",\"clientID\":\"enclave\",\"envdVersion\":\"" +
+            std::string(kEnvdVersion) + "\",\"envdAccessToken\":" +
+            json_quote(mint_access_token(token_secret_, id, TokenOwner{p.org_id, p.user_id})) +
+            ",\"domain\":\"" + std::string(kSandboxDomain) + "\"}");
+  };
+  if (s->phase() != "paused") return reply(answer(200));
+  // Resumed through admission; answered once it runs (the SDK runs code right after connect),
+  // as a create is answered at sandbox_started. Subscribed before the resume, so no event is
+  // missed.
+  auto waiter = std::make_shared<StartWaiter>();
+  waiter->reply = std::move(reply);
+  Engine* engine = engine_;
+  auto sub = engine->subscribe(p, id, [waiter, engine, id, answer](const StreamItem& item) {
+    std::optional<Response> out;
+    if (item.kind == StreamItem::Kind::kEnd ||
+        (item.kind == StreamItem::Kind::kAudit && item.audit.type() == "quota_killed")) {
+      out = error_response(make_error(ErrorCode::kInternal, "internal",
+                                      "sandbox " + id + " ended before it resumed"));
+    } else if (item.kind == StreamItem::Kind::kAudit && item.audit.type() == "session_resumed") {
+      out = answer(201);
+    }
+    if (!out || !waiter->resolve(std::move(*out))) return;
+    std::lock_guard lock(waiter->mu);
+    if (waiter->have_sub) {
+      engine->unsubscribe(waiter->sub);
+    } else {
+      waiter->unsubscribe_now = true;
+    }
+  });
+  if (!sub) return (void)waiter->resolve(error_response(sub.error()));
+  {
+    std::lock_guard wl(waiter->mu);
+    waiter->sub = *sub;
+    waiter->have_sub = true;
+    if (waiter->unsubscribe_now) engine->unsubscribe(*sub);
+  }
+  engine->resume_session(p, id, [waiter, engine](Result<api::Session> r) {
+    if (r) return;
+    if (waiter->resolve(error_response(r.error()))) {
+      std::lock_guard lock(waiter->mu);
+      if (waiter->have_sub) engine->unsubscribe(waiter->sub);
+    }
+  });
 }
 
 void Adapter::arm_timeout(const Principal& p, const std::string& id, int32_t seconds) {

@@ -63,6 +63,11 @@ class Adapter {
   void get_sandbox(const Principal& p, const std::string& id, Reply reply);
   void kill_sandbox(const Principal& p, const std::string& id, Reply reply);
   void set_timeout(const Principal& p, const std::string& id, std::string body, Reply reply);
+  // Pause and connect (issue 19, docs/PAUSE.md): a pause checkpoints the session (its E2B
+  // timeout stops: a paused sandbox does not expire by it); connect resumes a paused one (201)
+  // or finds it running (200), arms the timeout it names, and answers with a fresh token.
+  void pause_sandbox(const Principal& p, const std::string& id, Reply reply);
+  void connect_sandbox(const Principal& p, const std::string& id, std::string body, Reply reply);
   // When a live sandbox ends at the latest: its E2B timeout, else the server's max lifetime.
   // mu_ held (shared) with engine_ set.
   TimeMs end_ms(const api::Session& s) const;

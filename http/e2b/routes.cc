@@ -23,9 +23,16 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
   if (starts_with(path, "/sandboxes/")) {
     std::string_view rest = path.substr(11);
     size_t slash = rest.find('/');
-    if (slash != std::string_view::npos && slash > 0 && rest.substr(slash) == "/timeout") {
-      m.sandbox_id = std::string(rest.substr(0, slash));
-      return pick("POST", Endpoint::kSetTimeout);
+    if (slash != std::string_view::npos && slash > 0) {
+      const std::string_view verb = rest.substr(slash);
+      const Endpoint e = verb == "/timeout"  ? Endpoint::kSetTimeout
+                         : verb == "/pause"  ? Endpoint::kPauseSandbox
+                         : verb == "/resume" ? Endpoint::kConnectSandbox
+                                             : Endpoint::kNone;
+      if (e != Endpoint::kNone) {
+        m.sandbox_id = std::string(rest.substr(0, slash));
+        return pick("POST", e);
+      }
     }
     if (rest.empty() || slash != std::string_view::npos) {
       m.endpoint = Endpoint::kUnsupported;  // /pause, /metrics, /connect, /refreshes, …
@@ -69,6 +76,14 @@ EndpointMatch match_endpoint(std::string_view method, std::string_view path) {
     if (rest.substr(slash) == "/restart") return pick("POST", Endpoint::kRestartContext);
     m.endpoint = Endpoint::kUnsupported;
     return m;
+  }
+  if (starts_with(path, "/v2/sandboxes/")) {
+    std::string_view rest = path.substr(14);
+    const size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash > 0 && rest.substr(slash) == "/connect") {
+      m.sandbox_id = std::string(rest.substr(0, slash));
+      return pick("POST", Endpoint::kConnectSandbox);
+    }
   }
   if (starts_with(path, "/v2/sandboxes/") || starts_with(path, "/v3/sandboxes") ||
       starts_with(path, "/templates") || starts_with(path, "/files/") ||

@@ -16,6 +16,8 @@ enum class Endpoint {
   kGetSandbox,      // GET /sandboxes/{id}
   kKillSandbox,     // DELETE /sandboxes/{id}
   kSetTimeout,      // POST /sandboxes/{id}/timeout
+  kPauseSandbox,    // POST /sandboxes/{id}/pause (sbx.pause(), Sandbox.betaPause)
+  kConnectSandbox,  // POST /v2/sandboxes/{id}/connect, POST /sandboxes/{id}/resume
   kExecute,         // POST /execute
   kStartProcess,    // POST /process.Process/Start
   kHealth,          // GET /health
@@ -28,13 +30,13 @@ enum class Endpoint {
   kFilesystemRpc,   // POST /filesystem.Filesystem/{Stat,ListDir,MakeDir,Move,Remove}
   kWatchDir,        // POST /filesystem.Filesystem/WatchDir (server stream)
   kUnsupportedRpc,  // any other envd Connect method (/process.Process/*, WatchDir, watchers, …)
-  kUnsupported,     // other E2B paths Enclave does not offer (pause, …)
+  kUnsupported,     // other E2B paths Enclave does not offer (templates, volumes, …)
   kBadMethod,       // a known E2B path with another method
 };
 
 struct EndpointMatch {
   Endpoint endpoint = Endpoint::kNone;
-  std::string sandbox_id;  // kGetSandbox, kKillSandbox, kSetTimeout: the {id} segment as sent
+  std::string sandbox_id;  // the sandbox endpoints': the {id} segment as sent
   std::string context_id;  // kRemoveContext, kRestartContext: the {id} segment as sent
   std::string rpc;         // kFilesystemRpc: the method ("Stat", "ListDir", …)
 };

@@ -209,6 +209,22 @@ async function main() {
   check(!otherListed.some((i) => i.sandboxId === sbx.sandboxId), "Sandbox.list() with another org's key does not")
   check((await sbx.isRunning()) === true, 'isRunning() while it runs')
 
+  // Issue 19: pause and connect (resume) as the SDK calls them; the namespace is kept.
+  check((await sbx.pause()) === true, 'sbx.pause() → true')
+  const pausedInfo = await Sandbox.getInfo(sbx.sandboxId)
+  check(pausedInfo.state === 'paused', 'getInfo while paused: state paused', pausedInfo.state)
+  check((await Sandbox.betaPause(sbx.sandboxId)) === false, 'Sandbox.betaPause on a paused sandbox → false')
+  const otherConnect = await Sandbox.connect(sbx.sandboxId, { apiKey: OTHER_KEY }).catch((e) => e)
+  check(otherConnect && otherConnect.name === 'SandboxNotFoundError', "another org's key cannot connect to it",
+    otherConnect && otherConnect.name)
+  const again = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 300000 })
+  check(again.sandboxId === sbx.sandboxId, 'Sandbox.connect(id) → the same sandbox', again.sandboxId)
+  check((await again.runCode('x')).text === '1', 'after pause and connect, x is still 1')
+  check((await native('GET', `/v1/sessions/${sbx.sandboxId}`)).body.phase === 'running', 'running again after connect')
+  const running = await Sandbox.connect(sbx.sandboxId)
+  check(running.sandboxId === sbx.sandboxId && (await running.runCode('x + 1')).text === '2',
+    'connect to a running sandbox: the same one, as it was')
+
   // ---- envdAccessToken: valid for one sandbox only ----------------------------------------------
   const sbx2 = await Sandbox.create({ timeoutMs: 120000, envs: { SANDBOX_VAR: 's2' } })
   check((await sbx2.runCode('import os\nos.environ["SANDBOX_VAR"]')).text === "'s2'", 'Sandbox.create envs')
