@@ -66,15 +66,6 @@ Result<bool> PgStore::commit(const std::vector<LogRow>& rows) {
   if (fenced_) return fence("fenced earlier");
   if (!conn_->alive() && !conn_->reset())
     return unavailable("PostgreSQL is not reachable", conn_->error_message());
-  std::string begin = "BEGIN";
-  if (uint64_t e = epoch_.load())
-    begin += ";SELECT enclave_fence('" + std::string(kLogPart) + "'," + std::to_string(e) + ")";
-  auto b = conn_->exec(begin);
-  if (!b.ok()) {
-    (void)conn_->exec("ROLLBACK");
-    if (fenced_state(b.sqlstate())) return fence(b.message());
-    return unavailable("beginning an append", b.message());
-  }
   std::string data;
   for (const auto& r : rows) {
     data += std::to_string(r.gseq);
@@ -88,7 +79,12 @@ Result<bool> PgStore::commit(const std::vector<LogRow>& rows) {
     append_copy_bytea(data, r.hash);
     data += '\n';
   }
-  auto c = conn_->copy_in("COPY enclave_events (gseq, stream, seq, body, hash) FROM STDIN", data);
+  // Two round trips: BEGIN, the epoch check and the COPY in one; NOTIFY and COMMIT in the other.
+  std::string begin = "BEGIN;";
+  if (uint64_t e = epoch_.load())
+    begin += "SELECT enclave_fence('" + std::string(kLogPart) + "'," + std::to_string(e) + ");";
+  auto c = conn_->copy_in(begin + "COPY enclave_events (gseq, stream, seq, body, hash) FROM STDIN",
+                          data);
   if (!c.ok()) {
     (void)conn_->exec("ROLLBACK");
     if (fenced_state(c.sqlstate())) return fence(c.message());
