@@ -1,7 +1,8 @@
-// A throwaway PostgreSQL 15 for a test process: initdb into a temp dir owned by `postgres` (initdb
-// refuses root), started with pg_ctl on a free port with its unix socket in that dir and no TCP
-// listener, and a database `enclave`. Started once per process (the first call), stopped
-// (immediate) and removed at exit. conninfo() is what --store postgres: takes.
+// A throwaway PostgreSQL 15 for a test process: a cluster (initdb'd once per machine into
+// /tmp/enclave-pg15-template, then copied) in a temp dir owned by `postgres` (initdb refuses root),
+// started with pg_ctl on a free port with its unix socket in that dir and no TCP listener, and a
+// database `enclave`. Started once per process (the first call), stopped (immediate) and removed at
+// exit. conninfo() is what --store postgres: takes.
 #pragma once
 
 #include <arpa/inet.h>
@@ -48,7 +49,15 @@ class PgServer {
     if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0 || ::chmod(dir_.c_str(), 0755) != 0)
       throw std::runtime_error("cannot hand " + dir_ + " to postgres");
     port_ = free_port();
-    run(as_pg(bin_ + "/initdb -D " + dir_ + "/db -A trust") + " >/dev/null");
+    // initdb takes seconds on a busy machine; every test process copies one made once instead
+    // (made under a lock, by whichever process comes first; a fresh cluster, never started).
+    const std::string tmpl_dir = "/tmp/enclave-pg15-template";
+    if (!std::filesystem::exists(tmpl_dir + "/PG_VERSION"))
+      run("flock " + tmpl_dir + ".lock sh -c 'test -f " + tmpl_dir + "/PG_VERSION || (rm -rf " +
+          tmpl_dir + ".new && mkdir " + tmpl_dir + ".new && chown postgres " + tmpl_dir +
+          ".new && " + as_pg(bin_ + "/initdb -N -D " + tmpl_dir + ".new -A trust") +
+          " >/dev/null && mv " + tmpl_dir + ".new " + tmpl_dir + ")'");
+    run("cp -a " + tmpl_dir + " " + dir_ + "/db");
     run(as_pg(bin_ + "/pg_ctl -D " + dir_ + "/db -o \"-p " + std::to_string(port_) + " -k " + dir_ +
               " -c listen_addresses='' -c fsync=on\" -l " + dir_ + "/log -w start") +
         " >/dev/null");
