@@ -33,9 +33,16 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, BackendFactory
   auto impl = std::make_unique<Impl>();
   auto* d = impl.get();
   d->config = config;
-  auto log = storage::EventLog::open(config.data_dir, storage::OpenMode::kReadWrite);
+  const std::string& log_dir = config.log_dir.empty() ? config.data_dir : config.log_dir;
+  auto log = storage::EventLog::open(log_dir, storage::OpenMode::kReadWrite);
   if (!log) return log.error();
   d->log = std::move(*log);
+  if (config.log_store) {  // the store of record: take what it has that this copy lacks
+    d->log->set_store(config.log_store.get());
+    auto caught = d->log->catch_up_from(*config.log_store);
+    if (!caught) return caught.error();
+    if (*caught) spdlog::info("event log: {} events taken from the store of record", *caught);
+  }
   auto creds = CredentialStore::open(config.data_dir, config.cred_secret);
   if (!creds) return creds.error();
   d->creds = std::move(*creds);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -23,7 +24,8 @@ namespace enclave {
 
 namespace storage {
 class EventLog;
-}
+class LogStore;
+}  // namespace storage
 
 // Who is calling. Stamped from the API key, never from a request body.
 struct Principal {
@@ -43,6 +45,12 @@ Principal default_principal();
 
 struct EngineConfig {
   std::string data_dir = "./data";
+  // Where the RocksDB event log lives; "": data_dir. With a log_store it is the node's private
+  // copy of the log (rebuilt from the store when it is new).
+  std::string log_dir;
+  // The store of record (--store postgres:…, storage/log_store.h); null: the RocksDB log is
+  // durable itself. Every batch commits there first; at open the log catches up from it.
+  std::shared_ptr<storage::LogStore> log_store;
   uint32_t max_concurrency = 8;  // admission ceiling: sandboxes starting or running at once
   session::Policy policy;
   Clock clock = system_clock();

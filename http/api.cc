@@ -249,6 +249,7 @@ void Api::dispatch(Call& c, Reply reply) {
       std::string body = std::string("{\"status\":") + (h.ok ? "\"ok\"" : "\"degraded\"");
       if (!h.ok)
         body += ",\"reason\":" + json_quote(h.reason) + ",\"detail\":" + json_quote(h.detail);
+      if (options_.replica_fields) body += "," + options_.replica_fields();
       Response r = json_response(h.ok ? 200 : 503,
                                  body + ",\"backend\":" + json_quote(e.backend_name()) + "}");
       if (!h.ok)

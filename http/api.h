@@ -3,6 +3,7 @@
 // commands answer through the Reply from engine threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -26,6 +27,9 @@ struct ApiOptions {
   storage::SthService* sth = nullptr;
   // Uploads (PUT …/files) larger than this are refused with 413 (--max-upload-mb).
   uint64_t max_upload_bytes = 100ull << 20;
+  // --ha: this replica's role, epoch and lag as JSON fields (http/standby.h replica_fields),
+  // added to GET /v1/healthz; unset: nothing added.
+  std::function<std::string()> replica_fields;
 };
 
 class Api {

@@ -427,6 +427,7 @@ Result<std::vector<Stored>> EventLog::stage(const std::vector<Append>& appends, 
       s.envelope.SerializeToString(&bytes);
       s.hash = sha256(bytes);
       if (merkle_) merkle_leaves_ += merkle::leaf_hash(bytes);
+      if (store_) store_rows_.push_back({s.global_seq, a.stream, e.seq(), bytes, s.hash});
       batch.Put(events_, event_key(a.stream, e.seq()), bytes);
       org_added[head.org_id] += kEventKeyBytes + bytes.size();
       global_entries += a.stream;
@@ -448,6 +449,11 @@ Result<std::vector<Stored>> EventLog::append(const std::vector<Append>& appends,
 
 std::vector<Result<std::vector<Stored>>> EventLog::append_group(
     const std::vector<std::vector<Append>>& group, bool sync) {
+  return write_group(group, sync, true);
+}
+
+std::vector<Result<std::vector<Stored>>> EventLog::write_group(
+    const std::vector<std::vector<Append>>& group, bool sync, bool to_store) {
   std::vector<Result<std::vector<Stored>>> results;
   results.reserve(group.size());
   if (mode_ != OpenMode::kReadWrite) {
@@ -464,9 +470,11 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
   uint64_t global = global_seq_;
   std::string global_entries;  // the batch's one global index value
   merkle_leaves_.clear();
+  store_rows_.clear();
   for (const auto& appends : group) {
     const size_t entries_before = global_entries.size();
     const size_t leaves_before = merkle_leaves_.size();
+    const size_t rows_before = store_rows_.size();
     batch.SetSavePoint();
     std::unordered_map<std::string, StreamHead> heads;
     for (const auto& a : appends) {
@@ -484,6 +492,7 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
       batch.RollbackToSavePoint();
       global_entries.resize(entries_before);
       merkle_leaves_.resize(leaves_before);
+      store_rows_.resize(rows_before);
     } else {
       batch.PopSavePoint();
       for (auto& [k, v] : heads) staged[k] = v;
@@ -519,6 +528,12 @@ std::vector<Result<std::vector<Stored>>> EventLog::append_group(
     set_unwritable(no_room->message);
     return refuse(*no_room);
   }
+  if (store_ && to_store) {
+    // The store of record first: what it refuses is refused as a whole, and this log, the
+    // node's copy, need not be fsynced (the store is rebuilt from at open).
+    if (auto r = store_->commit(store_rows_); !r) return refuse(r.error());
+  }
+  if (store_) sync = false;
   if (merkle_) merkle_->stage(batch, merkle_leaves_);  // the tree lands with its leaves
   rocksdb::WriteOptions wo;
   wo.sync = sync;

@@ -26,6 +26,7 @@
 #include "events/codec/sha256.h"
 #include "events/error.h"
 #include "events/events.pb.h"
+#include "storage/log_store.h"
 
 namespace rocksdb {
 class DB;
@@ -151,6 +152,24 @@ class EventLog {
   // Secondary mode: catch up with the primary's writes.
   Result<bool> catch_up();
 
+  // ---- a store of record (storage/log_store.h; event_log_replica.cc) ------------------------
+  // From now on every batch is made durable in `store` (one transaction) before this log takes
+  // it; a batch the store refuses is refused as a whole, with the store's error. The local
+  // write is then not fsynced: this log is the node's copy, rebuilt from the store at open.
+  // `store` must outlive the log. Call before any append.
+  void set_store(LogStore* store);
+  // Takes rows the store committed (another writer's, or this node's before a restart) in
+  // global order: the same staging as an append recomputes each row's bytes, prev hash, global
+  // seq and hash, and a row whose recomputed hash or global seq differs is an error
+  // (store_diverged): the local copy no longer matches and must be rebuilt (the caller stops).
+  // Returns the events taken, in order.
+  [[nodiscard]] Result<std::vector<Stored>> replicate(const std::vector<LogRow>& rows);
+  // Replicates everything the store holds after this log's last global seq, `page` rows at a
+  // time; `on_events` (may be empty) sees each page's events. Returns how many were taken.
+  [[nodiscard]] Result<uint64_t> catch_up_from(
+      LogStore& store, const std::function<void(const std::vector<Stored>&)>& on_events = {},
+      size_t page = 10'000);
+
   // Bytes appended since open (metrics).
   uint64_t bytes_appended() const { return bytes_appended_; }
 
@@ -212,6 +231,12 @@ class EventLog {
   void set_unwritable(const std::string& why);  // mu_ held
   // After a failed write: DB::Resume() once there is room for it (mu_ held). Whether it worked.
   bool try_resume();
+
+  // append_group, with `to_store`: through the store of record first (false: replicate()).
+  std::vector<Result<std::vector<Stored>>> write_group(
+      const std::vector<std::vector<Append>>& group, bool sync, bool to_store);
+  LogStore* store_ = nullptr;
+  std::vector<LogRow> store_rows_;  // rows of the batch being staged, for the store (mu_ held)
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string dir_;

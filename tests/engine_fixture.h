@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <map>
@@ -13,15 +15,41 @@
 #include "actors/engine.h"
 #include "backends/simulator/simulator.h"
 #include "storage/event_log.h"
+#include "storage/postgres/pg_store.h"
+#include "tests/pg_server.h"
 #include "tests/temp_dir.h"
 
 namespace enclave::testing {
+
+// ENCLAVE_TEST_STORE=postgres (the CTest tier ha_engine_tests.*, issue 22): the same engine
+// tests with the log's store of record on PostgreSQL — a throwaway server per test process, one
+// database per data dir. The local copy (DIR/pglog) is wiped at each open, so every open,
+// restarts included, rebuilds it from PostgreSQL alone.
+inline bool on_postgres() {
+  const char* s = std::getenv("ENCLAVE_TEST_STORE");
+  return s && std::string(s) == "postgres";
+}
+// Where the engine's RocksDB log (or its local copy) is for the data dir `dir`.
+inline std::string log_dir_of(const std::string& dir) {
+  return on_postgres() ? dir + "/pglog" : dir;
+}
 
 inline std::unique_ptr<Engine> open_engine(const std::string& dir, uint32_t ceiling,
                                            EngineConfig cfg = {},
                                            backends::SimulatorConfig sim = {}) {
   cfg.data_dir = dir;
   cfg.max_concurrency = ceiling;
+  if (on_postgres()) {
+    static std::map<std::string, std::string> dbs;  // data dir → its database
+    auto& db = dbs[dir];
+    if (db.empty()) db = test::PgServer::get().fresh_db();
+    auto store = storage::pg::PgStore::open(db);
+    BOOST_REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
+    cfg.log_dir = log_dir_of(dir);
+    std::error_code ec;
+    std::filesystem::remove_all(cfg.log_dir, ec);
+    cfg.log_store = std::move(*store);
+  }
   auto e = Engine::open(
       cfg, [sim](backends::Sink sink) { return backends::make_simulator(sim, std::move(sink)); });
   BOOST_REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.error().message));
@@ -66,7 +94,7 @@ inline bool fleet_done(Engine& e, const Principal& p, const std::string& id) {
 
 // Every event of the data dir in commit order (engine must be closed).
 inline std::vector<storage::Stored> all_events(const std::string& dir) {
-  auto log = storage::EventLog::open(dir, storage::OpenMode::kReadOnly);
+  auto log = storage::EventLog::open(log_dir_of(dir), storage::OpenMode::kReadOnly);
   BOOST_REQUIRE(log.ok());
   std::vector<storage::Stored> out;
   auto r = (*log)->scan_global(1, [&](const storage::Stored& s) {

@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(snapshot_round_trip_is_lossless) {
   TempDir dir;
   std::string fid;
   record(dir.path(), &fid);
-  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  auto log = storage::EventLog::open(testing::log_dir_of(dir.path()), storage::OpenMode::kReadOnly);
   for (const auto& [id, head] : (*log)->heads()) {
     auto events = (*log)->read_stream(id);
     if (!events->front().envelope.has_session_created()) continue;
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(clean_restart_folds_nothing_and_answers_the_same) {
   TempDir dir;
   std::string fid;
   auto before = record(dir.path(), &fid);
-  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  auto log = storage::EventLog::open(testing::log_dir_of(dir.path()), storage::OpenMode::kReadOnly);
   ReadModel m(log->get());
   std::string warning;
   uint64_t at = m.load(&warning);
@@ -99,13 +99,14 @@ BOOST_AUTO_TEST_CASE(damaged_snapshots_and_checkpoint_are_ignored) {
   std::string fid;
   auto before = record(dir.path(), &fid);
   {
-    auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadWrite);
+    auto log =
+        storage::EventLog::open(testing::log_dir_of(dir.path()), storage::OpenMode::kReadWrite);
     for (const auto& [hex, view] : before)
       BOOST_REQUIRE((*log)->put_snapshot(*from_hex_id(hex), "garbage").ok());
     BOOST_REQUIRE((*log)->put_snapshot(*from_hex_id(fid), "garbage").ok());
     BOOST_REQUIRE((*log)->put_snapshot(std::string("\0checkpoint", 11), "garbage").ok());
   }
-  auto log = storage::EventLog::open(dir.path(), storage::OpenMode::kReadOnly);
+  auto log = storage::EventLog::open(testing::log_dir_of(dir.path()), storage::OpenMode::kReadOnly);
   ReadModel m(log->get());
   std::string warning;
   BOOST_CHECK_EQUAL(m.load(&warning), 0u);

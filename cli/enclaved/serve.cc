@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "backends/simulator/simulator.h"
 #include "cli/enclaved/commands.h"
 #include "cli/enclaved/logging.h"
+#include "cli/enclaved/replication.h"
 #include "cli/enclaved/serve_config.h"
 #include "cli/enclaved/settings.h"
 #include "http/api.h"
@@ -61,8 +63,10 @@ int serve_main(const std::vector<std::string>& words) {
     return 2;
   }
   // Before the slow part of the start: a busy port or a data dir in use fails at once, in words.
+  // (With the postgres store the log is not in the data dir: replicas may share it.)
   for (const auto& why :
-       {http::listen_preflight(addr->host, addr->port), http::data_dir_preflight(data_dir)}) {
+       {http::listen_preflight(addr->host, addr->port),
+        c.pg_conninfo.empty() ? http::data_dir_preflight(data_dir) : std::string()}) {
     if (!why.empty()) {
       std::cerr << "enclaved: " << why << "\n";
       return 1;
@@ -158,33 +162,73 @@ int serve_main(const std::vector<std::string>& words) {
     auto catalog = images::kubernetes_catalog(c.kubernetes.image, c.kubernetes.images);
     cfg.image_catalog = [catalog] { return catalog; };
   }
-  auto engine = Engine::open(cfg, factory);
-  if (!engine.ok()) {
-    spdlog::error("cannot open the engine (data dir {}): {}", data_dir, engine.error().message);
-    return 1;
+  // --store postgres:…: the store of record, and this process's private copy of the log.
+  std::unique_ptr<PgNode> pg;
+  if (!c.pg_conninfo.empty()) {
+    auto node = open_pg_node(c.pg_conninfo);
+    if (!node) {
+      spdlog::error("cannot open the postgres store: {}", node.error().message);
+      return 1;
+    }
+    pg = std::move(*node);
+    cfg.log_dir = pg->log_dir;
+    cfg.log_store = pg->store;
   }
-  std::unique_ptr<Engine> eng = std::move(engine.value());
 
   if (auth_disabled) {
     spdlog::warn(
         "authentication is DISABLED (--auth disabled): every request acts as org "
         "'default', role owner. Loopback only; never expose this server.");
   }
+  // What serves the API once the engine is open: at once, or (--ha) when this replica leads.
+  struct Live {
+    std::unique_ptr<Engine> eng;
+    std::unique_ptr<http::Api> api;
+    std::unique_ptr<http::e2b::Adapter> e2b;
+  };
+  std::unique_ptr<Live> live_parts;
+  std::atomic<Live*> live{nullptr};
+  std::unique_ptr<HaNode> ha;
+  std::atomic<HaNode*> replica{nullptr};  // set once `ha` has started (request threads read it)
+  // A replica's status; before it has started (catching up at start): a standby, no leader yet.
+  auto replica_status = [&replica](bool is_live) {
+    HaNode* r = replica.load();
+    return r ? r->status(is_live) : http::ReplicaStatus{};
+  };
   const http::BrowserPolicy& browsers = c.browsers;
   http::ApiOptions api_opts = c.api;
-  if (signing_key) {
-    *sth =
-        std::make_unique<storage::SthService>(eng->event_log(), std::move(signing_key), sth_opts);
-    (*sth)->start();
-    spdlog::info("signing tree heads every {} s (key id {}){}", sth_opts.interval_s,
-                 (*sth)->public_key()->key_id(),
-                 sth_opts.anchor_dir.empty() ? "" : ", anchored in " + sth_opts.anchor_dir);
-  }
-  api_opts.sth = sth->get();
-  http::Api api(eng.get(), api_opts);
-  const http::e2b::AdapterOptions& e2b_opts = c.e2b;
-  http::e2b::Adapter e2b_adapter(eng.get(), e2b_opts);
   bool e2b_on = c.e2b_on;
+  if (c.ha)
+    api_opts.replica_fields = [&replica_status, &live] {
+      return http::replica_fields(replica_status(live.load() != nullptr));
+    };
+  auto go_live = [&]() -> Result<bool> {
+    auto engine = Engine::open(cfg, factory);
+    if (!engine.ok()) return engine.error();
+    auto parts = std::make_unique<Live>();
+    parts->eng = std::move(engine.value());
+    if (signing_key) {
+      *sth = std::make_unique<storage::SthService>(parts->eng->event_log(), std::move(signing_key),
+                                                   sth_opts);
+      (*sth)->start();
+      spdlog::info("signing tree heads every {} s (key id {}){}", sth_opts.interval_s,
+                   (*sth)->public_key()->key_id(),
+                   sth_opts.anchor_dir.empty() ? "" : ", anchored in " + sth_opts.anchor_dir);
+    }
+    http::ApiOptions opts = api_opts;
+    opts.sth = sth->get();
+    parts->api = std::make_unique<http::Api>(parts->eng.get(), opts);
+    parts->e2b = std::make_unique<http::e2b::Adapter>(parts->eng.get(), c.e2b);
+    live_parts = std::move(parts);
+    live = live_parts.get();
+    return true;
+  };
+  if (!c.ha) {
+    if (auto opened = go_live(); !opened) {
+      spdlog::error("cannot open the engine (data dir {}): {}", data_dir, opened.error().message);
+      return 1;
+    }
+  }
   http::ServerOptions sopts;
   sopts.host = addr->host;
   sopts.port = addr->port;
@@ -196,38 +240,56 @@ int serve_main(const std::vector<std::string>& words) {
   // Every request, native or E2B, passes the browser Origin rule first (http/browser_guard.h).
   auto server = http::Server::start(
       sopts, http::guard_browsers(
-                 browsers, [&api, &e2b_adapter, e2b_on](http::Request req, http::Reply reply) {
+                 browsers, [&live, &replica_status, e2b_on](http::Request req, http::Reply reply) {
+                   Live* l = live.load();
+                   if (!l) return reply(http::standby_answer(req, replica_status(false)));
                    if (e2b_on && http::e2b::Adapter::owns(http::split_target(req.target).path)) {
-                     return e2b_adapter.handle(std::move(req), std::move(reply));
+                     return l->e2b->handle(std::move(req), std::move(reply));
                    }
-                   api.handle(std::move(req), std::move(reply));
+                   l->api->handle(std::move(req), std::move(reply));
                  }));
+  auto close_live = [&] {
+    if (!live_parts) return;
+    live_parts->api->detach();  // late unsubscribes become no-ops
+    live_parts->e2b->detach();
+    live_parts->eng.reset();  // actors, backend threads, log
+  };
   if (!server.ok()) {
     spdlog::error("{}", server.error().message);
-    api.detach();
-    e2b_adapter.detach();
-    eng.reset();
+    close_live();
     return 1;
   }
   std::unique_ptr<http::Server> srv = std::move(server.value());
+  if (c.ha) {
+    auto started = HaNode::start(c, *pg, go_live);
+    if (!started) {
+      spdlog::error("cannot start as a replica: {}", started.error().message);
+      srv->stop();
+      return 1;
+    }
+    ha = std::move(*started);
+    replica = ha.get();
+  }
   spdlog::info(
-      "enclaved listening on {}:{} (backend {}, data dir {}, max concurrency {}, auth {}, "
+      "enclaved listening on {}:{} (backend {}, {}, max concurrency {}, auth {}, "
       "E2B compatibility {}, /metrics {}, extra browser origins {})",
-      addr->host, srv->port(), eng->backend_name(), data_dir, cfg.max_concurrency, auth,
-      e2b_on ? "on" : "off", api_opts.metrics_public ? "public" : "keyed",
-      browsers.allowed_origins.size());
+      addr->host, srv->port(), backend,
+      c.pg_conninfo.empty() ? "data dir " + data_dir
+                            : std::string("postgres store") + (c.ha ? ", --ha" : ""),
+      cfg.max_concurrency, auth, e2b_on ? "on" : "off",
+      api_opts.metrics_public ? "public" : "keyed", browsers.allowed_origins.size());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
   srv->stop();  // no new requests; io threads joined
   // Running interactive sessions are checkpointed, so the next start resumes them.
-  if (size_t n = eng->pause_all_for_restart(std::chrono::seconds(20)); n > 0)
-    spdlog::info("paused {} interactive sessions for the restart", n);
-  api.detach();  // late unsubscribes become no-ops
-  e2b_adapter.detach();
-  eng.reset();  // actors, backend threads, log
-  srv.reset();  // open connections dropped
+  if (Live* l = live.load())
+    if (size_t n = l->eng->pause_all_for_restart(std::chrono::seconds(20)); n > 0)
+      spdlog::info("paused {} interactive sessions for the restart", n);
+  close_live();
+  if (ha) ha->stop();  // after the last append: a leader gives its lease back
+  srv.reset();         // open connections dropped
   spdlog::info("stopped");
   return 0;
 }

@@ -205,6 +205,28 @@ BuiltConfig build_serve_config(const Values& v) {
   c.sth.interval_s = v.integer("sth-interval-s");
   if (c.signing_key_path.empty() && !c.sth.anchor_dir.empty())
     return fail("--anchor-dir needs --signing-key (there are no tree heads to anchor without one)");
+
+  // --store, --ha (issue 22, docs/HA.md).
+  const std::string& store = v.text("store");
+  if (store.rfind("rocksdb:", 0) == 0) {
+    if (store.size() == 8) return fail("--store rocksdb:DIR needs a directory");
+    e.data_dir = store.substr(8);
+  } else if (store.rfind("postgres:", 0) == 0) {
+    c.pg_conninfo = store.substr(9);
+    if (c.pg_conninfo.empty()) return fail("--store postgres:CONNINFO needs a libpq conninfo");
+  } else if (!store.empty()) {
+    return fail("--store must be rocksdb:DIR or postgres:CONNINFO, got '" + store + "'");
+  }
+  c.ha = v.on("ha");
+  c.lease_ttl_ms = v.integer("lease-ttl-s") * 1000;
+  c.advertise = v.text("advertise");
+  if (c.advertise.empty()) c.advertise = "http://" + c.listen;
+  if (c.ha && c.pg_conninfo.empty())
+    return fail("--ha needs --store postgres:CONNINFO (replicas share the log through PostgreSQL)");
+  if (c.ha && c.backend == "gvisor")
+    return fail(
+        "--ha cannot run the gvisor backend: its sandboxes die with the leader's host; "
+        "use --backend kubernetes (pods outlive the leader) or simulator");
   return built;
 }
 

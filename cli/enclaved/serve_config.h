@@ -35,6 +35,11 @@ struct ServeConfig {
   http::e2b::AdapterOptions e2b;
   std::string signing_key_path;  // "" : no signed tree heads
   storage::SthOptions sth;
+  // --store postgres:CONNINFO: the conninfo ("": the RocksDB log in engine.data_dir is durable).
+  std::string pg_conninfo;
+  bool ha = false;              // --ha (needs pg_conninfo; never the gvisor backend)
+  int64_t lease_ttl_ms = 6000;  // --lease-ttl-s
+  std::string advertise;        // --ha: base URL clients are redirected to while this leads
 };
 
 struct BuiltConfig {

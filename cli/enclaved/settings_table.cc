@@ -34,6 +34,7 @@ std::vector<Setting> make_table() {
   const char* kInteractive = "interactive sessions (environment only)";
   const char* kK8s = "kubernetes backend (backends/kubernetes/README.md)";
   const char* kLog = "logging";
+  const char* kHa = "high availability (docs/HA.md)";
   return {
       {"listen",
        "ENCLAVE_LISTEN",
@@ -372,6 +373,53 @@ std::vector<Setting> make_table() {
        {},
        "Per-org pods, CPU millis and memory MiB (the org namespace's ResourceQuota).",
        kK8s},
+      // High availability (issue 22, docs/HA.md).
+      {"store",
+       "ENCLAVE_STORE",
+       Kind::kText,
+       "rocksdb:DIR|postgres:CONNINFO",
+       "",
+       0,
+       0,
+       {},
+       "Where the event log is durable. Unset: RocksDB in --data-dir; rocksdb:DIR: RocksDB in "
+       "DIR; postgres:CONNINFO: PostgreSQL (a libpq conninfo, e.g. 'host=/run/pg dbname=enclave'),"
+       " with a private local copy rebuilt from it at each start.",
+       kHa},
+      {"ha",
+       "ENCLAVE_HA",
+       Kind::kSwitch,
+       "",
+       "0",
+       0,
+       0,
+       {},
+       "Run as one of several replicas over one postgres store: one leader (a lease in the "
+       "database), the others standbys that redirect writes (307) and take over when the "
+       "leader's lease expires. Needs --store postgres:… and the simulator or kubernetes backend.",
+       kHa},
+      {"lease-ttl-s",
+       "ENCLAVE_LEASE_TTL_S",
+       Kind::kInteger,
+       "S",
+       "6",
+       2,
+       300,
+       {},
+       "--ha: how long the leader's lease lasts without a renewal (renewed every S/3; a leader "
+       "that cannot renew stops acting before it runs out).",
+       kHa},
+      {"advertise",
+       "ENCLAVE_ADVERTISE",
+       Kind::kText,
+       "URL",
+       "",
+       0,
+       0,
+       {},
+       "--ha: the base URL other replicas send clients to while this one leads (default: "
+       "http:// and the --listen address).",
+       kHa},
   };
 }
 
