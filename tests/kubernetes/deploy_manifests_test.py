@@ -5,7 +5,7 @@ validation, nothing stored), the Deployment is 3 replicas of `enclaved --ha` on 
 backend with its store and credential secret from the Secret, and the ClusterRole is exactly the
 backend's own (backends/kubernetes/rbac/cluster-role.json).
 
-usage: deploy_manifests_test.py
+usage: deploy_manifests_test.py [BIN_DIR]
 """
 import json
 import os
@@ -22,6 +22,7 @@ from enclave_testlib import Checks  # noqa: E402
 from fake_kubelet import Api  # noqa: E402
 
 TESTENV = os.path.join(ROOT, "scripts", "k8s-testenv")
+BIN = sys.argv[1] if len(sys.argv) > 1 else ""  # enclaved's dir: the Deployment's flags are checked
 DEPLOY = os.path.join(ROOT, "deploy", "kubernetes")
 check = Checks()
 
@@ -32,6 +33,7 @@ PATHS = {
     "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
     "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
     "Service": "/api/v1/namespaces/{ns}/services",
     "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
 }
@@ -95,6 +97,16 @@ def run(api):
             args = c.get("args", [])
             check("--ha" in args and args[args.index("--backend") + 1] == "kubernetes",
                   f"enclaved --ha on the kubernetes backend ({args})")
+            # The backend reads a kubeconfig: the in-cluster one (kubeconfig.json) is mounted.
+            mounts = {v["name"]: v["mountPath"] for v in c.get("volumeMounts", [])}
+            check("--kubeconfig" in args and
+                  args[args.index("--kubeconfig") + 1] == mounts.get("kubeconfig", "?") + "/kubeconfig",
+                  f"enclaved reads the mounted in-cluster kubeconfig ({args}, {mounts})")
+            if BIN:
+                helped = subprocess.run([os.path.join(BIN, "enclaved"), "--help"], capture_output=True,
+                                        text=True, timeout=30)
+                unknown = [a for a in args if a.startswith("--") and a not in helped.stdout + helped.stderr]
+                check(not unknown, f"every flag the Deployment passes is one enclaved knows (unknown: {unknown})")
             env = {e["name"]: e for e in c.get("env", [])}
             for name, key in (("ENCLAVE_STORE", "store"), ("ENCLAVE_CRED_SECRET", "cred-secret")):
                 ref = env.get(name, {}).get("valueFrom", {}).get("secretKeyRef", {})
