@@ -1,7 +1,7 @@
 #include "actors/audit_trail.h"
 
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 #include "storage/verify.h"
 
 namespace enclave {

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "events/credential.h"
+#include "events/crypto/credential.h"
 #include "events/ids.h"
 
 namespace enclave {

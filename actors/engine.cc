@@ -20,10 +20,10 @@
 #include "actors/session_actor.h"
 #include "actors/session_wait.h"
 #include "actors/visibility.h"
+#include "events/crypto/secret_crypto.h"
 #include "events/ids.h"
-#include "events/secret_crypto.h"
-#include "events/session_request.h"
-#include "events/views.h"
+#include "events/requests/session_request.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

@@ -13,7 +13,7 @@
 #include "actors/session_actor.h"
 #include "actors/visibility.h"
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

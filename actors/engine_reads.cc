@@ -9,8 +9,8 @@
 #include "actors/visibility.h"
 #include "events/api_keys.h"
 #include "events/ids.h"
-#include "events/session_request.h"
-#include "events/views.h"
+#include "events/requests/session_request.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

@@ -1,6 +1,6 @@
 // The types the engine's callers and its parts share: who is calling (Principal), how the engine
 // is configured (EngineConfig), what a list asks for (ListQuery, defined with its validation in
-// events/session_request.h), what a live stream carries
+// events/requests/session_request.h), what a live stream carries
 // (StreamItem) and how a command answers (Callback). Everything below the facade (actors, read
 // model, messages) includes this, never actors/engine.h.
 #pragma once
@@ -14,11 +14,11 @@
 
 #include "events/api.pb.h"
 #include "events/clock.h"
-#include "events/egress_policy.h"
 #include "events/error.h"
-#include "events/image_catalog.h"
+#include "events/policy/egress_policy.h"
+#include "events/requests/image_catalog.h"
+#include "events/requests/session_request.h"  // ListQuery
 #include "events/session.h"
-#include "events/session_request.h"  // ListQuery
 
 namespace enclave {
 

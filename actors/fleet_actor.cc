@@ -8,7 +8,7 @@
 #include "actors/messages.h"
 #include "actors/session_actor.h"
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

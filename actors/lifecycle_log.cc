@@ -1,7 +1,7 @@
 #include "actors/lifecycle_log.h"
 
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

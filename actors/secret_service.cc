@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "events/crypto/secret_crypto.h"
 #include "events/ids.h"
-#include "events/secret_crypto.h"
 #include "storage/commit_queue.h"
 #include "storage/event_log.h"
 

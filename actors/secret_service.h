@@ -3,10 +3,9 @@
 // service folds them (events/secrets.h) at open and after each of its own durable appends, so a
 // set secret is usable and a deleted one stops being injected from the moment the call answers.
 //
-// The value is sealed (events/secret_crypto.h) before it is appended, opened only in resolver()
-// for the proxy, and never put into an answer, a log line or an audit event.
-// Tenancy: scope `admin`, the caller's org only; another org's name is kNotFound like a missing
-// one.
+// The value is sealed (events/crypto/secret_crypto.h) before it is appended, opened only in
+// resolver() for the proxy, and never put into an answer, a log line or an audit event. Tenancy:
+// scope `admin`, the caller's org only; another org's name is kNotFound like a missing one.
 #pragma once
 
 #include <deque>

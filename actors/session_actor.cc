@@ -7,8 +7,8 @@
 
 #include "actors/messages.h"
 #include "events/ids.h"
-#include "events/storage_gate.h"
-#include "events/views.h"
+#include "events/policy/storage_gate.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

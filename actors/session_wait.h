@@ -9,7 +9,7 @@
 #include "actors/engine_types.h"
 #include "actors/read_model.h"
 #include "events/clock.h"
-#include "events/session_request.h"  // kMaxWaitSeconds
+#include "events/requests/session_request.h"  // kMaxWaitSeconds
 
 namespace enclave {
 

@@ -1,6 +1,6 @@
 #include "actors/storage_check.h"
 
-#include "events/storage_gate.h"
+#include "events/policy/storage_gate.h"
 
 namespace enclave {
 

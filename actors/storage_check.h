@@ -1,5 +1,5 @@
 // Whether new work may start on storage grounds: the log writable, the data dir's free bytes
-// above the floor, the org under its quota (events/storage_gate.h decides; this gathers the
+// above the floor, the org under its quota (events/policy/storage_gate.h decides; this gathers the
 // figures). Thread-safe.
 #pragma once
 

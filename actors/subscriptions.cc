@@ -4,7 +4,7 @@
 #include <set>
 
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave {
 

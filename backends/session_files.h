@@ -4,8 +4,9 @@
 // to the data dir, to another session, /proc/self, or a link swapped in between two calls) can
 // never make an operation touch anything outside that directory — the kernel resolves each path
 // in one step, relative to the fd, and refuses any symlink on the way. Paths come in already
-// checked (events/file_path.h). Errors are values: 400 path_forbidden (a symlink on the path),
-// 404 not_found, 409 (wrong kind of file), 507 insufficient_storage (the directory's size cap).
+// checked (events/requests/file_path.h). Errors are values: 400 path_forbidden (a symlink on the
+// path), 404 not_found, 409 (wrong kind of file), 507 insufficient_storage (the directory's size
+// cap).
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +18,7 @@
 #include <vector>
 
 #include "events/error.h"
-#include "events/file_path.h"
+#include "events/requests/file_path.h"
 
 namespace enclave::backends::files {
 

@@ -83,7 +83,7 @@ events::SessionSpec spec(bool interactive, const std::string& code) {
   l->set_cpu_millis(1000);
   l->set_pids(64);
   l->set_wall_clock_seconds(30);
-  l->set_disk_mb(512);  // the default (events/session_request.h): what pool kernels have
+  l->set_disk_mb(512);  // the default (events/requests/session_request.h): what pool kernels have
   return s;
 }
 

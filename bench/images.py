@@ -11,7 +11,7 @@
 
 usage: images.py BIN_DIR [SAMPLES]     needs root, runsc and mmdebstrap (or a cached build)
 Prints one line per figure and the samples. Packages: numpy, pandas, matplotlib (as
-tests/images_languages_test.py); downloads are cached in /var/cache/enclave like any build.
+tests/system/images_languages_test.py); downloads are cached in /var/cache/enclave like any build.
 """
 import http.client
 import json
@@ -28,7 +28,7 @@ from enclave_testlib import Server  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 SAMPLES = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-# The package set of tests/images_languages_test.py, so a machine that ran it builds from cache.
+# The package set of tests/system/images_languages_test.py, so a machine that ran it builds from cache.
 PACKAGES = "python3-numpy,python3-pandas,python3-matplotlib"
 work = tempfile.mkdtemp(prefix="enclave-bench-images-")
 data = os.path.join(work, "data")

@@ -1,8 +1,8 @@
 // Fan-out with the event log on PostgreSQL (issue 22): one fleet of N members under a ceiling on
 // the simulator, the log's store of record a throwaway PostgreSQL 15 (initdb in a temp dir, as
-// tests/pg_server.h starts it), submit → every member terminal; beside it, in the same run and
-// on the same server, a raw batched COPY of the very same rows (bytes, hashes, keys) into a table
-// of the same shape, one transaction per batch of 1,000. Prints one line per figure.
+// tests/support/pg_server.h starts it), submit → every member terminal; beside it, in the same run
+// and on the same server, a raw batched COPY of the very same rows (bytes, hashes, keys) into a
+// table of the same shape, one transaction per batch of 1,000. Prints one line per figure.
 //   pg_fanout_bench [N=10000] [ceiling=256]
 #include <spdlog/spdlog.h>
 
@@ -16,7 +16,7 @@
 #include "backends/simulator/simulator.h"
 #include "events/ids.h"
 #include "storage/postgres/pg_store.h"
-#include "tests/pg_server.h"
+#include "tests/support/pg_server.h"
 
 using namespace enclave;
 using Steady = std::chrono::steady_clock;

@@ -212,8 +212,8 @@ int demo_fleets_at_scale(const Args& args) {
     }
   }
   // Admission marks from the audit trail: releases before grants at the same millisecond (the
-  // API does not expose the global commit order; tests/scenario_test.sh checks the ceiling again
-  // from `enclave replay --export`, in commit order, against the configured value).
+  // API does not expose the global commit order; tests/system/scenario_test.sh checks the ceiling
+  // again from `enclave replay --export`, in commit order, against the configured value).
   std::sort(marks.begin(), marks.end(), [](const Mark& a, const Mark& b) {
     return a.at != b.at ? a.at < b.at : a.delta < b.delta;
   });

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <set>
 
-#include "events/egress_policy.h"
-#include "events/session_request.h"
+#include "events/policy/egress_policy.h"
+#include "events/requests/session_request.h"
 
 namespace enclave::secrets {
 

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <optional>
 
+#include "events/policy/storage_gate.h"
 #include "events/secrets.h"
-#include "events/storage_gate.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
 #include "http/files_api.h"

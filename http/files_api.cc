@@ -6,7 +6,7 @@
 #include "backends/session_files.h"
 #include "events/api.pb.h"
 #include "events/clock.h"
-#include "events/file_path.h"
+#include "events/requests/file_path.h"
 #include "http/json_io.h"
 #include "http/query.h"
 

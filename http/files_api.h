@@ -1,6 +1,6 @@
 // The files API (issue 20): upload, download, list, stat, remove, mkdir and move in a running
 // interactive session's /home/user, and a batch session's collected artifacts. Paths are checked
-// as text (events/file_path.h), then every operation runs beneath the session's working
+// as text (events/requests/file_path.h), then every operation runs beneath the session's working
 // directory fd (backends/session_files.h). Uploads are streamed to the file as they arrive and
 // downloads read from it a chunk at a time: neither is held in memory whole. Every upload is
 // recorded as file_written and every download as file_read before its answer goes out.

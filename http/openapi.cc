@@ -6,7 +6,7 @@
 #include <set>
 
 #include "events/api.pb.h"
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 #include "http/json_io.h"
 #include "http/routes.h"
 
@@ -113,7 +113,7 @@ std::string operation(const Route& r, std::set<const Descriptor*>* todo) {
   }
   if (r.id == RouteId::kCreateSession || r.id == RouteId::kGetResult) {
     // Synchronous runs (issue 24): answer once the session has ended, or after `wait` seconds
-    // with the session as it stands (events/session_request.h parses it).
+    // with the session as it stands (events/requests/session_request.h parses it).
     params += std::string(params.empty() ? "" : ",") +
               "{\"name\":\"wait\",\"in\":\"query\",\"description\":" +
               json_quote("Seconds to wait for the session to end before answering (0.." +

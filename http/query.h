@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "events/error.h"
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 
 namespace enclave::http {
 
@@ -24,7 +24,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 [[nodiscard]] Result<std::map<std::string, std::string>> parse_query(std::string_view query);
 
 // The parameters of GET /v1/sessions, read from the query string and checked by the one
-// validation (events/session_request.h: validate_list_query). Errors name the parameter.
+// validation (events/requests/session_request.h: validate_list_query). Errors name the parameter.
 using SessionListParams = ListQuery;
 [[nodiscard]] Result<SessionListParams> parse_session_list_query(std::string_view query);
 

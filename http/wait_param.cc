@@ -1,6 +1,6 @@
 #include "http/wait_param.h"
 
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 #include "http/query.h"
 
 namespace enclave::http {

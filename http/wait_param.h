@@ -11,8 +11,8 @@
 namespace enclave::http {
 
 // nullopt: no `wait` parameter (answer at once, as without it). Otherwise its value as
-// checked by parse_wait_seconds (events/session_request.h): whole seconds 0..300, else a 400
-// naming `wait`. Other parameters are not looked at.
+// checked by parse_wait_seconds (events/requests/session_request.h): whole seconds 0..300, else a
+// 400 naming `wait`. Other parameters are not looked at.
 [[nodiscard]] Result<std::optional<uint32_t>> parse_wait_param(std::string_view query);
 
 }  // namespace enclave::http

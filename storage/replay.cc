@@ -8,7 +8,7 @@
 
 #include "events/codec/printable.h"
 #include "events/ids.h"
-#include "events/views.h"
+#include "events/views/api_views.h"
 
 namespace enclave::storage {
 

@@ -5,7 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 
 namespace enclave::backends::gvisor {
 

@@ -26,8 +26,8 @@
 #include "backends/backend.h"
 #include "backends/gvisor/egress_ca.h"
 #include "backends/gvisor/trace_sink.h"
-#include "events/egress_policy.h"
-#include "events/secret_use_limiter.h"
+#include "events/policy/egress_policy.h"
+#include "events/policy/secret_use_limiter.h"
 
 namespace enclave::backends::gvisor {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "backends/backend.h"
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 
 namespace enclave::backends {
 

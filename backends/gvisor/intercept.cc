@@ -10,7 +10,7 @@
 #include <chrono>
 #include <optional>
 
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 #include "events/secrets.h"
 
 namespace enclave::backends::gvisor {

@@ -21,7 +21,7 @@
 
 #include "backends/backend.h"
 #include "backends/gvisor/http1_request.h"
-#include "events/secret_use_limiter.h"
+#include "events/policy/secret_use_limiter.h"
 
 namespace enclave::backends::gvisor {
 

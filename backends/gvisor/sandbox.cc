@@ -23,7 +23,7 @@
 #include "backends/gvisor/sandbox_util.h"
 #include "backends/gvisor/workdir.h"
 #include "events/codec/json_string.h"
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 #include "storage/images/store.h"
 
 namespace enclave::backends::gvisor {

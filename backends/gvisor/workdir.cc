@@ -10,7 +10,7 @@
 
 #include "backends/gvisor/process.h"
 #include "backends/session_files.h"
-#include "events/file_path.h"
+#include "events/requests/file_path.h"
 
 namespace enclave::backends::gvisor {
 

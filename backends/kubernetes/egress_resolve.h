@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "backends/kubernetes/objects.h"
-#include "events/egress_policy.h"
 #include "events/events.pb.h"
+#include "events/policy/egress_policy.h"
 
 namespace enclave::backends::k8s {
 

@@ -10,7 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/kubernetes/objects.h"
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 
 namespace enclave::backends {
 

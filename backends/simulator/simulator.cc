@@ -15,7 +15,7 @@
 
 #include "backends/simulator/sim_script.h"
 #include "events/codec/sha256.h"
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 
 namespace enclave::backends {
 

@@ -13,8 +13,8 @@
 #include <map>
 #include <vector>
 
-#include "events/image_catalog.h"
-#include "events/session_request.h"
+#include "events/requests/image_catalog.h"
+#include "events/requests/session_request.h"
 
 namespace enclave::enclaved {
 

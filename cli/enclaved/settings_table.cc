@@ -7,7 +7,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/kubernetes/kubernetes_backend.h"
 #include "cli/enclaved/settings.h"
-#include "events/egress_policy.h"
+#include "events/policy/egress_policy.h"
 #include "events/session.h"
 #include "http/server.h"
 #include "storage/sth_service.h"

@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "backends/session_files.h"
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 #include "http/auth.h"
 #include "http/e2b/access_token.h"
 #include "http/e2b/connect_stream.h"

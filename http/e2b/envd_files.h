@@ -7,7 +7,7 @@
 //                                            application/octet-stream body; streamed, never whole
 //   POST /filesystem.Filesystem/{Stat, ListDir, MakeDir, Move, Remove}   Connect unary, JSON
 // Paths are E2B's: absolute, `~/…`, or relative to /home/user; then the native path rules apply
-// (events/file_path.h) and every operation runs beneath the working directory's fd
+// (events/requests/file_path.h) and every operation runs beneath the working directory's fd
 // (backends/session_files.h). Every write is recorded as file_written {via: "e2b"} and every read
 // as file_read before the answer goes out. The caller has checked the sandbox's access token and
 // that it runs.

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "events/error.h"
-#include "events/file_path.h"
+#include "events/requests/file_path.h"
 
 namespace enclave::http::e2b {
 

@@ -2,7 +2,7 @@
 
 #include <google/protobuf/struct.pb.h>
 
-#include "events/image_catalog.h"
+#include "events/requests/image_catalog.h"
 #include "http/e2b/connect_stream.h"
 #include "http/e2b/e2b.pb.h"
 #include "http/json_io.h"

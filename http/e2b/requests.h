@@ -12,7 +12,7 @@
 
 #include "events/api.pb.h"
 #include "events/error.h"
-#include "events/file_path.h"
+#include "events/requests/file_path.h"
 
 namespace enclave::http::e2b {
 
@@ -95,8 +95,8 @@ struct CommandRequest {
                                              const std::string& field);
 
 // A path as the SDKs send it (files.*), checked: "" and "~" are /home/user; "~/x" and "x" are
-// /home/user/x; absolute paths as they are. Then the native rules (events/file_path.h). Errors:
-// 400 path_forbidden naming `field` (outside the session's directories, "..", NUL, …).
+// /home/user/x; absolute paths as they are. Then the native rules (events/requests/file_path.h).
+// Errors: 400 path_forbidden naming `field` (outside the session's directories, "..", NUL, …).
 [[nodiscard]] Result<files::SessionPath> sandbox_path(std::string_view path,
                                                       const std::string& field = "path");
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "events/error.h"
-#include "events/image_catalog.h"
+#include "events/requests/image_catalog.h"
 
 namespace enclave::images {
 

@@ -7,7 +7,7 @@
 
 #include "cli/enclaved/serve_config.h"
 #include "cli/enclaved/settings.h"
-#include "events/image_catalog.h"
+#include "events/requests/image_catalog.h"
 #include "events/session.h"
 
 using namespace enclave;

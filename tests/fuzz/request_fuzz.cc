@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "events/api.pb.h"
-#include "events/session_request.h"
+#include "events/requests/session_request.h"
 #include "http/auth.h"
 #include "http/browser_guard.h"
 #include "http/e2b/access_token.h"

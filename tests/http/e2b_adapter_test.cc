@@ -1,7 +1,7 @@
 // The E2B adapter's glue (http/e2b/adapter.cc) on a real engine with the simulator backend: the
 // control-plane calls, the sandbox's endpoints with their access token, streamed answers, the
 // one-call-at-a-time lanes and their cleanup, E2B timeouts. The simulator runs no Python, so a
-// cell's outcome here is "not reported"; what Python does is tests/e2b/ on gVisor.
+// cell's outcome here is "not reported"; what Python does is tests/http/e2b/ on gVisor.
 #define BOOST_TEST_MODULE e2b_adapter
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -15,7 +15,7 @@
 #include "http/e2b/adapter.h"
 #include "http/e2b/connect_stream.h"
 #include "http/routes.h"
-#include "tests/engine_fixture.h"
+#include "tests/support/engine_fixture.h"
 
 using namespace enclave;
 using namespace enclave::http;

@@ -1,6 +1,6 @@
 // The fleet member grid, tile for tile the same as the CLI's `enclave fleet watch`
 // (cli/fleet_grid.cc): one character per session phase, ten members a row, rows labelled by the
-// index of their first member. tests/ui checks the two against each other.
+// index of their first member. tests/http/ui checks the two against each other.
 
 export const TILES: ReadonlyArray<readonly [phase: string, tile: string]> = [
   ["queued", "."],
