@@ -6,13 +6,14 @@
 #include <map>
 
 #include "actors/messages.h"
+#include "actors/session_actor_state.h"
 #include "events/ids.h"
 #include "events/policy/storage_gate.h"
 #include "events/views/api_views.h"
 
 namespace enclave {
 
-namespace {
+namespace session_actor_detail {
 
 constexpr auto kTeardownReplyBound = std::chrono::seconds(15);
 constexpr size_t kMaxPendingTurns = 64;  // turns queued behind the one running, per session
@@ -24,53 +25,6 @@ constexpr auto kLogRetryEvery = std::chrono::seconds(1);
 constexpr auto kTeardownRetryFirst = std::chrono::seconds(1);
 constexpr auto kTeardownRetryMax = std::chrono::seconds(60);
 
-struct SessionActorState {
-  const Context* ctx = nullptr;
-  session::State s;  // includes events handed to the log but not yet acknowledged
-  std::string hex;
-  caf::actor fleet;
-  struct Inflight {
-    std::vector<events::Envelope> events;
-    std::vector<std::function<void()>> after;
-    std::vector<std::function<void(const Error&)>> failed;  // instead of `after` on a failure
-  };
-  // vectors, not deques: an empty std::deque allocates ~600 bytes, and there may be 100k actors
-  std::vector<Inflight> inflight;     // oldest first; rarely more than two
-  std::vector<msg::Exec> exec_queue;  // turns waiting for the one in flight; bounded
-  std::optional<msg::Exec> current;   // the turn the backend is running
-  uint32_t current_turn = 0;          // its turn number (its live output carries it)
-  std::map<uint64_t, Callback<api::Session>> teardown_waiters;
-  uint64_t next_waiter = 1;
-  bool launched = false;  // the backend may hold a sandbox for this session
-  bool kill_sent = false;
-  bool fork_run_queued = false;  // a fromSession fleet member's one turn was queued
-  bool done = false;
-  bool released = false;  // its admission slot (or place in the queue) was given back
-  // An append failed: `s` is back at what the log holds, the sandbox is being killed, and
-  // nothing is recorded until the log takes writes again (RetryLog), when the end is recorded.
-  bool log_failed = false;
-  bool sandbox_gone = false;      // the backend reported Removed while log_failed
-  size_t stale_commits = 0;       // answers still due for appends dropped by a failure
-  uint32_t teardown_retries = 0;  // kill() retries sent after an incomplete teardown
-  bool retry_scheduled = false;
-  // A checkpoint under way (pause: the sandbox goes; snapshot: for forks, it runs on). Turns
-  // wait meanwhile.
-  struct Checkpointing {
-    std::string reason;  // a pause's reason
-    std::string snapshot_id;
-    uint32_t forks = 0;  // 0: a pause
-    std::vector<Callback<api::Session>> waiters;
-    Callback<msg::ForkSource> fork_done;
-  };
-  std::optional<Checkpointing> checkpointing;
-  bool resuming = false;      // a paused session waits for admission / its restore
-  std::string resume_reason;  // what it is resumed for ("api", "exec", "server_restart")
-  // A new session asked admission first (issue 24); its creation is recorded with the answer.
-  std::optional<msg::Create> pending_create;
-};
-
-using Self = caf::stateful_actor<SessionActorState>;
-
 Result<api::Session> committed_view(const Context* ctx, const std::string& id) {
   auto s = ctx->model->session(id);
   if (!s) return make_error(ErrorCode::kNotFound, "not_found", "no such session");
@@ -79,8 +33,7 @@ Result<api::Session> committed_view(const Context* ctx, const std::string& id) {
 
 // Runs `fn` once everything handed to the log so far is durable; `failed` instead if the log
 // refuses any of it.
-void after_commits(Self* self, std::function<void()> fn,
-                   std::function<void(const Error&)> failed = nullptr) {
+void after_commits(Self* self, std::function<void()> fn, std::function<void(const Error&)> failed) {
   if (self->state.inflight.empty()) {
     fn();
     return;
@@ -273,148 +226,6 @@ void record_end_after_log_failure(Self* self) {
 }
 
 // ---- pause, resume, fork ---------------------------------------------------------------------
-
-std::string session_snapshots(const Context* ctx, const std::string& hex) {
-  return ctx->snapshots_dir + "/" + hex;
-}
-std::string image_dir(const Context* ctx, const std::string& hex, const std::string& snapshot) {
-  return session_snapshots(ctx, hex) + "/" + snapshot;
-}
-// What a checkpoint image may weigh before a restore refuses it: the memory bound and the
-// sentry's own state.
-uint64_t image_bound(const events::SessionSpec& spec) {
-  return (static_cast<uint64_t>(std::max(spec.limits().memory_mb(), 256)) << 20) + (256ull << 20);
-}
-
-Error busy() {
-  return make_error(ErrorCode::kConflict, "session_busy",
-                    "a turn is running or waiting; pause or fork when it is done");
-}
-
-// Starts a checkpoint: a pause (forks 0) or a snapshot for forks.
-void start_checkpoint(Self* self, SessionActorState::Checkpointing c) {
-  auto& st = self->state;
-  c.snapshot_id = to_hex(new_stream_id());
-  const std::string dir = image_dir(st.ctx, st.hex, c.snapshot_id);
-  const bool leave_running = c.forks > 0;
-  st.checkpointing = std::move(c);
-  st.ctx->backend->checkpoint(st.hex, dir, leave_running);
-}
-
-// A paused session goes back through admission; once admitted it is restored, not launched.
-void start_resume(Self* self, const std::string& reason) {
-  auto& st = self->state;
-  if (!st.s.paused() || st.resuming || st.checkpointing) return;
-  st.resuming = true;
-  st.resume_reason = reason;
-  st.released = false;
-  self->send(st.ctx->admission, msg::ToAdmission{msg::Enqueue{st.s.id, self, 0, st.s.org_id}});
-}
-
-void on_checkpointed(Self* self, backends::Checkpointed& c) {
-  auto& st = self->state;
-  if (!st.checkpointing) return;
-  auto ck = std::move(*st.checkpointing);
-  st.checkpointing.reset();
-  auto answer_all = [&](const Result<api::Session>& r) {
-    for (auto& w : ck.waiters) w(r);
-  };
-  if (!c.error.empty()) {
-    spdlog::warn("session {}: checkpoint failed: {}", st.hex, c.error);
-    std::error_code ec;
-    std::filesystem::remove_all(image_dir(st.ctx, st.hex, ck.snapshot_id), ec);
-    auto e = make_error(ErrorCode::kConflict, "checkpoint_failed", c.error);
-    answer_all(e);
-    if (ck.fork_done) ck.fork_done(e);
-    pump(self);
-    return;
-  }
-  if (!c.running) {
-    auto r =
-        record(self, session::Paused{ck.snapshot_id, c.sha256, c.bytes, c.duration_ms, ck.reason});
-    if (!r || !*r) {  // ended meanwhile: the image is of no use
-      std::error_code ec;
-      std::filesystem::remove_all(image_dir(st.ctx, st.hex, ck.snapshot_id), ec);
-      answer_all(committed_view(st.ctx, st.s.id));
-      return;
-    }
-    // The sandbox is gone: the backend forgot it, so there is nothing to kill any more.
-    st.launched = false;
-    st.kill_sent = false;
-    auto waiters = std::move(ck.waiters);
-    after_commits(
-        self,
-        [self, waiters] {
-          for (auto& w : waiters) w(committed_view(self->state.ctx, self->state.s.id));
-        },
-        [waiters](const Error& e) {
-          for (auto& w : waiters) w(e);
-        });
-    return;
-  }
-  auto r = record(
-      self, session::TakeSnapshot{ck.snapshot_id, c.sha256, c.bytes, c.duration_ms, ck.forks});
-  if (!r || !*r) {
-    if (ck.fork_done)
-      ck.fork_done(make_error(ErrorCode::kConflict, "session_not_running",
-                              "the session ended while it was snapshotted"));
-    pump(self);
-    return;
-  }
-  msg::ForkSource src{session::ForkFrom{st.s.id, ck.snapshot_id, c.sha256, c.bytes}, st.s.spec,
-                      st.s.org_id};
-  auto done = std::move(ck.fork_done);
-  after_commits(
-      self,
-      [self, src, done] {
-        done(src);
-        pump(self);
-      },
-      [done](const Error& e) { done(e); });
-}
-
-void handle_pause(Self* self, msg::Pause& x) {
-  auto& st = self->state;
-  auto ok = session::check_pause(st.s);
-  if (!ok) return x.done(ok.error());
-  if (!*ok) return x.done(committed_view(st.ctx, st.s.id));  // already paused
-  if (st.checkpointing && st.checkpointing->forks == 0) {
-    st.checkpointing->waiters.push_back(std::move(x.done));
-    return;
-  }
-  if (st.current || !st.exec_queue.empty() || st.checkpointing) return x.done(busy());
-  SessionActorState::Checkpointing c;
-  c.reason = x.reason;
-  c.waiters.push_back(std::move(x.done));
-  start_checkpoint(self, std::move(c));
-}
-
-void handle_snapshot(Self* self, msg::Snapshot& x) {
-  auto& st = self->state;
-  auto ok = session::check_fork(st.s);
-  if (!ok) return x.done(ok.error());
-  if (st.s.paused() && !st.resuming && !st.checkpointing) {
-    // Paused: its image is its state now; it is the forks' snapshot (no new checkpoint).
-    auto r = record(self, session::TakeSnapshot{st.s.snapshot_id, st.s.snapshot_sha256,
-                                                st.s.snapshot_bytes, 0, x.forks});
-    if (!r) return x.done(r.error());
-    msg::ForkSource src{
-        session::ForkFrom{st.s.id, st.s.snapshot_id, st.s.snapshot_sha256, st.s.snapshot_bytes},
-        st.s.spec, st.s.org_id};
-    auto done = std::move(x.done);
-    after_commits(
-        self, [src, done] { done(src); }, [done](const Error& e) { done(e); });
-    return;
-  }
-  if (st.s.phase != session::Phase::kRunning || st.resuming)
-    return x.done(make_error(ErrorCode::kConflict, "session_not_running",
-                             "the session is being resumed; fork it once it runs"));
-  if (st.current || !st.exec_queue.empty() || st.checkpointing) return x.done(busy());
-  SessionActorState::Checkpointing c;
-  c.forks = x.forks;
-  c.fork_done = std::move(x.done);
-  start_checkpoint(self, std::move(c));
-}
 
 // Side effects of events that are now durable.
 void on_durable(Self* self, const events::Envelope& e) {
@@ -826,11 +637,11 @@ caf::behavior session_actor(Self* self, const Context* ctx, session::State initi
   };
 }
 
-}  // namespace
+}  // namespace session_actor_detail
 
 caf::actor spawn_session(caf::actor_system& sys, const Context* ctx, session::State initial,
                          caf::actor fleet) {
-  return sys.spawn(session_actor, ctx, std::move(initial), std::move(fleet));
+  return sys.spawn(session_actor_detail::session_actor, ctx, std::move(initial), std::move(fleet));
 }
 
 }  // namespace enclave

@@ -10,6 +10,8 @@
 #include "events/requests/session_request.h"
 #include "http/auth.h"
 #include "http/e2b/access_token.h"
+#include "http/e2b/adapter_call.h"
+#include "http/e2b/adapter_replies.h"
 #include "http/e2b/connect_stream.h"
 #include "http/e2b/e2b.pb.h"
 #include "http/e2b/envd_files.h"
@@ -36,19 +38,8 @@ constexpr std::string_view kSessionPrefix = "e2b:";
 // E2B_SANDBOX_URL fails at once, naming what to set, instead of sending code to e2b.app.
 constexpr std::string_view kSandboxDomain = "set-e2b-sandbox-url.invalid";
 
-Response json_response(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 Error unauthenticated(std::string message) {
   return make_error(ErrorCode::kUnauthenticated, "unauthenticated", std::move(message));
-}
-
-Error unavailable() {
-  return make_error(ErrorCode::kUnavailable, "unavailable", "the server is shutting down");
 }
 
 bool is_e2b(const api::Session& s) { return s.name().rfind(kSessionPrefix, 0) == 0; }
@@ -87,54 +78,6 @@ Principal token_principal(TokenOwner owner) {
 }  // namespace
 
 // One call that runs a turn in a sandbox (a cell or a command) and streams its answer.
-struct Adapter::Call {
-  CallKind kind = CallKind::kCell;
-  Principal principal;
-  std::string sandbox_id;
-  std::string code;  // the turn's Python (kernel_code.h)
-  Clock clock;
-
-  std::mutex mu;
-  std::function<void(std::string, bool)> emit;  // set once the client's stream is open
-  bool cancelled = false;                       // the client went away
-  bool finished = false;                        // the last frame went out
-  std::string sent_out, sent_err;               // output of its turn already streamed
-  std::string held_out, held_err;               // a cell's partial last line, not sent yet
-
-  // Live output a call streams (and keeps, to send only the rest at the end), per stream: the
-  // backend already caps a turn's live output at the stored cap; this bounds the call's memory
-  // whatever reaches it. Past it the final answer carries the stored (capped) output.
-  static constexpr size_t kMaxLiveBytes = 1u << 20;
-
-  // A live output chunk of its own turn (Engine::exec's on_output).
-  void on_output(const StreamItem& item) {
-    std::lock_guard lock(mu);
-    if (finished || cancelled || item.data.empty()) return;
-    bool err = item.stream == "stderr";
-    const size_t kept = (err ? sent_err : sent_out).size() + (err ? held_err : held_out).size();
-    if (kept >= kMaxLiveBytes) return;
-    std::string chunk = item.data.substr(0, kMaxLiveBytes - kept);
-    if (kind == CallKind::kCell) {
-      auto& held = err ? held_err : held_out;
-      held += chunk;
-      size_t n = ndjson::sendable_prefix(held);
-      if (n == 0) return;
-      chunk = held.substr(0, n);
-      held.erase(0, n);
-    }
-    (err ? sent_err : sent_out) += chunk;
-    emit(output_frame(kind, item.stream, chunk, rfc3339(clock())), false);
-  }
-
-  // The turn's answer: what was not streamed yet, then the outcome and the end of the stream.
-  void finish(const Result<api::ExecTurnResult>& r) {
-    std::lock_guard lock(mu);
-    if (finished) return;
-    finished = true;
-    if (emit) emit(final_frames(kind, r, sent_out, sent_err, rfc3339(clock())), true);
-  }
-};
-
 Adapter::Adapter(Engine* engine, AdapterOptions options)
     : engine_(engine), options_(std::move(options)) {
   // A key of its own for access tokens, derived from the credential secret (domain separation).
@@ -273,6 +216,23 @@ struct StartWaiter {
     reply(std::move(r));
     return true;
   }
+  // Once answered: drops the subscription now, or as soon as its id is known (safe from the
+  // stream callback: unsubscribe takes only the model's subscription lock).
+  void drop(Engine* engine) {
+    std::lock_guard lock(mu);
+    if (have_sub) {
+      engine->unsubscribe(sub);
+    } else {
+      unsubscribe_now = true;
+    }
+  }
+  // The subscription's id is known: kept, or dropped at once if the waiter already answered.
+  void subscribed(Engine* engine, uint64_t id) {
+    std::lock_guard lock(mu);
+    sub = id;
+    have_sub = true;
+    if (unsubscribe_now) engine->unsubscribe(id);
+  }
 };
 
 }  // namespace
@@ -326,19 +286,10 @@ void Adapter::create_sandbox(const Principal& p, std::string body, Reply reply) 
                      item.audit.type() == "sandbox_started") {
             answer = json_response(201, waiter->created_json);
           }
-          if (!answer || !waiter->resolve(std::move(*answer))) return;
-          std::lock_guard lock(waiter->mu);
-          if (waiter->have_sub) {
-            engine->unsubscribe(waiter->sub);  // safe here: takes only the model's sub lock
-          } else {
-            waiter->unsubscribe_now = true;
-          }
+          if (answer && waiter->resolve(std::move(*answer))) waiter->drop(engine);
         });
         if (!sub) return (void)waiter->resolve(error_response(sub.error()));
-        std::lock_guard wl(waiter->mu);
-        waiter->sub = *sub;
-        waiter->have_sub = true;
-        if (waiter->unsubscribe_now) engine->unsubscribe(*sub);
+        waiter->subscribed(engine, *sub);
       });
 }
 
@@ -485,27 +436,12 @@ void Adapter::connect_sandbox(const Principal& p, const std::string& id, std::st
     } else if (item.kind == StreamItem::Kind::kAudit && item.audit.type() == "session_resumed") {
       out = answer(201);
     }
-    if (!out || !waiter->resolve(std::move(*out))) return;
-    std::lock_guard lock(waiter->mu);
-    if (waiter->have_sub) {
-      engine->unsubscribe(waiter->sub);
-    } else {
-      waiter->unsubscribe_now = true;
-    }
+    if (out && waiter->resolve(std::move(*out))) waiter->drop(engine);
   });
   if (!sub) return (void)waiter->resolve(error_response(sub.error()));
-  {
-    std::lock_guard wl(waiter->mu);
-    waiter->sub = *sub;
-    waiter->have_sub = true;
-    if (waiter->unsubscribe_now) engine->unsubscribe(*sub);
-  }
+  waiter->subscribed(engine, *sub);
   engine->resume_session(p, id, [waiter, engine](Result<api::Session> r) {
-    if (r) return;
-    if (waiter->resolve(error_response(r.error()))) {
-      std::lock_guard lock(waiter->mu);
-      if (waiter->have_sub) engine->unsubscribe(waiter->sub);
-    }
+    if (!r && waiter->resolve(error_response(r.error()))) waiter->drop(engine);
   });
 }
 
@@ -597,90 +533,8 @@ void Adapter::execute(const Request& req, Reply reply) {
   reply(std::move(r));
 }
 
-std::optional<Error> Adapter::language_missing(const Call& call, const std::string& language,
-                                               const std::string& field) const {
-  if (language == "python") return std::nullopt;  // every sandbox's kernel is Python
-  std::shared_lock lock(mu_);
-  if (!engine_) return unavailable();
-  auto s = engine_->get_session(call.principal, call.sandbox_id);
-  auto images = engine_->list_images(call.principal);
-  if (!s || !images) return std::nullopt;  // the turn reports what it finds
-  std::string name = s->image().empty() ? "default" : s->image();
-  for (const auto& image : images->images()) {
-    if (image.name() != name) continue;
-    for (const auto& l : image.languages()) {
-      if (l == language) return std::nullopt;
-    }
-    return make_error(ErrorCode::kInvalidArgument, "invalid_argument",
-                      "this sandbox's image \"" + name + "\" has no " + language, field);
-  }
-  return std::nullopt;
-}
-
-void Adapter::context_call(const Request& req, const EndpointMatch& m, Reply reply) {
-  auto found = sandbox_call(req);
-  if (!found) {
-    if (found.error().reason == "sandbox_not_running") {
-      return reply(json_response(
-          502, "{\"code\":502,\"message\":" + json_quote(found.error().message) + "}"));
-    }
-    return reply(error_response(found.error()));
-  }
-  auto call = *found;
-  std::string code;
-  if (m.endpoint == Endpoint::kCreateContext) {
-    auto ctx = parse_new_context(req.body);
-    if (!ctx) return reply(error_response(ctx.error()));
-    if (auto missing = language_missing(*call, ctx->language, "language"))
-      return reply(error_response(*missing));
-    code = create_context_turn(ctx->language, ctx->cwd);
-  } else if (m.endpoint == Endpoint::kListContexts) {
-    code = list_contexts_turn();
-  } else {
-    if (!context_language(m.context_id)) {
-      return reply(error_response(
-          make_error(ErrorCode::kNotFound, "not_found",
-                     "no code context \"" + sanitize_utf8(m.context_id.substr(0, 80)) + "\"")));
-    }
-    code = m.endpoint == Endpoint::kRemoveContext ? remove_context_turn(m.context_id)
-                                                  : restart_context_turn(m.context_id);
-  }
-  api::ExecRequest turn;
-  turn.set_code(code);
-  std::shared_lock lock(mu_);
-  if (!engine_) return reply(error_response(unavailable()));
-  engine_->exec(call->principal, call->sandbox_id, turn,
-                [reply = std::move(reply), endpoint = m.endpoint](Result<api::ExecTurnResult> r) {
-                  if (!r) return reply(error_response(r.error()));
-                  auto report = read_context_report(r->json());
-                  if (!report) return reply(error_response(report.error()));
-                  const auto& fields = report->fields();
-                  const char* key = endpoint == Endpoint::kCreateContext  ? "context"
-                                    : endpoint == Endpoint::kListContexts ? "contexts"
-                                                                          : nullptr;
-                  if (!key) {
-                    Response ok;
-                    ok.status = 204;
-                    ok.content_type.clear();
-                    return reply(std::move(ok));
-                  }
-                  auto it = fields.find(key);
-                  if (it == fields.end()) {
-                    return reply(error_response(
-                        make_error(ErrorCode::kInternal, "internal",
-                                   "the sandbox ended the call without reporting its outcome")));
-                  }
-                  reply(json_response(200, to_json(it->second)));
-                });
-}
-
 void Adapter::start_process(const Request& req, Reply reply) {
-  auto rpc_error = [&reply](const Error& e) {
-    Response r;
-    r.content_type = std::string(connect::kContentType);
-    r.body = connect::end_stream(e);
-    reply(std::move(r));
-  };
+  auto rpc_error = [&reply](const Error& e) { reply(connect_end_stream(e)); };
   auto found = sandbox_call(req);
   if (!found) return rpc_error(found.error());
   auto call = *found;
@@ -702,85 +556,6 @@ void Adapter::start_process(const Request& req, Reply reply) {
     return open_stream(call, std::move(emit));
   };
   source->unsubscribe = [this](uint64_t stream) { close_stream(stream); };
-  Response r;
-  r.stream = std::move(source);
-  reply(std::move(r));
-}
-
-void Adapter::sandbox_files(Request req, Endpoint endpoint, const std::string& rpc, Reply reply) {
-  const bool is_rpc = endpoint == Endpoint::kFilesystemRpc;
-  auto found = sandbox_call(req);
-  if (!found) {
-    if (is_rpc) return reply(connect_error(found.error()));
-    // 502 is what E2B answers for a sandbox that is gone; the SDK calls it a timeout.
-    if (found.error().reason == "sandbox_not_running") {
-      return reply(json_response(
-          502, "{\"code\":502,\"message\":" + json_quote(found.error().message) + "}"));
-    }
-    return reply(envd_error(found.error()));
-  }
-  EnvdFilesCall call;
-  call.principal = (*found)->principal;
-  call.sandbox_id = (*found)->sandbox_id;
-  call.max_upload_bytes = options_.max_upload_bytes;
-  call.engine_later = [this]() -> Engine* {
-    std::shared_lock lock(mu_);
-    return engine_;
-  };
-  std::shared_lock lock(mu_);
-  if (!engine_) return reply(is_rpc ? connect_error(unavailable()) : envd_error(unavailable()));
-  auto target = split_target(req.target);
-  switch (endpoint) {
-    case Endpoint::kReadFile:
-      return read_file(*engine_, call, target.query, std::move(reply));
-    case Endpoint::kWriteFiles:
-      return write_files(*engine_, std::move(call), std::move(req), std::move(reply));
-    default:
-      return filesystem_rpc(*engine_, call, rpc, req.body, std::move(reply));
-  }
-}
-
-void Adapter::watch_dir(const Request& req, Reply reply) {
-  auto rpc_error = [&reply](const Error& e) {
-    Response r;
-    r.content_type = std::string(connect::kContentType);
-    r.body = connect::end_stream(e);
-    reply(std::move(r));
-  };
-  auto found = sandbox_call(req);
-  if (!found) return rpc_error(found.error());
-  auto payload = connect::decode_request(req.body);
-  if (!payload) return rpc_error(payload.error());
-  wire::WatchDirRequest w;
-  if (auto err = parse_json_object(*payload, &w)) return rpc_error(*err);
-  if (w.recursive())
-    return reply([] {
-      Response r;
-      r.content_type = std::string(connect::kContentType);
-      r.body = connect::end_stream("unimplemented", "recursive watching is not offered");
-      return r;
-    }());
-  auto path = sandbox_path(w.path(), "path");
-  if (!path) return rpc_error(path.error());
-  std::shared_ptr<backends::files::Fd> root;
-  {
-    std::shared_lock lock(mu_);
-    if (!engine_) return rpc_error(unavailable());
-    auto dir = engine_->session_workdir((*found)->principal, (*found)->sandbox_id, false);
-    if (!dir) return rpc_error(dir.error());
-    auto fd = backends::files::open_root(*dir);
-    if (!fd) return rpc_error(fd.error());
-    root = std::make_shared<backends::files::Fd>(std::move(*fd));
-  }
-  // The directory is checked now, so that a bad path is an error, not an empty stream.
-  if (auto d = backends::files::open_dir(root->get(), *path); !d) return rpc_error(d.error());
-  auto source = std::make_shared<StreamSource>();
-  source->framing = StreamSource::Framing::kChunked;
-  source->content_type = std::string(connect::kContentType);
-  source->subscribe = [this, root, p = *path](std::function<void(std::string, bool)> emit) {
-    return watches_.start(root->get(), p, std::move(emit));
-  };
-  source->unsubscribe = [this](uint64_t id) { watches_.stop(id); };
   Response r;
   r.stream = std::move(source);
   reply(std::move(r));
