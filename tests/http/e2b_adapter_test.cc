@@ -174,7 +174,9 @@ BOOST_AUTO_TEST_CASE(tokens_and_bad_requests) {
   BOOST_CHECK_EQUAL(field.status, 400);
   BOOST_CHECK_EQUAL(f.str(field, "field"), "network");
   BOOST_CHECK_EQUAL(f.send("GET", "/sandboxes/not-an-id").status, 404);
-  BOOST_CHECK_EQUAL(f.send("POST", "/sandboxes/" + ida + "/pause").status, 404);
+  // Pause works (tests/backends/gvisor, e2b.gvisor); an unknown sandbox is a 404 as everywhere.
+  BOOST_CHECK_EQUAL(f.send("POST", "/sandboxes/0123456789abcdef0123456789abcdef/pause").status,
+                    404);
   BOOST_CHECK_EQUAL(f.send("PUT", "/execute").status, 405);
   auto unsupported = f.send("POST", "/filesystem.Filesystem/CreateWatcher", "");
   BOOST_CHECK_EQUAL(unsupported.status, 200);
