@@ -3,6 +3,7 @@
 // shows more sessions holding a slot than the ceiling — with concurrent creates, teardowns and
 // a restart in between.
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -207,8 +208,9 @@ BOOST_AUTO_TEST_CASE(fleet_members_are_admitted_in_the_fleets_creating_commit) {
     auto evs = events_of(all, members[i]);
     BOOST_REQUIRE_GE(evs.size(), 3u);
     BOOST_CHECK_EQUAL(session::event_type(evs[0].envelope), std::string("session_created"));
-    BOOST_CHECK_EQUAL(evs[0].global_seq, expect++);
-    BOOST_CHECK_EQUAL(evs[0].envelope.at_ms(), at);
+    BOOST_CHECK_EQUAL(evs[0].global_seq, expect++);  // contiguous: the fleet's one batch
+    // Stamped in that batch (the engine reads the real clock here: it may tick once within it).
+    BOOST_CHECK_LE(std::llabs(static_cast<long long>(evs[0].envelope.at_ms()) - at), 1);
     if (i < 3) {
       BOOST_CHECK_EQUAL(session::event_type(evs[1].envelope), std::string("session_admitted"));
       BOOST_CHECK_EQUAL(evs[1].global_seq, expect++);
