@@ -41,7 +41,7 @@ std::string_view next_line(std::string_view& in) {
 
 void must_be_an_error_with_json(const Error& e) {
   std::string j = http::error_json(e);
-  if (j.empty() || j.front() != '{' || !http::valid_utf8(j)) __builtin_trap();
+  if (j.empty() || j.front() != '{' || !enclave::valid_utf8(j)) __builtin_trap();
   int status = http::http_status(e.code);
   if (status < 400 || status > 599) __builtin_trap();
 }
@@ -52,7 +52,7 @@ void e2b_result(const Result<T>& r) {
   if (r.ok()) return;
   must_be_an_error_with_json(r.error());
   std::string j = http::e2b::error_body(r.error());
-  if (j.empty() || j.front() != '{' || !http::valid_utf8(j)) __builtin_trap();
+  if (j.empty() || j.front() != '{' || !enclave::valid_utf8(j)) __builtin_trap();
 }
 
 template <typename M>
@@ -63,7 +63,7 @@ void body_as(std::string_view body) {
     return;
   }
   std::string out = http::to_json(msg);  // what we would echo must be valid JSON text
-  if (!http::valid_utf8(out)) __builtin_trap();
+  if (!enclave::valid_utf8(out)) __builtin_trap();
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto o = http::normalize_origin(target)) browsers.allowed_origins.push_back(*o);
   auto verdict = http::check_origin(auth, t.path, browsers);
   if (!verdict.allowed && verdict.why.empty()) __builtin_trap();  // a refusal says why
-  if (!http::valid_utf8(verdict.why)) __builtin_trap();
+  if (!enclave::valid_utf8(verdict.why)) __builtin_trap();
   (void)http::content_type_is(auth, "application/json");
 
   body_as<api::ExecRequest>(body);
