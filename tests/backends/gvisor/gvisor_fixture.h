@@ -120,9 +120,11 @@ struct Env {
   std::unique_ptr<eb::Backend> backend;
 };
 
+Env* g_env = nullptr;  // set once env() has made it
+
 Env& env() {
   static Env* e = [] {
-    auto* e = new Env;
+    auto* e = g_env = new Env;
     auto probe = eb::probe_gvisor(test_config());
     e->usable = probe.ok;
     e->why = probe.message;
@@ -140,6 +142,17 @@ Env& env() {
   }();
   return *e;
 }
+
+// At the end of the test module, whatever its tests did (a failed REQUIRE leaves sessions
+// running): shut the backend down, so no pool kernel or sandbox outlives the test process.
+// (Its runsc processes are not our process group's alone: adoptable sandboxes start in a session
+// of their own, so nothing else would end them.)
+struct ShutDownAtExit {
+  ~ShutDownAtExit() {
+    if (g_env != nullptr && g_env->backend) g_env->backend->shutdown();
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(ShutDownAtExit);
 
 // Without a usable runsc the whole suite is SKIPPED, and says so: exit 77, which CTest reports as
 // "Skipped" (SKIP_RETURN_CODE), never a pass. scripts/test fails on it where gVisor is required.
