@@ -33,6 +33,9 @@ size_t edit_distance(const std::string& a, const std::string& b);
 // The word of `known` nearest to `word` if it is near enough to be a typo of it, else "".
 std::string closest(const std::string& word, const std::vector<std::string>& known);
 
+// The non-empty items of a comma-separated value ("a,,b," → a, b).
+std::vector<std::string> split_list(const std::string& text);
+
 // Whether the words ask for help (`--help` or `-h` before any `--`).
 bool wants_help(const std::vector<std::string>& words);
 

@@ -24,18 +24,6 @@ std::string option_or_env(const cli::Options& o, const std::string& flag, const 
   return dflt;
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > pos) out.push_back(text.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
-
 void print_image(const api::Image& m) {
   std::string langs;
   for (const auto& l : m.languages()) langs += (langs.empty() ? "" : ",") + l;
@@ -57,7 +45,7 @@ int images_main(const std::vector<std::string>& words) {
     if (o.positional.size() != 1) usage_error("images build: expected exactly one NAME");
     images::DebianBuild b;
     b.name = o.positional[0];
-    b.packages = split(o.get("debian-packages"));
+    b.packages = cli::split_list(o.get("debian-packages"));
     b.suite = option_or_env(o, "suite", "ENCLAVE_IMAGE_SUITE", b.suite);
     b.mirror = option_or_env(o, "mirror", "ENCLAVE_IMAGE_MIRROR", b.mirror);
     b.cache_dir = option_or_env(o, "cache-dir", "ENCLAVE_IMAGE_CACHE_DIR", b.cache_dir);

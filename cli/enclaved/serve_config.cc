@@ -20,19 +20,6 @@ namespace enclave::enclaved {
 
 namespace {
 
-// "a,b,,c" → {"a","b","c"}.
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > pos) out.push_back(text.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
-
 // Every address of this host's interfaces: an allow-list must not reach the host's own services
 // through a public or private address of it (refused unless --egress-permit covers it).
 std::vector<egress::IpAddress> host_interface_addresses() {
@@ -99,7 +86,7 @@ BuiltConfig build_serve_config(const Values& v) {
   e.min_free_disk_mb = static_cast<uint64_t>(v.integer("min-free-disk-mb"));
   e.max_disk_mb = static_cast<int32_t>(v.integer("max-disk-mb"));
   e.org_storage_mb = static_cast<uint64_t>(v.integer("org-storage-mb"));
-  for (const auto& entry : split_list(v.text("org-storage-mb-for"))) {
+  for (const auto& entry : cli::split_list(v.text("org-storage-mb-for"))) {
     auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0)
       return fail("--org-storage-mb-for entries are ORG=MB, not '" + entry + "'");
@@ -120,7 +107,7 @@ BuiltConfig build_serve_config(const Values& v) {
   c.e2b.auth_disabled = c.auth_disabled;
   c.e2b.policy.max_timeout_seconds = static_cast<int32_t>(
       std::min<int64_t>(v.integer("ENCLAVE_INTERACTIVE_MAX_LIFETIME"), 1 << 30));
-  for (const auto& hp : split_list(v.text("e2b-internet-allow"))) {
+  for (const auto& hp : cli::split_list(v.text("e2b-internet-allow"))) {
     if (!valid_host_port(hp))
       return fail("--e2b-internet-allow entries are HOST:PORT, not '" + hp + "'");
     // The operator's own list obeys the same policy as a tenant's (permit it explicitly).
@@ -129,7 +116,7 @@ BuiltConfig build_serve_config(const Values& v) {
       return fail(why->message + "; add its range to --egress-permit to allow it");
     c.e2b.policy.internet_allow.push_back(hp);
   }
-  for (const auto& o : split_list(v.text("allow-origin"))) {
+  for (const auto& o : cli::split_list(v.text("allow-origin"))) {
     auto n = http::normalize_origin(o);
     if (!n) return fail("--allow-origin entries are http[s]://HOST[:PORT], not '" + o + "'");
     c.browsers.allowed_origins.push_back(*n);
@@ -141,7 +128,7 @@ BuiltConfig build_serve_config(const Values& v) {
   c.e2b.max_upload_bytes = c.api.max_upload_bytes;
 
   // --warm-pool: "N" (the default image's pool) and/or "IMAGE=N" (issue 21), comma-separated.
-  for (const auto& item : split_list(v.text("warm-pool"))) {
+  for (const auto& item : cli::split_list(v.text("warm-pool"))) {
     const auto eq = item.find('=');
     const std::string name = eq == std::string::npos ? "default" : item.substr(0, eq);
     const std::string count = eq == std::string::npos ? item : item.substr(eq + 1);
@@ -168,7 +155,7 @@ BuiltConfig build_serve_config(const Values& v) {
     k.kubeconfig_path = kenv ? kenv : std::string(home ? home : "") + "/.kube/config";
   }
   // --k8s-image: "REF" (the default image's container) and/or "NAME=REF" (issue 21).
-  for (const auto& item : split_list(v.text("k8s-image"))) {
+  for (const auto& item : cli::split_list(v.text("k8s-image"))) {
     const auto eq = item.find('=');
     const std::string name = eq == std::string::npos ? "default" : item.substr(0, eq);
     const std::string ref = eq == std::string::npos ? item : item.substr(eq + 1);

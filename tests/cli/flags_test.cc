@@ -47,3 +47,12 @@ BOOST_AUTO_TEST_CASE(output_convention_only_with_json) {
   BOOST_CHECK(o.flag("json"));
   BOOST_CHECK(!parse_options({"--output", "json"}, {}, {}).error.empty());
 }
+
+// One comma-list splitter for every list-valued setting (--warm-pool, --allow-origin, …) and
+// `images build --debian-packages`: empty items are dropped, order is kept.
+BOOST_AUTO_TEST_CASE(split_list_keeps_the_non_empty_items_in_order) {
+  BOOST_TEST((split_list("a,b,,c,") == std::vector<std::string>{"a", "b", "c"}));
+  BOOST_TEST(split_list("").empty());
+  BOOST_TEST(split_list(",,").empty());
+  BOOST_TEST((split_list("only") == std::vector<std::string>{"only"}));
+}
