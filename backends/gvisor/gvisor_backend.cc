@@ -131,13 +131,7 @@ class GvisorBackend final : public Backend {
   }
 
   void launch(const LaunchSpec& ls) override {
-    join_finished();
-    if (!is_container_id(ls.session_id) || !init_error_.empty()) {
-      fail_launch(ls.session_id, !init_error_.empty()
-                                     ? init_error_
-                                     : "session id is not 32 lowercase hex characters");
-      return;
-    }
+    if (refused(ls)) return;
     std::shared_ptr<Sandbox> sandbox;
     {
       std::lock_guard lock(mu_);
@@ -159,8 +153,7 @@ class GvisorBackend final : public Backend {
           }
         }
         sandbox = make_sandbox(ls.session_id, ls.spec, ls.session_id);
-        if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
-          sandbox->set_secrets(ls.secrets, ls.resolve_secret);
+        pass_secrets(*sandbox, ls);
         sessions_[ls.session_id] = sandbox;
         session_of_[ls.session_id] = ls.session_id;
       }
@@ -234,13 +227,7 @@ class GvisorBackend final : public Backend {
 
   void restore(const LaunchSpec& ls, const std::string& image_dir, const std::string& sha256,
                uint64_t max_bytes) override {
-    join_finished();
-    if (!is_container_id(ls.session_id) || !init_error_.empty()) {
-      fail_launch(ls.session_id, !init_error_.empty()
-                                     ? init_error_
-                                     : "session id is not 32 lowercase hex characters");
-      return;
-    }
+    if (refused(ls)) return;
     std::shared_ptr<Sandbox> sandbox;
     {
       std::lock_guard lock(mu_);
@@ -251,8 +238,7 @@ class GvisorBackend final : public Backend {
       sandbox->set_restore(image_dir, sha256, max_bytes);
       // Its new proxy injects the session's secrets as the first one did (and its io dir gets
       // this server's CA bundle, which the restored workload reads at its next TLS context).
-      if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
-        sandbox->set_secrets(ls.secrets, ls.resolve_secret);
+      pass_secrets(*sandbox, ls);
       sessions_[ls.session_id] = sandbox;
       session_of_[cid] = ls.session_id;
     }
@@ -442,6 +428,23 @@ class GvisorBackend final : public Backend {
   }
 
  private:
+  // Joins finished sandboxes, then refuses (as a failed launch) what this backend cannot start:
+  // a host that failed to prepare, a session id that is not a container id. True if refused.
+  bool refused(const LaunchSpec& ls) {
+    join_finished();
+    if (is_container_id(ls.session_id) && init_error_.empty()) return false;
+    fail_launch(ls.session_id, !init_error_.empty()
+                                   ? init_error_
+                                   : "session id is not 32 lowercase hex characters");
+    return true;
+  }
+
+  // Secrets reach a sandbox only through its allow-list proxy (launch and restore alike).
+  static void pass_secrets(Sandbox& sandbox, const LaunchSpec& ls) {
+    if (!ls.secrets.empty() && ls.spec.egress().mode() == "allow_list")
+      sandbox.set_secrets(ls.secrets, ls.resolve_secret);
+  }
+
   // Takes the first free instance slot and rewrites the dirs and cgroup parent for it.
   std::string acquire_slot(GvisorConfig* c) {
     std::error_code ec;
