@@ -112,10 +112,13 @@ BOOST_AUTO_TEST_CASE(lifetime_ends_a_busy_session) {
   BOOST_CHECK_EQUAL(f.view().kill_reason(), "lifetime_exceeded");
 }
 
+// The simulator's turns take real time, so a loaded machine only makes them longer: the first
+// turn stays far below the budget (1 ms of 1000) and the second alone crosses it.
 BOOST_AUTO_TEST_CASE(cumulative_meter_ends_the_session) {
-  Fixture f(10);
-  BOOST_REQUIRE(f.exec("#@sim sleep_ms=6").ok());
-  auto t = f.exec("#@sim sleep_ms=6");
+  Fixture f(1000);
+  BOOST_REQUIRE(f.exec("#@sim sleep_ms=1").ok());
+  BOOST_CHECK(f.view().phase() == "running");
+  auto t = f.exec("#@sim sleep_ms=1100");
   BOOST_REQUIRE(t.ok());  // the turn that crosses the budget still answers
   BOOST_REQUIRE(wait_until([&] { return f.view().torn_down(); }));
   BOOST_CHECK_EQUAL(f.view().kill_reason(), "turn_budget_exceeded");
