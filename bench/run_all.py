@@ -7,6 +7,9 @@ bounded.   usage: run_all.py BIN_DIR [--quick]
   2 event-log appends (log_bench)                  6 HTTP GET /v1/sessions/{id} with wrk
   3 gVisor one-shots via HTTP vs bare runsc        7 restart and offline replay (restart_bench)
   4 first result of a one-shot via HTTP, cold vs warm pool   8 density (density.py)
+  9 files in and out (files_bench.py)             12 fan-out with the log on PostgreSQL
+ 10 pause, resume, fork (pause_bench.py)         13 HA failover (ha_failover_bench.py)
+ 11 images (images.py)                           14 Merkle tree (merkle_bench)
 """
 import datetime
 import http.client
@@ -266,6 +269,34 @@ try:
                      "run_all.py"))
         details.append("Figure 4 burst samples (ms, in order): " + ", ".join(f"{x:.0f}" for x in b[1]) + ".")
 
+    # Why the burst misses on a small host: the whole host's CPU per warm one-shot (its
+    # replacement kernel's boot, the used sandbox's exit, enclaved), over 10 one-shots spaced so
+    # each replacement finishes, against the rate the burst takes kernels at.
+    def host_busy_ticks():
+        f = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+        return f[0] + f[1] + f[2] + f[5] + f[6] + f[7]  # user nice system irq softirq steal
+
+    cpu_srv = Server(BIN, os.path.join(work, "u"), "gvisor")
+    try:
+        time.sleep(10)  # warm-up, not a synchronisation: the default pool boots first
+        t0 = host_busy_ticks()
+        shots = []
+        for i in range(10):
+            shots.append(sync_first_result_ms(cpu_srv))
+            time.sleep(1.5)  # spacing: the replacement boot ends inside the window measured
+        cpu_ms = (host_busy_ticks() - t0) * 1000 / os.sysconf("SC_CLK_TCK") / 10
+    finally:
+        cpu_srv.stop()
+    if None in shots:
+        refuse("4 host CPU per warm one-shot", "a one-shot did not succeed")
+    elif b is not None:
+        can = (os.cpu_count() or 1) * 1000 / cpu_ms
+        asked = 1000 / (50 + b[0])
+        rows.append(("4 … host CPU per warm one-shot, its replacement kernel's boot included",
+                     f"{cpu_ms:.0f} ms CPU → at most {can:.1f} one-shots/s on {os.cpu_count()} cores",
+                     f"the burst takes {asked:.1f} kernels/s", f"{can / asked:.2f}", "(why the burst misses)",
+                     "—", "run_all.py (/proc/stat over 10 spaced one-shots)"))
+
     # ---- 5. interactive turn via HTTP vs the raw kernel --------------------------------------
     st, s = srv.call("POST", "/v1/sessions", {"execMode": "interactive", "code": "x = 0"})
     wait(lambda: srv.call("GET", f"/v1/sessions/{s['id']}")[1].get("phase") == "running", 60, 0.01)
@@ -361,6 +392,115 @@ if not run.failed:
                  f"restart_bench {n_events}"))
     rows.append(("7 offline replay (server's apply)", f"{rep:,.0f} events/s", f"raw scan+parse {rawscan:,.0f}/s",
                  f"{rr:.2f}", "≥ 0.8", status(rr >= 0.8), f"restart_bench {n_events}"))
+
+# ---- 9–14. the other issues' benches, each beside its own baseline --------------------------
+# Every figure of RESULTS.md comes from this one run. Each bench prints its own lines (kept
+# verbatim below the table); the row carries its headline numbers and goal.
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def other_bench(figure, cmd, timeout, parse):
+    """Runs one bench; `parse(out)` returns its rows (figure, result, baseline, ratio, goal, ok)
+    or raises; a failed run or a missing number is an invalid row, never a figure."""
+    try:
+        out = run(cmd, timeout)
+    except subprocess.TimeoutExpired:
+        refuse(figure, f"did not finish within {timeout} s")
+        return
+    shown = " ".join(cmd).replace(BIN, "build/bin").replace(HERE + "/", "bench/")
+    try:
+        if run.failed:
+            raise ValueError((re.search(r"INVALID[^\n]*", out) or [out.strip()[-200:]])[0])
+        for fig, result, base, ratio, goal, ok in parse(out):
+            rows.append((fig, result, base, ratio, goal, status(ok), shown))
+        details.append(f"{shown}:\n\n```\n{out.strip()}\n```")
+    except (ValueError, TypeError, AttributeError, ZeroDivisionError) as e:
+        refuse(figure, str(e) or "no figure in its output")
+
+
+def need(pattern, text):
+    m = re.search(pattern, text)
+    if not m:
+        raise ValueError(f"no line matching {pattern!r}")
+    return [float(x) for x in m.groups()]
+
+
+def files_rows(out):
+    cp, up, upr, down, downr = need(r"cp (\d+) MiB/s \(baseline\) \| upload (\d+) MiB/s = ([\d.]+)x cp.*"
+                                    r"download (\d+) MiB/s = ([\d.]+)x cp", out)
+    growth, = need(r"RSS growth max ([\d.]+) MiB", out)
+    e2b = re.search(r"e2b upload (\d+) MiB/s = ([\d.]+)x cp", out)
+    rows_ = [("9 files: upload 100 MiB (PUT …/files)", f"{up:.0f} MiB/s", f"cp into the sandbox's dir {cp:.0f} MiB/s",
+              f"{upr:.2f}", "≥ 0.5× cp", upr >= 0.5),
+             ("9 files: download 100 MiB (GET …/files)", f"{down:.0f} MiB/s", f"cp {cp:.0f} MiB/s", f"{downr:.2f}",
+              "≥ 0.5× cp", downr >= 0.5),
+             ("9 files: enclaved RSS growth over the transfers", f"{growth:.1f} MiB", "—", "—", "≤ 16 MiB",
+              growth <= 16)]
+    if e2b:
+        rows_.insert(1, ("9 files: E2B upload 100 MiB (POST /files)", f"{float(e2b[1]):.0f} MiB/s",
+                         f"cp {cp:.0f} MiB/s", e2b[2], "≥ 0.5× cp", float(e2b[2]) >= 0.5))
+    return rows_
+
+
+def pause_rows(out):
+    p50, = need(r"pause \(n=\d+\)\s+p50\s+(\d+) ms", out)
+    ck, = need(r"bare runsc checkpoint \(1\)\s+(\d+) ms", out)
+    rs, = need(r"bare runsc restore --detach \(1\)\s+(\d+) ms", out)
+    res, = need(r"resume -> first turn \(n=\d+\)\s+p50\s+(\d+) ms", out)
+    fork, = need(r"fork of 10 -> all running\s+(\d+) ms", out)
+    n, sb, mib, gib = need(r"(\d+) paused sessions: (\d+) sandboxes, ([\d.]+) MiB of snapshots -> 1,000: ([\d.]+) GiB", out)
+    return [("10 pause of an idle Python session, p50", f"{p50:.0f} ms", f"bare runsc checkpoint {ck:.0f} ms",
+             f"{p50 / ck:.2f}" if ck else "—", "≤ 150 ms", p50 <= 150),
+            ("10 resume → first turn done, p50", f"{res:.0f} ms", f"bare runsc restore {rs:.0f} ms",
+             f"{res / rs:.2f}" if rs else "—", "≤ 250 ms", res <= 250),
+            ("10 fork of 10 → all running", f"{fork:.0f} ms", "—", "—", "≤ 2 s", fork <= 2000),
+            (f"10 {n:.0f} paused sessions held", f"{sb:.0f} sandboxes, {mib:.1f} MiB → {gib:.2f} GiB per 1,000",
+             "—", "—", "0 sandboxes, ≤ 2 GiB per 1,000", sb == 0 and gib <= 2)]
+
+
+def images_rows(out):
+    second, first = need(r"second \(same inputs, same data dir\): ([\d.]+) s vs the first in this fresh data dir ([\d.]+) s", out)
+    wi, wd = need(r"warm pool: p50 ([\d.]+) ms vs default from its pool p50 ([\d.]+) ms", out)
+    ci, cd, r = need(r"cold start of a one-shot on pydata: p50 ([\d.]+) ms vs on default p50 ([\d.]+) ms -> ([\d.]+)x", out)
+    return [("11 image build, cached (the same build again)", f"{second:.2f} s", f"first build here {first:.2f} s",
+             f"{second / first:.3f}" if first else "—", "≤ 2 s", second <= 2),
+            ("11 warm first result on a built image (pydata)", f"p50 {wi:.1f} ms", f"`default` from its pool p50 {wd:.1f} ms",
+             f"{wi / wd:.2f}" if wd else "—", "≤ 20 ms", wi <= 20),
+            ("11 cold start on a built image", f"p50 {ci:.1f} ms", f"`default` p50 {cd:.1f} ms", f"{r:.2f}", "≤ 1.2×",
+             r <= 1.2)]
+
+
+def pg_rows(out):
+    ours, raw, ratio = need(r"enclave on postgres (\d+) vs raw batched COPY (\d+) -> ratio ([\d.]+)", out)
+    return [("12 fan-out 10,000 members with the log on PostgreSQL", f"{ours:,.0f} events/s",
+             f"raw batched COPY {raw:,.0f} rows/s", f"{ratio:.2f}", "≥ 0.5", ratio >= 0.5)]
+
+
+def failover_rows(out):
+    p50, mx, goal = need(r"p50 ([\d.]+) s, max ([\d.]+) s vs goal TTL \+ 1 = (\d+) s", out)
+    return [("13 failover: leader kill -9 → next admission on the standby", f"p50 {p50:.2f} s, max {mx:.2f} s",
+             "—", "—", f"p50 ≤ TTL + 1 s = {goal:.0f} s", p50 <= goal)]
+
+
+def merkle_rows(out):
+    share, = need(r"tree share of append:\s+[\d.]+ us/event \(([\d.]+)% of the append\)", out)
+    incl, = need(r"inclusion proof:\s+([\d.]+) ms", out)
+    cons, = need(r"consistency proof:\s+([\d.]+) ms", out)
+    ver, raw_x = need(r"verify tree \+ index:\s+(\d+) events/s \(([\d.]+)x the raw scan", out)
+    return [("14 Merkle tree's share of an append", f"{share:.1f}%", "the append itself", f"{share / 100:.3f}",
+             "≤ 5%", share <= 5),
+            ("14 inclusion / consistency proof, 1M-event log", f"{incl:.3f} / {cons:.3f} ms", "—", "—", "≤ 5 ms",
+             max(incl, cons) <= 5),
+            ("14 verify (tree + global index)", f"{ver:,.0f} events/s", "raw scan", f"{raw_x:.2f}", "≥ 0.8× raw scan",
+             raw_x >= 0.8)]
+
+
+other_bench("9 files", ["python3", f"{HERE}/files_bench.py", BIN, "3"], 1800, files_rows)
+other_bench("10 pause, resume, fork", ["python3", f"{HERE}/pause_bench.py", BIN, "10", "50"], 1800, pause_rows)
+other_bench("11 images", ["python3", f"{HERE}/images.py", BIN, "10"], 3600, images_rows)
+other_bench("12 fan-out on PostgreSQL", [f"{BIN}/pg_fanout_bench", "10000", "256"], 1800, pg_rows)
+other_bench("13 failover", ["python3", f"{HERE}/ha_failover_bench.py", BIN, "5", "6"], 1800, failover_rows)
+other_bench("14 Merkle tree", [f"{BIN}/merkle_bench", "100000" if QUICK else "1000000", "100"], 1800, merkle_rows)
 
 # ---- the file ------------------------------------------------------------------------------------
 mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
