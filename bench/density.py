@@ -102,8 +102,8 @@ if pid_max < need_pids:
     except OSError as e:
         raise SystemExit(f"INVALID density: kernel.pid_max {pid_max} < {need_pids} needed ({e})")
 avail_mib = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemAvailable:")) // 1024
-if avail_mib < N * 24:
-    raise SystemExit(f"INVALID density: {avail_mib} MiB available < {N * 24} MiB for {N} sandboxes")
+if avail_mib < N * 20:
+    raise SystemExit(f"INVALID density: {avail_mib} MiB available < {N * 20} MiB for {N} sandboxes")
 
 work = tempfile.mkdtemp(prefix="enclave-density-")
 srv = Server(BIN, os.path.join(work, "d"), "gvisor",
