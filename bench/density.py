@@ -9,6 +9,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import shutil
@@ -136,5 +137,12 @@ try:
           f"{enclaved_rss:.0f} MiB | host per sandbox: PSS {pss / N:.1f} MiB, RSS {rss / N:.1f} MiB, "
           f"{tasks / N:.1f} tasks ({len(pids)} processes) | {N - 1} started in {started_s:.1f} s")
 finally:
-    srv.stop()
+    # Shutting N sandboxes down takes minutes (a runsc kill and delete each): wait for it, bounded,
+    # so the next bench does not start beside a half-torn-down host (Server.stop waits 60 s).
+    srv.p.terminate()
+    try:
+        srv.p.wait(timeout=max(120, N))
+    except subprocess.TimeoutExpired:
+        srv.p.kill()
+        srv.p.wait()
     shutil.rmtree(work, ignore_errors=True)
