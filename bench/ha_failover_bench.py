@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
 from ha_failover_test import Replica, pg_start, pg_stop  # noqa: E402
 import ha_failover_test  # noqa: E402
 from enclave_testlib import wait  # noqa: E402
