@@ -291,10 +291,11 @@ try:
         refuse("4 host CPU per warm one-shot", "a one-shot did not succeed")
     elif b is not None:
         can = (os.cpu_count() or 1) * 1000 / cpu_ms
-        asked = 1000 / (50 + b[0])
+        asked = 1000 / (50 + 10)  # the burst when every run meets the check's 10 ms: one per 60 ms
         rows.append(("4 … host CPU per warm one-shot, its replacement kernel's boot included",
                      f"{cpu_ms:.0f} ms CPU → at most {can:.1f} one-shots/s on {os.cpu_count()} cores",
-                     f"the burst takes {asked:.1f} kernels/s", f"{can / asked:.2f}", "(why the burst misses)",
+                     f"a burst meeting 10 ms takes {asked:.1f} kernels/s", f"{can / asked:.2f}",
+                     "(why the burst misses)",
                      "—", "run_all.py (/proc/stat over 10 spaced one-shots)"))
 
     # ---- 5. interactive turn via HTTP vs the raw kernel --------------------------------------
