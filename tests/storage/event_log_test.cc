@@ -19,22 +19,14 @@
 #include "events/ids.h"
 #include "storage/commit_queue.h"
 #include "storage/verify.h"
+#include "tests/support/envelopes.h"
 #include "tests/support/temp_dir.h"
 
 using namespace enclave;
 using namespace enclave::storage;
+using enclave::test::ev;
 
 namespace {
-
-events::Envelope ev(const std::string& stream, uint64_t seq, const std::string& org = "acme") {
-  events::Envelope e;
-  e.set_stream(stream);
-  e.set_seq(seq);
-  e.set_at_ms(1000 + seq);
-  e.set_org_id(org);
-  e.mutable_egress_denied()->set_host("h" + std::to_string(seq));
-  return e;
-}
 
 // A data dir opened with plain RocksDB (every column family), to read or change what is stored
 // underneath the EventLog.

@@ -11,23 +11,15 @@
 #include "storage/merkle_store.h"
 #include "storage/postgres/pg_lease.h"
 #include "storage/postgres/pg_store.h"
+#include "tests/support/envelopes.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 
 using namespace enclave;
 using namespace enclave::storage;
+using enclave::test::ev;
 
 namespace {
-
-events::Envelope ev(const std::string& stream, uint64_t seq, const std::string& org = "acme") {
-  events::Envelope e;
-  e.set_stream(stream);
-  e.set_seq(seq);
-  e.set_at_ms(1000 + seq);
-  e.set_org_id(org);
-  e.mutable_egress_denied()->set_host("h" + std::to_string(seq));
-  return e;
-}
 
 std::unique_ptr<EventLog> open_log(const TempDir& dir) {
   auto log = EventLog::open(dir.path(), OpenMode::kReadWrite);

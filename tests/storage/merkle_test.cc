@@ -14,10 +14,12 @@
 #include "storage/merkle_tree.h"
 #include "storage/sth.h"
 #include "storage/sth_service.h"
+#include "tests/support/envelopes.h"
 #include "tests/support/temp_dir.h"
 
 using namespace enclave;
 using namespace enclave::storage;
+using enclave::test::ev;
 
 namespace {
 
@@ -67,16 +69,6 @@ Leaves SUBPROOF(size_t m, const Leaves& d, bool b) {
     out.push_back(MTH(slice(d, 0, k)));
   }
   return out;
-}
-
-events::Envelope ev(const std::string& stream, uint64_t seq) {
-  events::Envelope e;
-  e.set_stream(stream);
-  e.set_seq(seq);
-  e.set_at_ms(1000 + static_cast<int64_t>(seq));
-  e.set_org_id("acme");
-  e.mutable_egress_denied()->set_host("h" + std::to_string(seq));
-  return e;
 }
 
 // Appends `n` events (one per append, two streams interleaved) and returns every leaf's input:
