@@ -13,18 +13,14 @@
 
 #include "actors/engine.h"
 #include "backends/simulator/simulator.h"
+#include "bench/fleet_run.h"
 #include "bench/raw_rocksdb.h"
 #include "events/ids.h"
 #include "storage/event_log.h"
 
 using namespace enclave;
-using Steady = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Steady::time_point t0) {
-  return std::chrono::duration<double>(Steady::now() - t0).count();
-}
 
 long peak_rss_mib() {
   rusage ru{};
@@ -53,33 +49,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "open: %s\n", engine.error().message.c_str());
     return 1;
   }
-  api::CreateFleetRequest req;
-  req.set_name("fanout");
-  for (uint64_t i = 0; i < n; ++i) {
-    auto* m = req.add_members();
-    m->set_code("print(" + std::to_string(i) + ")");
-  }
-  const Principal p = default_principal();
-  auto t0 = Steady::now();
-  std::promise<Result<api::Fleet>> created;
-  (*engine)->create_fleet(p, req, [&](Result<api::Fleet> r) { created.set_value(std::move(r)); });
-  auto f = created.get_future().get();
-  if (!f) {
-    std::fprintf(stderr, "create: %s\n", f.error().message.c_str());
+  const auto run = bench::run_fleet(**engine, n);
+  if (!run.error.empty()) {
+    std::fprintf(stderr, "create: %s\n", run.error.c_str());
     return 1;
   }
-  double submit_s = seconds_since(t0);
-  std::string phase;
-  while (seconds_since(t0) < 600) {
-    phase = (*engine)->get_fleet(p, f->id(), /*members=*/false)->phase();
-    if (phase == "completed" || phase == "partial" || phase == "failed") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  double total_s = seconds_since(t0);
+  const std::string& phase = run.phase;
+  const uint64_t succeeded = run.succeeded;
+  const double submit_s = run.submit_s, total_s = run.total_s;
   // The figure is only worth printing for work that succeeded: every member, not a fast stream
   // of failures.
-  auto done = (*engine)->get_fleet(p, f->id(), /*members=*/false);
-  const uint64_t succeeded = done ? done->counts().succeeded() : 0;
   engine->reset();  // waits for in-flight teardown events to be committed
   if (phase != "completed" || succeeded != n) {
     std::printf("INVALID fanout N=%llu: fleet %s, %llu of %llu members succeeded; no figure\n",

@@ -14,18 +14,16 @@
 
 #include "actors/engine.h"
 #include "backends/simulator/simulator.h"
+#include "bench/fleet_run.h"
 #include "events/ids.h"
 #include "storage/postgres/pg_store.h"
 #include "tests/support/pg_server.h"
 
 using namespace enclave;
-using Steady = std::chrono::steady_clock;
+using bench::seconds_since;
+using bench::Steady;
 
 namespace {
-
-double seconds_since(Steady::time_point t0) {
-  return std::chrono::duration<double>(Steady::now() - t0).count();
-}
 
 // COPY of `rows` into a fresh table shaped like enclave_events, `batch` rows per transaction.
 double raw_copy_rows_per_s(const std::string& conninfo, const std::vector<storage::LogRow>& rows,
@@ -92,27 +90,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "open: %s\n", engine.error().message.c_str());
     return 1;
   }
-  api::CreateFleetRequest req;
-  req.set_name("fanout");
-  for (uint64_t i = 0; i < n; ++i) req.add_members()->set_code("print(" + std::to_string(i) + ")");
-  const Principal p = default_principal();
-  auto t0 = Steady::now();
-  std::promise<Result<api::Fleet>> created;
-  (*engine)->create_fleet(p, req, [&](Result<api::Fleet> r) { created.set_value(std::move(r)); });
-  auto f = created.get_future().get();
-  if (!f) {
-    std::fprintf(stderr, "create: %s\n", f.error().message.c_str());
+  const auto run = bench::run_fleet(**engine, n);
+  if (!run.error.empty()) {
+    std::fprintf(stderr, "create: %s\n", run.error.c_str());
     return 1;
   }
-  std::string phase;
-  while (seconds_since(t0) < 600) {
-    phase = (*engine)->get_fleet(p, f->id(), /*members=*/false)->phase();
-    if (phase == "completed" || phase == "partial" || phase == "failed") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  double total_s = seconds_since(t0);
-  auto done = (*engine)->get_fleet(p, f->id(), /*members=*/false);
-  const uint64_t succeeded = done ? done->counts().succeeded() : 0;
+  const std::string& phase = run.phase;
+  const uint64_t succeeded = run.succeeded;
+  const double total_s = run.total_s;
   engine->reset();
   if (phase != "completed" || succeeded != n) {
     std::printf("INVALID pg fanout N=%llu: fleet %s, %llu succeeded; no figure\n",
